@@ -1,0 +1,118 @@
+# orderd: the one entry point.
+#
+#   make run        deps, release build, orderd behind nginx on http://127.0.0.1:$(PORT) (scripts/run.sh)
+#   make test       deps, debug build (warnings are errors) incl. tests, swift test
+#   make bench      deps, release build, bench/run.sh (table in bench/results/<date>.md)
+#   make install    binary, example INI (kept if present), systemd units, nginx site
+#   make uninstall  the reverse; a config file you changed is kept
+#   make check-units  systemd-analyze verify + security score of systemd/*
+#   make clean      run dirs, bench binaries, swift build products
+#
+# Variables: PORT RUN_DIR CONFIG KEEPALIVE (make run), DURATION THREADS (make bench),
+# PREFIX DESTDIR UNITDIR (make install), SWIFT_SCRATCH (a --scratch-path for every swift command).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ifneq ($(wildcard /opt/swift/usr/bin/swift),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+SWIFT ?= swift
+SWIFT_SCRATCH ?=
+SCRATCH_FLAG := $(if $(SWIFT_SCRATCH),--scratch-path $(SWIFT_SCRATCH))
+# `make test` builds with warnings as errors; the same flags go to `swift test --skip-build` and
+# `--show-bin-path`, so nothing is rebuilt and ORDERD_BIN names the binary that was just built.
+TEST_FLAGS := $(SCRATCH_FLAG) -Xswiftc -warnings-as-errors
+RELEASE_FLAGS := $(SCRATCH_FLAG) -c release
+
+PORT ?= 8080
+RUN_DIR ?= $(CURDIR)/.run
+CONFIG ?=
+KEEPALIVE ?= off
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+# systemd's search path includes /usr/local/lib/systemd/system (locally installed packages) and
+# /usr/lib/systemd/system (distribution packages); any other PREFIX needs UNITDIR=/etc/systemd/system.
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+CONFDIR := /etc/orderd
+NGINX_SITES := /etc/nginx/sites-available
+
+.PHONY: help deps build build-debug run test bench install uninstall check-units clean
+
+help:
+	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+
+deps:
+	@scripts/deps.sh
+
+build:
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+build-debug:
+	$(SWIFT) build $(TEST_FLAGS)
+
+run: deps build
+	ORDERD_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd" \
+	RUN_DIR='$(RUN_DIR)' PORT='$(PORT)' CONFIG='$(CONFIG)' KEEPALIVE='$(KEEPALIVE)' \
+	scripts/run.sh
+
+test: deps
+	$(SWIFT) build --build-tests $(TEST_FLAGS)
+	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd"; export ORDERD_BIN; \
+	export ORDERD_REPO='$(CURDIR)'; \
+	$(SWIFT) test --skip-build $(TEST_FLAGS)
+
+bench: deps build
+	ORDERD_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd" bench/run.sh
+
+check-units:
+	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)/orderd"; \
+	if [ -x "$$bin" ]; then export ORDERD_BIN="$$bin"; fi; \
+	scripts/check-units.sh
+
+install:
+	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd"; \
+	if [ ! -x "$$bin" ]; then $(MAKE) --no-print-directory build; fi; \
+	install -D -m 0755 "$$bin" '$(DESTDIR)$(BINDIR)/orderd'; \
+	echo "installed $(DESTDIR)$(BINDIR)/orderd"
+	@install -d -m 0755 '$(DESTDIR)$(UNITDIR)'
+	@sed 's|/usr/local/bin/orderd|$(BINDIR)/orderd|g' systemd/orderd.service > '$(DESTDIR)$(UNITDIR)/orderd.service.tmp'
+	@chmod 0644 '$(DESTDIR)$(UNITDIR)/orderd.service.tmp'
+	@mv -f '$(DESTDIR)$(UNITDIR)/orderd.service.tmp' '$(DESTDIR)$(UNITDIR)/orderd.service'
+	@install -m 0644 systemd/orderd.socket '$(DESTDIR)$(UNITDIR)/orderd.socket'
+	@echo "installed $(DESTDIR)$(UNITDIR)/orderd.service and orderd.socket (ExecStart=$(BINDIR)/orderd)"
+	@case '$(UNITDIR)' in /usr/local/lib/systemd/system|/usr/lib/systemd/system|/lib/systemd/system|/etc/systemd/system) ;; \
+	  *) echo "note: systemd does not look in $(UNITDIR): use UNITDIR=/etc/systemd/system" ;; esac
+	@if [ -e '$(DESTDIR)$(CONFDIR)/orderd.ini' ]; then \
+	  echo "kept existing $(DESTDIR)$(CONFDIR)/orderd.ini (the shipped example is config/orderd.ini)"; \
+	else \
+	  install -D -m 0644 config/orderd.ini '$(DESTDIR)$(CONFDIR)/orderd.ini'; \
+	  echo "installed $(DESTDIR)$(CONFDIR)/orderd.ini"; \
+	fi
+	@if [ -e '$(DESTDIR)$(NGINX_SITES)/orderd.conf' ]; then \
+	  echo "kept existing $(DESTDIR)$(NGINX_SITES)/orderd.conf (the shipped one is nginx/orderd.conf)"; \
+	else \
+	  install -D -m 0644 nginx/orderd.conf '$(DESTDIR)$(NGINX_SITES)/orderd.conf'; \
+	  echo "installed $(DESTDIR)$(NGINX_SITES)/orderd.conf"; \
+	fi
+	@if [ -z '$(DESTDIR)' ]; then \
+	  echo "next: systemctl daemon-reload && systemctl enable --now orderd.socket orderd.service"; \
+	  echo "      ln -s ../sites-available/orderd.conf /etc/nginx/sites-enabled/orderd.conf && nginx -t && systemctl reload nginx"; \
+	fi
+
+uninstall:
+	rm -f '$(DESTDIR)$(BINDIR)/orderd' '$(DESTDIR)$(UNITDIR)/orderd.service' '$(DESTDIR)$(UNITDIR)/orderd.socket'
+	@for pair in '$(DESTDIR)$(CONFDIR)/orderd.ini:config/orderd.ini' '$(DESTDIR)$(NGINX_SITES)/orderd.conf:nginx/orderd.conf'; do \
+	  f=$${pair%%:*}; src=$${pair#*:}; \
+	  if [ ! -e "$$f" ]; then continue; fi; \
+	  if cmp -s "$$f" "$$src"; then rm -f "$$f"; echo "removed $$f"; else echo "kept $$f (changed since install)"; fi; \
+	done
+	@rmdir '$(DESTDIR)$(CONFDIR)' 2>/dev/null || true
+	@echo "orderd's data in /var/lib/orderd (StateDirectory) is left alone"
+
+clean:
+	rm -rf '$(RUN_DIR)' bench/bin
+	$(SWIFT) package clean $(SCRATCH_FLAG)

@@ -1,0 +1,144 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Reads `orderd.ini` into an `OrderdConfiguration`, reporting every problem at once.
+///
+/// Keys not in the file keep their defaults; an empty file gives the defaults.
+public enum ConfigLoader {
+    /// Files larger than this are refused, so `-c /dev/zero` fails instead of eating memory.
+    static let maxFileBytes = 1 << 20
+
+    /// Reads and validates the configuration file at `path`.
+    ///
+    /// - Throws: `ConfigError` listing every problem: unreadable file, syntax errors, unknown
+    ///   sections or keys, duplicate keys, invalid or out-of-range values.
+    public static func load(path: String) throws(ConfigError) -> OrderdConfiguration {
+        let text: String
+        switch readFile(path) {
+        case .success(let contents): text = contents
+        case .failure(let reason):
+            throw ConfigError(problems: [ConfigProblem(
+                kind: .unreadableFile, file: path, line: nil,
+                message: "Cannot read configuration file \(path): \(reason.message).")])
+        }
+        return try parse(text: text, file: path)
+    }
+
+    /// Parses and validates configuration text; `file` is only used in messages.
+    ///
+    /// - Throws: `ConfigError` listing every problem in the text.
+    public static func parse(text: String, file: String) throws(ConfigError) -> OrderdConfiguration {
+        try parse(text: text, file: file, keys: ConfigSchema.keys)
+    }
+
+    /// `parse(text:file:)` against any key table, so tests can exercise e.g. secret keys.
+    static func parse(text: String, file: String, keys: [ConfigKey]) throws(ConfigError) -> OrderdConfiguration {
+        let document = INIParser.parse(text, file: file)
+        var problems = document.problems
+        let sections = ConfigSchema.sections(of: keys)
+
+        for header in document.sections where !sections.contains(header.name) {
+            let known = sections.map { "[\($0)]" }.joined(separator: ", ")
+            problems.append(ConfigProblem(
+                kind: .unknownSection, file: file, line: header.line,
+                message: "Unknown section '[\(header.name)]' in \(file) line \(header.line); expected one of \(known)."))
+        }
+
+        var configuration = OrderdConfiguration()
+        // Keys in unknown sections are not reported one by one: the section's problem covers them.
+        for entry in document.entries where sections.contains(entry.section) {
+            let fullName = "\(entry.section).\(entry.key)"
+            guard let key = keys.first(where: { $0.section == entry.section && $0.name == entry.key }) else {
+                problems.append(ConfigProblem(
+                    kind: .unknownKey, file: file, line: entry.line, key: fullName,
+                    message: "Unknown key '\(fullName)' in \(file) line \(entry.line); \(hint(for: entry, keys: keys))"))
+                continue
+            }
+            if !key.assign(entry.value, &configuration) {
+                let shown = key.isSecret ? "Invalid value" : "Invalid value '\(entry.value)'"
+                problems.append(ConfigProblem(
+                    kind: .invalidValue, file: file, line: entry.line, key: fullName,
+                    value: key.isSecret ? nil : entry.value,
+                    message: "\(shown) for '\(fullName)' in \(file) line \(entry.line); expected \(key.expected)."))
+            }
+        }
+
+        guard problems.isEmpty else { throw ConfigError(problems: problems) }
+        return configuration
+    }
+
+    /// "did you mean ...?" for a key in the wrong section or within two edits of a known key;
+    /// otherwise the section's keys. Ends the sentence.
+    private static func hint(for entry: INIDocument.Entry, keys: [ConfigKey]) -> String {
+        if let moved = keys.first(where: { $0.name == entry.key }) {
+            return "did you mean '\(moved.fullName)'?"
+        }
+        let inSection = keys.filter { $0.section == entry.section }
+        let nearest = inSection
+            .map { (key: $0, distance: editDistance(entry.key, $0.name)) }
+            .min { $0.distance < $1.distance }
+        if let nearest, nearest.distance <= 2 {
+            return "did you mean '\(nearest.key.fullName)'?"
+        }
+        return "expected one of \(inSection.map(\.name).joined(separator: ", "))."
+    }
+
+    /// Optimal string alignment distance: insertions, deletions, substitutions and adjacent
+    /// transpositions each cost 1, so `reqeust` is one edit from `request`.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in 0...a.count { d[i][0] = i }
+        for j in 0...b.count { d[0][j] = j }
+        for i in 1...a.count {
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
+                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+                }
+            }
+        }
+        return d[a.count][b.count]
+    }
+
+    private struct ReadFailure: Error {
+        var message: String
+    }
+
+    /// Reads the whole file with POSIX calls, so failures carry the OS's own wording
+    /// ("No such file or directory", "Permission denied", "Is a directory").
+    private static func readFile(_ path: String) -> Result<String, ReadFailure> {
+        func failure(_ code: Int32) -> Result<String, ReadFailure> {
+            .failure(ReadFailure(message: String(cString: strerror(code))))
+        }
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return failure(errno) }
+        defer { close(fd) }
+
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return failure(errno)
+            }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+            if bytes.count > maxFileBytes {
+                return .failure(ReadFailure(message: "larger than \(maxFileBytes / 1024 / 1024) MiB"))
+            }
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            return .failure(ReadFailure(message: "not valid UTF-8"))
+        }
+        return .success(text)
+    }
+}

@@ -1,0 +1,46 @@
+extension OrderdConfiguration {
+    /// The text shown instead of a secret value.
+    public static let maskedSecret = "********"
+
+    /// Every section and key with its effective value, in INI syntax, for `orderd check-config`
+    /// (like `php-fpm -tt`). Durations read `30s`, `250ms`, `24h`; sizes `64k`; modes `0660`.
+    ///
+    /// Secret values are shown as `********` (an unset, empty secret stays empty). Without
+    /// secrets, parsing the output with `ConfigLoader.parse` gives back this configuration.
+    public func renderINI() -> String {
+        renderINI(keys: ConfigSchema.keys)
+    }
+
+    func renderINI(keys: [ConfigKey]) -> String {
+        var lines: [String] = []
+        for section in ConfigSchema.sections(of: keys) {
+            if !lines.isEmpty { lines.append("") }
+            lines.append("[\(section)]")
+            for key in keys where key.section == section {
+                let text = key.render(self)
+                let shown = key.isSecret && !text.isEmpty ? Self.maskedSecret : Self.quotedForINI(text)
+                lines.append(shown.isEmpty ? "\(key.name) =" : "\(key.name) = \(shown)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Quotes `text` when the parser would otherwise change it: surrounding blanks, a leading
+    /// quote or comment character, or a ` ;`/` #` that would start an inline comment.
+    /// Text with both kinds of quote cannot be written (there are no escapes) and is left bare;
+    /// the parser never produces such a value.
+    static func quotedForINI(_ text: String) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
+        var needsQuotes = false
+        if let first = text.first, let last = text.last {
+            needsQuotes = blank(first) || blank(last) || "\"';#".contains(first)
+        }
+        for (previous, current) in zip(text, text.dropFirst()) where blank(previous) && (current == ";" || current == "#") {
+            needsQuotes = true
+        }
+        guard needsQuotes else { return text }
+        if !text.contains("\"") { return "\"\(text)\"" }
+        if !text.contains("'") { return "'\(text)'" }
+        return text
+    }
+}

@@ -1,0 +1,238 @@
+import CFastCGI
+import Foundation
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a request thread does with one request: answer it through the exchange, and optionally hand back
+/// work to run once the response is finished (`FCGX_Finish_r`), such as submitting follow-up tasks.
+public protocol FastCGIResponder: Sendable {
+    func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)?
+}
+
+/// The FastCGI responder: `workers` threads we own, each looping accept → handle → finish on libfcgi.
+///
+/// Connections are handed out leader/follower style: one idle thread at a time (the leader) polls the listening
+/// socket plus every idle kept-alive connection, takes the first that is ready and hands leadership on. That
+/// serialises `accept()` (Debian's libfcgi is built without `USE_LOCKING`), and it means a connection nginx keeps
+/// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
+/// does (field-notes: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
+public final class FastCGIServer: @unchecked Sendable {
+    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held; the
+    // FCGX_Request structs are owned by exactly one thread at a time (a worker, or the parked/spare lists).
+    private let listenFD: Int32
+    /// Read and write ends of a pipe that interrupts the leader's poll (stop, or a newly parked connection).
+    private let wakeFD: Int32
+    private let wakeWriteFD: Int32
+    private let workers: Int
+    private let requestTimeout: Duration
+    private let maxParked: Int
+    private let responder: any FastCGIResponder
+    private let logger: Logger
+    private let leader = PThreadMutex()
+    private let state = PThreadMutex()
+    private let deadlines: ReadDeadlines
+    private var parked: [UnsafeMutablePointer<FCGX_Request>] = []
+    private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
+    private var stopping = false
+    private var running = 0
+    private var busy = 0
+
+    public init(
+        listenFD: Int32,
+        workers: Int,
+        requestTimeout: Duration,
+        maxParkedConnections: Int = 1024,
+        responder: any FastCGIResponder,
+        logger: Logger
+    ) {
+        self.listenFD = listenFD
+        self.workers = workers
+        self.requestTimeout = requestTimeout
+        self.maxParked = maxParkedConnections
+        self.responder = responder
+        self.logger = logger
+        var ends: [Int32] = [-1, -1]
+        pipe(&ends)
+        for fd in ends {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        self.wakeFD = ends[0]
+        self.wakeWriteFD = ends[1]
+        self.deadlines = ReadDeadlines(slots: workers)
+    }
+
+    /// Threads currently handling a request, and all request threads.
+    public var utilisation: (busy: Int, total: Int) {
+        state.withLock { (busy, workers) }
+    }
+
+    /// Starts the request threads; returns at once.
+    public func start() {
+        FCGX_Init()
+        // Readiness comes from poll; a non-blocking listener keeps a lost accept race (another process sharing
+        // the socket during a restart) from blocking the leader.
+        let flags = fcntl(listenFD, F_GETFL)
+        _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
+        deadlines.start()
+        state.withLock { running = workers }
+        for slot in 0..<workers {
+            let thread = Thread { [self] in workerLoop(slot: slot) }
+            thread.name = "orderd-request-\(slot)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops accepting; requests in flight finish. Returns false if they did not finish before `deadline`.
+    @discardableResult
+    public func stop(deadline: ContinuousClock.Instant) -> Bool {
+        state.withLock { stopping = true }
+        wakeLeader()
+        let finished = state.withLock { () -> Bool in
+            while running > 0 {
+                if !state.wait(until: deadline) { return running == 0 }
+            }
+            return true
+        }
+        deadlines.stop()
+        if finished {
+            state.withLock {
+                for request in parked + spare {
+                    FCGX_Free(request, 1)
+                    request.deallocate()
+                }
+                parked.removeAll()
+                spare.removeAll()
+            }
+        }
+        return finished
+    }
+
+    private enum Work {
+        case connection(UnsafeMutablePointer<FCGX_Request>)
+        case stop
+    }
+
+    private func workerLoop(slot: Int) {
+        defer {
+            state.withLock {
+                running -= 1
+                state.broadcast()
+            }
+        }
+        while true {
+            guard case .connection(let request) = nextConnection() else { return }
+            let deadline = ContinuousClock.now.advanced(by: requestTimeout)
+            deadlines.arm(slot, fd: request.pointee.ipcFd, deadline: deadline)
+            guard FCGX_Accept_r(request) == 0 else {
+                // The peer closed or sent garbage before a whole request; libfcgi closed the connection.
+                deadlines.disarm(slot)
+                recycle(request)
+                continue
+            }
+            state.withLock { busy += 1 }
+            let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
+            let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
+            if deadlines.disarm(slot) || state.withLock({ stopping }) {
+                request.pointee.keepConnection = 0
+            }
+            FCGX_Finish_r(request)
+            state.withLock { busy -= 1 }
+            afterFinish?()
+            recycle(request)
+        }
+    }
+
+    /// Parks a kept-alive connection for the leader to poll, or returns the struct to the spare list.
+    private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        var closeIt = false
+        state.withLock {
+            if request.pointee.ipcFd >= 0 {
+                if parked.count < maxParked && !stopping {
+                    parked.append(request)
+                    return
+                }
+                closeIt = true
+            } else {
+                spare.append(request)
+            }
+        }
+        if closeIt {
+            FCGX_Free(request, 1)
+            state.withLock { spare.append(request) }
+        } else if request.pointee.ipcFd >= 0 {
+            // Wake the leader so the new parked fd joins its poll set.
+            wakeLeader()
+        }
+    }
+
+    private func wakeLeader() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWriteFD, &byte, 1)
+    }
+
+    private func freshRequest() -> UnsafeMutablePointer<FCGX_Request> {
+        if let request = state.withLock({ spare.popLast() }) { return request }
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        // listen_sock -1: libfcgi never accepts on its own. If a connection drops before a whole request,
+        // FCGX_Accept_r's retry loop calls accept(-1), gets EBADF and returns instead of blocking.
+        FCGX_InitRequest(request, -1, 0)
+        return request
+    }
+
+    private func nextConnection() -> Work {
+        leader.lock()
+        defer { leader.unlock() }
+        var fds: [pollfd] = []
+        while true {
+            let (isStopping, snapshot) = state.withLock { (stopping, parked) }
+            if isStopping { return .stop }
+            fds.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
+            for request in snapshot { fds.append(pollfd(fd: request.pointee.ipcFd, events: Int16(POLLIN), revents: 0)) }
+            let ready = poll(&fds, nfds_t(fds.count), -1)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                logger.critical("poll on the listening socket failed", metadata: ["errno": "\(errno)"])
+                usleep(100_000)
+                continue
+            }
+            if fds[1].revents != 0 {
+                var scratch = [UInt8](repeating: 0, count: 64)
+                while Glibc.read(wakeFD, &scratch, scratch.count) > 0 {}
+            }
+            // Kept connections first: a request is already waiting on them.
+            for (index, request) in snapshot.enumerated() where fds[index + 2].revents != 0 {
+                state.withLock { parked.removeAll { $0 == request } }
+                return .connection(request)
+            }
+            if fds[0].revents != 0 {
+                let fd = accept(listenFD, nil, nil)
+                if fd < 0 {
+                    switch errno {
+                    case EAGAIN, EINTR, ECONNABORTED, EPROTO: continue
+                    default:
+                        // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the connection waits in the backlog.
+                        logger.error("accept failed", metadata: ["errno": "\(errno)", "reason": "\(String(cString: strerror(errno)))"])
+                        usleep(50_000)
+                        continue
+                    }
+                }
+                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+                var timeout = timeval(tv_sec: Int(requestTimeout.components.seconds), tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let request = freshRequest()
+                request.pointee.ipcFd = fd
+                // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
+                // the BEGIN_REQUEST record then sets it to what the web server asked for.
+                request.pointee.keepConnection = 1
+                return .connection(request)
+            }
+        }
+    }
+}

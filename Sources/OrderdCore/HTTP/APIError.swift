@@ -1,0 +1,94 @@
+/// An error that has a defined HTTP answer: status, a stable machine-readable code and a message that is safe
+/// to show a client. Built by the HTTP edge (routing, body checks) and by `HTTPErrorMapper` from the typed
+/// errors of the other layers.
+public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
+    private enum Code: String, Sendable {
+        case notFound = "not_found"
+        case methodNotAllowed = "method_not_allowed"
+        case unsupportedMediaType = "unsupported_media_type"
+        case contentTooLarge = "content_too_large"
+        case lengthRequired = "length_required"
+        case badRequest = "bad_request"
+        case invalidJSON = "invalid_json"
+        case validationFailed = "validation_failed"
+        case conflict = "idempotency_conflict"
+        case requestTimeout = "request_timeout"
+        case unavailable = "unavailable"
+        case `internal` = "internal"
+    }
+
+    private let kind: Code
+    public let status: Int
+    public let message: String
+    public var details: [FieldProblem] = []
+    /// For `invalid_json`: the byte offset of the first bad byte.
+    public var offset: Int?
+    public var headers: [(name: String, value: String)] = []
+
+    private init(_ kind: Code, _ status: Int, _ message: String) {
+        self.kind = kind
+        self.status = status
+        self.message = message
+    }
+
+    /// The stable code clients switch on, e.g. `validation_failed`.
+    public var code: String { kind.rawValue }
+    public var description: String { "\(status) \(code): \(message)" }
+
+    public static func == (lhs: APIError, rhs: APIError) -> Bool {
+        lhs.kind == rhs.kind && lhs.status == rhs.status && lhs.message == rhs.message && lhs.details == rhs.details
+    }
+
+    public static func notFound(_ message: String) -> APIError { APIError(.notFound, 404, message) }
+
+    public static func methodNotAllowed(_ method: String, path: String, allowed: [String]) -> APIError {
+        var error = APIError(.methodNotAllowed, 405, "Method \(method) is not allowed on \(path); allowed: \(allowed.joined(separator: ", ")).")
+        error.headers = [("Allow", allowed.joined(separator: ", "))]
+        return error
+    }
+
+    public static func unsupportedMediaType(_ found: String?) -> APIError {
+        APIError(.unsupportedMediaType, 415, "Content-Type must be application/json; got \(found.map { "'\($0)'" } ?? "none").")
+    }
+
+    public static func contentTooLarge(limit: Int) -> APIError {
+        APIError(.contentTooLarge, 413, "The request body is larger than \(limit) bytes.")
+    }
+
+    public static func lengthRequired() -> APIError {
+        APIError(.lengthRequired, 411, "A Content-Length header is required.")
+    }
+
+    public static func badRequest(_ message: String) -> APIError { APIError(.badRequest, 400, message) }
+
+    public static func invalidJSON(_ message: String, offset: Int) -> APIError {
+        var error = APIError(.invalidJSON, 400, "The body is not valid JSON: \(message) at byte \(offset).")
+        error.offset = offset
+        return error
+    }
+
+    public static func validationFailed(_ details: [FieldProblem]) -> APIError {
+        var error = APIError(.validationFailed, 422, "The order is not valid: \(details.count) problem\(details.count == 1 ? "" : "s").")
+        error.details = details
+        return error
+    }
+
+    public static func idempotencyConflict() -> APIError {
+        APIError(.conflict, 409, "This Idempotency-Key was already used with a different request body.")
+    }
+
+    public static func requestTimeout() -> APIError {
+        APIError(.requestTimeout, 408, "The request body did not arrive in time.")
+    }
+
+    public static func unavailable(_ message: String, retryAfterSeconds: Int) -> APIError {
+        var error = APIError(.unavailable, 503, message)
+        error.headers = [("Retry-After", String(retryAfterSeconds))]
+        return error
+    }
+
+    /// The answer for anything unexpected: says nothing internal.
+    public static func `internal`() -> APIError {
+        APIError(.internal, 500, "An internal error occurred; the request id identifies it in the server's log.")
+    }
+}

@@ -1,0 +1,137 @@
+import Logging
+
+/// The HTTP edge on a request thread: copies the request out of libfcgi, routes it, reads and checks the body,
+/// runs the handler, turns any error into its response, writes the answer and logs one line.
+public final class HTTPEdge: FastCGIResponder {
+    private let router: Router
+    private let maxBodyBytes: Int
+    private let logger: Logger
+
+    public init(router: Router, maxBodyBytes: Int, logger: Logger) {
+        self.router = router
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    public func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
+        let start = ContinuousClock.now
+        let request = Self.request(from: exchange, deadline: readDeadline)
+        var bodyConsumed = false
+        var response: HTTPResponse
+        do throws(any Error) {
+            let route = try router.route(method: request.method, path: request.path)
+            var body: [UInt8] = []
+            if route.takesBody {
+                body = try readBody(exchange, request)
+                bodyConsumed = true
+            }
+            response = try route.handler(request, body)
+        } catch {
+            response = HTTPErrorMapper.response(for: error, requestID: request.requestID, logger: logger)
+        }
+        var wire = response.serialized(requestID: request.requestID)
+        if request.method == "HEAD" { wire.removeLast(response.body.count) }
+        if !bodyConsumed { drainOrClose(exchange) }
+        let delivered = exchange.write(wire)
+        let elapsed = ContinuousClock.now - start
+        logger.info(
+            "request",
+            metadata: [
+                "method": "\(request.method)",
+                "path": "\(request.path)",
+                "status": "\(response.status)",
+                "duration_ms": "\(Self.milliseconds(elapsed))",
+                "bytes": "\(response.body.count)",
+                "request_id": "\(request.requestID)",
+            ].merging(delivered ? [:] : ["client": "gone"]) { a, _ in a }
+        )
+        return nil
+    }
+
+    private func readBody(_ exchange: borrowing FastCGIExchange, _ request: HTTPRequest) throws(APIError) -> [UInt8] {
+        let length = try RequestBodyRules.expectedLength(for: request, maxBytes: maxBodyBytes)
+        // One byte more than declared tells a body longer than its Content-Length from an exact one.
+        let body = exchange.readBody(maximum: length + 1)
+        if let failure = exchange.bodyError {
+            exchange.closeConnectionAfterResponse()
+            if failure == .timedOut { throw .requestTimeout() }
+            throw .badRequest("The request body could not be read.")
+        }
+        if body.count < length {
+            throw .badRequest("The request body ended after \(body.count) of the \(length) bytes its Content-Length announced.")
+        }
+        if body.count > length {
+            exchange.closeConnectionAfterResponse()
+            throw .badRequest("The request body is longer than its Content-Length of \(length) bytes.")
+        }
+        return Array(body)
+    }
+
+    /// A kept-alive connection must be at the end of this request's stdin before the next request is read
+    /// from it; a body we chose not to read (an early 4xx) is skipped up to the size limit, else we close.
+    private func drainOrClose(_ exchange: borrowing FastCGIExchange) {
+        guard exchange.keepsConnection else { return }
+        if !exchange.skipBody(limit: maxBodyBytes) { exchange.closeConnectionAfterResponse() }
+    }
+
+    static func request(from exchange: borrowing FastCGIExchange, deadline: ContinuousClock.Instant) -> HTTPRequest {
+        let uri = exchange.param("REQUEST_URI") ?? exchange.param("DOCUMENT_URI") ?? "/"
+        let (path, query): (String, String)
+        if let mark = uri.firstIndex(of: "?") {
+            (path, query) = (String(uri[..<mark]), String(uri[uri.index(after: mark)...]))
+        } else {
+            (path, query) = (uri, exchange.param("QUERY_STRING") ?? "")
+        }
+        return HTTPRequest(
+            method: exchange.param("REQUEST_METHOD") ?? "GET",
+            path: path,
+            query: query,
+            requestID: RequestID.sanitized(exchange.param("REQUEST_ID")),
+            contentType: exchange.param("CONTENT_TYPE"),
+            contentLength: exchange.param("CONTENT_LENGTH"),
+            idempotencyKey: exchange.param("HTTP_IDEMPOTENCY_KEY"),
+            remoteAddress: exchange.param("REMOTE_ADDR"),
+            deadline: deadline
+        )
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        return "\(micros / 1000).\(String(micros % 1000 + 1000).dropFirst())"
+    }
+}
+
+/// Request ids: nginx's `$request_id` when it is present and sane, else a fresh random one of the same shape.
+enum RequestID {
+    static func sanitized(_ candidate: String?) -> String {
+        if let candidate, !candidate.isEmpty, candidate.utf8.count <= 64,
+            candidate.utf8.allSatisfy({ isSafe($0) })
+        {
+            return candidate
+        }
+        return generate()
+    }
+
+    /// 32 lower-case hex digits, like nginx's `$request_id`.
+    static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = generator.next() as UInt64
+        return hex(high) + hex(low)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    private static func isSafe(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// The parts of a FastCGI request the handlers use, copied out of libfcgi's param block.
+public struct HTTPRequest: Sendable {
+    public var method: String
+    /// The path without the query string, e.g. `/orders/0193…`.
+    public var path: String
+    public var query: String
+    /// nginx's `$request_id` (the `REQUEST_ID` param), or one generated here when absent.
+    public var requestID: String
+    public var contentType: String?
+    /// The raw `CONTENT_LENGTH` param: validated by the body reader, not here.
+    public var contentLength: String?
+    public var idempotencyKey: String?
+    /// The client address nginx saw, for logs.
+    public var remoteAddress: String?
+    /// When the request must be answered by: its start plus `server.request_timeout`.
+    public var deadline: ContinuousClock.Instant
+
+    public init(
+        method: String, path: String, query: String = "", requestID: String, contentType: String? = nil,
+        contentLength: String? = nil, idempotencyKey: String? = nil, remoteAddress: String? = nil,
+        deadline: ContinuousClock.Instant = .now.advanced(by: .seconds(30))
+    ) {
+        self.deadline = deadline
+        self.method = method
+        self.path = path
+        self.query = query
+        self.requestID = requestID
+        self.contentType = contentType
+        self.contentLength = contentLength
+        self.idempotencyKey = idempotencyKey
+        self.remoteAddress = remoteAddress
+    }
+}

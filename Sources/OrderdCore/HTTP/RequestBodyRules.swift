@@ -1,0 +1,40 @@
+/// The checks a JSON request body passes before anything parses it, in the order a client should hear them:
+/// media type (415), a declared length (411/400), the size limit (413, decided before reading a byte).
+enum RequestBodyRules {
+    /// The validated length to read.
+    static func expectedLength(for request: HTTPRequest, maxBytes: Int) throws(APIError) -> Int {
+        guard let contentType = request.contentType, isJSON(contentType) else {
+            throw .unsupportedMediaType(request.contentType)
+        }
+        guard let raw = request.contentLength, !raw.isEmpty else { throw .lengthRequired() }
+        guard raw.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
+            throw .badRequest("Content-Length '\(raw.prefix(40))' is not a non-negative integer.")
+        }
+        // More than 18 digits cannot be a size we accept, and Int() would overflow past 19.
+        guard raw.utf8.count <= 18, let length = Int(raw) else { throw .contentTooLarge(limit: maxBytes) }
+        guard length <= maxBytes else { throw .contentTooLarge(limit: maxBytes) }
+        guard length > 0 else { throw .badRequest("The request body is empty.") }
+        return length
+    }
+
+    /// `application/json`, optionally with `charset=utf-8`; any other charset is refused.
+    static func isJSON(_ contentType: String) -> Bool {
+        let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
+        guard parts[0].trimmingSpaces().lowercased() == "application/json" else { return false }
+        for parameter in parts.dropFirst() {
+            let pair = parameter.split(separator: "=", maxSplits: 1)
+            guard pair.count == 2 else { return false }
+            let name = pair[0].trimmingSpaces().lowercased()
+            var value = pair[1].trimmingSpaces().lowercased()
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if name == "charset" && value != "utf-8" && value != "utf8" { return false }
+        }
+        return true
+    }
+}
+
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

@@ -1,0 +1,54 @@
+/// Maps method and path to a handler. Unknown paths are 404; known paths with another method are 405 with `Allow`.
+public struct Router: Sendable {
+    /// A handler gets the request and, for routes that take a body, the body bytes already checked against the
+    /// Content-Type and size rules. Anything it throws becomes a response in `HTTPErrorMapper`.
+    public typealias Handler = @Sendable (HTTPRequest, [UInt8]) throws -> HTTPResponse
+
+    public enum Pattern: Sendable, Equatable {
+        /// Exactly this path.
+        case exact(String)
+        /// `prefix` followed by one non-empty segment without `/`, e.g. `/orders/{id}`.
+        case parameter(prefix: String)
+
+        func matches(_ path: String) -> Bool {
+            switch self {
+            case .exact(let exact): return path == exact
+            case .parameter(let prefix):
+                guard path.hasPrefix(prefix) else { return false }
+                let rest = path.utf8.dropFirst(prefix.utf8.count)
+                return !rest.isEmpty && !rest.contains(UInt8(ascii: "/"))
+            }
+        }
+    }
+
+    public struct Route: Sendable {
+        public var method: String
+        public var pattern: Pattern
+        public var takesBody: Bool
+        public var handler: Handler
+    }
+
+    private var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: Pattern, takesBody: Bool = false, _ handler: @escaping Handler) {
+        routes.append(Route(method: method, pattern: pattern, takesBody: takesBody, handler: handler))
+    }
+
+    /// The route for this request, or the 404/405 it deserves. `HEAD` is served by `GET` routes.
+    public func route(method: String, path: String) throws(APIError) -> Route {
+        let candidates = routes.filter { $0.pattern.matches(path) }
+        guard !candidates.isEmpty else { throw .notFound("No resource at \(path).") }
+        let effective = method == "HEAD" ? "GET" : method
+        if let route = candidates.first(where: { $0.method == effective }) { return route }
+        var allowed = candidates.map(\.method)
+        if allowed.contains("GET") { allowed.append("HEAD") }
+        throw .methodNotAllowed(method, path: path, allowed: allowed)
+    }
+
+    /// The last path segment of a `.parameter` route.
+    public static func parameter(of path: String, after prefix: String) -> String {
+        String(path.dropFirst(prefix.count))
+    }
+}

@@ -1,0 +1,74 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// swift-log's handler for orderd: one line per event on stderr (journald takes it), as logfmt or JSON.
+///
+/// Written here because swift-log ships only `StreamLogHandler`, whose line format is fixed and is neither
+/// logfmt nor JSON. Each line goes out in one `write(2)`, so lines from request threads never interleave.
+public struct OrderdLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    private let label: String
+    private let format: OrderdConfiguration.Log.Format
+
+    public init(label: String, level: Logger.Level, format: OrderdConfiguration.Log.Format) {
+        self.label = label
+        self.logLevel = level
+        self.format = format
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [(String, String)] = [
+            ("ts", Self.timestamp()), ("level", event.level.rawValue), ("msg", event.message.description),
+        ]
+        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
+        if event.level >= .error { fields.append(("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)")) }
+        var line = format == .json ? Self.json(fields) : Self.logfmt(fields)
+        line.append("\n")
+        var bytes = Array(line.utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+    }
+
+    static func logfmt(_ fields: [(String, String)]) -> String {
+        fields.map { key, value in
+            let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.asciiValue.map { $0 < 0x20 } ?? false }
+            return needsQuotes ? "\(key)=\(quoted(value))" : "\(key)=\(value)"
+        }.joined(separator: " ")
+    }
+
+    static func json(_ fields: [(String, String)]) -> String {
+        "{" + fields.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}"
+    }
+
+    /// A JSON string literal; logfmt uses the same quoting.
+    static func quoted(_ value: String) -> String {
+        var writer = JSONWriter(capacity: value.utf8.count + 2)
+        writer.string(value)
+        return String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// RFC 3339 UTC with milliseconds, by the same hand-written conversion the order answers use.
+    static func timestamp() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var writer = JSONWriter(capacity: 32)
+        writer.timestamp(millis: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
+        return String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,70 @@
+/// The JSON answers about orders, written by hand with `JSONWriter` (no Foundation, no `Codable`).
+public enum OrderJSON {
+    /// The body of `201 Created`:
+    /// `{"id":"…","status":"created","total_cents":2598,"currency":"CNY","created_at":"2026-11-26T23:08:53.123Z"}`
+    public static func createdBody(_ order: StoredOrder) -> [UInt8] {
+        var writer = JSONWriter(capacity: 160)
+        writer.beginObject()
+        writeSummary(order, into: &writer)
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// The whole order, as `GET /orders/{id}` answers it: the fields of `createdBody`, then
+    /// `"customer":{"phone":…[,"email":…]}`, `"items":[{"sku":…,"quantity":…,"unit_price_cents":…},…]`
+    /// and `"note"`; `email` and `note` are left out when absent.
+    public static func fullBody(_ order: StoredOrder) -> [UInt8] {
+        let content = order.order
+        var writer = JSONWriter(capacity: 256 + 64 * content.items.count + (content.note?.utf8.count ?? 0))
+        writer.beginObject()
+        writeSummary(order, into: &writer)
+        writer.key("customer")
+        writer.beginObject()
+        writer.key("phone")
+        writer.string(content.customer.phone)
+        if let email = content.customer.email {
+            writer.key("email")
+            writer.string(email)
+        }
+        writer.endObject()
+        writer.key("items")
+        writer.beginArray()
+        for item in content.items {
+            writer.beginObject()
+            writer.key("sku")
+            writer.string(item.sku)
+            writer.key("quantity")
+            writer.integer(item.quantity)
+            writer.key("unit_price_cents")
+            writer.integer(item.unitPriceCents)
+            writer.endObject()
+        }
+        writer.endArray()
+        if let note = content.note {
+            writer.key("note")
+            writer.string(note)
+        }
+        writer.endObject()
+        return writer.bytes
+    }
+
+    /// `createdAtMillis` as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T23:08:53.123Z`.
+    public static func rfc3339(millis: Int64) -> String {
+        var writer = JSONWriter(capacity: 26)
+        writer.timestamp(millis: millis)
+        return String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self)
+    }
+
+    private static func writeSummary(_ order: StoredOrder, into writer: inout JSONWriter) {
+        writer.key("id")
+        writer.string(order.id)
+        writer.key("status")
+        writer.string("created")
+        writer.key("total_cents")
+        writer.integer(order.order.totalCents)
+        writer.key("currency")
+        writer.string(order.order.currency)
+        writer.key("created_at")
+        writer.timestamp(millis: order.createdAtMillis)
+    }
+}

@@ -1,0 +1,55 @@
+/// `POST /orders` and `GET /orders/{id}`: the synchronous half of orderd.
+public struct OrdersAPI: Sendable {
+    public static let collectionPath = "/orders"
+    public static let itemPrefix = "/orders/"
+    /// Longest `Idempotency-Key` accepted, as in the IETF draft and Stripe's API.
+    public static let maxIdempotencyKeyLength = 255
+
+    private let store: any OrderStore
+    private let busyTimeout: Duration
+
+    public init(store: any OrderStore, busyTimeout: Duration) {
+        self.store = store
+        self.busyTimeout = busyTimeout
+    }
+
+    public func register(in router: inout Router) {
+        router.add("POST", .exact(Self.collectionPath), takesBody: true) { request, body in
+            try create(request, body: body)
+        }
+        router.add("GET", .parameter(prefix: Self.itemPrefix)) { request, _ in
+            try lookup(id: Router.parameter(of: request.path, after: Self.itemPrefix))
+        }
+    }
+
+    /// Validates, commits (group commit: returns once the transaction holding it is durable), answers 201.
+    /// A replayed idempotency key answers exactly what the first request got, plus `Idempotent-Replayed`.
+    func create(_ request: HTTPRequest, body: [UInt8]) throws -> HTTPResponse {
+        let key = try Self.idempotencyKey(request.idempotencyKey)
+        let order = try OrderValidator.parseAndValidate(body)
+        let deadline = min(request.deadline, ContinuousClock.now.advanced(by: busyTimeout))
+        let outcome = try store.create(order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline)
+        var headers = [("Location", Self.itemPrefix + outcome.order.id)]
+        if case .replayed = outcome { headers.append(("Idempotent-Replayed", "true")) }
+        return .json(201, OrderJSON.createdBody(outcome.order), headers: headers)
+    }
+
+    func lookup(id: String) throws -> HTTPResponse {
+        // Anything that is not a canonical UUID cannot name an order: no need to ask the store.
+        guard UUIDv7.isCanonical(id), let order = try store.order(id: id) else {
+            throw APIError.notFound("No order with id '\(id.prefix(64))'.")
+        }
+        return .json(200, OrderJSON.fullBody(order))
+    }
+
+    static func idempotencyKey(_ raw: String?) throws(APIError) -> String? {
+        guard let raw else { return nil }
+        guard !raw.isEmpty, raw.utf8.count <= maxIdempotencyKeyLength else {
+            throw .badRequest("Idempotency-Key must be 1 to \(maxIdempotencyKeyLength) characters long.")
+        }
+        guard raw.utf8.allSatisfy({ $0 >= 0x21 && $0 <= 0x7E }) else {
+            throw .badRequest("Idempotency-Key may only hold visible ASCII characters.")
+        }
+        return raw
+    }
+}

@@ -1,0 +1,372 @@
+/// Extra rows written in the same transaction, and the same savepoint, as each newly created order: the
+/// place where the outbox will hook in.
+///
+/// Runs on the writer thread with the writer's connection (use `connection.cached(_:)` for statements).
+/// Throwing undoes that one order (its request fails, the rest of the batch commits), unless the error is
+/// fatal for the whole transaction (I/O error, disk full).
+struct OrderWriteStep: Sendable {
+    var name: String
+    var write: @Sendable (_ connection: SQLiteConnection, _ order: StoredOrder) throws(StoreError) -> Void
+}
+
+/// What the group-commit writer has done, for tests, benchmarks and later metrics.
+struct GroupCommitStatistics: Sendable, Equatable {
+    /// Batch transactions begun.
+    var transactions = 0
+    /// Batch transactions that committed.
+    var commits = 0
+    /// Writes taken into a transaction (committed or not).
+    var writes = 0
+    /// Most writes in one transaction.
+    var largestBatch = 0
+    /// `batchSizes[k]`: transactions with 2^k ... 2^(k+1)-1 writes (1, 2–3, 4–7, …, 256–511).
+    var batchSizes = [Int](repeating: 0, count: 10)
+    /// Writes answered `busy` without being written because their deadline had passed when the writer got
+    /// to them.
+    var expired = 0
+    /// Idempotency keys deleted by the periodic purge.
+    var purgedKeys = 0
+}
+
+/// One `create` call waiting for the writer: the request thread blocks on it, the writer completes it.
+///
+/// `@unchecked Sendable`: the immutable fields are set before it is shared, and `state` is only read or
+/// written with `mutex` held.
+final class PendingWrite: @unchecked Sendable {
+    private enum State {
+        /// In the queue; the request thread may still give up at its deadline.
+        case queued
+        /// Part of a transaction; the request thread waits for the outcome whatever the deadline.
+        case inTransaction
+        /// The request thread gave up before the writer took it; the writer skips it.
+        case abandoned
+        case finished(Result<CreateOutcome, StoreError>)
+    }
+
+    let order: NewOrder
+    let idempotency: IdempotencyRequest?
+    let deadline: ContinuousClock.Instant
+    // A mutex per write, so completing a batch wakes exactly the threads in it and they do not contend.
+    private let mutex = PThreadMutex()
+    private var state = State.queued
+
+    init(order: NewOrder, idempotency: IdempotencyRequest?, deadline: ContinuousClock.Instant) {
+        self.order = order
+        self.idempotency = idempotency
+        self.deadline = deadline
+    }
+
+    /// Writer: takes the write into the transaction about to begin. False when the request already gave up,
+    /// or when its deadline has passed (then it is answered `busy` here and never written).
+    func claim(now: ContinuousClock.Instant) -> Bool {
+        mutex.withLock {
+            guard case .queued = state else { return false }
+            guard now < deadline else {
+                state = .finished(.failure(.deadlinePassed("deadline passed while the write was queued")))
+                mutex.signal()
+                return false
+            }
+            state = .inTransaction
+            return true
+        }
+    }
+
+    /// Writer: hands the outcome to the waiting request thread.
+    func finish(_ result: Result<CreateOutcome, StoreError>) {
+        mutex.withLock {
+            state = .finished(result)
+            mutex.signal()
+        }
+    }
+
+    /// Request thread: blocks until the writer answered, or until the deadline if the writer has not taken
+    /// the write into a transaction by then.
+    func awaitOutcome() throws(StoreError) -> CreateOutcome {
+        mutex.lock()
+        defer { mutex.unlock() }
+        while true {
+            switch state {
+            case .finished(let result):
+                return try result.get()
+            case .queued:
+                if !mutex.wait(until: deadline), case .queued = state {
+                    state = .abandoned
+                    throw StoreError.deadlinePassed("deadline passed while the write was queued")
+                }
+            case .inTransaction:
+                mutex.wait()
+            case .abandoned:
+                preconditionFailure("a write is abandoned only by the thread waiting for it")
+            }
+        }
+    }
+}
+
+/// The queue between request threads and the writer thread.
+///
+/// `@unchecked Sendable`: every mutable field is only touched with `mutex` held.
+final class WriteQueue: @unchecked Sendable {
+    private let mutex = PThreadMutex()
+    private var pending: [PendingWrite] = []
+    private var spare: [PendingWrite] = []
+    private var stopping = false
+    private var writerWaiting = false
+    private var stats = GroupCommitStatistics()
+
+    /// Request thread: queues a write; fails once the store is closing.
+    func enqueue(_ write: PendingWrite) throws(StoreError) {
+        mutex.lock()
+        defer { mutex.unlock() }
+        guard !stopping else { throw StoreError.unavailable("the order store is closed") }
+        pending.append(write)
+        if writerWaiting { mutex.signal() }
+    }
+
+    /// Writer: everything queued, up to `limit` writes. Waits while the queue is empty: returns an empty
+    /// batch when `wakeAt` passes first, and nil once the store is stopping and nothing is left.
+    func take(limit: Int, wakeAt: ContinuousClock.Instant) -> [PendingWrite]? {
+        mutex.lock()
+        defer { mutex.unlock() }
+        while pending.isEmpty {
+            if stopping { return nil }
+            writerWaiting = true
+            let signalled = mutex.wait(until: wakeAt)
+            writerWaiting = false
+            if !signalled && pending.isEmpty && !stopping { return [] }
+        }
+        if pending.count <= limit {
+            // Swap buffers rather than copy: the old batch array becomes the next queue buffer.
+            swap(&pending, &spare)
+            pending.removeAll(keepingCapacity: true)
+            return spare
+        }
+        let batch = Array(pending.prefix(limit))
+        pending.removeFirst(limit)
+        return batch
+    }
+
+    /// Close: the writer finishes what is queued, then `take` returns nil.
+    func stop() {
+        mutex.withLock {
+            stopping = true
+            mutex.signal()
+        }
+    }
+
+    func update(_ change: (inout GroupCommitStatistics) -> Void) {
+        mutex.withLock { change(&stats) }
+    }
+
+    var statistics: GroupCommitStatistics { mutex.withLock { stats } }
+
+    /// Writes queued and not yet taken by the writer.
+    var count: Int { mutex.withLock { pending.count } }
+}
+
+/// The single writer: takes every queued write, commits them in one `BEGIN IMMEDIATE … COMMIT` (one fsync at
+/// `synchronous=FULL`), then answers each request.
+///
+/// `@unchecked Sendable`: `SQLiteOrderStore.init` builds it and hands it to the writer thread before that
+/// thread starts; from then on only the writer thread touches it (the connection, the id generator).
+final class GroupCommitWriter: @unchecked Sendable {
+    struct Tuning: Sendable {
+        /// Most writes per transaction.
+        var batchLimit = 256
+        /// How often expired idempotency keys are deleted.
+        var purgeInterval: Duration = .seconds(60)
+        /// Most keys deleted per purge transaction, so a purge never holds up orders for long.
+        var purgeLimit = 1_000
+    }
+
+    private static let savepoint = "SAVEPOINT order_write"
+    private static let release = "RELEASE order_write"
+    private static let rollbackToSavepoint = "ROLLBACK TO order_write"
+    private static let selectKey = "SELECT request_body, order_id, expires_at_ms FROM idempotency_keys WHERE key = ?1"
+    private static let upsertKey = """
+        INSERT INTO idempotency_keys (key, request_body, order_id, created_at_ms, expires_at_ms)
+        VALUES (?1, ?2, ?3, ?4, ?5)
+        ON CONFLICT (key) DO UPDATE SET
+            request_body = excluded.request_body, order_id = excluded.order_id,
+            created_at_ms = excluded.created_at_ms, expires_at_ms = excluded.expires_at_ms
+        """
+    private static let purgeKeys = """
+        DELETE FROM idempotency_keys WHERE rowid IN
+            (SELECT rowid FROM idempotency_keys WHERE expires_at_ms <= ?1 LIMIT ?2)
+        """
+
+    private let connection: SQLiteConnection
+    private let queue: WriteQueue
+    private let idempotencyTTLMillis: Int64
+    private let steps: [OrderWriteStep]
+    private let tuning: Tuning
+    private let wallClock: @Sendable () -> Int64
+    private var ids = UUIDv7Generator()
+
+    init(
+        connection: SQLiteConnection,
+        queue: WriteQueue,
+        idempotencyTTL: Duration,
+        steps: [OrderWriteStep],
+        tuning: Tuning,
+        wallClock: @escaping @Sendable () -> Int64
+    ) {
+        self.connection = connection
+        self.queue = queue
+        let (seconds, attoseconds) = idempotencyTTL.components
+        self.idempotencyTTLMillis = seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+        self.steps = steps
+        self.tuning = tuning
+        self.wallClock = wallClock
+    }
+
+    /// The writer thread's body: runs until the queue is stopped and drained, then closes the connection.
+    func run() {
+        var nextPurge = ContinuousClock.now
+        while let batch = queue.take(limit: tuning.batchLimit, wakeAt: nextPurge) {
+            if !batch.isEmpty {
+                let now = ContinuousClock.now
+                let claimed = batch.filter { $0.claim(now: now) }
+                if claimed.count < batch.count {
+                    queue.update { $0.expired += batch.count - claimed.count }
+                }
+                if !claimed.isEmpty { commit(claimed) }
+            }
+            if ContinuousClock.now >= nextPurge {
+                let maybeMore = purgeExpiredKeys()
+                nextPurge = maybeMore ? .now : .now + tuning.purgeInterval
+            }
+        }
+        connection.close()
+    }
+
+    private func commit(_ writes: [PendingWrite]) {
+        let (results, committed, expired) = runTransaction(writes)
+        queue.update { stats in
+            stats.transactions += 1
+            if committed { stats.commits += 1 }
+            stats.writes += writes.count
+            stats.expired += expired
+            stats.largestBatch = max(stats.largestBatch, writes.count)
+            let bucket = min(Int.bitWidth - writes.count.leadingZeroBitCount - 1, stats.batchSizes.count - 1)
+            stats.batchSizes[bucket] += 1
+        }
+        for (write, result) in zip(writes, results) { write.finish(result) }
+    }
+
+    /// One transaction for the whole batch, a savepoint per write. Returns each write's result, whether the
+    /// transaction committed, and how many writes were dropped for their deadline.
+    private func runTransaction(
+        _ writes: [PendingWrite]
+    ) -> (results: [Result<CreateOutcome, StoreError>], committed: Bool, expired: Int) {
+        func failAll(_ error: StoreError) -> ([Result<CreateOutcome, StoreError>], Bool, Int) {
+            connection.rollbackQuietly()
+            return (Array(repeating: .failure(error), count: writes.count), false, 0)
+        }
+        do throws(StoreError) {
+            try connection.run("BEGIN IMMEDIATE")
+        } catch {
+            return failAll(error)
+        }
+        // BEGIN IMMEDIATE may have waited up to busy_timeout for another process's write lock: writes whose
+        // deadline passed meanwhile are answered busy and not written.
+        let now = ContinuousClock.now
+        var results: [Result<CreateOutcome, StoreError>] = []
+        results.reserveCapacity(writes.count)
+        var expired = 0
+        for write in writes {
+            guard now < write.deadline else {
+                results.append(.failure(.deadlinePassed("deadline passed while waiting for the write lock")))
+                expired += 1
+                continue
+            }
+            do throws(StoreError) {
+                results.append(try writeInSavepoint(write))
+            } catch {
+                return failAll(error)
+            }
+        }
+        do throws(StoreError) {
+            try connection.run("COMMIT")
+        } catch {
+            // A failed COMMIT fails every write in the batch: none of them is stored.
+            return failAll(error)
+        }
+        return (results, true, expired)
+    }
+
+    /// Writes one order in its own savepoint. An error confined to this write rolls back the savepoint and
+    /// becomes this write's result; any other error is thrown and aborts the transaction.
+    private func writeInSavepoint(_ write: PendingWrite) throws(StoreError) -> Result<CreateOutcome, StoreError> {
+        try connection.run(Self.savepoint)
+        do throws(StoreError) {
+            let outcome = try writeOne(write)
+            try connection.run(Self.release)
+            return .success(outcome)
+        } catch where error.isConfinedToOneWrite {
+            try connection.run(Self.rollbackToSavepoint)
+            try connection.run(Self.release)
+            return .failure(error)
+        }
+    }
+
+    private func writeOne(_ write: PendingWrite) throws(StoreError) -> CreateOutcome {
+        let nowMillis = wallClock()
+        if let request = write.idempotency, let existing = try storedOrder(for: request, nowMillis: nowMillis) {
+            return .replayed(existing)
+        }
+        let (id, createdAt) = ids.next(nowMillis: nowMillis)
+        let stored = StoredOrder(id: id, createdAtMillis: createdAt, order: write.order)
+        try OrderRows.insert(stored, on: connection)
+        if let request = write.idempotency {
+            let statement = try connection.cached(Self.upsertKey)
+            defer { statement.reset() }
+            try statement.bind(1, request.key)
+            try statement.bind(2, blob: request.body)
+            try statement.bind(3, id)
+            try statement.bind(4, nowMillis)
+            try statement.bind(5, nowMillis &+ idempotencyTTLMillis)
+            try statement.step()
+        }
+        for step in steps {
+            try step.write(connection, stored)
+        }
+        return .created(stored)
+    }
+
+    /// The order an unexpired key points at when `request` repeats the body stored with it; nil when the key
+    /// is absent or expired (it is then overwritten); throws a conflict for a different body. Sees the writes
+    /// earlier in the same batch, so duplicates within one batch replay too.
+    private func storedOrder(for request: IdempotencyRequest, nowMillis: Int64) throws(StoreError) -> StoredOrder? {
+        let statement = try connection.cached(Self.selectKey)
+        defer { statement.reset() }
+        try statement.bind(1, request.key)
+        guard try statement.step(), statement.int64(2) > nowMillis else { return nil }
+        guard statement.blob(0, equals: request.body) else { throw StoreError.idempotencyConflict() }
+        let orderID = statement.text(1)
+        statement.reset()
+        guard let order = try OrderRows.fetch(id: orderID, on: connection) else {
+            throw StoreError.internalError("idempotency key refers to order \(orderID), which does not exist")
+        }
+        return order
+    }
+
+    /// Deletes up to `purgeLimit` expired keys in a transaction of their own. True when there may be more.
+    private func purgeExpiredKeys() -> Bool {
+        do throws(StoreError) {
+            try connection.run("BEGIN IMMEDIATE")
+            let statement = try connection.cached(Self.purgeKeys)
+            defer { statement.reset() }
+            try statement.bind(1, wallClock())
+            try statement.bind(2, Int64(tuning.purgeLimit))
+            try statement.step()
+            let deleted = connection.changes
+            try connection.run("COMMIT")
+            queue.update { $0.purgedKeys += deleted }
+            return deleted >= tuning.purgeLimit
+        } catch {
+            // Not urgent: expired keys are ignored anyway. Try again next interval.
+            connection.rollbackQuietly()
+            return false
+        }
+    }
+}

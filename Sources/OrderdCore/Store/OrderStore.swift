@@ -1,0 +1,57 @@
+/// Where orders are kept durably.
+///
+/// A blocking API: every call is made from one of our own request threads (plain OS threads that handle one
+/// request each), never from Swift's cooperative pool, and may block for as long as the deadline or the
+/// store's busy timeout allows. Nothing here is SQLite-specific, so a PostgreSQL store can conform without the
+/// HTTP layer noticing.
+public protocol OrderStore: AnyObject, Sendable {
+    /// Stores the order durably; returns only after the commit holding it succeeded.
+    ///
+    /// With `idempotency`, a key already stored with the same body answers `.replayed` with the order stored
+    /// the first time (nothing new is written); the same key with a different body throws
+    /// `StoreError.Code.idempotencyConflict`.
+    ///
+    /// When this throws, the order was not stored. If the write was not taken up before `deadline`, it throws
+    /// `StoreError.Code.busy`; once the write is part of a transaction, the call waits for that transaction's
+    /// outcome even past the deadline, so a success always means committed.
+    func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant
+    ) throws(StoreError) -> CreateOutcome
+
+    /// The stored order with this id, or nil when there is none.
+    func order(id: String) throws(StoreError) -> StoredOrder?
+
+    /// Finishes the writes already queued, then releases every resource. Calls after this fail with
+    /// `StoreError.Code.unavailable`. Safe to call more than once.
+    func close()
+}
+
+/// An `Idempotency-Key` with the request body it came with.
+public struct IdempotencyRequest: Sendable, Equatable {
+    /// The client's `Idempotency-Key` header value.
+    public var key: String
+    /// The raw request body, compared byte for byte with the body stored with the key.
+    public var body: [UInt8]
+
+    public init(key: String, body: [UInt8]) {
+        self.key = key
+        self.body = body
+    }
+}
+
+/// What `OrderStore.create` did.
+public enum CreateOutcome: Sendable, Equatable {
+    /// A new order was committed (HTTP 201).
+    case created(StoredOrder)
+    /// The idempotency key was already used with the same body; this is the order stored then (HTTP 200).
+    case replayed(StoredOrder)
+
+    /// The order, created now or earlier.
+    public var order: StoredOrder {
+        switch self {
+        case .created(let order), .replayed(let order): return order
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A deliberately small HTTP/1.1 client over a plain TCP socket, so tests can send exactly the bytes they mean
+/// (lying Content-Length, odd methods, broken headers) and read exactly what came back.
+struct RawHTTPResponse: Sendable {
+    var status: Int
+    var headers: [String: String]
+    var body: [UInt8]
+
+    var bodyText: String { String(decoding: body, as: UTF8.self) }
+
+    func header(_ name: String) -> String? { headers[name.lowercased()] }
+
+    /// The body parsed as a JSON object (Foundation's parser is fine in tests).
+    var json: [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+
+    /// `error.code` of an error body.
+    var errorCode: String? { (json?["error"] as? [String: Any])?["code"] as? String }
+}
+
+enum RawHTTP {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Sends `raw` to 127.0.0.1:`port` and reads the response until the server closes the connection.
+    static func send(_ raw: [UInt8], port: Int, timeout: Duration = .seconds(20)) throws -> RawHTTPResponse {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw Failure(description: "connect to port \(port) failed: errno \(errno)") }
+        var offset = 0
+        while offset < raw.count {
+            let sent = raw.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { break }  // the server may answer and close before reading everything (413)
+            offset += sent
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 {
+                if count < 0 && received.isEmpty { throw Failure(description: "no response (errno \(errno))") }
+                break
+            }
+            received.append(contentsOf: buffer[0..<count])
+        }
+        return try parse(received)
+    }
+
+    /// A request with `Connection: close` and the given headers; `Content-Length` is added for a body unless
+    /// the headers already carry one (or `contentLength: false`).
+    static func request(
+        _ method: String, _ path: String, port: Int, headers: [(String, String)] = [], body: [UInt8]? = nil,
+        contentLength: Bool = true
+    ) throws -> RawHTTPResponse {
+        var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        for (name, value) in headers { head += "\(name): \(value)\r\n" }
+        if let body, contentLength, !headers.contains(where: { $0.0.lowercased() == "content-length" }) {
+            head += "Content-Length: \(body.count)\r\n"
+        }
+        head += "\r\n"
+        return try send(Array(head.utf8) + (body ?? []), port: port)
+    }
+
+    static func json(_ method: String, _ path: String, port: Int, body: String, headers: [(String, String)] = []) throws -> RawHTTPResponse {
+        try request(method, path, port: port, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+    }
+
+    static func parse(_ bytes: [UInt8]) throws -> RawHTTPResponse {
+        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else {
+            throw Failure(description: "incomplete response: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+        }
+        let head = String(decoding: bytes[..<end.lowerBound], as: UTF8.self)
+        var lines = head.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure(description: "bad status line \(head)") }
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var body = Array(bytes[end.upperBound...])
+        if headers["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }
+        return RawHTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    private static func dechunk(_ data: [UInt8]) -> [UInt8] {
+        var result: [UInt8] = []
+        var index = 0
+        while index < data.count {
+            guard let lineEnd = data[index...].firstRange(of: Array("\r\n".utf8)) else { break }
+            let sizeText = String(decoding: data[index..<lineEnd.lowerBound], as: UTF8.self).split(separator: ";")[0]
+            guard let size = Int(sizeText, radix: 16), size > 0 else { break }
+            let start = lineEnd.upperBound
+            result.append(contentsOf: data[start..<min(start + size, data.count)])
+            index = start + size + 2
+        }
+        return result
+    }
+}

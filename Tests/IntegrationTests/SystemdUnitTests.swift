@@ -1,0 +1,120 @@
+import Foundation
+import Testing
+
+/// The shipped systemd units pass `systemd-analyze verify` without a word and score at most 2.0 in
+/// `systemd-analyze security --offline=true`. Both checks live in `scripts/check-units.sh` (also
+/// `make check-units`); this suite runs it once and reads its output.
+@Suite struct SystemdUnitTests {
+    static let maxScore = 2.0
+
+    @Test(.enabled(if: UnitCheck.analyzeAvailable, "systemd-analyze is not installed (apt-get install systemd)"))
+    func verifyIsClean() throws {
+        let run = try UnitCheck.shared.get()
+        let verify = run.summary["verify"]
+        #expect(verify == "clean", "systemd-analyze verify printed something or failed:\n\(run.output)")
+    }
+
+    @Test(.enabled(if: UnitCheck.analyzeAvailable, "systemd-analyze is not installed (apt-get install systemd)"))
+    func securityScoreIsAtMostTwo() throws {
+        let run = try UnitCheck.shared.get()
+        let score = try #require(UnitCheck.parseScore(run.output),
+                                 "no 'Overall exposure level' line in:\n\(run.output)")
+        #expect(score <= Self.maxScore, "orderd.service exposure \(score) > \(Self.maxScore):\n\(run.output)")
+        #expect(run.summary["score"].flatMap(Double.init) == score)
+    }
+
+    @Test(.enabled(if: UnitCheck.analyzeAvailable, "systemd-analyze is not installed (apt-get install systemd)"))
+    func scriptPasses() throws {
+        let run = try UnitCheck.shared.get()
+        #expect(run.status == 0, "scripts/check-units.sh exited \(run.status):\n\(run.output)")
+        #expect(run.summary["result"] == "PASS")
+    }
+
+    @Test func scoreParserReadsSystemdOutput() {
+        let sample = "✗ PrivateNetwork=   Service has access to the host's network   0.5\n"
+            + "→ Overall exposure level for orderd.service: 1.1 OK 🙂\n"
+        #expect(UnitCheck.parseScore(sample) == 1.1)
+        #expect(UnitCheck.parseScore("nothing here") == nil)
+    }
+}
+
+/// One run of `scripts/check-units.sh`, shared by the tests above.
+struct UnitCheck: Sendable {
+    let status: Int32
+    let output: String
+    /// `key=value` pairs of the script's last line, `check-units: verify=… score=… max=… result=…`.
+    let summary: [String: String]
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static let shared: Result<UnitCheck, Failure> = run()
+
+    static var analyzeAvailable: Bool { executable(named: "systemd-analyze") != nil }
+
+    /// The repository root: `$ORDERD_REPO`, else three levels up from this file.
+    static var repo: URL {
+        if let env = ProcessInfo.processInfo.environment["ORDERD_REPO"], !env.isEmpty {
+            return URL(fileURLWithPath: env, isDirectory: true)
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent()  // IntegrationTests
+            .deletingLastPathComponent()  // Tests
+            .deletingLastPathComponent()  // repo
+    }
+
+    static func executable(named name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for dir in path.split(separator: ":") + ["/usr/bin", "/bin"] {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// The score from systemd's `→ Overall exposure level for orderd.service: 1.1 OK 🙂` line.
+    static func parseScore(_ output: String) -> Double? {
+        for line in output.split(separator: "\n").reversed() {
+            guard let range = line.range(of: "Overall exposure level for ") else { continue }
+            let rest = line[range.upperBound...]
+            guard let colon = rest.firstIndex(of: ":") else { continue }
+            let number = rest[rest.index(after: colon)...].drop(while: { $0 == " " }).prefix(while: { $0.isNumber || $0 == "." })
+            if let value = Double(number) { return value }
+        }
+        return nil
+    }
+
+    private static func run() -> Result<UnitCheck, Failure> {
+        let script = repo.appendingPathComponent("scripts/check-units.sh").path
+        guard FileManager.default.fileExists(atPath: script) else {
+            return .failure(Failure(description: "\(script) not found (set ORDERD_REPO)"))
+        }
+        let process = Process()
+        // Bounded: the script's own calls are bounded too, this is the backstop.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["120", "/bin/bash", script]
+        process.currentDirectoryURL = repo
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            return .failure(Failure(description: "cannot run \(script): \(error)"))
+        }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        print(output)
+        var summary: [String: String] = [:]
+        if let last = output.split(separator: "\n").last(where: { $0.hasPrefix("check-units: verify=") }) {
+            for field in last.dropFirst("check-units: ".count).split(separator: " ") {
+                let parts = field.split(separator: "=", maxSplits: 1)
+                if parts.count == 2 { summary[String(parts[0])] = String(parts[1]) }
+            }
+        }
+        return .success(UnitCheck(status: process.terminationStatus, output: output, summary: summary))
+    }
+}

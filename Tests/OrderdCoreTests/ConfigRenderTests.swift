@@ -1,0 +1,104 @@
+import Testing
+@testable import OrderdCore
+
+/// `renderINI()`: the effective configuration as INI text, and back.
+@Suite struct ConfigRenderTests {
+    @Test func defaults() {
+        #expect(OrderdConfiguration().renderINI() == """
+            [server]
+            listen = /run/orderd/orderd.sock
+            listen_mode = 0660
+            listen_group =
+            listen_backlog = 1024
+            request_workers = 8
+            request_timeout = 30s
+            max_body_bytes = 64k
+
+            [store]
+            driver = sqlite
+            path = /var/lib/orderd/orderd.db
+            synchronous = full
+            busy_timeout = 5s
+
+            [orders]
+            idempotency_ttl = 24h
+
+            [log]
+            level = info
+            format = logfmt
+
+            """)
+    }
+
+    static var variants: [(String, OrderdConfiguration)] {
+        func changed(_ change: (inout OrderdConfiguration) -> Void) -> OrderdConfiguration {
+            var configuration = OrderdConfiguration()
+            change(&configuration)
+            return configuration
+        }
+        return [
+            ("defaults", OrderdConfiguration()),
+            ("everything changed", changed {
+                $0.server.listen = .tcp(host: "127.0.0.1", port: 9000)
+                $0.server.listenMode = 0o600
+                $0.server.listenGroup = "www-data"
+                $0.server.listenBacklog = 4096
+                $0.server.requestWorkers = 1
+                $0.server.requestTimeout = .milliseconds(250)
+                $0.server.maxBodyBytes = 1536
+                $0.store.path = "/srv/orders.db"
+                $0.store.synchronous = .normal
+                $0.store.busyTimeout = .milliseconds(10)
+                $0.orders.idempotencyTTL = .seconds(90)
+                $0.log.level = .trace
+                $0.log.format = .json
+            }),
+            ("IPv6 listen address", changed { $0.server.listen = .tcp(host: "::1", port: 9000) }),
+            ("awkward path: blanks, ; and #", changed { $0.store.path = "/srv/a ;b #c/orders.db " }),
+            ("path with a double quote", changed { $0.store.path = "/srv/\"x\" ;/db" }),
+            ("path starting with a quote character is still absolute", changed { $0.server.listen = .unix(path: "/'q.sock") }),
+            ("long durations", changed { $0.orders.idempotencyTTL = .seconds(36 * 3600) }),
+        ]
+    }
+
+    @Test(arguments: variants)
+    func roundTrip(_ name: String, _ configuration: OrderdConfiguration) throws {
+        let text = configuration.renderINI()
+        #expect(try ConfigLoader.parse(text: text, file: "rendered") == configuration, "\(text)")
+    }
+
+    @Test func valuesAreQuotedOnlyWhenNeeded() {
+        var configuration = OrderdConfiguration()
+        configuration.store.path = "/srv/a ;b/orders.db"
+        configuration.server.listen = .tcp(host: "::1", port: 9000)
+        let text = configuration.renderINI()
+        #expect(text.contains("\npath = \"/srv/a ;b/orders.db\"\n"))
+        #expect(text.contains("\nlisten = [::1]:9000\n"))
+    }
+
+    @Test(arguments: [
+        ("plain", "plain"), ("", ""), ("a;b", "a;b"), ("a ;b", "\"a ;b\""), ("a\t#b", "\"a\t#b\""), (" lead", "\" lead\""),
+        ("trail ", "\"trail \""), ("#x", "\"#x\""), (";x", "\";x\""), ("\"x", "'\"x'"), ("'x", "\"'x\""),
+        ("say \"hi\" ;", "'say \"hi\" ;'"),
+    ])
+    func quoting(_ value: String, _ expected: String) {
+        #expect(OrderdConfiguration.quotedForINI(value) == expected)
+        let parsed = INIParser.parse("[s]\nk = \(expected)\n", file: "q")
+        #expect(parsed.entries.first?.value == value)
+    }
+
+    @Test func secretsAreMasked() throws {
+        var keys = ConfigSchema.keys
+        keys.append(ConfigKey("store", "password", \.store.path, .absolutePath, secret: true))
+        let text = OrderdConfiguration().renderINI(keys: keys)
+        #expect(text.contains("\npassword = ********\n"))
+        #expect(text.contains("\npath = /var/lib/orderd/orderd.db\n"))
+        #expect(!text.contains("password = /var/lib"))
+    }
+
+    @Test func emptySecretsStayEmpty() {
+        var keys = ConfigSchema.keys
+        keys.append(ConfigKey("server", "token", \.server.listenGroup, .groupName, secret: true))
+        #expect(OrderdConfiguration().renderINI(keys: keys).contains("\ntoken =\n"))
+    }
+}

@@ -1,0 +1,263 @@
+import Foundation
+import Testing
+@testable import OrderdCore
+
+/// Opening, schema, pragmas, and round-tripping orders through `SQLiteOrderStore`.
+@Suite struct StoreTests {
+    @Test func createdOrderReadsBackFieldForField() throws {
+        try withStoreDirectory { directory in
+            let store = try SQLiteOrderStore(configuration: .store(in: directory))
+            defer { store.close() }
+            let orders = [
+                NewOrder(
+                    customer: Customer(phone: "+8613800138000", email: "zoë@例え.jp"),
+                    currency: "CNY",
+                    items: [
+                        OrderItem(sku: "SKU-1", quantity: 3, unitPriceCents: 1_999),
+                        OrderItem(sku: "sku\u{0}nul 🚀", quantity: Int(Int32.max) + 5, unitPriceCents: .max),
+                        OrderItem(sku: "", quantity: -1, unitPriceCents: .min),
+                    ],
+                    note: "line1\nline2\t\"quoted\" 'single' \u{0}end",
+                    totalCents: -42
+                ),
+                // nil stays nil, and there may be no lines at all.
+                NewOrder(customer: Customer(phone: "+15550100"), currency: "USD", items: [], note: nil, totalCents: 0),
+                // "" stays "", not NULL.
+                NewOrder(customer: Customer(phone: "", email: ""), currency: "EUR", items: [], note: "", totalCents: 1),
+            ]
+            let before = SQLiteOrderStore.unixMillis()
+            for order in orders {
+                let outcome = try store.create(order, idempotency: nil, deadline: .inSeconds(10))
+                guard case .created(let stored) = outcome else {
+                    Issue.record("expected .created, got \(outcome)")
+                    continue
+                }
+                #expect(stored.order == order)
+                #expect(UUIDv7.isCanonical(stored.id))
+                #expect(UUIDv7.millis(of: stored.id) == stored.createdAtMillis)
+                #expect(stored.createdAtMillis >= before && stored.createdAtMillis <= SQLiteOrderStore.unixMillis())
+                #expect(try store.order(id: stored.id) == stored)
+            }
+            #expect(try store.order(id: "0190b3d6-0000-7000-8000-000000000000") == nil)
+            #expect(try store.order(id: "not an id") == nil)
+        }
+    }
+
+    @Test(arguments: [OrderdConfiguration.Store.Synchronous.full, .normal])
+    func synchronousIsSetOnEveryConnection(_ synchronous: OrderdConfiguration.Store.Synchronous) throws {
+        try withStoreDirectory { directory in
+            let store = try SQLiteOrderStore(configuration: .store(in: directory, synchronous: synchronous))
+            defer { store.close() }
+            let expected: Int64 = synchronous == .full ? 2 : 1
+            // Read back from the writer connection when it was configured (it belongs to the writer thread now)…
+            #expect(store.writerSettings.synchronous == expected)
+            #expect(store.writerSettings.foreignKeys)
+            // …and live from a reader connection.
+            let (readerSynchronous, readerForeignKeys) = try store.readers.withConnection {
+                (connection) throws(StoreError) -> (Int64?, Int64?) in
+                (try connection.scalarInt("PRAGMA synchronous"), try connection.scalarInt("PRAGMA foreign_keys"))
+            }
+            #expect(readerSynchronous == expected)
+            #expect(readerForeignKeys == 1)
+        }
+    }
+
+    @Test func databaseIsInWALMode() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let store = try SQLiteOrderStore(configuration: configuration)
+            defer { store.close() }
+            #expect(store.writerSettings.journalMode == "wal")
+            // WAL is a property of the file: a connection of our own sees it too.
+            let other = try SQLiteConnection(path: configuration.store.path, readOnly: true)
+            defer { other.close() }
+            #expect(try other.scalarText("PRAGMA journal_mode") == "wal")
+        }
+    }
+
+    @Test func migratesAnEmptyFileAndReopensAnExistingOne() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let path = configuration.store.path
+            #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+
+            let first = try SQLiteOrderStore(configuration: configuration)
+            let stored = try first.create(.sample(1), idempotency: nil, deadline: .inSeconds(10)).order
+            first.close()
+
+            let raw = try SQLiteConnection(path: path, readOnly: true)
+            #expect(try raw.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
+            let tables = try raw.scalarText(
+                "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)")
+            #expect(tables == "idempotency_keys,order_items,orders")
+            raw.close()
+
+            let second = try SQLiteOrderStore(configuration: configuration)
+            defer { second.close() }
+            #expect(try second.order(id: stored.id) == stored)
+            #expect(try countRows("orders", at: path) == 1)
+            let again = try SQLiteConnection(path: path, readOnly: true)
+            defer { again.close() }
+            #expect(try again.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
+        }
+    }
+
+    @Test func refusesASchemaFromANewerOrderd() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let raw = try SQLiteConnection(path: configuration.store.path, readOnly: false)
+            try raw.execute("PRAGMA user_version = 999")
+            raw.close()
+            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(configuration: configuration) }
+            #expect(error?.code == .unavailable)
+            #expect(error?.debugDescription.contains("schema version 999") == true)
+        }
+    }
+
+    @Test func missingDirectoryIsAClearErrorNamingThePath() throws {
+        try withStoreDirectory { directory in
+            var configuration = OrderdConfiguration()
+            configuration.store.path = directory + "/missing/orderd.db"
+            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(configuration: configuration) }
+            #expect(error?.code == .unavailable)
+            #expect(error?.debugDescription.contains(directory + "/missing/orderd.db") == true)
+            #expect(error?.description.contains(directory) == false)  // description stays generic
+            #expect(!FileManager.default.fileExists(atPath: directory + "/missing"))
+        }
+    }
+
+    @Test func sqliteErrorsCarryStatusAndMessage() throws {
+        try withStoreDirectory { directory in
+            let path = directory + "/not-a-db"
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096)))
+            var configuration = OrderdConfiguration()
+            configuration.store.path = path
+            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(configuration: configuration) }
+            #expect(error?.code == .corrupt)
+            #expect(error?.sqliteStatus == 26)  // SQLITE_NOTADB
+            #expect(error?.debugDescription.contains("SQLite status 26") == true)
+            #expect(error?.debugDescription.contains("file is not a database") == true)
+            #expect(error?.description == "The order store is damaged.")
+        }
+    }
+
+    @Test func closedStoreRefusesWorkAndClosesTwice() throws {
+        try withStoreDirectory { directory in
+            let store = try SQLiteOrderStore(configuration: .store(in: directory))
+            _ = try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10))
+            store.close()
+            store.close()
+            let createError = #expect(throws: StoreError.self) {
+                try store.create(.sample(2), idempotency: nil, deadline: .inSeconds(10))
+            }
+            #expect(createError?.code == .unavailable)
+            let readError = #expect(throws: StoreError.self) { try store.order(id: "x") }
+            #expect(readError?.code == .unavailable)
+        }
+    }
+}
+
+// MARK: - Helpers shared by the Store*Tests suites
+
+extension OrderdConfiguration {
+    /// A configuration whose database lives in `directory`.
+    static func store(
+        in directory: String,
+        synchronous: Store.Synchronous = .full,
+        busyTimeout: Duration = .seconds(5)
+    ) -> OrderdConfiguration {
+        var configuration = OrderdConfiguration()
+        configuration.store.path = directory + "/orderd.db"
+        configuration.store.synchronous = synchronous
+        configuration.store.busyTimeout = busyTimeout
+        return configuration
+    }
+}
+
+extension NewOrder {
+    static func sample(_ number: Int) -> NewOrder {
+        NewOrder(
+            customer: Customer(phone: "+86138\(100_000 + number)", email: "buyer\(number)@example.com"),
+            currency: "CNY",
+            items: [
+                OrderItem(sku: "SKU-\(number)", quantity: 1 + number % 5, unitPriceCents: 1_000),
+                OrderItem(sku: "GIFT", quantity: 1, unitPriceCents: 0),
+            ],
+            note: number % 2 == 0 ? nil : "order \(number)",
+            totalCents: Int64(1_000 * (1 + number % 5))
+        )
+    }
+}
+
+extension ContinuousClock.Instant {
+    static func inSeconds(_ seconds: Double) -> ContinuousClock.Instant {
+        .now + .milliseconds(Int64(seconds * 1_000))
+    }
+}
+
+/// Runs `body` with a fresh temporary directory, removed afterwards.
+func withStoreDirectory(_ body: (String) throws -> Void) throws {
+    let url = FileManager.default.temporaryDirectory
+        .appendingPathComponent("orderd-store-tests-\(UUID().uuidString)", isDirectory: true)
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
+    defer { try? FileManager.default.removeItem(at: url) }
+    try body(url.path)
+}
+
+func countRows(_ table: String, at path: String, where condition: String = "1") throws -> Int64 {
+    let connection = try SQLiteConnection(path: path, readOnly: true)
+    defer { connection.close() }
+    return try connection.scalarInt("SELECT count(*) FROM \(table) WHERE \(condition)") ?? -1
+}
+
+/// Runs `body(i)` on `count` OS threads of our own (like request threads), released together, and waits for
+/// all of them.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) throws {
+    let gate = Gate()
+    let threads = try (0..<count).map { index in
+        try StoreThread(name: "test-\(index)") {
+            gate.pass()
+            body(index)
+        }
+    }
+    gate.open()
+    for thread in threads { thread.join() }
+}
+
+/// Threads wait in `pass()` until `open()`.
+final class Gate: @unchecked Sendable {
+    private let mutex = PThreadMutex()
+    private var isOpen = false
+
+    func pass() {
+        mutex.withLock {
+            while !isOpen { mutex.wait() }
+        }
+    }
+
+    func open() {
+        mutex.withLock {
+            isOpen = true
+            mutex.broadcast()
+        }
+    }
+}
+
+/// Values collected from several threads.
+final class Collected<Value>: @unchecked Sendable {
+    private let mutex = PThreadMutex()
+    private var storage: [Value] = []
+
+    func append(_ value: Value) { mutex.withLock { storage.append(value) } }
+    var values: [Value] { mutex.withLock { storage } }
+}
+
+/// Waits until `condition` holds, up to `timeout`; true when it did.
+func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if condition() { return true }
+        usleep(2_000)
+    }
+    return condition()
+}

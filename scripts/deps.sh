@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install what orderd's build, tests, `make run` and `make bench` need, on Debian 12. Idempotent and
+# fast when everything is there: it checks first (dpkg -s / command -v) and only then runs
+# `apt-get update` + `apt-get install -y --no-install-recommends` for what is missing.
+#
+#   scripts/deps.sh            check, install what is missing, check Swift
+#   scripts/deps.sh --check    only report what is missing (exit 1 if anything is)
+#
+# Runs apt-get as root, or through sudo when not root and sudo exists.
+# Swift is not a Debian package: it must be at /opt/swift/usr/bin or on PATH (this script says so
+# and exits 1 when it is missing). Set ORDERD_DEPS_NO_SWIFT=1 to skip that check (C-only work).
+set -euo pipefail
+
+CHECK_ONLY=0
+case "${1:-}" in
+    --check) CHECK_ONLY=1 ;;
+    "") ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) echo "deps: unknown argument $1" >&2; exit 2 ;;
+esac
+
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+
+missing=()
+need_pkg() { pkg_installed "$1" || missing+=("$1"); }          # a package that must be installed
+need_cmd() { command -v "$1" >/dev/null 2>&1 || missing+=("$2"); }   # a command, from package $2
+
+need_pkg libfcgi-dev
+need_cmd cgi-fcgi libfcgi-bin
+need_cmd spawn-fcgi spawn-fcgi
+# any nginx flavour will do (nginx-light, nginx, nginx-core, nginx-full, nginx-extras)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+need_cmd wrk wrk
+need_pkg libsqlite3-dev
+need_cmd sqlite3 sqlite3
+need_cmd systemd-analyze systemd
+need_cmd pkg-config pkg-config
+need_cmd curl curl
+need_cmd python3 python3
+need_cmd gcc gcc
+need_cmd make make
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: missing: ${missing[*]}"
+    if [ "$CHECK_ONLY" = 1 ]; then exit 1; fi
+    if [ "$(id -u)" -eq 0 ]; then SUDO=()
+    elif command -v sudo >/dev/null 2>&1; then SUDO=(sudo)
+    else echo "deps: not root and no sudo: install as root: apt-get install ${missing[*]}" >&2; exit 1
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}"
+else
+    echo "deps: system packages present"
+fi
+
+if [ "${ORDERD_DEPS_NO_SWIFT:-0}" != 1 ]; then
+    if [ -x /opt/swift/usr/bin/swift ]; then
+        echo "deps: swift at /opt/swift/usr/bin/swift"
+    elif command -v swift >/dev/null 2>&1; then
+        echo "deps: swift at $(command -v swift)"
+    else
+        echo "deps: MISSING: Swift toolchain (expected /opt/swift/usr/bin/swift or swift on PATH)." >&2
+        echo "deps: Swift is not a Debian package; install the toolchain under /opt/swift, then rerun." >&2
+        exit 1
+    fi
+fi
