@@ -86,7 +86,8 @@ struct EdgeTests {
 
     @Test func sigtermStopsCleanlyAndRemovesItsSocket() throws {
         try withRunningStack { stack in
-            #expect(try RawHTTP.request("GET", "/healthz", port: stack.port).status == 200)
+            let before = try RawHTTP.request("GET", "/healthz", port: stack.port)
+            #expect(before.status == 200)
             let status = stack.stopOrderd(signal: SIGTERM, timeout: .seconds(10))
             #expect(status == 0)
             #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
