@@ -90,10 +90,11 @@ import Testing
         ("/run/orderd/orderd.sock", ListenAddress.unix(path: "/run/orderd/orderd.sock")),
         ("/tmp/a:b.sock", .unix(path: "/tmp/a:b.sock")),
         ("127.0.0.1:9000", .tcp(host: "127.0.0.1", port: 9000)),
-        ("localhost:1", .tcp(host: "localhost", port: 1)),
+        ("10.0.0.1:1", .tcp(host: "10.0.0.1", port: 1)),
         ("0.0.0.0:65535", .tcp(host: "0.0.0.0", port: 65535)),
         ("[::1]:9000", .tcp(host: "::1", port: 9000)),
-        ("[fe80::1%eth0]:9000", .tcp(host: "fe80::1%eth0", port: 9000)),
+        ("[::]:9000", .tcp(host: "::", port: 9000)),
+        ("[2001:db8::1]:443", .tcp(host: "2001:db8::1", port: 443)),
     ])
     func validListenAddresses(_ text: String, _ expected: ListenAddress) {
         #expect(ConfigValue.parseListenAddress(text) == expected)
@@ -104,7 +105,8 @@ import Testing
     @Test(arguments: [
         "", "orderd.sock", "run/orderd.sock", "./orderd.sock", "/run/orderd/", "9000", ":9000", "localhost:",
         "localhost:0", "localhost:65536", "localhost:http", "localhost:+80", "::1:9000", "[::1]", "[]:9000",
-        "[127.0.0.1]:9000", "my host:9000", "unix:/run/orderd.sock",
+        "[127.0.0.1]:9000", "my host:9000", "unix:/run/orderd.sock", "localhost:9000", "example.com:80",
+        "127.0.0.1.2:9000", "256.0.0.1:9000", "[fe80::1%eth0]:9000", "[::1]:", "127.0.0.1:9000 ",
         "/" + String(repeating: "a", count: 107),
     ])
     func invalidListenAddresses(_ text: String) {

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How one configuration value type is read from and written to INI text.
 ///
 /// `parse` returns `nil` for anything invalid, out of range included; the loader then reports
@@ -54,9 +62,9 @@ extension ConfigValueType where Value == UInt32 {
 }
 
 extension ConfigValueType where Value == ListenAddress {
-    /// An absolute unix socket path, or `host:port` (`[v6addr]:port` for IPv6).
+    /// An absolute unix socket path, or `address:port` with an IP address (`[v6addr]:port` for IPv6).
     static var listenAddress: Self {
-        Self(expected: "an absolute unix socket path of at most \(ConfigValue.maxSocketPathBytes) bytes, or host:port with a port from 1 to 65535",
+        Self(expected: "an absolute unix socket path of at most \(ConfigValue.maxSocketPathBytes) bytes, or IP:port such as 127.0.0.1:9000 or [::1]:9000 with a port from 1 to 65535",
              parse: ConfigValue.parseListenAddress,
              format: ConfigValue.formatListenAddress)
     }
@@ -70,9 +78,9 @@ extension ConfigValueType where Value == String {
              format: { $0 })
     }
 
-    /// A group name or numeric id, or empty for "the process's own group".
+    /// A group name (looked up with getgrnam when the socket is created), or empty for "the process's own group".
     static var groupName: Self {
-        Self(expected: "a group name or number, or nothing for the process's own group",
+        Self(expected: "a group name, or nothing for the process's own group",
              parse: { ConfigValue.isGroupName($0) ? $0 : nil },
              format: { $0 })
     }
@@ -182,26 +190,29 @@ enum ConfigValue {
 
     // MARK: Listen addresses
 
-    /// `/abs/path.sock` → `.unix`, `host:port` or `[v6]:port` → `.tcp`. Relative paths are rejected:
-    /// a daemon's working directory is `/`, so they would not mean what ops expect.
+    /// `/abs/path.sock` → `.unix`; `127.0.0.1:9000` or `[::1]:9000` → `.tcp`. Relative paths are rejected:
+    /// a daemon's working directory is `/`, so they would not mean what ops expect. Host names are
+    /// rejected too: the listener binds IP addresses only (no resolver at startup), and
+    /// `check-config` should fail on whatever `serve` would fail on.
     static func parseListenAddress(_ text: String) -> ListenAddress? {
         if text.hasPrefix("/") {
             guard isAbsolutePath(text), text.utf8.count <= maxSocketPathBytes else { return nil }
             return .unix(path: text)
         }
         guard let colon = text.lastIndex(of: ":") else { return nil }
-        var host = text[..<colon]
+        let host = text[..<colon]
         let portText = text[text.index(after: colon)...]
+        guard isDigits(portText), let port = Int(portText), (1...65535).contains(port) else { return nil }
         if host.first == "[" && host.last == "]" {
-            host = host.dropFirst().dropLast()
-            guard host.contains(":") else { return nil }
-        } else if host.contains(":") {
-            return nil // IPv6 needs brackets, else the port is ambiguous
+            let bare = String(host.dropFirst().dropLast())
+            return isIPAddress(bare, family: AF_INET6) ? .tcp(host: bare, port: port) : nil
         }
-        guard !host.isEmpty, !host.contains(where: { $0.isWhitespace || "[]/".contains($0) }),
-              isDigits(portText), let port = Int(portText), (1...65535).contains(port)
-        else { return nil }
-        return .tcp(host: String(host), port: port)
+        return isIPAddress(String(host), family: AF_INET) ? .tcp(host: String(host), port: port) : nil
+    }
+
+    private static func isIPAddress(_ text: String, family: Int32) -> Bool {
+        var buffer = (UInt64(0), UInt64(0)) // room for in6_addr
+        return withUnsafeMutableBytes(of: &buffer) { inet_pton(family, text, $0.baseAddress) } == 1
     }
 
     static func formatListenAddress(_ address: ListenAddress) -> String {
@@ -217,7 +228,7 @@ enum ConfigValue {
         text.hasPrefix("/") && !text.hasSuffix("/") && !text.contains("\0")
     }
 
-    /// Portable user/group name characters (POSIX), which also covers numeric ids.
+    /// Portable user/group name characters (POSIX), at most 32 of them, not starting with `-`.
     static func isGroupName(_ text: String) -> Bool {
         text.count <= 32 && text.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
             && !text.hasPrefix("-")

@@ -15,7 +15,7 @@ public struct OrderdConfiguration: Sendable, Equatable {
     public init() {}
 
     public struct Server: Sendable, Equatable {
-        /// `server.listen` (string): unix socket path or `host:port`; default `/run/orderd/orderd.sock`.
+        /// `server.listen` (string): absolute unix socket path, or IP `address:port` (`[v6]:port`); default `/run/orderd/orderd.sock`.
         public var listen: ListenAddress = .unix(path: "/run/orderd/orderd.sock")
         /// `server.listen_mode` (octal): mode of a unix socket orderd creates itself; default `0660`, 0000–0777.
         public var listenMode: UInt32 = 0o660

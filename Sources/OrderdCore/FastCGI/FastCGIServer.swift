@@ -224,7 +224,8 @@ public final class FastCGIServer: @unchecked Sendable {
                     }
                 }
                 _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                var timeout = timeval(tv_sec: Int(requestTimeout.components.seconds), tv_usec: 0)
+                let (seconds, attoseconds) = requestTimeout.components
+                var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
                 setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
                 let request = freshRequest()
                 request.pointee.ipcFd = fd
