@@ -316,10 +316,96 @@ private func syntaxError(_ bytes: [UInt8], maxDepth: Int = JSONParser.defaultMax
         #expect(try parse(#"{"note":"a\u0000b"}"#)["note"] == .string("a\u{0}b"))
     }
 
+    /// The string scanner skips eight plain bytes at a time: every special byte must still be found at every
+    /// position of a word.
+    @Test(arguments: 0..<24)
+    func specialBytesAreFoundAtEveryPosition(_ prefix: Int) throws {
+        let lead = Array(repeating: UInt8(ascii: "a"), count: prefix)
+        let tail = Array(repeating: UInt8(ascii: "b"), count: 11)
+        func parse(_ middle: [UInt8]) throws -> JSONValue { try JSONParser.parse([0x22] + lead + middle + tail + [0x22]) }
+        let plain = String(repeating: "a", count: prefix)
+        let after = String(repeating: "b", count: 11)
+        #expect(try JSONParser.parse([0x22] + lead + [0x22]) == .string(plain))
+        #expect(try parse(Array(#"\""#.utf8)) == .string(plain + "\"" + after))
+        #expect(try parse(Array(#"\\"#.utf8)) == .string(plain + "\\" + after))
+        #expect(try parse(Array("é".utf8)) == .string(plain + "é" + after))
+        #expect(try parse([0x7F]) == .string(plain + "\u{7F}" + after))
+        for (middle, reason) in [([UInt8(0x00)], JSONSyntaxError.Reason.controlCharacterInString), ([0x1F], .controlCharacterInString),
+                                 ([0xFF], .invalidUTF8), ([0xC3], .invalidUTF8)] {
+            let error = syntaxError([0x22] + lead + middle + tail + [0x22])
+            #expect(error?.reason == reason)
+            #expect(error?.offset == 1 + prefix)
+        }
+        let closed = syntaxError([0x22] + lead + [0x22] + tail)
+        #expect(closed?.reason == .trailingData)
+        #expect(closed?.offset == 2 + prefix)
+    }
+
+    /// Random values survive write → parse; random corruptions of them never crash the parser and always
+    /// fail inside the body (or parse to something else, which is fine).
+    @Test func randomDocumentsRoundTripAndCorruptionsFailCleanly() throws {
+        var random = SplitMix64(seed: 0x5EED)
+        for _ in 0..<300 {
+            let value = randomValue(&random, depth: 0)
+            var writer = JSONWriter()
+            writer.value(value)
+            let bytes = writer.bytes
+            #expect(try JSONParser.parse(bytes) == value)
+            for _ in 0..<10 {
+                var corrupted = bytes
+                let index = Int(random.next() % UInt64(corrupted.count))
+                switch random.next() % 3 {
+                case 0: corrupted[index] = UInt8(truncatingIfNeeded: random.next())
+                case 1: corrupted.remove(at: index)
+                default: corrupted.insert(UInt8(truncatingIfNeeded: random.next()), at: index)
+                }
+                if let error = syntaxError(corrupted) {
+                    #expect((0...corrupted.count).contains(error.offset), "\(error)")
+                }
+            }
+        }
+    }
+
     @Test func longStringsAndManyEscapesDecode() throws {
         let plain = String(repeating: "abcdéfgh", count: 4096)
         #expect(try parse("\"\(plain)\"") == .string(plain))
         let escaped = String(repeating: #"\"\\\u4e2d"#, count: 1000)
         #expect(try parse("\"\(escaped)\"") == .string(String(repeating: "\"\\中", count: 1000)))
+    }
+}
+
+/// A small deterministic generator for the randomized tests (no global state).
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+private func randomString(_ random: inout SplitMix64) -> String {
+    let pool: [Unicode.Scalar] = ["a", "Z", "0", " ", "\"", "\\", "/", "\n", "\t", "\u{0}", "\u{1F}", "\u{7F}", "é", "中", "😀", "\u{2028}", "\u{FFFF}", "\u{10FFFF}"]
+    var scalars = String.UnicodeScalarView()
+    for _ in 0..<Int(random.next() % 12) { scalars.append(pool[Int(random.next() % UInt64(pool.count))]) }
+    return String(scalars)
+}
+
+private func randomValue(_ random: inout SplitMix64, depth: Int) -> JSONValue {
+    switch random.next() % (depth < 4 ? 7 : 5) {
+    case 0: return .null
+    case 1: return .bool(random.next() % 2 == 0)
+    case 2: return .number(JSONNumber(Int64(bitPattern: random.next()) >> Int64(random.next() % 64)))
+    case 3, 4: return .string(randomString(&random))
+    case 5: return .array((0..<Int(random.next() % 5)).map { _ in randomValue(&random, depth: depth + 1) })
+    default:
+        var members: [(key: String, value: JSONValue)] = []
+        for index in 0..<Int(random.next() % 5) {
+            members.append((key: "k\(index)" + randomString(&random), value: randomValue(&random, depth: depth + 1)))
+        }
+        return .object(members)
     }
 }

@@ -58,17 +58,24 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     /// The nearest `Double` (may round, may be infinite for huge exponents). Not used on the order path.
     public var double: Double? { Double(text) }
 
+    /// The number as written.
     public var description: String { text }
 }
 
 /// A parsed JSON value. Objects keep their members in document order (and, from `JSONParser`, never hold a key
 /// twice).
 public enum JSONValue: Sendable {
+    /// `null`
     case null
+    /// `true` or `false`
     case bool(Bool)
+    /// A number, kept exactly as written.
     case number(JSONNumber)
+    /// A string, unescaped.
     case string(String)
+    /// An array, in order.
     case array([JSONValue])
+    /// An object's members in document order.
     case object([(key: String, value: JSONValue)])
 
     /// The first member named `key` when this is an object, otherwise `nil`.
@@ -141,6 +148,7 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
         case duplicateKey
     }
 
+    /// The kind of problem.
     public let reason: Reason
     /// Zero-based byte offset into the body of the offending byte (for `unterminatedString`,
     /// `unexpectedEndOfInput` and `emptyBody`: the body's length, where the input ran out).
@@ -148,12 +156,14 @@ public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
     /// A human-readable explanation without the offset, e.g. `duplicate key "sku"`.
     public let message: String
 
+    /// Creates an error; `message` should not repeat the offset (`description` adds it).
     public init(_ reason: Reason, offset: Int, message: String) {
         self.reason = reason
         self.offset = offset
         self.message = message
     }
 
+    /// `message` with the offset, for logs: `duplicate key "a" in object at byte offset 7`.
     public var description: String { "\(message) at byte offset \(offset)" }
 }
 
@@ -276,6 +286,7 @@ private struct Reader {
             depth -= 1
             return .object(members)
         }
+        members.reserveCapacity(8)
         while true {
             skipWhitespace()
             guard position < count, base[position] == ASCII.quote else {
@@ -325,6 +336,7 @@ private struct Reader {
             depth -= 1
             return .array(elements)
         }
+        elements.reserveCapacity(4)
         while true {
             elements.append(try parseValue())
             skipWhitespace()
@@ -424,24 +436,46 @@ private struct Reader {
         position += 1
         let start = position
         // Fast path: no escapes, so the string is exactly the (validated) bytes between the quotes.
-        while position < count {
-            let byte = base[position]
+        // The index lives in a local so that the loop keeps it in a register.
+        var index = position
+        let base = self.base, count = self.count
+        while index < count {
+            // Eight plain ASCII bytes at a time (no quote, backslash, control character or non-ASCII byte).
+            while index + 8 <= count, isPlainASCII(UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)) {
+                index += 8
+            }
+            guard index < count else { break }
+            let byte = base[index]
             if byte == ASCII.quote {
-                let string = String(decoding: UnsafeBufferPointer(start: base + start, count: position - start), as: UTF8.self)
-                position += 1
-                return string
+                position = index + 1
+                return String(decoding: UnsafeBufferPointer(start: base + start, count: index - start), as: UTF8.self)
             }
             if byte == ASCII.backslash {
+                position = index
                 return try parseEscapedString(open: open, start: start)
             }
-            if byte < 0x20 { throw controlCharacter(at: position) }
+            if byte < 0x20 { throw controlCharacter(at: index) }
             if byte < 0x80 {
-                position += 1
+                index += 1
             } else {
-                position += try validatedSequenceLength(at: position)
+                index += try validatedSequenceLength(at: index)
             }
         }
         throw unterminatedString(open: open)
+    }
+
+    /// True when none of the eight bytes in `word` is `"`, `\`, below 0x20 or above 0x7F (SWAR bit tricks:
+    /// a byte b is below n when (b - n) borrows into its high bit while b's own high bit is clear).
+    @inline(__always)
+    func isPlainASCII(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let control = (word &- ones &* 0x20) & ~word       // high bit set where byte < 0x20 (or ≥ 0x80)
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let hasQuote = (quote &- ones) & ~quote             // high bit set where byte == '"' (or ≥ 0x80)
+        let hasBackslash = (backslash &- ones) & ~backslash
+        return (control | hasQuote | hasBackslash | word) & highs == 0
     }
 
     /// The slow path: `position` is at the first backslash; the bytes from `start` are already validated.

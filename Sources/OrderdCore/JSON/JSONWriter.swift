@@ -179,16 +179,25 @@ public struct JSONWriter: Sendable {
         appendDigits(value.magnitude, minimumWidth: 1)
     }
 
-    /// Appends `value` in decimal, left-padded with zeros to `minimumWidth` digits.
+    /// Appends `value` in decimal, left-padded with zeros to `minimumWidth` (at most 20) digits.
     private mutating func appendDigits(_ value: UInt64, minimumWidth: Int) {
-        let start = bytes.count
-        var rest = value
-        repeat {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest % 10))
-            rest /= 10
-        } while rest > 0
-        while bytes.count - start < minimumWidth { bytes.append(UInt8(ascii: "0")) }
-        bytes[start...].reverse()
+        // UInt64.max has 20 digits. Filled from the end in a stack buffer, appended in one go.
+        var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { raw in
+            let digits = raw.bindMemory(to: UInt8.self)
+            var start = 20
+            var rest = value
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            while 20 - start < minimumWidth && start > 0 {
+                start -= 1
+                digits[start] = UInt8(ascii: "0")
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
+        }
     }
 
     /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, from the proleptic Gregorian calendar (civil-from-days, after Howard

@@ -6,11 +6,13 @@ public struct FieldProblem: Sendable, Hashable, CustomStringConvertible {
     /// What is wrong, phrased to follow the field name: "is required", "must be a string", …
     public var message: String
 
+    /// Creates a problem report for `field`.
     public init(field: String, message: String) {
         self.field = field
         self.message = message
     }
 
+    /// `items[2].quantity must be an integer from 1 to 1000`; just the message for the whole body.
     public var description: String { field.isEmpty ? message : "\(field) \(message)" }
 }
 
@@ -20,16 +22,20 @@ public struct OrderValidationError: Error, Sendable, Equatable, CustomStringConv
     /// currency, items, note; phone, email; sku, quantity, unit_price_cents), then unknown fields in document order.
     public var problems: [FieldProblem]
 
+    /// Creates the error; `problems` should not be empty.
     public init(problems: [FieldProblem]) {
         self.problems = problems
     }
 
+    /// All problems, separated by `; `.
     public var description: String { problems.map(\.description).joined(separator: "; ") }
 }
 
 /// Why a `POST /orders` body was refused: not JSON at all, or JSON that is not a valid order.
 public enum OrderBodyError: Error, Sendable, Equatable {
+    /// The body is not valid JSON (an HTTP 400 with the byte offset).
     case syntax(JSONSyntaxError)
+    /// The body is JSON but not a valid order (an HTTP 422 with every problem).
     case invalid(OrderValidationError)
 }
 
@@ -45,6 +51,9 @@ public enum OrderBodyError: Error, Sendable, Equatable {
 /// - `currency`: required, three upper-case letters and an active ISO 4217 code.
 /// - `items`: required, 1–100 objects: `sku` 1–64 of `[A-Za-z0-9._-]`, `quantity` integer 1–1000,
 ///   `unit_price_cents` integer 0–10^12. Integers must be written as integers: `2.0` and `1e3` are refused.
+///   An integer field has one message naming its type and range (`must be an integer from 1 to 1000`) for
+///   every failure — wrong type, fraction or exponent, out of range, beyond Int64 — since it tells the client
+///   all it needs; `JSONNumber` keeps the distinction should a caller want it.
 /// - `note`: optional, at most 500 Unicode scalar values (not grapheme clusters: their count depends on the
 ///   Unicode version, and scalars are what SQLite's `length()` counts).
 /// - No string field may contain U+0000 (`\u0000` is valid JSON, but C code and logs downstream would cut it).
@@ -63,8 +72,9 @@ public enum OrderValidator {
     public static let maxSKULength = 64
     /// Longest `note`, in Unicode scalar values.
     public static let maxNoteLength = 500
-    /// Longest `email`, in UTF-8 bytes (RFC 5321 path limit), and longest local part.
+    /// Longest `email`, in UTF-8 bytes (RFC 5321 path limit).
     public static let maxEmailLength = 254
+    /// Longest local part (before the `@`) of `email`, in UTF-8 bytes.
     public static let maxEmailLocalPartLength = 64
     /// The active ISO 4217 codes accepted as `currency` (see `ISO4217`).
     public static let activeCurrencyCodes: Set<String> = ISO4217.activeCodes
@@ -91,7 +101,7 @@ public enum OrderValidator {
         guard case .object(let members) = body else {
             throw OrderValidationError(problems: [FieldProblem(field: "", message: "must be a JSON object")])
         }
-        let fields = check.fields(of: members, at: "", known: ["customer", "currency", "items", "note"])
+        let fields = check.fields(of: members, at: "", known: Check.FieldNames.order)
 
         var customer: Customer? = nil
         switch fields.values[0] {
@@ -114,8 +124,7 @@ public enum OrderValidator {
         return NewOrder(customer: customer, currency: currency, items: items.items, note: note, totalCents: items.total)
     }
 
-    /// Sum of quantity × unit price, or nil if it overflows `Int64` (or a quantity is negative enough to
-    /// overflow in the multiplication).
+    /// Sum of quantity × unit price over `items`, or nil if any product or the running sum overflows `Int64`.
     public static func totalCents(of items: [OrderItem]) -> Int64? {
         var total: Int64 = 0
         for item in items {
@@ -149,11 +158,13 @@ public enum OrderValidator {
         var atCount = 0
         for scalar in email.unicodeScalars {
             // Spaces, controls (C0, DEL, C1) and invisible format characters such as U+202E (bidi override).
-            if scalar.value <= 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.properties.isWhitespace
-                || scalar.properties.generalCategory == .format {
+            // Unicode property look-ups are slow, so ASCII is decided by value alone.
+            if scalar.value < 0x80 {
+                if scalar.value <= 0x20 || scalar.value == 0x7F { return Message.email }
+                if scalar.value == 0x40 { atCount += 1 }
+            } else if scalar.value <= 0x9F || scalar.properties.isWhitespace || scalar.properties.generalCategory == .format {
                 return Message.email
             }
-            if scalar == "@" { atCount += 1 }
         }
         guard atCount == 1, let at = email.utf8.firstIndex(of: UInt8(ascii: "@")) else { return Message.email }
         let local = email.utf8[..<at]
@@ -237,34 +248,46 @@ private struct Check {
         problems.append(FieldProblem(field: field, message: message))
     }
 
+    enum FieldNames {
+        static let order = ["customer", "currency", "items", "note"]
+        static let customer = ["phone", "email"]
+        static let item = ["sku", "quantity", "unit_price_cents"]
+    }
+
     /// The values of the `known` fields (in their order), and problems for all other members.
     struct Fields {
         var values: [JSONValue?]
         var unknown: [FieldProblem]
     }
 
-    func fields(of members: [(key: String, value: JSONValue)], at path: String, known: [String]) -> Fields {
+    /// `path` is evaluated only when there is a problem to report.
+    func fields(of members: [(key: String, value: JSONValue)], at path: @autoclosure () -> String, known: [String]) -> Fields {
         var result = Fields(values: Array(repeating: nil, count: known.count), unknown: [])
         for member in members {
-            let field = path.isEmpty ? member.key : "\(path).\(member.key)"
-            // Byte-wise, not String ==: a key that is merely canonically equivalent to a field name (say with
-            // U+212A KELVIN SIGN for "K") is not that field.
-            if let index = known.firstIndex(where: { $0.utf8.elementsEqual(member.key.utf8) }) {
+            func field() -> String {
+                let parent = path()
+                return parent.isEmpty ? member.key : "\(parent).\(member.key)"
+            }
+            // Byte-wise, not String == alone: a key that is merely canonically equivalent to a field name (say
+            // with U+212A KELVIN SIGN for "K") is not that field. Equal UTF-8 length plus == is byte equality
+            // here, since the names are ASCII and any non-ASCII equivalent of ASCII text is longer.
+            let key = member.key
+            if let index = known.firstIndex(where: { $0.utf8.count == key.utf8.count && $0 == key }) {
                 // JSONParser never yields duplicates; a hand-built JSONValue may.
                 if result.values[index] != nil {
-                    result.unknown.append(FieldProblem(field: field, message: OrderValidator.Message.duplicate))
+                    result.unknown.append(FieldProblem(field: field(), message: OrderValidator.Message.duplicate))
                 } else {
                     result.values[index] = member.value
                 }
             } else {
-                result.unknown.append(FieldProblem(field: field, message: OrderValidator.Message.unknown))
+                result.unknown.append(FieldProblem(field: field(), message: OrderValidator.Message.unknown))
             }
         }
         return result
     }
 
     mutating func customer(_ members: [(key: String, value: JSONValue)]) -> Customer? {
-        let fields = fields(of: members, at: "customer", known: ["phone", "email"])
+        let fields = fields(of: members, at: "customer", known: FieldNames.customer)
         let phone = requiredString(fields.values[0], at: "customer.phone", problem: OrderValidator.phoneProblem)
         let email = optionalString(fields.values[1], at: "customer.email", problem: OrderValidator.emailProblem)
         problems += fields.unknown
@@ -296,13 +319,12 @@ private struct Check {
         items.reserveCapacity(elements.count)
         var allValid = true
         for (index, element) in elements.enumerated() {
-            let path = "\(field)[\(index)]"
             guard case .object(let members) = element else {
-                problem(path, OrderValidator.Message.mustBeObject)
+                problem("\(field)[\(index)]", OrderValidator.Message.mustBeObject)
                 allValid = false
                 continue
             }
-            if let item = item(members, at: path) { items.append(item) } else { allValid = false }
+            if let item = item(members, at: "\(field)[\(index)]") { items.append(item) } else { allValid = false }
         }
         guard allValid else { return nil }
         guard let total = OrderValidator.totalCents(of: items) else {
@@ -316,11 +338,12 @@ private struct Check {
         return (items, total)
     }
 
-    mutating func item(_ members: [(key: String, value: JSONValue)], at path: String) -> OrderItem? {
-        let fields = fields(of: members, at: path, known: ["sku", "quantity", "unit_price_cents"])
-        let sku = requiredString(fields.values[0], at: "\(path).sku", problem: OrderValidator.skuProblem)
-        let quantity = integer(fields.values[1], at: "\(path).quantity", in: OrderValidator.quantityRange, message: OrderValidator.Message.quantity)
-        let price = integer(fields.values[2], at: "\(path).unit_price_cents", in: OrderValidator.unitPriceCentsRange, message: OrderValidator.Message.unitPrice)
+    /// Paths are built only for problems: string building would otherwise be most of the validator's cost.
+    mutating func item(_ members: [(key: String, value: JSONValue)], at path: @autoclosure () -> String) -> OrderItem? {
+        let fields = fields(of: members, at: path(), known: FieldNames.item)
+        let sku = requiredString(fields.values[0], at: "\(path()).sku", problem: OrderValidator.skuProblem)
+        let quantity = integer(fields.values[1], at: "\(path()).quantity", in: OrderValidator.quantityRange, message: OrderValidator.Message.quantity)
+        let price = integer(fields.values[2], at: "\(path()).unit_price_cents", in: OrderValidator.unitPriceCentsRange, message: OrderValidator.Message.unitPrice)
         problems += fields.unknown
         guard let sku, let quantity, let price else { return nil }
         return OrderItem(sku: sku, quantity: Int(quantity), unitPriceCents: price)
@@ -328,56 +351,61 @@ private struct Check {
 
     /// A required integer in `range`. Non-integers (`2.0`, `1e3`, `"2"`), integers outside the range and
     /// integers beyond Int64 all get `message`, which states the type and the range.
-    mutating func integer(_ value: JSONValue?, at field: String, in range: ClosedRange<Int64>, message: String) -> Int64? {
+    mutating func integer(_ value: JSONValue?, at field: @autoclosure () -> String, in range: ClosedRange<Int64>, message: String) -> Int64? {
         switch value {
         case nil, .null?:
-            problem(field, OrderValidator.Message.required)
+            problem(field(), OrderValidator.Message.required)
             return nil
         case .number(let number)?:
             if let int = number.int64, range.contains(int) { return int }
-            problem(field, message)
+            problem(field(), message)
             return nil
         case .some:
-            problem(field, message)
+            problem(field(), message)
             return nil
         }
     }
 
     /// A required string: absent or null is "is required"; NUL is refused before `problem` runs.
-    mutating func requiredString(_ value: JSONValue?, at field: String, problem rule: (String) -> String?) -> String? {
+    mutating func requiredString(_ value: JSONValue?, at field: @autoclosure () -> String, problem rule: (String) -> String?) -> String? {
         switch value {
         case nil, .null?:
-            problem(field, OrderValidator.Message.required)
+            problem(field(), OrderValidator.Message.required)
             return nil
         case .some(let value):
-            return string(value, at: field, problem: rule)
+            return string(value, at: field(), problem: rule)
         }
     }
 
     /// An optional string: absent or null gives `.some(nil)`; an invalid value gives `nil`.
-    mutating func optionalString(_ value: JSONValue?, at field: String, problem rule: (String) -> String?) -> String?? {
+    mutating func optionalString(_ value: JSONValue?, at field: @autoclosure () -> String, problem rule: (String) -> String?) -> String?? {
         switch value {
         case nil, .null?:
             return .some(nil)
         case .some(let value):
-            guard let string = string(value, at: field, problem: rule) else { return nil }
+            guard let string = string(value, at: field(), problem: rule) else { return nil }
             return .some(string)
         }
     }
 
-    private mutating func string(_ value: JSONValue, at field: String, problem rule: (String) -> String?) -> String? {
+    private mutating func string(_ value: JSONValue, at field: @autoclosure () -> String, problem rule: (String) -> String?) -> String? {
         guard case .string(let string) = value else {
-            problem(field, OrderValidator.Message.mustBeString)
+            problem(field(), OrderValidator.Message.mustBeString)
             return nil
         }
-        if string.utf8.contains(0) {
-            problem(field, OrderValidator.Message.nul)
+        if containsNUL(string) {
+            problem(field(), OrderValidator.Message.nul)
             return nil
         }
         if let message = rule(string) {
-            problem(field, message)
+            problem(field(), message)
             return nil
         }
         return string
     }
+}
+
+/// Whether `string` holds U+0000 (scans the contiguous UTF-8 directly when it can).
+private func containsNUL(_ string: String) -> Bool {
+    string.utf8.withContiguousStorageIfAvailable { $0.contains(0) } ?? string.utf8.contains(0)
 }

@@ -101,7 +101,7 @@ final class Stack: @unchecked Sendable {
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.merge(extraEnvironment) { _, new in new }
         process.environment = environment
-        FileManager.default.createFile(atPath: orderdLogPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: orderdLogPath, contents: nil)
         let log = FileHandle(forWritingAtPath: orderdLogPath)!
         log.seekToEndOfFile()
         process.standardError = log
