@@ -61,7 +61,7 @@ extension Orderd {
             } catch let error as ExitCode {
                 throw error
             } catch {
-                logger.critical("cannot start: \(error)")
+                logger.critical("cannot start", metadata: ["error": "\(String(reflecting: error))"])
                 throw ExitCode(1)
             }
         }

@@ -14,7 +14,7 @@ import Testing
             let failures = Collected<StoreError>()
             try onThreads(threads) { thread in
                 for number in 0..<perThread {
-                    do {
+                    do throws(StoreError) {
                         let outcome = try store.create(
                             .sample(thread * perThread + number), idempotency: nil, deadline: .inSeconds(60))
                         created.append(outcome.order)
@@ -97,7 +97,7 @@ import Testing
                     try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(30))
                 })
             }
-            #expect(eventually { store.queuedWrites == 0 })
+            #expect(eventually { store.statistics.dequeued == 1 })
 
             // This one stays queued behind it, so its request gives up at its own deadline.
             let started = ContinuousClock.now
@@ -133,7 +133,7 @@ import Testing
                 }
                 outcome.append((result, ContinuousClock.now - started))
             }
-            #expect(eventually { store.queuedWrites == 0 })  // taken into the transaction
+            #expect(eventually { store.statistics.dequeued == 1 })  // taken into the transaction
             usleep(800_000)
             try lock.execute("ROLLBACK")
             lock.close()
@@ -261,10 +261,13 @@ func createInOneBatch(
     path: String
 ) throws -> [Result<CreateOutcome, StoreError>] {
     let lock = try holdWriteLock(path)
+    let dequeued = store.statistics.dequeued
     let blocker = try StoreThread(name: "blocker") {
         _ = try? store.create(.sample(999), idempotency: nil, deadline: .inSeconds(60))
     }
-    guard eventually({ store.queuedWrites == 0 }) else { throw StoreError.internalError("writer did not start") }
+    guard eventually({ store.statistics.dequeued == dequeued + 1 }) else {
+        throw StoreError.internalError("the writer did not take the blocker")
+    }
 
     let results = Collected<(Int, Result<CreateOutcome, StoreError>)>()
     let threads = try orders.enumerated().map { index, order in

@@ -11,6 +11,8 @@ struct OrderWriteStep: Sendable {
 
 /// What the group-commit writer has done, for tests, benchmarks and later metrics.
 struct GroupCommitStatistics: Sendable, Equatable {
+    /// Writes the writer took off the queue.
+    var dequeued = 0
     /// Batch transactions begun.
     var transactions = 0
     /// Batch transactions that committed.
@@ -108,7 +110,6 @@ final class PendingWrite: @unchecked Sendable {
 final class WriteQueue: @unchecked Sendable {
     private let mutex = PThreadMutex()
     private var pending: [PendingWrite] = []
-    private var spare: [PendingWrite] = []
     private var stopping = false
     private var writerWaiting = false
     private var stats = GroupCommitStatistics()
@@ -134,11 +135,10 @@ final class WriteQueue: @unchecked Sendable {
             writerWaiting = false
             if !signalled && pending.isEmpty && !stopping { return [] }
         }
+        stats.dequeued += min(pending.count, limit)
         if pending.count <= limit {
-            // Swap buffers rather than copy: the old batch array becomes the next queue buffer.
-            swap(&pending, &spare)
-            pending.removeAll(keepingCapacity: true)
-            return spare
+            defer { pending = [] }
+            return pending
         }
         let batch = Array(pending.prefix(limit))
         pending.removeFirst(limit)
@@ -221,7 +221,8 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     /// The writer thread's body: runs until the queue is stopped and drained, then closes the connection.
     func run() {
-        var nextPurge = ContinuousClock.now
+        // Not right away: at startup the first batches matter more than old keys.
+        var nextPurge = ContinuousClock.now + tuning.purgeInterval
         while let batch = queue.take(limit: tuning.batchLimit, wakeAt: nextPurge) {
             if !batch.isEmpty {
                 let now = ContinuousClock.now

@@ -146,6 +146,8 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     /// SQLite would only say "unable to open database file"; name the directory that is missing instead.
     /// The directory is not created: a wrong `store.path` should stop the start, not scatter databases.
     private static func checkDirectory(of path: String) throws(StoreError) {
+        // SQLite would open "" as a private temporary database and lose every order at exit.
+        guard !path.isEmpty else { throw StoreError.unavailable("store.path is empty") }
         let directory: String
         if let slash = path.lastIndex(of: "/") {
             directory = slash == path.startIndex ? "/" : String(path[..<slash])

@@ -40,8 +40,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
 
     /// The kind of failure.
     public let code: Code
-    /// SQLite's (extended) result code when SQLite reported the failure, else nil.
-    public let sqliteStatus: Int32?
+    /// SQLite's (extended) result code when SQLite reported the failure, else nil. Internal: other layers
+    /// switch on `code`, which a PostgreSQL store can fill too.
+    let sqliteStatus: Int32?
     /// `sqlite3_errmsg` at the time of the failure; may name paths and SQL, so it only goes to logs.
     private let sqliteMessage: String?
     /// What the store was doing, e.g. `BEGIN IMMEDIATE` or `open /var/lib/orderd/orderd.db`.
