@@ -10,7 +10,7 @@ import Testing
             listen_mode = 0660
             listen_group =
             listen_backlog = 1024
-            request_workers = 8
+            request_workers = 16
             request_timeout = 30s
             max_body_bytes = 64k
 

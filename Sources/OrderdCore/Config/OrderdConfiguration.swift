@@ -23,8 +23,8 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var listenGroup: String = ""
         /// `server.listen_backlog` (integer): listen queue length; default 1024, 16–65535.
         public var listenBacklog: Int = 1024
-        /// `server.request_workers` (integer): request threads; default 8, 1–256.
-        public var requestWorkers: Int = 8
+        /// `server.request_workers` (integer): request threads, i.e. requests in flight and the largest group commit; default 16, 1–256.
+        public var requestWorkers: Int = 16
         /// `server.request_timeout` (duration): longest a request may take, body read included; default `30s`, 100ms–10m.
         public var requestTimeout: Duration = .seconds(30)
         /// `server.max_body_bytes` (size): largest accepted request body; default `64k`, 1k–16m.
