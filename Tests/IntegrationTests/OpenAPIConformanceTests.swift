@@ -1,0 +1,417 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Keeps `openapi.yaml` true: real requests through the real nginx to the real orderd, every response checked
+/// against the spec by `scripts/openapi-check.py` (status, Content-Type, required headers, body schema), and
+/// the reverse: every status the spec documents for an operation was produced here, unless the spec marks it
+/// `x-conformance: {exercised: false, reason: …}`.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct OpenAPIConformanceTests {
+    @Test func realResponsesMatchTheSpecAndTheSpecListsNothingElse() throws {
+        let log = RecordedExchangeLog()
+        // busy_timeout short so that the 503 below comes quickly.
+        try withRunningStack(settings: ["store": ["busy_timeout": "250ms"]]) { stack in
+            let client = ConformanceClient(stack: stack, log: log)
+            try client.exerciseHealth()
+            try client.exerciseOrders()
+            try client.exerciseRefusals()
+            try client.exerciseRoutingAndReservedPaths()
+            try client.exerciseBusyStore()
+            try client.exerciseOrderdDown()  // last: stops orderd
+        }
+        // orderd's own 413 needs a limit below nginx's 64k.
+        try withRunningStack(settings: ["server": ["max_body_bytes": "1k"]]) { stack in
+            let client = ConformanceClient(stack: stack, log: log)
+            try client.send("orderd's own 413", .order(String(repeating: " ", count: 1_500) + "{}"), expect: 413)
+            try client.send("1k limit: exactly 1024 bytes reach the validator", .order(#"{"note":""# + String(repeating: "n", count: 1_024 - 11) + #""}"#), expect: 422, request: .invalid)
+        }
+
+        let report = try OpenAPICheck.run(log.exchanges)
+        report.recordIssues()
+        #expect(report.checkedExchanges == log.exchanges.count)
+    }
+
+    /// The checker must fail on drift, not pass everything: a few wrong responses, each must be reported.
+    @Test func checkerReportsDrift() throws {
+        let id = "01a21a2e-7c73-72b3-b04e-a3379c39b7b4"
+        let rid = "0123456789abcdef0123456789abcdef"
+        func created(_ body: String, headers: [String: String]) -> RecordedExchange {
+            RecordedExchange(
+                name: "drift: \(body.prefix(40))", method: "POST", target: "/orders", requestHeaders: [("Content-Type", "application/json")],
+                requestBody: Array(TestOrderBody.valid.utf8), requestExpectation: nil,
+                response: RawHTTPResponse(status: 201, headers: headers, body: Array(body.utf8)))
+        }
+        let good = #"{"id":"\#(id)","status":"created","total_cents":2598,"currency":"CNY","created_at":"2026-11-26T23:08:53.123Z"}"#
+        let headers = ["content-type": "application/json", "x-request-id": rid, "location": "/orders/\(id)"]
+        var withoutLocation = headers
+        withoutLocation["location"] = nil
+        let drifted: [RecordedExchange] = [
+            created(good.replacingOccurrences(of: "}", with: #","extra":1}"#), headers: headers),
+            created(good.replacingOccurrences(of: "23:08:53.123Z", with: "23:08:53Z"), headers: headers),
+            created(good.replacingOccurrences(of: "\"CNY\"", with: "\"cny\""), headers: headers),
+            created(good, headers: withoutLocation),
+            created(good, headers: headers.merging(["location": "/orders/01a21a2e-7c73-72b3-b04e-a3379c39b7b5"]) { $1 }),
+            created(good, headers: headers.merging(["content-type": "text/plain"]) { $1 }),
+            RecordedExchange(
+                name: "drift: 422 without details", method: "POST", target: "/orders", requestHeaders: [], requestBody: nil,
+                requestExpectation: nil,
+                response: RawHTTPResponse(
+                    status: 422, headers: ["content-type": "application/json", "x-request-id": rid],
+                    body: Array(#"{"error":{"code":"validation_failed","message":"m","request_id":"\#(rid)"}}"#.utf8))),
+            RecordedExchange(
+                name: "drift: undocumented status", method: "GET", target: "/healthz", requestHeaders: [], requestBody: nil,
+                requestExpectation: nil,
+                response: RawHTTPResponse(status: 204, headers: ["x-request-id": rid], body: [])),
+            RecordedExchange(
+                name: "drift: request_id differs from X-Request-Id", method: "GET", target: "/nope", requestHeaders: [],
+                requestBody: nil, requestExpectation: nil,
+                response: RawHTTPResponse(
+                    status: 404, headers: ["content-type": "application/json", "x-request-id": rid],
+                    body: Array(#"{"error":{"code":"not_found","message":"m","request_id":"ffffffffffffffffffffffffffffffff"}}"#.utf8))),
+        ]
+        let report = try OpenAPICheck.run(drifted)
+        #expect(report.fatal == nil, "\(report.fatal ?? "")")
+        for exchange in drifted {
+            #expect(report.problems[exchange.name]?.isEmpty == false, "\(exchange.name): the checker found nothing wrong")
+        }
+        // Nothing above produces most documented statuses: the reverse check must notice.
+        #expect(report.missing.count > 10)
+    }
+}
+
+// MARK: - The requests
+
+/// Sends requests to one stack and records each exchange for the checker.
+struct ConformanceClient {
+    let stack: Stack
+    let log: RecordedExchangeLog
+
+    enum RequestExpectation: String {
+        /// The spec's request body and parameters accept what was sent.
+        case valid
+        /// The spec's request body or parameters refuse what was sent.
+        case invalid
+    }
+
+    /// Sends `request` (from `source` when given, to bind another loopback address), expects `status`, records it.
+    @discardableResult
+    func send(
+        _ name: String, _ request: WireRequest, from source: String? = nil, expect status: Int, request expectation: RequestExpectation? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws -> RawHTTPResponse {
+        let response = try source.map { try SourceBoundHTTP.send(request.bytes, port: stack.port, from: $0) }
+            ?? RawHTTP.send(request.bytes, port: stack.port)
+        #expect(response.status == status, "\(name): \(response.status) \(response.bodyText.prefix(400))", sourceLocation: sourceLocation)
+        let (headers, body) = Self.split(request.bytes)
+        log.append(
+            RecordedExchange(
+                name: name, method: request.method, target: request.path, requestHeaders: headers, requestBody: body,
+                requestExpectation: expectation?.rawValue, response: response))
+        return response
+    }
+
+    /// The header lines and body of a request we built ourselves (the body is everything after the blank line).
+    static func split(_ bytes: [UInt8]) -> ([(String, String)], [UInt8]?) {
+        guard let end = bytes.firstRange(of: Array("\r\n\r\n".utf8)) else { return ([], nil) }
+        let lines = String(decoding: bytes[..<end.lowerBound], as: UTF8.self).components(separatedBy: "\r\n").dropFirst()
+        let headers = lines.compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        let body = Array(bytes[end.upperBound...])
+        return (headers, body.isEmpty ? nil : body)
+    }
+
+    func exerciseHealth() throws {
+        try send("GET /healthz", WireRequest("GET", "/healthz"), expect: 200)
+        try send("GET /healthz with a query string", WireRequest("GET", "/healthz?verbose=1"), expect: 200)
+        let head = try send("HEAD /healthz", WireRequest("HEAD", "/healthz"), expect: 200)
+        #expect(head.body.isEmpty)
+    }
+
+    func exerciseOrders() throws {
+        let full = #"{"customer":{"phone":"+8613800138000","email":"li@example.com"},"currency":"CNY","items":[{"sku":"SKU-1","quantity":2,"unit_price_cents":1299},{"sku":"b.2_x","quantity":1,"unit_price_cents":0}],"note":"ring twice"}"#
+        let created = try send("create a full order", .order(full), expect: 201, request: .valid)
+        #expect(created.header("idempotent-replayed") == nil)
+        let location = try #require(created.header("location"))
+        let fetched = try send("GET the full order", WireRequest("GET", location), expect: 200)
+        #expect(fetched.json?["note"] as? String == "ring twice")
+        #expect((fetched.json?["customer"] as? [String: Any])?["email"] as? String == "li@example.com")
+        #expect((fetched.json?["items"] as? [Any])?.count == 2)
+        #expect(fetched.json?["total_cents"] as? Int == 2598)
+        let head = try send("HEAD the full order", WireRequest("HEAD", location), expect: 200)
+        #expect(head.body.isEmpty)
+
+        // Without email and note: both are left out of the GET body (never null).
+        let minimal = try send("create a minimal order", .order(TestOrderBody.valid), expect: 201, request: .valid)
+        let minimalOrder = try send("GET the minimal order", WireRequest("GET", try #require(minimal.header("location"))), expect: 200)
+        #expect(minimalOrder.json?.keys.contains("note") == false)
+        #expect((minimalOrder.json?["customer"] as? [String: Any])?.keys.contains("email") == false)
+
+        // Boundaries the spec's request schema must accept, as orderd does.
+        try send("largest total: 1000 × 10^12 cents", .order(TestOrderBody.withItem(TestOrderBody.item(quantity: "1000", price: "1000000000000"))), expect: 201, request: .valid)
+        try send("100 items, 15-digit phone, email null, note null", .order(TestOrderBody.make(customer: #"{"phone":"+123456789012345","email":null}"#, items: "[" + Array(repeating: TestOrderBody.item, count: 100).joined(separator: ",") + "]", note: "null")), expect: 201, request: .valid)
+        try send("note of 500 scalars (1000 bytes), 64-character sku", .order(TestOrderBody.make(items: "[" + TestOrderBody.item(sku: "\"" + String(repeating: "S", count: 64) + "\"") + "]", note: "\"" + String(repeating: "é", count: 500) + "\"")), expect: 201, request: .valid)
+        try send("charset=utf-8 is accepted", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json; charset=utf-8")], body: Array(TestOrderBody.valid.utf8)), expect: 201, request: .valid)
+
+        // Idempotency: first, replay, conflict.
+        let key = "conformance-\(UInt64.random(in: 0...UInt64.max))"
+        let first = try send("create with Idempotency-Key", .order(TestOrderBody.valid, headers: [("Idempotency-Key", key)]), expect: 201, request: .valid)
+        #expect(first.header("idempotent-replayed") == nil)
+        let replay = try send("replay with the same key and body", .order(TestOrderBody.valid, headers: [("Idempotency-Key", key)]), expect: 201, request: .valid)
+        #expect(replay.header("idempotent-replayed") == "true")
+        #expect(replay.body == first.body)
+        #expect(replay.header("location") == first.header("location"))
+        try send("same key, another body", .order(TestOrderBody.make(note: #""other""#), headers: [("Idempotency-Key", key)]), expect: 409)
+
+        // Not found.
+        try send("GET an unknown UUIDv7", WireRequest("GET", "/orders/01a21a2e-7c73-72b3-b04e-a3379c39b7b4"), expect: 404)
+        try send("GET a malformed id", WireRequest("GET", "/orders/not-an-id"), expect: 404)
+        let headMissing = try send("HEAD an unknown UUIDv7", WireRequest("HEAD", "/orders/01a21a2e-7c73-72b3-b04e-a3379c39b7b4"), expect: 404)
+        #expect(headMissing.body.isEmpty)
+        try send("nginx refuses %00 in the path", WireRequest("GET", "/orders/%00"), expect: 400)
+    }
+
+    func exerciseRefusals() throws {
+        let valid = Array(TestOrderBody.valid.utf8)
+        try send("415 text/plain", WireRequest("POST", "/orders", headers: [("Content-Type", "text/plain")], body: valid), expect: 415)
+        try send("415 no Content-Type", WireRequest("POST", "/orders", body: valid), expect: 415)
+        try send("411 no Content-Length", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json")]), expect: 411)
+        try send("413 from nginx", .order(String(repeating: " ", count: 65_537)), expect: 413)
+        try send("400 empty body", .order(""), expect: 400)
+        try send("400 Idempotency-Key too long", .order(TestOrderBody.valid, headers: [("Idempotency-Key", String(repeating: "k", count: 256))]), expect: 400, request: .invalid)
+        try send("400 invalid JSON", .order(#"{"customer":"#), expect: 400)
+        try send("400 duplicate key", .order(#"{"note":"a","note":"b"}"#), expect: 400)
+        try send("400 from nginx: two Content-Length headers", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "2"), ("Content-Length", "2")], body: Array("{}".utf8)), expect: 400)
+
+        // 422s the spec's request schema refuses too.
+        try send("422 empty object", .order("{}"), expect: 422, request: .invalid)
+        try send("422 not an object", .order("[]"), expect: 422, request: .invalid)
+        try send("422 phone", .order(TestOrderBody.withPhone(#""+0123""#)), expect: 422, request: .invalid)
+        try send("422 email", .order(TestOrderBody.withEmail(#""li@example..com""#)), expect: 422, request: .invalid)
+        try send("422 lower-case currency", .order(TestOrderBody.make(currency: #""cny""#)), expect: 422, request: .invalid)
+        try send("422 no items", .order(TestOrderBody.make(items: "[]")), expect: 422, request: .invalid)
+        try send("422 101 items", .order(TestOrderBody.withItems(101)), expect: 422, request: .invalid)
+        try send("422 quantity 1001", .order(TestOrderBody.withItem(TestOrderBody.item(quantity: "1001"))), expect: 422, request: .invalid)
+        try send("422 sku", .order(TestOrderBody.withItem(TestOrderBody.item(sku: #""a/b""#))), expect: 422, request: .invalid)
+        try send("422 note of 501", .order(TestOrderBody.make(note: "\"" + String(repeating: "n", count: 501) + "\"")), expect: 422, request: .invalid)
+        try send("422 note with \\u0000", .order(TestOrderBody.make(note: #""a\u0000""#)), expect: 422, request: .invalid)
+        try send("422 unknown fields", .order(TestOrderBody.make(customer: #"{"phone":"+8613800138000","fax":"1"}"#, extra: #","coupon":1"#)), expect: 422, request: .invalid)
+        // 422s that JSON Schema cannot state (the spec says so in prose): no request expectation.
+        try send("422 quantity 2.0", .order(TestOrderBody.withItem(TestOrderBody.item(quantity: "2.0"))), expect: 422)
+        try send("422 total over 10^15", .order(TestOrderBody.make(items: "[" + Array(repeating: TestOrderBody.item(quantity: "1000", price: "1000000000000"), count: 2).joined(separator: ",") + "]")), expect: 422)
+    }
+
+    func exerciseRoutingAndReservedPaths() throws {
+        let id = "01a21a2e-7c73-72b3-b04e-a3379c39b7b4"
+        try send("405 POST /healthz", WireRequest("POST", "/healthz", headers: [("Content-Type", "application/json")], body: Array("{}".utf8)), expect: 405)
+        try send("405 GET /orders", WireRequest("GET", "/orders"), expect: 405)
+        try send("405 DELETE /orders", WireRequest("DELETE", "/orders"), expect: 405)
+        let head405 = try send("405 HEAD /orders", WireRequest("HEAD", "/orders"), expect: 405)
+        #expect(head405.body.isEmpty)
+        try send("405 PUT /orders/{id}", WireRequest("PUT", "/orders/\(id)", headers: [("Content-Type", "application/json")], body: Array("{}".utf8)), expect: 405)
+        try send("404 unknown path", WireRequest("GET", "/nope"), expect: 404)
+        try send("404 POST to an unknown path", .init("POST", "/orders/../orders", headers: [("Content-Type", "application/json")], body: Array(TestOrderBody.valid.utf8)), expect: 404)
+        try send("GET /metrics from loopback: not implemented yet", WireRequest("GET", "/metrics"), expect: 404)
+        try send("GET /status from loopback: not implemented yet", WireRequest("GET", "/status"), expect: 404)
+        try send("GET /metrics from 127.0.0.2", WireRequest("GET", "/metrics"), from: "127.0.0.2", expect: 403)
+        try send("GET /status from 127.0.0.2", WireRequest("GET", "/status"), from: "127.0.0.2", expect: 403)
+    }
+
+    /// Holds SQLite's write lock from another process: the POST waits busy_timeout and gets 503; nothing is
+    /// stored (the same Idempotency-Key is fresh afterwards), and the store works again once the lock is gone.
+    func exerciseBusyStore() throws {
+        let sqlite = Process()
+        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        sqlite.arguments = [stack.databasePath]
+        let input = Pipe()
+        let output = Pipe()
+        sqlite.standardInput = input
+        sqlite.standardOutput = output
+        sqlite.standardError = output
+        try sqlite.run()
+        defer {
+            try? input.fileHandleForWriting.write(contentsOf: Array("ROLLBACK;\n.quit\n".utf8))
+            try? input.fileHandleForWriting.close()
+            sqlite.waitUntilExit()
+        }
+        try input.fileHandleForWriting.write(contentsOf: Array("BEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
+        var answer = ""
+        while !answer.contains("locked") && !answer.contains("Error") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            answer += String(decoding: chunk, as: UTF8.self)
+        }
+        try #require(answer.contains("locked") && !answer.contains("Error"), "sqlite3 could not take the write lock: \(answer)")
+
+        let key = "busy-\(UInt64.random(in: 0...UInt64.max))"
+        let busy = try send("503 store busy", .order(TestOrderBody.valid, headers: [("Idempotency-Key", key)]), expect: 503, request: .valid)
+        #expect(busy.header("retry-after") == "1")
+        try input.fileHandleForWriting.write(contentsOf: Array("ROLLBACK;\n".utf8))
+
+        let after = try send("after 503: the same key creates the order", .order(TestOrderBody.valid, headers: [("Idempotency-Key", key)]), expect: 201, request: .valid)
+        #expect(after.header("idempotent-replayed") == nil)
+    }
+
+    /// nginx's 502 for every operation once orderd is gone.
+    func exerciseOrderdDown() throws {
+        let id = "01a21a2e-7c73-72b3-b04e-a3379c39b7b4"
+        #expect(stack.stopOrderd(signal: SIGTERM, timeout: .seconds(10)) == 0)
+        try send("502 GET /healthz", WireRequest("GET", "/healthz"), expect: 502)
+        try send("502 HEAD /healthz", WireRequest("HEAD", "/healthz"), expect: 502)
+        try send("502 POST /orders", .order(TestOrderBody.valid), expect: 502, request: .valid)
+        try send("502 GET /orders/{id}", WireRequest("GET", "/orders/\(id)"), expect: 502)
+        try send("502 HEAD /orders/{id}", WireRequest("HEAD", "/orders/\(id)"), expect: 502)
+        try send("502 GET /metrics", WireRequest("GET", "/metrics"), expect: 502)
+        try send("502 GET /status", WireRequest("GET", "/status"), expect: 502)
+    }
+}
+
+// MARK: - Exchanges and the checker
+
+struct RecordedExchange {
+    var name: String
+    var method: String
+    var target: String
+    var requestHeaders: [(String, String)]
+    var requestBody: [UInt8]?
+    var requestExpectation: String?
+    var response: RawHTTPResponse
+
+    var json: [String: Any] {
+        var requestHeaderObject: [String: String] = [:]
+        for (name, value) in requestHeaders { requestHeaderObject[name.lowercased()] = value }
+        return [
+            "name": name,
+            "method": method,
+            "target": target,
+            "request_headers": requestHeaderObject,
+            "request_body_b64": requestBody.map { Data($0).base64EncodedString() } ?? NSNull(),
+            "request_expectation": requestExpectation ?? NSNull(),
+            "status": response.status,
+            "headers": response.headers,
+            "body_b64": Data(response.body).base64EncodedString(),
+        ]
+    }
+}
+
+final class RecordedExchangeLog {
+    private(set) var exchanges: [RecordedExchange] = []
+
+    func append(_ exchange: RecordedExchange) {
+        precondition(!exchanges.contains { $0.name == exchange.name }, "exchange names must be unique: \(exchange.name)")
+        exchanges.append(exchange)
+    }
+}
+
+/// Runs `scripts/openapi-check.py` on recorded exchanges.
+struct OpenAPICheck {
+    var fatal: String?
+    var specErrors: [String] = []
+    var problems: [String: [String]] = [:]
+    var missing: [String] = []
+    var staleMarkers: [String] = []
+    var notes: [String] = []
+    var checkedExchanges = 0
+    var rawOutput = ""
+    var exitStatus: Int32 = 0
+
+    static func run(_ exchanges: [RecordedExchange]) throws -> OpenAPICheck {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("orderd-openapi-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let input = dir + "/exchanges.json"
+        let reportPath = dir + "/report.json"
+        let data = try JSONSerialization.data(withJSONObject: ["exchanges": exchanges.map(\.json)], options: [.sortedKeys])
+        try data.write(to: URL(fileURLWithPath: input))
+
+        let result = try Stack.run(
+            "/usr/bin/env",
+            ["python3", Stack.repo + "/scripts/openapi-check.py", "--spec", Stack.repo + "/openapi.yaml", "--exchanges", input, "--report", reportPath])
+        var check = OpenAPICheck()
+        check.rawOutput = result.output
+        check.exitStatus = result.status
+        guard let reportData = FileManager.default.contents(atPath: reportPath),
+            let report = try? JSONSerialization.jsonObject(with: reportData) as? [String: Any]
+        else {
+            check.fatal = "openapi-check.py wrote no report (exit \(result.status)): \(result.output.suffix(2000))"
+            return check
+        }
+        check.fatal = report["fatal"] as? String
+        check.specErrors = report["spec_errors"] as? [String] ?? []
+        check.missing = report["missing"] as? [String] ?? []
+        check.staleMarkers = report["stale_markers"] as? [String] ?? []
+        check.notes = report["notes"] as? [String] ?? []
+        for entry in report["exchanges"] as? [[String: Any]] ?? [] {
+            guard let name = entry["name"] as? String else { continue }
+            check.problems[name] = entry["problems"] as? [String] ?? []
+            check.checkedExchanges += 1
+        }
+        return check
+    }
+
+    /// Every finding becomes an issue of the calling test; a checker that could not run is a failure too.
+    func recordIssues() {
+        if let fatal {
+            Issue.record("openapi-check.py could not run: \(fatal)")
+            return
+        }
+        for error in specErrors { Issue.record("openapi.yaml: \(error)") }
+        for (name, problems) in problems.sorted(by: { $0.key < $1.key }) {
+            for problem in problems { Issue.record("\(name): \(problem)") }
+        }
+        for text in missing { Issue.record("documented but never produced by this test: \(text)") }
+        for text in staleMarkers { Issue.record("stale x-conformance marker: \(text)") }
+        let findings = specErrors.count + problems.values.map(\.count).reduce(0, +) + missing.count + staleMarkers.count
+        if exitStatus != 0 && findings == 0 {
+            Issue.record("openapi-check.py exited \(exitStatus) without findings: \(rawOutput.suffix(2000))")
+        }
+        for note in notes { print("openapi-check: \(note)") }
+    }
+}
+
+/// RawHTTP.send from another loopback address (127.0.0.2 is not "localhost" to nginx's `allow` rules).
+enum SourceBoundHTTP {
+    static func send(_ raw: [UInt8], port: Int, from source: String, timeout: Int = 20) throws -> RawHTTPResponse {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw RawHTTP.Failure(description: "socket() failed") }
+        defer { close(fd) }
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_port = 0
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw RawHTTP.Failure(description: "bind to \(source) failed: errno \(errno)") }
+        var remote = sockaddr_in()
+        remote.sin_family = sa_family_t(AF_INET)
+        remote.sin_port = in_port_t(UInt16(port).bigEndian)
+        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RawHTTP.Failure(description: "connect from \(source) failed: errno \(errno)") }
+        var offset = 0
+        while offset < raw.count {
+            let sent = raw.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
+            if sent <= 0 { break }
+            offset += sent
+        }
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            if count <= 0 { break }
+            received.append(contentsOf: buffer[0..<count])
+        }
+        return try RawHTTP.parse(received)
+    }
+}
