@@ -18,6 +18,19 @@ public struct FastCGIExchange: ~Copyable {
         return String(cString: value)
     }
 
+    /// How many times the param appears: nginx passes a repeated request header (`Idempotency-Key` twice) as
+    /// two params, and `FCGX_GetParam` only ever returns the first.
+    public func paramCount(_ name: String) -> Int {
+        guard var entry = request.pointee.envp else { return 0 }
+        let prefix = (Array(name.utf8) + [UInt8(ascii: "=")]).map { CChar(bitPattern: $0) }
+        var count = 0
+        while let pointer = entry.pointee {
+            if strncmp(pointer, prefix, prefix.count) == 0 { count += 1 }
+            entry += 1
+        }
+        return count
+    }
+
     /// Reads up to `maximum` bytes of the request body; fewer means the body ended (or failed: see `bodyError`).
     public func readBody(maximum: Int) -> [UInt8] {
         guard maximum > 0 else { return [] }

@@ -82,17 +82,20 @@ public final class HTTPEdge: FastCGIResponder {
         } else {
             (path, query) = (uri, exchange.param("QUERY_STRING") ?? "")
         }
-        return HTTPRequest(
+        let idempotencyKey = exchange.param("HTTP_IDEMPOTENCY_KEY")
+        var request = HTTPRequest(
             method: exchange.param("REQUEST_METHOD") ?? "GET",
             path: path,
             query: query,
             requestID: RequestID.sanitized(exchange.param("REQUEST_ID")),
             contentType: exchange.param("CONTENT_TYPE"),
             contentLength: exchange.param("CONTENT_LENGTH"),
-            idempotencyKey: exchange.param("HTTP_IDEMPOTENCY_KEY"),
+            idempotencyKey: idempotencyKey,
             remoteAddress: exchange.param("REMOTE_ADDR"),
             deadline: deadline
         )
+        if idempotencyKey != nil { request.repeatedIdempotencyKey = exchange.paramCount("HTTP_IDEMPOTENCY_KEY") > 1 }
+        return request
     }
 
     static func milliseconds(_ duration: Duration) -> String {

@@ -10,6 +10,8 @@ public struct HTTPRequest: Sendable {
     /// The raw `CONTENT_LENGTH` param: validated by the body reader, not here.
     public var contentLength: String?
     public var idempotencyKey: String?
+    /// True when the client sent `Idempotency-Key` more than once (refused: which one would count?).
+    public var repeatedIdempotencyKey: Bool = false
     /// The client address nginx saw, for logs.
     public var remoteAddress: String?
     /// When the request must be answered by: its start plus `server.request_timeout`.

@@ -3,15 +3,19 @@
 enum RequestBodyRules {
     /// The validated length to read.
     static func expectedLength(for request: HTTPRequest, maxBytes: Int) throws(APIError) -> Int {
-        guard let contentType = request.contentType, isJSON(contentType) else {
-            throw .unsupportedMediaType(request.contentType)
-        }
+        // nginx passes an empty CONTENT_TYPE when the header is absent.
+        let contentType = request.contentType.flatMap { $0.isEmpty ? nil : $0 }
+        guard let contentType, isJSON(contentType) else { throw .unsupportedMediaType(contentType) }
         guard let raw = request.contentLength, !raw.isEmpty else { throw .lengthRequired() }
         guard raw.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
             throw .badRequest("Content-Length '\(raw.prefix(40))' is not a non-negative integer.")
         }
-        // More than 18 digits cannot be a size we accept, and Int() would overflow past 19.
-        guard raw.utf8.count <= 18, let length = Int(raw) else { throw .contentTooLarge(limit: maxBytes) }
+        // Leading zeros are legal (nginx passes the header as sent); past 18 significant digits no size we
+        // accept is possible and Int() would overflow.
+        let digits = raw.drop { $0 == "0" }
+        guard digits.utf8.count <= 18, let length = digits.isEmpty ? 0 : Int(digits) else {
+            throw .contentTooLarge(limit: maxBytes)
+        }
         guard length <= maxBytes else { throw .contentTooLarge(limit: maxBytes) }
         guard length > 0 else { throw .badRequest("The request body is empty.") }
         return length
@@ -21,7 +25,7 @@ enum RequestBodyRules {
     static func isJSON(_ contentType: String) -> Bool {
         let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
         guard parts[0].trimmingSpaces().lowercased() == "application/json" else { return false }
-        for parameter in parts.dropFirst() {
+        for parameter in parts.dropFirst() where !parameter.trimmingSpaces().isEmpty {
             let pair = parameter.split(separator: "=", maxSplits: 1)
             guard pair.count == 2 else { return false }
             let name = pair[0].trimmingSpaces().lowercased()

@@ -25,6 +25,9 @@ public struct OrdersAPI: Sendable {
     /// Validates, commits (group commit: returns once the transaction holding it is durable), answers 201.
     /// A replayed idempotency key answers exactly what the first request got, plus `Idempotent-Replayed`.
     func create(_ request: HTTPRequest, body: [UInt8]) throws -> HTTPResponse {
+        guard !request.repeatedIdempotencyKey else {
+            throw APIError.badRequest("Idempotency-Key was sent more than once; send it exactly once.")
+        }
         let key = try Self.idempotencyKey(request.idempotencyKey)
         let order = try OrderValidator.parseAndValidate(body)
         let deadline = min(request.deadline, ContinuousClock.now.advanced(by: busyTimeout))
