@@ -43,7 +43,7 @@ NGINX_SITES := /etc/nginx/sites-available
 .PHONY: help deps build build-debug run test bench install uninstall check-units clean
 
 help:
-	@sed -n '2,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
 deps:
 	@scripts/deps.sh
@@ -75,7 +75,7 @@ check-units:
 
 install:
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd"; \
-	if [ ! -x "$$bin" ]; then $(MAKE) --no-print-directory build; fi; \
+	if [ ! -x "$$bin" ]; then $(SWIFT) build $(RELEASE_FLAGS); fi; \
 	install -D -m 0755 "$$bin" '$(DESTDIR)$(BINDIR)/orderd'; \
 	echo "installed $(DESTDIR)$(BINDIR)/orderd"
 	@install -d -m 0755 '$(DESTDIR)$(UNITDIR)'

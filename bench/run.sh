@@ -258,7 +258,7 @@ ELAPSED=$(( $(date +%s) - START ))
     echo "Machine: $(nproc) cores, $(uname -sr), $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 | sed 's/^/SQLite /'), load before: $(cut -d' ' -f1-3 /proc/loadavg)."
     echo "wrk -t$WRK_THREADS -c$CONNS -d${DUR_S}s --latency over loopback; nginx 2 workers, unix socket to the backend;"
     echo "C responder and orderd with $THREADS request threads; keepalive runs: nginx \`keepalive $KEEPALIVE_CONNS\` + \`fastcgi_keep_conn on\`."
-    echo "POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }'); orderd gets a fresh Idempotency-Key per request."
+    echo "POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }'); orderd gets a fresh Idempotency-Key per request and runs at log.level=${ORDERD_LOG_LEVEL:-warning} (no per-request log line; the C responder logs nothing either)."
     echo "Took ${ELAPSED}s. Compare rows of this table only: figures move by tens of percent between sittings."
     echo
     echo "| backend | scenario | upstream keepalive | req/s | p50 ms | p99 ms | non-2xx | socket errors | orderd/C req/s |"

@@ -37,6 +37,9 @@ need_cmd systemd-analyze systemd
 need_cmd pkg-config pkg-config
 need_cmd curl curl
 need_cmd python3 python3
+# the OpenAPI conformance test validates real answers with jsonschema (scripts/openapi-check.py)
+need_pkg python3-jsonschema
+need_pkg python3-yaml
 need_cmd gcc gcc
 need_cmd make make
 

@@ -39,7 +39,7 @@ import Testing
 }
 
 /// One run of `scripts/check-units.sh`, shared by the tests above.
-struct UnitCheck: Sendable {
+fileprivate struct UnitCheck: Sendable {
     let status: Int32
     let output: String
     /// `key=value` pairs of the script's last line, `check-units: verify=… score=… max=… result=…`.
