@@ -9,10 +9,13 @@ orderd and writes what it sent and got to `exchanges.json`:
     {"exchanges": [{"name": "...", "method": "POST", "target": "/orders?x=1",
                     "request_headers": {"content-type": "..."}, "request_body_b64": "..." | null,
                     "request_expectation": "valid" | "invalid" | null,
+                    "refused_by_nginx": true | false (optional),
                     "status": 201, "headers": {"location": "..."}, "body_b64": "..."}]}
 
 Forward direction, for every exchange: the path and method are documented (or fall under the path's
-`x-method-not-allowed` / the spec's `x-unknown-path`), the status is documented for that operation, every
+`x-method-not-allowed` / the spec's `x-unknown-path`; an exchange marked `refused_by_nginx`, a request nginx
+refuses before routing it, is checked against the spec's `x-refused-by-nginx` whatever its path and method), the
+status is documented for that operation, every
 required header is there and matches its schema, the Content-Type is one of the documented media types, the body
 validates against its schema (JSON Schema 2020-12, formats `uuid` and `date-time` enforced) or is empty when none
 is documented (always for HEAD), and the cross-field rules hold (`error.request_id` = `X-Request-Id`,
@@ -52,28 +55,57 @@ def fatal(message, report_path=None):
     sys.exit(2)
 
 
+# Debian's interpreter, where scripts/deps.sh installs python3-jsonschema and python3-yaml.
+SYSTEM_PYTHON = "/usr/bin/python3"
+
+
+def _has_modules(python):
+    try:
+        probe = subprocess.run([python, "-c", "import yaml, jsonschema"], capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return probe.returncode == 0
+
+
 def import_dependencies(report_path):
-    """yaml and jsonschema; installs them with pip once if they are missing. `referencing` (jsonschema >= 4.18)
-    is used when present, else jsonschema's older RefResolver (Debian 12's python3-jsonschema is 4.10)."""
+    """yaml and jsonschema, from the first of: this interpreter (whatever `python3` is first on PATH); Debian's
+    /usr/bin/python3, re-executing this script with it (scripts/deps.sh installs python3-jsonschema and
+    python3-yaml there); a `pip install` into this interpreter as a last resort. `referencing` (jsonschema >=
+    4.18) is used when present, else jsonschema's older RefResolver (Debian 12's python3-jsonschema is 4.10)."""
     try:
         import yaml  # noqa: F401
         import jsonschema  # noqa: F401
-    except ImportError as first:
-        pip = subprocess.run(
-            [sys.executable, "-m", "pip", "install", "--quiet", "jsonschema", "pyyaml"],
-            capture_output=True, text=True,
+        return
+    except ImportError as error:
+        first = error
+    import os
+
+    if (
+        os.environ.get("ORDERD_OPENAPI_CHECK_REEXEC") != "1"
+        and os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON)
+        and os.access(SYSTEM_PYTHON, os.X_OK)
+        and _has_modules(SYSTEM_PYTHON)
+    ):
+        os.environ["ORDERD_OPENAPI_CHECK_REEXEC"] = "1"
+        sys.stdout.flush()
+        os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "jsonschema", "pyyaml"],
+        capture_output=True, text=True,
+    )
+    try:
+        import importlib
+        importlib.invalidate_caches()
+        import yaml  # noqa: F401,F811
+        import jsonschema  # noqa: F401,F811
+    except ImportError as second:
+        fatal(
+            f"python modules missing for {sys.executable} ({first}) and {SYSTEM_PYTHON} has not both either; "
+            f"install them with `apt-get install python3-jsonschema python3-yaml` (scripts/deps.sh). "
+            f"`pip install --quiet jsonschema pyyaml` exited {pip.returncode}: "
+            f"{(pip.stderr or pip.stdout).strip()[-800:]}; still: {second}",
+            report_path,
         )
-        try:
-            import importlib
-            importlib.invalidate_caches()
-            import yaml  # noqa: F401
-            import jsonschema  # noqa: F401
-        except ImportError as second:
-            fatal(
-                f"python modules missing for {sys.executable} ({first}); `pip install --quiet jsonschema pyyaml` "
-                f"exited {pip.returncode}: {(pip.stderr or pip.stdout).strip()[-800:]}; still: {second}",
-                report_path,
-            )
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -228,7 +260,14 @@ def check_exchange(spec, exchange, seen):
 
     template = spec.match_path(path)
     operation = None
-    if template is None:
+    if exchange.get("refused_by_nginx"):
+        refused = spec.doc.get("x-refused-by-nginx")
+        if not refused:
+            return [f"{method} {path}: marked refused_by_nginx, but the spec has no x-refused-by-nginx"], None
+        template = None
+        responses = refused.get("responses", {})
+        key_path, key_method = "*refused-by-nginx*", "*"
+    elif template is None:
         unknown = spec.doc.get("x-unknown-path")
         if not unknown:
             return [f"{method} {path}: no documented path matches and the spec has no x-unknown-path"], None
@@ -381,6 +420,10 @@ def documented(spec):
     unknown = spec.doc.get("x-unknown-path")
     if unknown:
         add("*unknown-path*", "*", "404", unknown["response"], True)
+    refused = spec.doc.get("x-refused-by-nginx")
+    if refused:
+        for status, response in refused.get("responses", {}).items():
+            add("*refused-by-nginx*", "*", str(status), response, True)
     for template, item in spec.doc.get("paths", {}).items():
         for method in METHODS:
             operation = item.get(method)

@@ -39,6 +39,8 @@ public final class FastCGIServer: @unchecked Sendable {
     private var stopping = false
     private var running = 0
     private var busy = 0
+    /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
+    private var turn = 0
 
     public init(
         listenFD: Int32,
@@ -206,34 +208,47 @@ public final class FastCGIServer: @unchecked Sendable {
                 var scratch = [UInt8](repeating: 0, count: 64)
                 while Glibc.read(wakeFD, &scratch, scratch.count) > 0 {}
             }
-            // Kept connections first: a request is already waiting on them.
-            for (index, request) in snapshot.enumerated() where fds[index + 2].revents != 0 {
+            // Take turns among the ready sources (the listening socket is source 0, parked connections 1…n):
+            // always preferring one kind starves the other, e.g. new connections waiting seconds in the
+            // backlog while kept connections always have a request ready.
+            let sources = snapshot.count + 1
+            var pick: Int?
+            for step in 0..<sources {
+                let source = (turn + step) % sources
+                let ready = source == 0 ? fds[0].revents != 0 : fds[source + 1].revents != 0
+                if ready {
+                    pick = source
+                    break
+                }
+            }
+            guard let pick else { continue }
+            turn = pick + 1
+            if pick > 0 {
+                let request = snapshot[pick - 1]
                 state.withLock { parked.removeAll { $0 == request } }
                 return .connection(request)
             }
-            if fds[0].revents != 0 {
-                let fd = accept(listenFD, nil, nil)
-                if fd < 0 {
-                    switch errno {
-                    case EAGAIN, EINTR, ECONNABORTED, EPROTO: continue
-                    default:
-                        // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the connection waits in the backlog.
-                        logger.error("accept failed", metadata: ["errno": "\(errno)", "reason": "\(String(cString: strerror(errno)))"])
-                        usleep(50_000)
-                        continue
-                    }
+            let fd = accept(listenFD, nil, nil)
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EINTR, ECONNABORTED, EPROTO: continue
+                default:
+                    // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the connection waits in the backlog.
+                    logger.error("accept failed", metadata: ["errno": "\(errno)", "reason": "\(String(cString: strerror(errno)))"])
+                    usleep(50_000)
+                    continue
                 }
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                let (seconds, attoseconds) = requestTimeout.components
-                var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let request = freshRequest()
-                request.pointee.ipcFd = fd
-                // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
-                // the BEGIN_REQUEST record then sets it to what the web server asked for.
-                request.pointee.keepConnection = 1
-                return .connection(request)
             }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let (seconds, attoseconds) = requestTimeout.components
+            var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = freshRequest()
+            request.pointee.ipcFd = fd
+            // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
+            // the BEGIN_REQUEST record then sets it to what the web server asked for.
+            request.pointee.keepConnection = 1
+            return .connection(request)
         }
     }
 }
