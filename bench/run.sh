@@ -11,7 +11,8 @@
 #   CONNS=16 WRK_THREADS=2   wrk -c / -t
 #   KEEPALIVE_CONNS=16  nginx `keepalive N` (per nginx worker; 2 workers) in the keepalive runs
 #   KEEPALIVE="off on"  which upstream keepalive settings to run
-#   BACKENDS="ceiling c orderd"   which backends to run
+#   BACKENDS="ceiling c orderd orderd-shipped"   which backends to run (orderd: THREADS threads and a quiet
+#                       log, like for like with C; orderd-shipped: config/orderd.ini as shipped)
 #   WARMUP=1            seconds of unmeasured wrk before each run (0: none)
 #   ORDERD_BIN          default .build/release/orderd (orderd rows are skipped, with the reason, without it)
 #   ORDERD_INI          INI to start from (default config/orderd.ini, else an empty one)
@@ -34,7 +35,8 @@ CONNS=${CONNS:-16}
 WRK_THREADS=${WRK_THREADS:-2}
 KEEPALIVE_CONNS=${KEEPALIVE_CONNS:-16}
 KEEPALIVE_SET=${KEEPALIVE:-off on}
-BACKENDS=${BACKENDS:-ceiling c orderd}
+BACKENDS=${BACKENDS:-ceiling c orderd orderd-shipped}
+SHIPPED_THREADS=$(sed -n "s/^;*request_workers *= *\([0-9]*\).*/\1/p" config/orderd.ini | head -1)
 WARMUP=${WARMUP:-1}
 ORDERD_BIN=${ORDERD_BIN:-$REPO/.build/release/orderd}
 ORDERD_INI=${ORDERD_INI:-$REPO/config/orderd.ini}
@@ -147,15 +149,16 @@ start_c() { # db mode: none|full|normal
     BACKEND_PID=$!
     wait_socket c
 }
-start_orderd() { # synchronous: full|normal
+start_orderd() { # synchronous: full|normal; variant: same (THREADS threads, quiet log) | shipped (the INI as shipped)
     rm -f "$SOCK"
     fresh_db orderd
-    local in=-
+    local in=- tuning=()
     [ -f "$ORDERD_INI" ] && in=$ORDERD_INI
+    if [ "${2:-same}" = same ]; then
+        tuning=(--set server.request_workers="$THREADS" --set log.level="${ORDERD_LOG_LEVEL:-warning}")
+    fi
     scripts/render-ini.sh --in "$in" --out "$RUN/orderd.ini" \
-        --set server.listen="$SOCK" --set server.request_workers="$THREADS" \
-        --set store.path="$RUN/orderd.db" --set store.synchronous="$1" \
-        --set log.level="${ORDERD_LOG_LEVEL:-warning}"
+        --set server.listen="$SOCK" --set store.path="$RUN/orderd.db" --set store.synchronous="$1" "${tuning[@]}"
     "$ORDERD_BIN" serve --config "$RUN/orderd.ini" >>"$RUN/orderd.log" 2>&1 &
     BACKEND_PID=$!
     wait_socket orderd
@@ -212,10 +215,12 @@ run_backend() { # backend scenario keepalive
         "POST /orders FULL") mode=full; path=/orders; lua=$REPO/bench/post-order.lua; method=POST; expect=201 ;;
         "POST /orders NORMAL") mode=normal; path=/orders; lua=$REPO/bench/post-order.lua; method=POST; expect=201 ;;
     esac
-    if [ "$backend" = orderd ]; then
+    if [[ "$backend" == orderd* ]]; then
         if [ ! -x "$ORDERD_BIN" ]; then return 0; fi   # noted once, below
         [ "$mode" = none ] && mode=full
-        start_orderd "$mode" || { NOTES+=("orderd $scenario keepalive=$ka: orderd did not start (see its log)"); stop_backend; return 0; }
+        local variant=same
+        [ "$backend" = orderd-shipped ] && variant=shipped
+        start_orderd "$mode" "$variant" || { NOTES+=("orderd $scenario keepalive=$ka: orderd did not start (see its log)"); stop_backend; return 0; }
     else
         start_c "$mode" || { NOTES+=("C $scenario keepalive=$ka: responder did not start"); stop_backend; return 0; }
     fi
@@ -223,6 +228,7 @@ run_backend() { # backend scenario keepalive
     PROBE_ANSWER=""
     local label=$backend
     [ "$backend" = c ] && label=C
+    [ "$backend" = orderd-shipped ] && label="orderd as shipped ($SHIPPED_THREADS threads, log.level=info)"
     if probe "$method" "$path" "$expect"; then
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
     else
@@ -243,7 +249,7 @@ if [[ " $BACKENDS " == *" ceiling "* ]]; then
 fi
 for ka in $KEEPALIVE_SET; do
     for scenario in "GET /healthz" "POST /orders FULL" "POST /orders NORMAL"; do
-        for backend in c orderd; do
+        for backend in c orderd orderd-shipped; do
             [[ " $BACKENDS " == *" $backend "* ]] || continue
             run_backend "$backend" "$scenario" "$ka"
         done
@@ -270,8 +276,22 @@ ELAPSED=$(( $(date +%s) - START ))
         END {
             for (i = 1; i <= NR; i++) {
                 ratio = ""
-                if (B[i] == "orderd" && ((S[i], K[i]) in c) && c[S[i], K[i]] > 0) ratio = sprintf("%.2f", R[i] / c[S[i], K[i]])
+                if (B[i] ~ /^orderd/ && ((S[i], K[i]) in c) && c[S[i], K[i]] > 0) ratio = sprintf("%.2f", R[i] / c[S[i], K[i]])
                 printf "| %s | %s | %s | %d | %s | %s | %d | %d | %s |\n", B[i], S[i], K[i], R[i], f(P50[i]), f(P99[i]), N[i], E[i], ratio
+            }
+        }' "$ROWS"
+    # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
+    # request at FULL and at NORMAL, measured above in this same run.
+    awk -F'\t' '
+        $1 == "C" && $2 == "POST /orders FULL" { cfull[$3] = $4 }
+        $1 == "C" && $2 == "POST /orders NORMAL" { cnormal[$3] = $4 }
+        $1 ~ /^orderd as shipped/ && $2 == "POST /orders FULL" { o[$3] = $4 }
+        END {
+            n = 0
+            for (k in o) {
+                if (!(k in cfull) || !(k in cnormal) || cfull[k] == 0 || cnormal[k] == 0) continue
+                if (n++ == 0) { print ""; print "Durable POST /orders (orderd as shipped, synchronous=full):" }
+                printf "- keepalive %s: %.2fx the C responder at FULL (goal >= 1.5), %.2fx the C responder at NORMAL (goal >= 0.8)\n", k, o[k] / cfull[k], o[k] / cnormal[k]
             }
         }' "$ROWS"
     if [ ${#NOTES[@]} -gt 0 ]; then

@@ -36,6 +36,7 @@ import base64
 import copy
 import datetime
 import json
+import os
 import re
 import subprocess
 import sys
@@ -78,14 +79,15 @@ def import_dependencies(report_path):
         return
     except ImportError as error:
         first = error
-    import os
-
-    if (
-        os.environ.get("ORDERD_OPENAPI_CHECK_REEXEC") != "1"
-        and os.path.realpath(sys.executable) != os.path.realpath(SYSTEM_PYTHON)
-        and os.access(SYSTEM_PYTHON, os.X_OK)
-        and _has_modules(SYSTEM_PYTHON)
-    ):
+    if os.environ.get("ORDERD_OPENAPI_CHECK_REEXEC") == "1":
+        system = f"{SYSTEM_PYTHON} (re-executed from another python3) lacks them too"
+    elif os.path.realpath(sys.executable) == os.path.realpath(SYSTEM_PYTHON):
+        system = f"this is {SYSTEM_PYTHON}"
+    elif not os.access(SYSTEM_PYTHON, os.X_OK):
+        system = f"there is no {SYSTEM_PYTHON}"
+    elif not _has_modules(SYSTEM_PYTHON):
+        system = f"{SYSTEM_PYTHON} lacks them too"
+    else:
         os.environ["ORDERD_OPENAPI_CHECK_REEXEC"] = "1"
         sys.stdout.flush()
         os.execv(SYSTEM_PYTHON, [SYSTEM_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
@@ -100,7 +102,7 @@ def import_dependencies(report_path):
         import jsonschema  # noqa: F401,F811
     except ImportError as second:
         fatal(
-            f"python modules missing for {sys.executable} ({first}) and {SYSTEM_PYTHON} has not both either; "
+            f"python modules missing for {sys.executable} ({first}); {system}; "
             f"install them with `apt-get install python3-jsonschema python3-yaml` (scripts/deps.sh). "
             f"`pip install --quiet jsonschema pyyaml` exited {pip.returncode}: "
             f"{(pip.stderr or pip.stdout).strip()[-800:]}; still: {second}",

@@ -9,24 +9,33 @@ import Glibc
 ///
 /// Every case states the status and `error.code` a client gets, and for 422 the exact `details[].field` list,
 /// for `invalid_json` the exact byte `offset`, for 405 the `Allow` header. A few cases are valid on purpose
-/// (chunked bodies, `note: null`, 100 items, …) and must be accepted. After the whole table the suite checks,
-/// on the stack's SQLite file, that exactly the accepted cases were stored and nothing else, and that orderd is
-/// still up and logged no unexpected error.
+/// (chunked bodies, `note: null`, 100 items, …) and must be accepted. Malformed HTTP that nginx refuses before
+/// routing gets nginx's JSON error (`nginx/orderd.conf`, `/.orderd-errors/`), at once. After the whole table the
+/// suite checks, on the stack's SQLite file, that exactly the accepted cases were stored and nothing else, and
+/// that orderd is still up and logged no unexpected error.
 @Suite(.sharedBadRequestStack, .timeLimit(.minutes(5)))
 struct BadRequestTests {
     static let cases: [BadRequest] = contentTypeCases + framingCases + syntaxCases + shapeCases + fieldCases
-        + idempotencyKeyCases + routingCases
+        + idempotencyKeyCases + routingCases + malformedHTTPCases
 
     @Test(arguments: cases)
     func refusedWithItsStatusAndCode(_ badRequest: BadRequest) throws {
         let shared = try #require(BadRequestStack.current, "the suite trait starts the shared stack")
+        let started = ContinuousClock.now
         let response = try RawHTTP.send(badRequest.raw, port: shared.stack.port)
+        let elapsed = ContinuousClock.now - started
         let context = Comment(rawValue: "\(response.status) \(response.bodyText.prefix(600))")
 
         #expect(response.status == badRequest.expectedStatus, context)
         #expect(
             response.header("content-type")?.split(separator: ";").first.map(String.init) == badRequest.expectedContentType,
             context)
+        if badRequest.refusedByNginx {
+            // nginx answers these itself, before routing, and closes the connection: no wait of any kind (its
+            // lingering_timeout is 5 s, client_header_timeout 60 s).
+            #expect(elapsed < .seconds(3), "nginx took \(elapsed) to refuse it")
+            #expect(response.header("connection") == "close", context)
+        }
 
         if badRequest.expectedStatus == 201 {
             let location = try #require(response.header("location"), context)
@@ -34,13 +43,26 @@ struct BadRequestTests {
             shared.recordAccepted(badRequest.name, location: location)
             return
         }
-        guard let expectedCode = badRequest.expectedCode else { return }  // nginx's HTML page: no JSON to check
+        let expectedCode = try #require(badRequest.expectedCode, "every refusal is a JSON error")
+        if badRequest.expectedNoAllow {
+            #expect(response.header("allow") == nil, context)
+        }
+        if badRequest.expectedNoBody {
+            #expect(response.body.isEmpty, context)
+            let requestID = try #require(response.header("x-request-id"), "X-Request-Id is on every error")
+            #expect(requestID.count == 32 && requestID.allSatisfy { $0.isHexDigit && !$0.isUppercase }, context)
+            return
+        }
 
         let error = try #require(response.json?["error"] as? [String: Any], context)
         #expect(error["code"] as? String == expectedCode, context)
         #expect((error["message"] as? String)?.isEmpty == false, context)
+        if let suffix = badRequest.expectedMessageSuffix {
+            #expect((error["message"] as? String)?.hasSuffix(suffix) == true, context)
+        }
         let requestID = try #require(response.header("x-request-id"), "X-Request-Id is on every JSON error")
         #expect(error["request_id"] as? String == requestID, context)
+        #expect(requestID.count == 32 && requestID.allSatisfy { $0.isHexDigit && !$0.isUppercase }, context)
 
         if let offset = badRequest.expectedOffset {
             #expect(error["offset"] as? Int == offset, context)
@@ -58,52 +80,23 @@ struct BadRequestTests {
             #expect(response.header("allow") == allow, context)
         }
     }
-}
 
-/// Deviations found while writing the table, pinned as known issues (each needs a fix in Sources/). When one is
-/// fixed, its `withKnownIssue` fails with "known issue was not recorded": move the case into the table then.
-@Suite(.timeLimit(.minutes(2)))
-struct BadRequestKnownIssueTests {
-    @Test func deviationsStillPresent() throws {
-        try withRunningStack { stack in
-            // 1. Two Idempotency-Key headers: nginx passes both params, libfcgi's FCGX_GetParam returns the first,
-            //    the other is silently ignored. A proxy or log that keeps the last one disagrees about the key.
-            let tag = UInt64.random(in: 0...UInt64.max)
-            let first = try RawHTTP.send(WireRequest.order(TestOrderBody.valid, headers: [("Idempotency-Key", "A-\(tag)")]).bytes, port: stack.port)
-            #expect(first.status == 201)
-            let twoKeys = try RawHTTP.send(
-                WireRequest.order(TestOrderBody.valid, headers: [("Idempotency-Key", "A-\(tag)"), ("Idempotency-Key", "B-\(tag)")]).bytes,
-                port: stack.port)
-            withKnownIssue("two Idempotency-Key headers are not refused: the first wins (got \(twoKeys.status), replayed: \(twoKeys.header("idempotent-replayed") ?? "no"))") {
-                #expect(twoKeys.status == 400 && twoKeys.errorCode == "bad_request")
-            }
+    /// A request line without a version is HTTP/0.9 to nginx: the answer is the body alone, no status line and
+    /// no headers (so no X-Request-Id header), JSON all the same. The one refusal that cannot carry headers.
+    @Test func http09RequestLineGetsTheBodyAlone() throws {
+        let shared = try #require(BadRequestStack.current, "the suite trait starts the shared stack")
+        let refused = try RawHTTP.sendReceivingBytes(Array("GET /../../etc/passwd\r\n".utf8), port: shared.stack.port)
+        let text = String(decoding: refused, as: UTF8.self)
+        #expect(!text.hasPrefix("HTTP/"), "\(text.prefix(200))")
+        let error = try #require(
+            ((try? JSONSerialization.jsonObject(with: Data(refused))) as? [String: Any])?["error"] as? [String: Any],
+            "\(text.prefix(200))")
+        #expect(error["code"] as? String == "bad_request")
+        #expect((error["request_id"] as? String)?.count == 32)
 
-            // 2. RFC 9110 §8.3.1: `parameters = *( OWS ";" OWS [ parameter ] )`, so `application/json;` is
-            //    application/json with no parameters. RequestBodyRules.isJSON refuses the empty parameter.
-            let trailingSemicolon = try RawHTTP.send(
-                WireRequest("POST", "/orders", headers: [("Content-Type", "application/json;")], body: Array("{}".utf8)).bytes, port: stack.port)
-            withKnownIssue("Content-Type 'application/json;' is refused with \(trailingSemicolon.status)") {
-                #expect(trailingSemicolon.status == 422)
-            }
-
-            // 3. A zero-padded Content-Length of 19+ digits (nginx accepts it and passes the header text as
-            //    CONTENT_LENGTH) is called too large before its value is looked at: a 2-byte body gets 413.
-            let padded = try RawHTTP.send(
-                WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "0000000000000000002")], body: Array("{}".utf8)).bytes,
-                port: stack.port)
-            withKnownIssue("a 2-byte body with Content-Length 0000000000000000002 gets \(padded.status) \(padded.errorCode ?? "")") {
-                #expect(padded.status == 422)
-            }
-
-            // 4. nginx always passes CONTENT_TYPE, empty when the header is absent: the 415 message says "got ''"
-            //    where RequestBodyRules/APIError mean "got none".
-            let noType = try RawHTTP.send(WireRequest("POST", "/orders", body: Array("{}".utf8)).bytes, port: stack.port)
-            #expect(noType.status == 415)
-            let message = (noType.json?["error"] as? [String: Any])?["message"] as? String ?? ""
-            withKnownIssue("415 without Content-Type says: \(message)") {
-                #expect(message.hasSuffix("got none."))
-            }
-        }
+        // A well-formed HTTP/0.9 GET reaches orderd; nginx strips the headers of its answer.
+        let health = try RawHTTP.sendReceivingBytes(Array("GET /healthz\r\n".utf8), port: shared.stack.port)
+        #expect(String(decoding: health, as: UTF8.self) == #"{"status":"ok"}"#)
     }
 }
 
@@ -125,6 +118,14 @@ struct BadRequest: Sendable, CustomTestStringConvertible {
     var expectedOffset: Int? = nil
     /// For 405: the exact `Allow` header.
     var expectedAllow: String? = nil
+    /// How `error.message` ends, when the case is about the message.
+    var expectedMessageSuffix: String? = nil
+    /// nginx refuses the request itself before routing it: answered at once, connection closed.
+    var refusedByNginx = false
+    /// For nginx's own 405 (TRACE): no `Allow` header at all.
+    var expectedNoAllow = false
+    /// A HEAD request: the headers of the error, no body.
+    var expectedNoBody = false
     var expectedContentType = "application/json"
 
     var testDescription: String { "\(name) [\(method) \(path.prefix(60))]" }
@@ -157,11 +158,20 @@ struct BadRequest: Sendable, CustomTestStringConvertible {
         BadRequest(name: name, method: request.method, path: request.path, raw: request.bytes, expectedStatus: 201, expectedCode: nil)
     }
 
-    /// Refused by nginx itself with its stock text/html page (no `error_page` for it in nginx/orderd.conf).
-    static func nginxHTMLPage(_ name: String, _ request: WireRequest, _ status: Int) -> BadRequest {
-        BadRequest(
-            name: name, method: request.method, path: request.path, raw: request.bytes, expectedStatus: status,
-            expectedCode: nil, expectedContentType: "text/html")
+    /// Refused by nginx itself before routing, with its JSON error page (`error_page` in nginx/orderd.conf).
+    static func nginx(_ name: String, _ request: WireRequest, _ status: Int, _ code: String, noAllow: Bool = false) -> BadRequest {
+        var result = error(name, request, status, code)
+        result.refusedByNginx = true
+        result.expectedNoAllow = noAllow
+        result.expectedNoBody = request.method == "HEAD"
+        return result
+    }
+
+    /// The same case, also checking how `error.message` ends.
+    func message(endingWith suffix: String) -> BadRequest {
+        var result = self
+        result.expectedMessageSuffix = suffix
+        return result
     }
 }
 
@@ -181,6 +191,14 @@ struct WireRequest: Sendable {
         if let body, contentLength, !framed { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
         bytes = Array(head.utf8) + (body ?? [])
+    }
+
+    /// Exactly these bytes (a request line or headers that `init` would not write); `method` and `path` only
+    /// name it.
+    init(method: String, path: String, raw: String) {
+        self.method = method
+        self.path = path
+        bytes = Array(raw.utf8)
     }
 
     /// `POST /orders` with `Content-Type: application/json`.
@@ -233,7 +251,11 @@ enum TestOrderBody {
 
 extension BadRequestTests {
     static let contentTypeCases: [BadRequest] = [
-        .error("no Content-Type", WireRequest("POST", "/orders", body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type"),
+        // nginx passes an empty CONTENT_TYPE when there is no header: orderd says "none", not "''".
+        .error("no Content-Type", WireRequest("POST", "/orders", body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type")
+            .message(endingWith: "got none."),
+        .error("empty Content-Type", WireRequest("POST", "/orders", headers: [("Content-Type", "")], body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type")
+            .message(endingWith: "got none."),
         .error("Content-Type text/plain", WireRequest("POST", "/orders", headers: [("Content-Type", "text/plain")], body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type"),
         .error("form-urlencoded", WireRequest("POST", "/orders", headers: [("Content-Type", "application/x-www-form-urlencoded")], body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type"),
         .error("charset=latin1", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json; charset=latin1")], body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type"),
@@ -241,6 +263,9 @@ extension BadRequestTests {
         .error("application/json-seq", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json-seq")], body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type"),
         .error("media type parameter without a value", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json; utf-8")], body: Array(TestOrderBody.valid.utf8)), 415, "unsupported_media_type"),
         .accepted("upper-case media type with quoted charset=\"UTF-8\" is fine", WireRequest("POST", "/orders", headers: [("Content-Type", #"APPLICATION/JSON;Charset="UTF-8""#)], body: Array(TestOrderBody.valid.utf8))),
+        // RFC 9110 8.3.1: `parameters = *( OWS ";" OWS [ parameter ] )`, so an empty parameter is no parameter.
+        .accepted("application/json; (empty parameter) is fine", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json;")], body: Array(TestOrderBody.valid.utf8))),
+        .accepted("application/json; charset=utf-8; (trailing empty parameter) is fine", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json; charset=utf-8;")], body: Array(TestOrderBody.valid.utf8))),
     ]
 
     static let framingCases: [BadRequest] = [
@@ -249,15 +274,28 @@ extension BadRequestTests {
         .accepted("chunked body: nginx buffers it and sets CONTENT_LENGTH", .chunkedOrder([Array(TestOrderBody.valid.utf8.prefix(40)), Array(TestOrderBody.valid.utf8.dropFirst(40))])),
         .error("chunked body of zero bytes", .chunkedOrder([]), 400, "bad_request"),
         .error("Content-Length: 0", WireRequest.order(""), 400, "bad_request"),
-        .error("body over 64k: nginx's JSON 413", WireRequest.order(String(repeating: " ", count: 65_537)), 413, "body_too_large"),
-        .error("chunked body over 64k: nginx's JSON 413", .chunkedOrder([Array(repeating: 0x20, count: 40_000), Array(repeating: 0x20, count: 40_000)]), 413, "body_too_large"),
-        .error("Content-Length of 1 MB announced, nothing sent: nginx answers at once", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "1000000")]), 413, "body_too_large"),
+        // nginx's 413 has orderd's code, and neither names the size (client_max_body_size = max_body_bytes).
+        .error("body over 64k: nginx's JSON 413", WireRequest.order(String(repeating: " ", count: 65_537)), 413, "content_too_large")
+            .message(endingWith: "larger than this server accepts."),
+        .error("chunked body over 64k: nginx's JSON 413", .chunkedOrder([Array(repeating: 0x20, count: 40_000), Array(repeating: 0x20, count: 40_000)]), 413, "content_too_large"),
+        .error("Content-Length of 1 MB announced, nothing sent: nginx answers at once", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "1000000")]), 413, "content_too_large"),
+        // nginx passes Content-Length on as sent: orderd reads the zero-padded number (19 digits, 1 significant).
+        .invalid("zero-padded Content-Length 0000000000000000002", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "0000000000000000002")], body: Array("{}".utf8)), fields: ["customer", "currency", "items"]),
+        .error("Content-Length of 19 zeros", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "0000000000000000000")]), 400, "bad_request"),
         // Exactly 64 KiB passes nginx and orderd's own limit and is parsed: a note of 65 525 characters.
         .invalid("body of exactly 65 536 bytes reaches the validator", .order(#"{"note":""# + String(repeating: "x", count: 65_536 - 11) + #""}"#), fields: ["customer", "currency", "items", "note"]),
-        .nginxHTMLPage("two Content-Length headers", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "2"), ("Content-Length", "2")], body: Array("{}".utf8)), 400),
-        .nginxHTMLPage("Content-Length and Transfer-Encoding together", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "2"), ("Transfer-Encoding", "chunked")], body: Array("2\r\n{}\r\n0\r\n\r\n".utf8)), 400),
-        .nginxHTMLPage("negative Content-Length", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "-1")]), 400),
-        .nginxHTMLPage("Content-Length not a number", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "12abc")]), 400),
+        // Framing nginx refuses itself (the rest of malformed HTTP is in malformedHTTPCases).
+        .nginx("two Content-Length headers", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "2"), ("Content-Length", "2")], body: Array("{}".utf8)), 400, "bad_request"),
+        .nginx("Content-Length and Transfer-Encoding together", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "2"), ("Transfer-Encoding", "chunked")], body: Array("2\r\n{}\r\n0\r\n\r\n".utf8)), 400, "bad_request"),
+        .nginx("negative Content-Length", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "-1")]), 400, "bad_request"),
+        .nginx("Content-Length not a number", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "12abc")]), 400, "bad_request"),
+        .nginx("Content-Length of 23 digits", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "99999999999999999999999")]), 400, "bad_request"),
+        .nginx("chunked body with a bad chunk size", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked")], body: Array("zz\r\n{}\r\n0\r\n\r\n".utf8)), 400, "bad_request"),
+        // RFC 9112 6.1: a transfer coding the server does not understand is 501. No wait, body or not.
+        .nginx("Transfer-Encoding: gzip", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "gzip")]), 501, "not_implemented"),
+        .nginx("Transfer-Encoding: gzip with a body", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "gzip")], body: Array(TestOrderBody.valid.utf8)), 501, "not_implemented"),
+        .nginx("Transfer-Encoding: gzip, chunked", .init("POST", "/orders", headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "gzip, chunked")], body: Array("2\r\n{}\r\n0\r\n\r\n".utf8)), 501, "not_implemented"),
+        .nginx("Transfer-Encoding: identity", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "identity")], body: Array("{}".utf8)), 501, "not_implemented"),
     ]
 
     static let syntaxCases: [BadRequest] = [
@@ -381,6 +419,10 @@ extension BadRequestTests {
         .error("Idempotency-Key with a control character", .order("{}", headers: [("Idempotency-Key", "a\u{01}b")]), 400, "bad_request"),
         .error("Idempotency-Key with a non-ASCII letter", .order("{}", headers: [("Idempotency-Key", "clé")]), 400, "bad_request"),
         .error("empty Idempotency-Key", .order("{}", headers: [("Idempotency-Key", "")]), 400, "bad_request"),
+        // nginx passes both as HTTP_IDEMPOTENCY_KEY; libfcgi's FCGX_GetParam would return the first only.
+        .error("two Idempotency-Key headers", .order("{}", headers: [("Idempotency-Key", "two-keys-A"), ("Idempotency-Key", "two-keys-B")]), 400, "bad_request"),
+        .error("the same Idempotency-Key twice", .order("{}", headers: [("Idempotency-Key", "same-key"), ("Idempotency-Key", "same-key")]), 400, "bad_request"),
+        .error("two Idempotency-Key headers on a valid order", .order(TestOrderBody.valid, headers: [("Idempotency-Key", "two-keys-C"), ("Idempotency-Key", "two-keys-D")]), 400, "bad_request"),
     ]
 
     static let routingCases: [BadRequest] = {
@@ -408,8 +450,39 @@ extension BadRequestTests {
             .error("POST /orders/../orders with a valid order", WireRequest("POST", "/orders/../orders", headers: json, body: body), 404, "not_found"),
             .error("POST /%6Frders (percent-encoded) with a valid order", WireRequest("POST", "/%6Frders", headers: json, body: body), 404, "not_found"),
             .error("POST /orders/ with a valid order", WireRequest("POST", "/orders/", headers: json, body: body), 404, "not_found"),
-            .nginxHTMLPage("dot segments above the root", WireRequest("GET", "/../../etc/passwd"), 400),
-            .nginxHTMLPage("%00 in the path", WireRequest("GET", "/orders/%00"), 400),
+            // nginx's own 404 (JSON too): its internal error-page locations are not reachable from outside.
+            .error("GET /.orderd-errors/400 (nginx's internal error page)", WireRequest("GET", "/.orderd-errors/400"), 404, "not_found"),
+            .error("POST /.orderd-errors/501 (nginx's internal error page)", WireRequest("POST", "/.orderd-errors/501", headers: json, body: body), 404, "not_found"),
+            .error("GET /.orderd-errors/400/x goes to orderd", WireRequest("GET", "/.orderd-errors/400/x"), 404, "not_found"),
+        ]
+    }()
+
+    /// Malformed HTTP: nginx refuses it before routing, most of it while parsing the request line (no URI
+    /// yet: the reason its error pages are URI locations, not named ones).
+    static let malformedHTTPCases: [BadRequest] = {
+        let host = "Host: 127.0.0.1\r\nConnection: close\r\n"
+        return [
+            .nginx("dot segments above the root", WireRequest("GET", "/../../etc/passwd"), 400, "bad_request"),
+            .nginx("percent-encoded dot segments above the root", WireRequest("GET", "/orders/%2e%2e/%2e%2e/x"), 400, "bad_request"),
+            .nginx("%00 in the path", WireRequest("GET", "/orders/%00"), 400, "bad_request"),
+            .nginx("HEAD with %00 in the path: no body", WireRequest("HEAD", "/orders/%00"), 400, "bad_request"),
+            .nginx("a space in the path", WireRequest(method: "GET", path: "/a b", raw: "GET /a b HTTP/1.1\r\n\(host)\r\n"), 400, "bad_request"),
+            .nginx("a lower-case method", WireRequest(method: "get", path: "/healthz", raw: "get /healthz HTTP/1.1\r\n\(host)\r\n"), 400, "bad_request"),
+            .nginx("not a request line", WireRequest(method: "GARBAGE", path: "", raw: "GARBAGE\r\n\r\n"), 400, "bad_request"),
+            .nginx("a TLS ClientHello on the plain port", WireRequest(method: "(TLS)", path: "", raw: "\u{16}\u{03}\u{01}\u{02}\u{00}\u{01}\u{00}\u{01}"), 400, "bad_request"),
+            .nginx("no Host on HTTP/1.1", WireRequest(method: "GET", path: "/healthz", raw: "GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n"), 400, "bad_request"),
+            .nginx("two Host headers", WireRequest(method: "GET", path: "/healthz", raw: "GET /healthz HTTP/1.1\r\n\(host)Host: example.com\r\n\r\n"), 400, "bad_request"),
+            .nginx("a Host with a slash", WireRequest(method: "GET", path: "/healthz", raw: "GET /healthz HTTP/1.1\r\nHost: a/b\r\nConnection: close\r\n\r\n"), 400, "bad_request"),
+            .nginx("a header name with a space", WireRequest("GET", "/healthz", headers: [("Bad Header", "x")]), 400, "bad_request"),
+            .nginx("a NUL byte in a header", WireRequest("GET", "/healthz", headers: [("X-A", "a\u{0}b")]), 400, "bad_request"),
+            .nginx("Transfer-Encoding on HTTP/1.0", WireRequest(method: "POST", path: "/orders", raw: "POST /orders HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n"), 400, "bad_request"),
+            .nginx("Transfer-Encoding twice", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Transfer-Encoding", "chunked"), ("Transfer-Encoding", "chunked")], body: Array("2\r\n{}\r\n0\r\n\r\n".utf8)), 400, "bad_request"),
+            // 494 inside nginx, sent as 400.
+            .nginx("a header of 20 000 bytes", WireRequest("GET", "/healthz", headers: [("X-Big", String(repeating: "a", count: 20_000))]), 400, "bad_request"),
+            .nginx("a request line of 20 000 bytes", WireRequest("GET", "/" + String(repeating: "a", count: 20_000)), 414, "uri_too_long"),
+            .nginx("HTTP/2.0 in the request line", WireRequest(method: "GET", path: "/healthz", raw: "GET /healthz HTTP/2.0\r\n\(host)\r\n"), 505, "http_version_not_supported"),
+            .nginx("TRACE /orders: nginx's 405, without Allow", WireRequest("TRACE", "/orders"), 405, "method_not_allowed", noAllow: true),
+            .nginx("TRACE on an unknown path", WireRequest("TRACE", "/nope"), 405, "method_not_allowed", noAllow: true),
         ]
     }()
 }

@@ -91,6 +91,8 @@ struct EdgeTests {
             let status = stack.stopOrderd(signal: SIGTERM, timeout: .seconds(10))
             #expect(status == 0)
             #expect(!FileManager.default.fileExists(atPath: stack.socketPath))
+            // Every SQLite connection was closed: the last one checkpointed and removed the WAL.
+            #expect(!FileManager.default.fileExists(atPath: stack.databasePath + "-wal"))
             #expect(stack.orderdLog.contains("msg=stopped"))
         }
     }

@@ -20,6 +20,7 @@ struct OpenAPIConformanceTests {
             try client.exerciseOrders()
             try client.exerciseRefusals()
             try client.exerciseRoutingAndReservedPaths()
+            try client.exerciseMalformedHTTP()
             try client.exerciseBusyStore()
             try client.exerciseOrderdDown()  // last: stops orderd
         }
@@ -45,6 +46,7 @@ struct OpenAPIConformanceTests {
                 requestBody: Array(TestOrderBody.valid.utf8), requestExpectation: nil,
                 response: RawHTTPResponse(status: 201, headers: headers, body: Array(body.utf8)))
         }
+        let nginxHTML400 = "<html>\r\n<head><title>400 Bad Request</title></head>\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
         let good = #"{"id":"\#(id)","status":"created","total_cents":2598,"currency":"CNY","created_at":"2026-11-26T23:08:53.123Z"}"#
         let headers = ["content-type": "application/json", "x-request-id": rid, "location": "/orders/\(id)"]
         var withoutLocation = headers
@@ -72,6 +74,24 @@ struct OpenAPIConformanceTests {
                 response: RawHTTPResponse(
                     status: 404, headers: ["content-type": "application/json", "x-request-id": rid],
                     body: Array(#"{"error":{"code":"not_found","message":"m","request_id":"ffffffffffffffffffffffffffffffff"}}"#.utf8))),
+            // What nginx answered before its error_page 400 / 413 changed: no longer part of the API.
+            RecordedExchange(
+                name: "drift: nginx's stock text/html 400", method: "GET", target: "/orders/%00", requestHeaders: [], requestBody: nil,
+                requestExpectation: nil, response: RawHTTPResponse(status: 400, headers: ["content-type": "text/html"], body: Array(nginxHTML400.utf8))),
+            RecordedExchange(
+                name: "drift: nginx's stock text/html 400 before routing", method: "GET", target: "/../x", requestHeaders: [], requestBody: nil,
+                requestExpectation: nil, refusedByNginx: true,
+                response: RawHTTPResponse(status: 400, headers: ["content-type": "text/html"], body: Array(nginxHTML400.utf8))),
+            RecordedExchange(
+                name: "drift: 413 body_too_large", method: "POST", target: "/orders", requestHeaders: [], requestBody: nil,
+                requestExpectation: nil,
+                response: RawHTTPResponse(
+                    status: 413, headers: ["content-type": "application/json", "x-request-id": rid],
+                    body: Array(#"{"error":{"code":"body_too_large","message":"request body exceeds 64k","request_id":"\#(rid)"}}"#.utf8))),
+            RecordedExchange(
+                name: "drift: 500 from a named error_page without a URI", method: "GET", target: "/../x", requestHeaders: [], requestBody: nil,
+                requestExpectation: nil, refusedByNginx: true,
+                response: RawHTTPResponse(status: 500, headers: ["content-type": "text/html"], body: Array("<html>".utf8))),
         ]
         let report = try OpenAPICheck.run(drifted)
         #expect(report.fatal == nil, "\(report.fatal ?? "")")
@@ -101,7 +121,7 @@ struct ConformanceClient {
     @discardableResult
     func send(
         _ name: String, _ request: WireRequest, from source: String? = nil, expect status: Int, request expectation: RequestExpectation? = nil,
-        sourceLocation: SourceLocation = #_sourceLocation
+        refusedByNginx: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> RawHTTPResponse {
         let response = try source.map { try SourceBoundHTTP.send(request.bytes, port: stack.port, from: $0) }
             ?? RawHTTP.send(request.bytes, port: stack.port)
@@ -110,7 +130,7 @@ struct ConformanceClient {
         log.append(
             RecordedExchange(
                 name: name, method: request.method, target: request.path, requestHeaders: headers, requestBody: body,
-                requestExpectation: expectation?.rawValue, response: response))
+                requestExpectation: expectation?.rawValue, refusedByNginx: refusedByNginx, response: response))
         return response
     }
 
@@ -187,6 +207,8 @@ struct ConformanceClient {
         try send("400 invalid JSON", .order(#"{"customer":"#), expect: 400)
         try send("400 duplicate key", .order(#"{"note":"a","note":"b"}"#), expect: 400)
         try send("400 from nginx: two Content-Length headers", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json"), ("Content-Length", "2"), ("Content-Length", "2")], body: Array("{}".utf8)), expect: 400)
+        try send("400 two Idempotency-Key headers", .order(TestOrderBody.valid, headers: [("Idempotency-Key", "conformance-a"), ("Idempotency-Key", "conformance-b")]), expect: 400)
+        try send("201 Content-Type application/json; (empty parameter)", WireRequest("POST", "/orders", headers: [("Content-Type", "application/json;")], body: Array(TestOrderBody.valid.utf8)), expect: 201, request: .valid)
 
         // 422s the spec's request schema refuses too.
         try send("422 empty object", .order("{}"), expect: 422, request: .invalid)
@@ -220,6 +242,20 @@ struct ConformanceClient {
         try send("GET /status from loopback: not implemented yet", WireRequest("GET", "/status"), expect: 404)
         try send("GET /metrics from 127.0.0.2", WireRequest("GET", "/metrics"), from: "127.0.0.2", expect: 403)
         try send("GET /status from 127.0.0.2", WireRequest("GET", "/status"), from: "127.0.0.2", expect: 403)
+        try send("404 from nginx: its internal error page", WireRequest("GET", "/.orderd-errors/400"), expect: 404)
+    }
+
+    /// What nginx refuses before routing (`x-refused-by-nginx`): JSON errors with X-Request-Id.
+    func exerciseMalformedHTTP() throws {
+        let json = [("Content-Type", "application/json")]
+        try send("nginx 400: dot segments above the root", WireRequest("GET", "/../../etc/passwd"), expect: 400, refusedByNginx: true)
+        try send("nginx 400: not a request line", WireRequest(method: "GARBAGE", path: "", raw: "GARBAGE\r\n\r\n"), expect: 400, refusedByNginx: true)
+        try send("nginx 400: negative Content-Length", WireRequest("POST", "/orders", headers: json + [("Content-Length", "-1")]), expect: 400, refusedByNginx: true)
+        try send("nginx 400: headers too large", WireRequest("GET", "/healthz", headers: [("X-Big", String(repeating: "a", count: 20_000))]), expect: 400, refusedByNginx: true)
+        try send("nginx 405: TRACE", WireRequest("TRACE", "/orders"), expect: 405, refusedByNginx: true)
+        try send("nginx 414: request line too long", WireRequest("GET", "/" + String(repeating: "a", count: 10_000)), expect: 414, refusedByNginx: true)
+        try send("nginx 501: Transfer-Encoding gzip", WireRequest("POST", "/orders", headers: json + [("Transfer-Encoding", "gzip")], body: Array("{}".utf8)), expect: 501, refusedByNginx: true)
+        try send("nginx 505: HTTP/2.0", WireRequest(method: "GET", path: "/healthz", raw: "GET /healthz HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n"), expect: 505, refusedByNginx: true)
     }
 
     /// Holds SQLite's write lock from another process: the POST waits busy_timeout and gets 503; nothing is
@@ -280,6 +316,8 @@ struct RecordedExchange {
     var requestHeaders: [(String, String)]
     var requestBody: [UInt8]?
     var requestExpectation: String?
+    /// A request nginx refuses before routing it: checked against the spec's `x-refused-by-nginx`.
+    var refusedByNginx = false
     var response: RawHTTPResponse
 
     var json: [String: Any] {
@@ -292,6 +330,7 @@ struct RecordedExchange {
             "request_headers": requestHeaderObject,
             "request_body_b64": requestBody.map { Data($0).base64EncodedString() } ?? NSNull(),
             "request_expectation": requestExpectation ?? NSNull(),
+            "refused_by_nginx": refusedByNginx,
             "status": response.status,
             "headers": response.headers,
             "body_b64": Data(response.body).base64EncodedString(),

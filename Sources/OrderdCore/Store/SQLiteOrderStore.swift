@@ -125,8 +125,10 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
             guard !isClosed else { return }
             isClosed = true
             queue.stop()
-            writerThread.join()  // the writer commits what is queued, then closes its connection
+            // Readers first: the last connection to close checkpoints and removes the -wal and -shm files,
+            // which a read-only connection cannot do.
             readers.close()
+            writerThread.join()  // the writer commits what is queued, then closes its connection
         }
     }
 

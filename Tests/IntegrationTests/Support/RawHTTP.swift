@@ -31,6 +31,12 @@ enum RawHTTP {
 
     /// Sends `raw` to 127.0.0.1:`port` and reads the response until the server closes the connection.
     static func send(_ raw: [UInt8], port: Int, timeout: Duration = .seconds(20)) throws -> RawHTTPResponse {
+        try parse(sendReceivingBytes(raw, port: port, timeout: timeout))
+    }
+
+    /// Sends `raw` and returns every byte the server sent until it closed the connection, unparsed (an
+    /// HTTP/0.9 answer has no status line).
+    static func sendReceivingBytes(_ raw: [UInt8], port: Int, timeout: Duration = .seconds(20)) throws -> [UInt8] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
         defer { close(fd) }
@@ -61,7 +67,7 @@ enum RawHTTP {
             }
             received.append(contentsOf: buffer[0..<count])
         }
-        return try parse(received)
+        return received
     }
 
     /// A request with `Connection: close` and the given headers; `Content-Length` is added for a body unless
