@@ -29,6 +29,7 @@ public final class FastCGIServer: @unchecked Sendable {
     private let workers: Int
     private let requestTimeout: Duration
     private let maxParked: Int
+    private let isUnixListener: Bool
     private let responder: any FastCGIResponder
     private let logger: Logger
     private let leader = PThreadMutex()
@@ -51,6 +52,12 @@ public final class FastCGIServer: @unchecked Sendable {
         logger: Logger
     ) {
         self.listenFD = listenFD
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &length) == 0 }
+        }
+        self.isUnixListener = named && address.ss_family == sa_family_t(AF_UNIX)
         self.workers = workers
         self.requestTimeout = requestTimeout
         self.maxParked = maxParkedConnections
@@ -142,6 +149,11 @@ public final class FastCGIServer: @unchecked Sendable {
             if deadlines.disarm(slot) || state.withLock({ stopping }) {
                 request.pointee.keepConnection = 0
             }
+            // libfcgi closes a connection with a "lingering close": shutdown(), then select() and read() until the
+            // peer closes or 2 s pass, which holds this thread (measured: 13% of orderd's CPU per POST). The
+            // linger protects TCP data from a reset; on a unix socket the response already sits in nginx's receive
+            // queue, so close at once ("detached" is libfcgi's flag for exactly that).
+            if isUnixListener { request.pointee.detached = 1 }
             FCGX_Finish_r(request)
             state.withLock { busy -= 1 }
             afterFinish?()

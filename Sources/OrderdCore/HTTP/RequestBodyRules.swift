@@ -23,6 +23,8 @@ enum RequestBodyRules {
 
     /// `application/json`, optionally with `charset=utf-8`; any other charset is refused.
     static func isJSON(_ contentType: String) -> Bool {
+        // What nearly every client sends; the general parse below is for the rest.
+        if contentType == "application/json" || contentType == "application/json; charset=utf-8" { return true }
         let parts = contentType.split(separator: ";", omittingEmptySubsequences: false)
         guard parts[0].trimmingSpaces().lowercased() == "application/json" else { return false }
         for parameter in parts.dropFirst() where !parameter.trimmingSpaces().isEmpty {
@@ -39,6 +41,9 @@ enum RequestBodyRules {
 
 extension Substring {
     func trimmingSpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+        guard let first = firstIndex(where: { $0 != " " && $0 != "\t" }),
+            let last = lastIndex(where: { $0 != " " && $0 != "\t" })
+        else { return "" }
+        return String(self[first...last])
     }
 }

@@ -5,7 +5,9 @@
 /// (the outbox table comes next).
 enum SQLiteSchema {
     static let migrations: [String] = [
-        // 1: orders, their lines, idempotency keys.
+        // 1: orders, their lines, idempotency keys. WITHOUT ROWID: each table is one b-tree keyed by its
+        // primary key, not a rowid table plus an index, so a commit writes fewer pages (measured: ~20 KB of WAL
+        // per order at small batches before, most of orderd's CPU at synchronous=normal).
         """
         CREATE TABLE orders (
             id            TEXT    NOT NULL PRIMARY KEY,  -- UUIDv7, canonical lower case
@@ -15,7 +17,7 @@ enum SQLiteSchema {
             currency      TEXT    NOT NULL,
             total_cents   INTEGER NOT NULL,
             note          TEXT
-        ) STRICT;
+        ) STRICT, WITHOUT ROWID;
 
         CREATE TABLE order_items (
             order_id         TEXT    NOT NULL REFERENCES orders (id),
@@ -32,7 +34,7 @@ enum SQLiteSchema {
             order_id      TEXT    NOT NULL REFERENCES orders (id),
             created_at_ms INTEGER NOT NULL,
             expires_at_ms INTEGER NOT NULL               -- treated as absent from this time on
-        ) STRICT;
+        ) STRICT, WITHOUT ROWID;
 
         CREATE INDEX idempotency_keys_by_expiry ON idempotency_keys (expires_at_ms);
         """,
