@@ -1,6 +1,7 @@
 import CFastCGI
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,8 @@ public protocol FastCGIResponder: Sendable {
 /// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
 /// does (field-notes: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
 public final class FastCGIServer: @unchecked Sendable {
-    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held; the
+    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held, `busy` is
+    // atomic, `turn` belongs to whichever thread holds `leader`; the
     // FCGX_Request structs are owned by exactly one thread at a time (a worker, or the parked/spare lists).
     private let listenFD: Int32
     /// Read and write ends of a pipe that interrupts the leader's poll (stop, or a newly parked connection).
@@ -39,7 +41,8 @@ public final class FastCGIServer: @unchecked Sendable {
     private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
     private var stopping = false
     private var running = 0
-    private var busy = 0
+    /// Threads handling a request now; an atomic because every request touches it twice.
+    private let busy = Atomic<Int>(0)
     /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
     private var turn = 0
 
@@ -76,7 +79,7 @@ public final class FastCGIServer: @unchecked Sendable {
 
     /// Threads currently handling a request, and all request threads.
     public var utilisation: (busy: Int, total: Int) {
-        state.withLock { (busy, workers) }
+        (busy.load(ordering: .relaxed), workers)
     }
 
     /// Starts the request threads; returns at once.
@@ -143,7 +146,7 @@ public final class FastCGIServer: @unchecked Sendable {
                 recycle(request)
                 continue
             }
-            state.withLock { busy += 1 }
+            busy.add(1, ordering: .relaxed)
             let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
             let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
             if deadlines.disarm(slot) || state.withLock({ stopping }) {
@@ -155,7 +158,7 @@ public final class FastCGIServer: @unchecked Sendable {
             // queue, so close at once ("detached" is libfcgi's flag for exactly that).
             if isUnixListener { request.pointee.detached = 1 }
             FCGX_Finish_r(request)
-            state.withLock { busy -= 1 }
+            busy.subtract(1, ordering: .relaxed)
             afterFinish?()
             recycle(request)
         }
@@ -251,7 +254,7 @@ public final class FastCGIServer: @unchecked Sendable {
                     continue
                 }
             }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
             let (seconds, attoseconds) = requestTimeout.components
             var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
             setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
