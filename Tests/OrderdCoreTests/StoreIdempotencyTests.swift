@@ -70,7 +70,7 @@ import Testing
             #expect(Set(orders.map(\.order.id)).count == 1)
             #expect(orders.filter { if case .created = $0 { true } else { false } }.count == 1)
             #expect(try countRows("orders", at: configuration.store.path) == 1)
-            #expect(try countRows("idempotency_keys", at: configuration.store.path) == 1)
+            #expect(try countRows("orders", at: configuration.store.path, where: "idempotency_key = 'one-key'") == 1)
         }
     }
 
@@ -125,7 +125,7 @@ import Testing
             clock.advance(by: 59_999)
             #expect(try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10)) == .replayed(first))
 
-            clock.advance(by: 1)  // expires_at_ms reached: the key counts as absent
+            clock.advance(by: 1)  // created_at_ms + TTL reached: the key counts as absent
             let second = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10))
             guard case .created(let renewed) = second else {
                 Issue.record("expected .created, got \(second)")
@@ -142,8 +142,67 @@ import Testing
                 Issue.record("expected .created, got \(third)")
                 return
             }
-            #expect(try countRows("orders", at: configuration.store.path) == 3)
-            #expect(try countRows("idempotency_keys", at: configuration.store.path) == 1)
+            let path = configuration.store.path
+            #expect(try countRows("orders", at: path) == 3)
+            // Only the newest order holds the key now; the older ones gave up key and body.
+            #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 1)
+            #expect(try countRows("orders", at: path, where: "request_body IS NOT NULL") == 1)
+            #expect(try countRows("orders", at: path, where: "idempotency_key = 'key-1' AND request_body = x'010203'") == 1)
+            #expect(try store.order(id: first.id) == first)  // the orders themselves stay
+            #expect(try store.order(id: renewed.id) == renewed)
+        }
+    }
+
+    @Test func anExpiredKeyTakenInTheSameBatchReplaysForTheRest() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
+            let path = configuration.store.path
+            let clock = ManualWallClock(millis: 1_750_000_000_000)
+            let store = try SQLiteOrderStore(
+                store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [],
+                wallClock: { clock.now })
+            defer { store.close() }
+            let request = IdempotencyRequest(key: "key-1", body: Self.body)
+            let first = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10)).order
+            clock.advance(by: 60_000)
+
+            let results = try createInOneBatch(
+                [.sample(2), .sample(2), .sample(2)], idempotency: [request, request, request], store: store, path: path)
+            let outcomes = try results.map { try $0.get() }
+            #expect(Set(outcomes.map(\.order.id)).count == 1)
+            #expect(!outcomes.map(\.order.id).contains(first.id))
+            #expect(outcomes.filter { if case .created = $0 { true } else { false } }.count == 1)
+            #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 1)
+            #expect(try countRows("orders", at: path) == 3)  // the first, the blocker, the new one
+        }
+    }
+
+    @Test func aFailedWriteKeepsTheExpiredKeyWithItsOrder() throws {
+        // Clearing an expired key belongs to the new order's savepoint: when that order fails, the old order
+        // keeps its key and body.
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let path = configuration.store.path
+            let clock = ManualWallClock(millis: 1_750_000_000_000)
+            let step = OrderWriteStep(name: "refuse") { (_, stored) throws(StoreError) in
+                if stored.order.note == "refuse" { throw StoreError.internalError("refused by the test step") }
+            }
+            let store = try SQLiteOrderStore(
+                store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [step],
+                wallClock: { clock.now })
+            defer { store.close() }
+            let request = IdempotencyRequest(key: "key-1", body: Self.body)
+            let first = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10)).order
+            clock.advance(by: 60_000)
+            var refused = NewOrder.sample(2)
+            refused.note = "refuse"
+            let error = #expect(throws: StoreError.self) {
+                try store.create(refused, idempotency: request, deadline: .inSeconds(10))
+            }
+            #expect(error?.code == .internal)
+            #expect(try countRows("orders", at: path) == 1)
+            #expect(try countRows(
+                "orders", at: path, where: "id = '\(first.id)' AND idempotency_key = 'key-1' AND request_body IS NOT NULL") == 1)
         }
     }
 
@@ -154,26 +213,39 @@ import Testing
             var tuning = SQLiteOrderStore.Tuning()
             tuning.writer.purgeInterval = .milliseconds(20)
             tuning.writer.purgeLimit = 2  // several purge rounds
+            tuning.writer.purgeScanLimit = 3
             let store = try SQLiteOrderStore(
                 store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [], tuning: tuning,
                 wallClock: { clock.now })
             defer { store.close() }
+            let path = configuration.store.path
             for number in 0..<5 {
                 _ = try store.create(
                     .sample(number), idempotency: IdempotencyRequest(key: "k\(number)", body: Self.body),
                     deadline: .inSeconds(10))
+                // Orders without a key in between: the purge walks past them.
+                for _ in 0..<number { _ = try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)) }
             }
             _ = try store.create(
                 .sample(9), idempotency: IdempotencyRequest(key: "fresh", body: Self.body), deadline: .inSeconds(10))
-            #expect(try countRows("idempotency_keys", at: configuration.store.path) == 6)
+            #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 6)
 
             clock.advance(by: 30_000)
             _ = try store.create(
                 .sample(10), idempotency: IdempotencyRequest(key: "young", body: Self.body), deadline: .inSeconds(10))
             clock.advance(by: 30_000)  // the first six expire, "young" does not
             #expect(eventually { store.statistics.purgedKeys == 6 })
-            #expect(try countRows("idempotency_keys", at: configuration.store.path) == 1)
-            #expect(try countRows("orders", at: configuration.store.path) == 7)  // orders stay
+            #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 1)
+            #expect(try countRows("orders", at: path, where: "request_body IS NOT NULL") == 1)
+            #expect(try countRows("orders", at: path, where: "idempotency_key = 'young'") == 1)
+            #expect(try countRows("orders", at: path) == 17)  // orders stay
+
+            // Purges go on from where they stopped: later orders are cleared when they expire too.
+            clock.advance(by: 30_000)
+            #expect(eventually { store.statistics.purgedKeys == 7 })
+            #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 0)
+            usleep(100_000)  // several more purge intervals
+            #expect(store.statistics.purgedKeys == 7)
         }
     }
 }

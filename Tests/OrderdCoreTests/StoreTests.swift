@@ -87,9 +87,9 @@ import Testing
 
             let raw = try SQLiteConnection(path: path, readOnly: true)
             #expect(try raw.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
-            let tables = try raw.scalarText(
-                "SELECT group_concat(name, ',') FROM (SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name)")
-            #expect(tables == "idempotency_keys,order_items,orders")
+            let schema = try raw.scalarText(
+                "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, name FROM sqlite_schema ORDER BY name)")
+            #expect(schema == "table orders,index orders_by_idempotency_key")
             raw.close()
 
             let second = try SQLiteOrderStore(configuration: configuration)
@@ -99,6 +99,118 @@ import Testing
             let again = try SQLiteConnection(path: path, readOnly: true)
             defer { again.close() }
             #expect(try again.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
+        }
+    }
+
+    @Test func anOrderIsOneRowWithItsLinesAsJSON() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let path = configuration.store.path
+            let store = try SQLiteOrderStore(configuration: configuration)
+            defer { store.close() }
+            let order = NewOrder(
+                customer: Customer(phone: "+8613800138000"),
+                currency: "CNY",
+                items: [
+                    OrderItem(sku: "TEA \"250g\"", quantity: 2, unitPriceCents: 12_800),
+                    OrderItem(sku: "CUP", quantity: 1, unitPriceCents: -1),
+                ],
+                note: nil,
+                totalCents: 25_599
+            )
+            let stored = try store.create(order, idempotency: nil, deadline: .inSeconds(10)).order
+            let raw = try SQLiteConnection(path: path, readOnly: true)
+            defer { raw.close() }
+            #expect(try raw.scalarText("SELECT items FROM orders WHERE id = '\(stored.id)'") == #"""
+                [{"sku":"TEA \"250g\"","quantity":2,"unit_price_cents":12800},{"sku":"CUP","quantity":1,"unit_price_cents":-1}]
+                """#)
+            // The lines stay in order, readable with SQLite's JSON functions.
+            #expect(try raw.scalarText(
+                "SELECT group_concat(value ->> 'sku', '|') FROM orders, json_each(orders.items) WHERE orders.id = '\(stored.id)'")
+                == #"TEA "250g"|CUP"#)
+            // Without an Idempotency-Key, neither key nor body is stored.
+            #expect(try countRows("orders", at: path, where: "idempotency_key IS NULL AND request_body IS NULL") == 1)
+        }
+    }
+
+    @Test func unreadableItemsAreReportedAsDamage() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let store = try SQLiteOrderStore(configuration: configuration)
+            defer { store.close() }
+            var ids: [String] = []
+            for _ in 0..<5 {
+                ids.append(try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10)).order.id)
+            }
+            let damage = [
+                #"[{"sku":"A","quantity":1"#,  // not JSON
+                #"{"sku":"A","quantity":1,"unit_price_cents":1}"#,  // not an array
+                #"[{"sku":"A","quantity":1.5,"unit_price_cents":1}]"#,  // not an integer
+                #"[{"sku":"A","quantity":1}]"#,  // a field missing
+                #"[{"sku":"A","quantity":1,"unit_price_cents":1,"extra":0}]"#,  // a field too many
+            ]
+            let raw = try SQLiteConnection(path: configuration.store.path, readOnly: false)
+            for (id, items) in zip(ids, damage) {
+                let update = try raw.prepare("UPDATE orders SET items = ?1 WHERE id = ?2")
+                defer { update.finalize() }
+                try update.bind(1, items)
+                try update.bind(2, id)
+                try update.step()
+            }
+            raw.close()
+            for id in ids {
+                let error = #expect(throws: StoreError.self) { try store.order(id: id) }
+                #expect(error?.code == .corrupt)
+                #expect(error?.debugDescription.contains(id) == true)
+            }
+        }
+    }
+
+    @Test func aCommitWritesOnePagePerOrderAndOneMoreForAKey() throws {
+        // The point of the one-row layout: a commit dirties one leaf page of `orders`, plus one of the key's
+        // index when the order has an Idempotency-Key (a small database: every b-tree is one leaf).
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory, synchronous: .normal)
+            let path = configuration.store.path
+            let store = try SQLiteOrderStore(configuration: configuration)
+            defer { store.close() }
+            func framesWritten(_ create: () throws -> Void) throws -> Int {
+                let before = try walFrames(path)
+                try create()
+                return try walFrames(path) - before
+            }
+            #expect(try framesWritten {
+                _ = try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10))
+            } == 1)
+            #expect(try framesWritten {
+                _ = try store.create(
+                    .sample(2), idempotency: IdempotencyRequest(key: "k", body: [1]), deadline: .inSeconds(10))
+            } == 2)
+            #expect(try framesWritten {  // a replay writes nothing
+                _ = try store.create(
+                    .sample(2), idempotency: IdempotencyRequest(key: "k", body: [1]), deadline: .inSeconds(10))
+            } == 0)
+        }
+    }
+
+    @Test func lookupsUseTheirIndexes() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let store = try SQLiteOrderStore(configuration: configuration)
+            store.close()
+            let raw = try SQLiteConnection(path: configuration.store.path, readOnly: true)
+            defer { raw.close() }
+            func plan(_ sql: String) throws -> String {
+                let statement = try raw.prepare("EXPLAIN QUERY PLAN " + sql)
+                defer { statement.finalize() }
+                var details: [String] = []
+                while try statement.step() { details.append(statement.text(3)) }
+                return details.joined(separator: "; ")
+            }
+            #expect(try plan(GroupCommitWriter.selectByKey)
+                == "SEARCH orders USING INDEX orders_by_idempotency_key (idempotency_key=?)")
+            #expect(try plan(GroupCommitWriter.purgeScan) == "SEARCH orders USING PRIMARY KEY (id>? AND id<?)")
+            #expect(try plan(GroupCommitWriter.clearKey) == "SEARCH orders USING PRIMARY KEY (id=?)")
         }
     }
 
@@ -202,6 +314,13 @@ func withStoreDirectory(_ body: (String) throws -> Void) throws {
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
     defer { try? FileManager.default.removeItem(at: url) }
     try body(url.path)
+}
+
+/// Frames in the WAL file at `path` + "-wal": what the commits since it was last reset wrote, a page each.
+func walFrames(_ path: String) throws -> Int {
+    let attributes = try FileManager.default.attributesOfItem(atPath: path + "-wal")
+    let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+    return max(0, size - 32) / (4_096 + 24)  // WAL header; frame header + page (SQLite's default page size)
 }
 
 func countRows(_ table: String, at path: String, where condition: String = "1") throws -> Int64 {

@@ -54,6 +54,23 @@ import Testing
         #expect(ids.map(\.millis) == [1_000, 1_001, 1_001, 1_001, 1_001, 1_001, 1_002, 1_002, 2_000, 2_000])
     }
 
+    @Test func lowerBoundSeparatesMilliseconds() {
+        // The purge's range bound: at or below every id of its millisecond, above every id of earlier ones.
+        #expect(UUIDv7.lowerBound(millis: 0x0123_4567_89AB) == "01234567-89ab-7000-8000-000000000000")
+        var generator = UUIDv7Generator()
+        let millis: Int64 = 1_750_000_000_000
+        let bound = UUIDv7.lowerBound(millis: millis)
+        #expect(UUIDv7.millis(of: bound) == millis)
+        for _ in 0..<1_000 {
+            #expect(generator.next(nowMillis: millis - 1).id < bound)
+        }
+        for _ in 0..<1_000 {
+            #expect(generator.next(nowMillis: millis).id >= bound)
+        }
+        #expect(UUIDv7.lowerBound(millis: millis - 1) < bound)
+        #expect(UUIDv7Generator.format(millis: millis - 1, randA: 0xFFF, randB: .max) < bound)
+    }
+
     @Test func rejectsWhatIsNotACanonicalUUIDv7() {
         #expect(UUIDv7.isCanonical("0190b3d6-1234-7abc-8def-0123456789ab"))
         for bad in [

@@ -26,7 +26,7 @@ struct GroupCommitStatistics: Sendable, Equatable {
     /// Writes answered `busy` without being written because their deadline had passed when the writer got
     /// to them.
     var expired = 0
-    /// Idempotency keys deleted by the periodic purge.
+    /// Expired idempotency keys (and their request bodies) cleared from their orders by the periodic purge.
     var purgedKeys = 0
 }
 
@@ -172,26 +172,25 @@ final class GroupCommitWriter: @unchecked Sendable {
     struct Tuning: Sendable {
         /// Most writes per transaction.
         var batchLimit = 256
-        /// How often expired idempotency keys are deleted.
+        /// How often expired idempotency keys are cleared.
         var purgeInterval: Duration = .seconds(60)
-        /// Most keys deleted per purge transaction, so a purge never holds up orders for long.
+        /// Most keys cleared per purge transaction, so a purge never holds up orders for long.
         var purgeLimit = 1_000
+        /// Most orders a purge transaction looks at (most of them have no key, or one already cleared).
+        var purgeScanLimit = 10_000
     }
 
     private static let savepoint = "SAVEPOINT order_write"
     private static let release = "RELEASE order_write"
     private static let rollbackToSavepoint = "ROLLBACK TO order_write"
-    private static let selectKey = "SELECT request_body, order_id, expires_at_ms FROM idempotency_keys WHERE key = ?1"
-    private static let upsertKey = """
-        INSERT INTO idempotency_keys (key, request_body, order_id, created_at_ms, expires_at_ms)
-        VALUES (?1, ?2, ?3, ?4, ?5)
-        ON CONFLICT (key) DO UPDATE SET
-            request_body = excluded.request_body, order_id = excluded.order_id,
-            created_at_ms = excluded.created_at_ms, expires_at_ms = excluded.expires_at_ms
-        """
-    private static let purgeKeys = """
-        DELETE FROM idempotency_keys WHERE rowid IN
-            (SELECT rowid FROM idempotency_keys WHERE expires_at_ms <= ?1 LIMIT ?2)
+    // The next three are internal, not private, so a test can check their query plans.
+    // Through the partial index `orders_by_idempotency_key` (`=` implies `IS NOT NULL`).
+    static let selectByKey =
+        "SELECT \(OrderRows.orderColumns), request_body FROM orders WHERE idempotency_key = ?1"
+    static let clearKey = "UPDATE orders SET idempotency_key = NULL, request_body = NULL WHERE id = ?1"
+    // A range of the primary key: ids are UUIDv7, so the range is a span of creation times.
+    static let purgeScan = """
+        SELECT id, idempotency_key IS NOT NULL FROM orders WHERE id > ?1 AND id < ?2 ORDER BY id LIMIT ?3
         """
 
     private let connection: SQLiteConnection
@@ -201,6 +200,10 @@ final class GroupCommitWriter: @unchecked Sendable {
     private let tuning: Tuning
     private let wallClock: @Sendable () -> Int64
     private var ids = UUIDv7Generator()
+    /// Every order whose id sorts at or below this one has no expired key left to clear. Starts below every
+    /// id, so the first purge after a start walks the old orders once (a chunk per transaction); later purges
+    /// only walk the orders created since the one before.
+    private var purgedThrough = ""
 
     init(
         connection: SQLiteConnection,
@@ -317,53 +320,76 @@ final class GroupCommitWriter: @unchecked Sendable {
         }
         let (id, createdAt) = ids.next(nowMillis: nowMillis)
         let stored = StoredOrder(id: id, createdAtMillis: createdAt, order: write.order)
-        try OrderRows.insert(stored, on: connection)
-        if let request = write.idempotency {
-            let statement = try connection.cached(Self.upsertKey)
-            defer { statement.reset() }
-            try statement.bind(1, request.key)
-            try statement.bind(2, blob: request.body)
-            try statement.bind(3, id)
-            try statement.bind(4, nowMillis)
-            try statement.bind(5, nowMillis &+ idempotencyTTLMillis)
-            try statement.step()
-        }
+        try OrderRows.insert(stored, idempotency: write.idempotency, on: connection)
         for step in steps {
             try step.write(connection, stored)
         }
         return .created(stored)
     }
 
-    /// The order an unexpired key points at when `request` repeats the body stored with it; nil when the key
-    /// is absent or expired (it is then overwritten); throws a conflict for a different body. Sees the writes
-    /// earlier in the same batch, so duplicates within one batch replay too.
+    /// The order created with `request.key` while that key is live (`created_at_ms + TTL > now`) and
+    /// `request` repeats the body stored with it; throws a conflict for a different body; nil when no order
+    /// has the key. An order whose key has expired gives up the key and its body here (nil is returned), in
+    /// the write's savepoint, so the new order can take the key. Sees the writes earlier in the same batch, so
+    /// duplicates within one batch replay too.
     private func storedOrder(for request: IdempotencyRequest, nowMillis: Int64) throws(StoreError) -> StoredOrder? {
-        let statement = try connection.cached(Self.selectKey)
+        let statement = try connection.cached(Self.selectByKey)
         defer { statement.reset() }
         try statement.bind(1, request.key)
-        guard try statement.step(), statement.int64(2) > nowMillis else { return nil }
-        guard statement.blob(0, equals: request.body) else { throw StoreError.idempotencyConflict() }
-        let orderID = statement.text(1)
-        statement.reset()
-        guard let order = try OrderRows.fetch(id: orderID, on: connection) else {
-            throw StoreError.internalError("idempotency key refers to order \(orderID), which does not exist")
+        guard try statement.step() else { return nil }
+        guard statement.int64(1) &+ idempotencyTTLMillis > nowMillis else {
+            let expiredOrderID = statement.text(0)
+            statement.reset()
+            try clearKey(ofOrder: expiredOrderID)
+            return nil
         }
-        return order
+        guard statement.blob(8, equals: request.body) else { throw StoreError.idempotencyConflict() }
+        return try OrderRows.decode(statement)
     }
 
-    /// Deletes up to `purgeLimit` expired keys in a transaction of their own. True when there may be more.
+    private func clearKey(ofOrder id: String) throws(StoreError) {
+        let statement = try connection.cached(Self.clearKey)
+        defer { statement.reset() }
+        try statement.bind(1, id)
+        try statement.step()
+    }
+
+    /// Clears the key and request body of orders whose key has expired, in a transaction of its own: walks
+    /// the primary key from `purgedThrough` up to the first id of the oldest millisecond whose keys are still
+    /// live, at most `purgeScanLimit` orders and `purgeLimit` keys. True when there may be more.
     private func purgeExpiredKeys() -> Bool {
+        // Keys of orders created at or before `cutoff` have expired (created_at_ms + TTL <= now).
+        let cutoff = wallClock() &- idempotencyTTLMillis
+        guard cutoff >= 0 else { return false }
+        let end = UUIDv7.lowerBound(millis: cutoff + 1)
+        guard purgedThrough < end else { return false }
         do throws(StoreError) {
             try connection.run("BEGIN IMMEDIATE")
-            let statement = try connection.cached(Self.purgeKeys)
-            defer { statement.reset() }
-            try statement.bind(1, wallClock())
-            try statement.bind(2, Int64(tuning.purgeLimit))
-            try statement.step()
-            let deleted = connection.changes
+            var keyed: [String] = []
+            var lastVisited: String?
+            var visited = 0
+            do {
+                let scan = try connection.cached(Self.purgeScan)
+                defer { scan.reset() }
+                try scan.bind(1, purgedThrough)
+                try scan.bind(2, end)
+                try scan.bind(3, Int64(tuning.purgeScanLimit))
+                while keyed.count < tuning.purgeLimit, try scan.step() {
+                    visited += 1
+                    let id = scan.text(0)
+                    if scan.int64(1) != 0 { keyed.append(id) }
+                    lastVisited = id
+                }
+            }
+            var cleared = 0
+            for id in keyed {
+                try clearKey(ofOrder: id)
+                cleared += connection.changes
+            }
             try connection.run("COMMIT")
-            queue.update { $0.purgedKeys += deleted }
-            return deleted >= tuning.purgeLimit
+            if let lastVisited { purgedThrough = lastVisited }
+            queue.update { $0.purgedKeys += cleared }
+            return visited >= tuning.purgeScanLimit || keyed.count >= tuning.purgeLimit
         } catch {
             // Not urgent: expired keys are ignored anyway. Try again next interval.
             connection.rollbackQuietly()

@@ -187,6 +187,18 @@ final class SQLiteStatement {
         if let value { try bind(index, value) } else { try check(sqlite3_bind_null(handle, index)) }
     }
 
+    /// Binds UTF-8 bytes as TEXT (the caller guarantees they are valid UTF-8), without making a `String`.
+    func bind(_ index: Int32, utf8Text: [UInt8]) throws(StoreError) {
+        let status = utf8Text.withUnsafeBytes { bytes in
+            bytes.isEmpty
+                ? sqlite3_bind_text(handle, index, "", 0, transientDestructor)
+                : sqlite3_bind_text(
+                    handle, index, bytes.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(bytes.count),
+                    transientDestructor)
+        }
+        try check(status)
+    }
+
     func bind(_ index: Int32, blob: [UInt8]) throws(StoreError) {
         let status = blob.withUnsafeBytes { bytes in
             bytes.isEmpty
@@ -213,6 +225,13 @@ final class SQLiteStatement {
     }
 
     func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+
+    /// Calls `body` with the UTF-8 bytes of the text in `column` (empty for NULL), valid only during the call.
+    func withText<T, E: Error>(_ column: Int32, _ body: (UnsafeRawBufferPointer) throws(E) -> T) throws(E) -> T {
+        let bytes = sqlite3_column_text(handle, column)  // before sqlite3_column_bytes, as SQLite asks
+        let count = Int(sqlite3_column_bytes(handle, column))
+        return try body(UnsafeRawBufferPointer(start: count > 0 ? bytes : nil, count: count))
+    }
 
     /// Whether the blob in `column` has exactly the bytes of `other`.
     func blob(_ column: Int32, equals other: [UInt8]) -> Bool {

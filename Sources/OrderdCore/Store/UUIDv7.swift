@@ -68,6 +68,13 @@ public enum UUIDv7 {
     /// Anything else cannot name a stored order.
     public static func isCanonical(_ id: String) -> Bool { millis(of: id) != nil }
 
+    /// The smallest UUIDv7 of millisecond `millis` (counter and random bits zero), in canonical form. Canonical
+    /// ids compare as text like the numbers they spell, so every id of an earlier millisecond sorts below it
+    /// and every id of this or a later millisecond at or above it: a bound for a range of creation times.
+    static func lowerBound(millis: Int64) -> String {
+        UUIDv7Generator.format(millis: millis, randA: 0, randB: 0)
+    }
+
     /// The millisecond timestamp of a canonical UUIDv7, or nil when `id` is not one.
     static func millis(of id: String) -> Int64? {
         let utf8 = Array(id.utf8)
