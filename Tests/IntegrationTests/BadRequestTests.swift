@@ -524,7 +524,7 @@ final class BadRequestStack: @unchecked Sendable {
         let accepted = acceptedLocations
         let acceptedIDs = Set(accepted.map { String($0.location.dropFirst("/orders/".count)) })
 
-        let query = try Stack.run("/usr/bin/sqlite3", ["-readonly", stack.databasePath, "SELECT id FROM orders; SELECT '--'; SELECT count(*) FROM idempotency_keys;"])
+        let query = try Stack.run("/usr/bin/sqlite3", ["-readonly", stack.databasePath, "SELECT id FROM orders; SELECT '--'; SELECT count(*) FROM orders WHERE idempotency_key IS NOT NULL;"])
         if query.status != 0 {
             problems.append("sqlite3 on \(stack.databasePath) failed (\(query.status)): \(query.output)")
         } else {

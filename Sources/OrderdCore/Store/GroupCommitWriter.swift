@@ -240,6 +240,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 nextPurge = maybeMore ? .now : .now + tuning.purgeInterval
             }
         }
+        // A clean stop leaves the database complete on its own: everything in the WAL copied back and the WAL
+        // emptied. (SQLite would do this itself on the last close, but read-only connections of the same
+        // process can keep it from getting the exclusive lock it needs for that.)
+        try? connection.run("PRAGMA wal_checkpoint(TRUNCATE)")
         connection.close()
     }
 
