@@ -124,10 +124,10 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
         closeMutex.withLock {
             guard !isClosed else { return }
             isClosed = true
-            queue.stop()
-            // Readers first: the last connection to close checkpoints and removes the -wal and -shm files,
-            // which a read-only connection cannot do.
+            // Readers first, before the writer is told to stop: the writer's final checkpoint and close can
+            // only remove the -wal and -shm files once no other connection has the database open.
             readers.close()
+            queue.stop()
             writerThread.join()  // the writer commits what is queued, then closes its connection
         }
     }
