@@ -1,7 +1,6 @@
 import CFastCGI
 import Foundation
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -21,9 +20,9 @@ public protocol FastCGIResponder: Sendable {
 /// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
 /// does (field-notes: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
 public final class FastCGIServer: @unchecked Sendable {
-    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held, `busy` is
-    // atomic, `turn` belongs to whichever thread holds `leader`; the
-    // FCGX_Request structs are owned by exactly one thread at a time (a worker, or the parked/spare lists).
+    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held; `turn`
+    // belongs to whichever thread holds `leader`; each FCGX_Request struct is owned by exactly one thread at a
+    // time (a worker, or the parked/spare lists).
     private let listenFD: Int32
     /// Read and write ends of a pipe that interrupts the leader's poll (stop, or a newly parked connection).
     private let wakeFD: Int32
@@ -41,8 +40,6 @@ public final class FastCGIServer: @unchecked Sendable {
     private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
     private var stopping = false
     private var running = 0
-    /// Threads handling a request now; an atomic because every request touches it twice.
-    private let busy = Atomic<Int>(0)
     /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
     private var turn = 0
 
@@ -75,11 +72,6 @@ public final class FastCGIServer: @unchecked Sendable {
         self.wakeFD = ends[0]
         self.wakeWriteFD = ends[1]
         self.deadlines = ReadDeadlines(slots: workers)
-    }
-
-    /// Threads currently handling a request, and all request threads.
-    public var utilisation: (busy: Int, total: Int) {
-        (busy.load(ordering: .relaxed), workers)
     }
 
     /// Starts the request threads; returns at once.
@@ -146,7 +138,6 @@ public final class FastCGIServer: @unchecked Sendable {
                 recycle(request)
                 continue
             }
-            busy.add(1, ordering: .relaxed)
             let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
             let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
             if deadlines.disarm(slot) || state.withLock({ stopping }) {
@@ -158,7 +149,6 @@ public final class FastCGIServer: @unchecked Sendable {
             // queue, so close at once ("detached" is libfcgi's flag for exactly that).
             if isUnixListener { request.pointee.detached = 1 }
             FCGX_Finish_r(request)
-            busy.subtract(1, ordering: .relaxed)
             afterFinish?()
             recycle(request)
         }

@@ -1,5 +1,5 @@
 /// An answer to one request, as the request thread writes it back through FastCGI.
-public struct HTTPResponse: Sendable, Equatable {
+public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
@@ -13,11 +13,6 @@ public struct HTTPResponse: Sendable, Equatable {
     /// A JSON answer.
     public static func json(_ status: Int, _ body: [UInt8], headers: [(name: String, value: String)] = []) -> HTTPResponse {
         HTTPResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body)
-    }
-
-    public static func == (lhs: HTTPResponse, rhs: HTTPResponse) -> Bool {
-        lhs.status == rhs.status && lhs.body == rhs.body
-            && lhs.headers.map { "\($0.name):\($0.value)" } == rhs.headers.map { "\($0.name):\($0.value)" }
     }
 
     /// The CGI-style header block and body, ready for FCGX_PutStr.

@@ -28,18 +28,7 @@ public enum OrderJSON {
         }
         writer.endObject()
         writer.key("items")
-        writer.beginArray()
-        for item in content.items {
-            writer.beginObject()
-            writer.key("sku")
-            writer.string(item.sku)
-            writer.key("quantity")
-            writer.integer(item.quantity)
-            writer.key("unit_price_cents")
-            writer.integer(item.unitPriceCents)
-            writer.endObject()
-        }
-        writer.endArray()
+        writeItems(content.items, into: &writer)
         if let note = content.note {
             writer.key("note")
             writer.string(note)
@@ -66,5 +55,21 @@ public enum OrderJSON {
         writer.string(order.order.currency)
         writer.key("created_at")
         writer.timestamp(millis: order.createdAtMillis)
+    }
+
+    /// `[{"sku":…,"quantity":…,"unit_price_cents":…},…]`: the lines as answers show them and the store keeps them.
+    static func writeItems(_ items: [OrderItem], into writer: inout JSONWriter) {
+        writer.beginArray()
+        for item in items {
+            writer.beginObject()
+            writer.key("sku")
+            writer.string(item.sku)
+            writer.key("quantity")
+            writer.integer(item.quantity)
+            writer.key("unit_price_cents")
+            writer.integer(item.unitPriceCents)
+            writer.endObject()
+        }
+        writer.endArray()
     }
 }

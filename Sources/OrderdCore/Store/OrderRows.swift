@@ -70,18 +70,7 @@ enum OrderRows {
     /// `[{"sku":"…","quantity":…,"unit_price_cents":…},…]`, UTF-8, lines in order.
     static func encodeItems(_ items: [OrderItem]) -> [UInt8] {
         var writer = JSONWriter(capacity: 2 + items.count * 64)
-        writer.beginArray()
-        for item in items {
-            writer.beginObject()
-            writer.key("sku")
-            writer.string(item.sku)
-            writer.key("quantity")
-            writer.integer(item.quantity)
-            writer.key("unit_price_cents")
-            writer.integer(item.unitPriceCents)
-            writer.endObject()
-        }
-        writer.endArray()
+        OrderJSON.writeItems(items, into: &writer)
         return writer.bytes
     }
 
