@@ -75,6 +75,23 @@ import Testing
         }
     }
 
+    @Test func checkpointsHappenBesideTheWriter() throws {
+        try withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory)
+            let store = try SQLiteOrderStore(configuration: configuration)
+            defer { store.close() }
+            // The writer never checkpoints inside a commit (wal_autocheckpoint = 0)…
+            let sizeBefore = try Self.fileSize(configuration.store.path)
+            for number in 0..<300 { _ = try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)) }
+            // …yet the orders reach the database file itself, copied there by the checkpointer thread.
+            #expect(eventually(timeout: .seconds(5)) { ((try? Self.fileSize(configuration.store.path)) ?? 0) > sizeBefore })
+        }
+    }
+
+    static func fileSize(_ path: String) throws -> Int {
+        (try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
     @Test func migratesAnEmptyFileAndReopensAnExistingOne() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)

@@ -23,6 +23,7 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     private let queue = WriteQueue()
     let readers: SQLiteReaderPool
     private let writerThread: StoreThread
+    private let checkpointer: WALCheckpointer
     private let closeMutex = PThreadMutex()
     private var isClosed = false
     /// `PRAGMA` values read back from the writer connection after it was configured.
@@ -96,6 +97,10 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
             tuning: tuning.writer,
             wallClock: wallClock
         )
+        let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
+        _ = try Self.configure(checkpointConnection, store, setWAL: false)
+        checkpointer = WALCheckpointer(connection: checkpointConnection)
+        try checkpointer.start()
         writerThread = try StoreThread(name: "orderd-writer") { writer.run() }
     }
 
@@ -127,6 +132,7 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
             // Readers first, before the writer is told to stop: the writer's final checkpoint and close can
             // only remove the -wal and -shm files once no other connection has the database open.
             readers.close()
+            checkpointer.stop()
             queue.stop()
             writerThread.join()  // the writer commits what is queued, then closes its connection
         }
@@ -180,10 +186,9 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
                 throw StoreError.unavailable(
                     "\(connection.path): journal_mode stayed \(mode ?? "unknown") after PRAGMA journal_mode = WAL")
             }
-            // Checkpoint every 8192 pages (32 MiB of WAL) instead of SQLite's 1000: the hot pages (the ends of
-            // the time-ordered b-trees) are rewritten by nearly every commit, and a longer interval copies each
-            // of them back to the database once instead of many times.
-            try connection.execute("PRAGMA wal_autocheckpoint = 8192")
+            // No automatic checkpoints in the writer: `WALCheckpointer` does them beside it. The WAL file is cut
+            // back to 64 MiB when it restarts, so a burst does not leave a huge file behind.
+            try connection.execute("PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = 67108864")
         }
         let synchronous: Int64
         switch store.synchronous {
