@@ -281,18 +281,17 @@ ELAPSED=$(( $(date +%s) - START ))
             }
         }' "$ROWS"
     # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
-    # request at FULL and at NORMAL, measured above in this same run.
+    # request at FULL and at NORMAL, measured above in this same run. The C responder is taken at its best
+    # upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
     awk -F'\t' '
-        $1 == "C" && $2 == "POST /orders FULL" { cfull[$3] = $4 }
-        $1 == "C" && $2 == "POST /orders NORMAL" { cnormal[$3] = $4 }
+        $1 == "C" && $2 == "POST /orders FULL" && $4 > cfull { cfull = $4; cfullk = $3 }
+        $1 == "C" && $2 == "POST /orders NORMAL" && $4 > cnormal { cnormal = $4; cnormalk = $3 }
         $1 ~ /^orderd as shipped/ && $2 == "POST /orders FULL" { o[$3] = $4 }
         END {
-            n = 0
-            for (k in o) {
-                if (!(k in cfull) || !(k in cnormal) || cfull[k] == 0 || cnormal[k] == 0) continue
-                if (n++ == 0) { print ""; print "Durable POST /orders (orderd as shipped, synchronous=full):" }
-                printf "- keepalive %s: %.2fx the C responder at FULL (goal >= 1.5), %.2fx the C responder at NORMAL (goal >= 0.8)\n", k, o[k] / cfull[k], o[k] / cnormal[k]
-            }
+            if (cfull == 0 || cnormal == 0) exit
+            print ""
+            printf "Durable POST /orders, orderd as shipped (synchronous=full) against the C responder at its best (FULL: keepalive %s, %d req/s; NORMAL: keepalive %s, %d req/s):\n", cfullk, cfull, cnormalk, cnormal
+            for (k in o) printf "- orderd with keepalive %s: %.2fx the C responder at FULL (goal >= 1.5), %.2fx the C responder at NORMAL (goal >= 0.8)\n", k, o[k] / cfull, o[k] / cnormal
         }' "$ROWS"
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo
