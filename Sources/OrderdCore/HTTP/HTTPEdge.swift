@@ -34,17 +34,18 @@ public final class HTTPEdge: FastCGIResponder {
         if !bodyConsumed { drainOrClose(exchange) }
         let delivered = exchange.write(wire)
         let elapsed = ContinuousClock.now - start
-        logger.info(
-            "request",
-            metadata: [
+        logger.info("request", metadata: {
+            var metadata: Logger.Metadata = [
                 "method": "\(request.method)",
                 "path": "\(request.path)",
                 "status": "\(response.status)",
                 "duration_ms": "\(Self.milliseconds(elapsed))",
                 "bytes": "\(response.body.count)",
                 "request_id": "\(request.requestID)",
-            ].merging(delivered ? [:] : ["client": "gone"]) { a, _ in a }
-        )
+            ]
+            if !delivered { metadata["client"] = "gone" }
+            return metadata
+        }())
         return nil
     }
 

@@ -29,13 +29,17 @@ public struct OrderdLogHandler: LogHandler {
         var fields: [(String, String)] = [
             ("ts", Self.timestamp()), ("level", event.level.rawValue), ("msg", event.message.description),
         ]
-        let merged = event.metadata.map { metadata.merging($0) { _, new in new } } ?? metadata
+        let merged: Logger.Metadata
+        if let own = event.metadata, !own.isEmpty {
+            merged = metadata.isEmpty ? own : metadata.merging(own) { _, new in new }
+        } else {
+            merged = metadata
+        }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
         if event.level >= .error { fields.append(("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)")) }
         var line = format == .json ? Self.json(fields) : Self.logfmt(fields)
         line.append("\n")
-        var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { raw in
+        line.withUTF8 { raw in
             var offset = 0
             while offset < raw.count {
                 let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
@@ -47,7 +51,7 @@ public struct OrderdLogHandler: LogHandler {
 
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { key, value in
-            let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.asciiValue.map { $0 < 0x20 } ?? false }
+            let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == 0x7F }
             return needsQuotes ? "\(key)=\(quoted(value))" : "\(key)=\(value)"
         }.joined(separator: " ")
     }
