@@ -67,9 +67,16 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         return error
     }
 
+    /// Most problems listed in one answer: a body made of thousands of unknown fields must not make an answer
+    /// many times its own size. The message still counts them all.
+    public static let maxDetails = 100
+
     public static func validationFailed(_ details: [FieldProblem]) -> APIError {
         var error = APIError(.validationFailed, 422, "The order is not valid: \(details.count) problem\(details.count == 1 ? "" : "s").")
-        error.details = details
+        error.details = Array(details.prefix(maxDetails))
+        if details.count > maxDetails {
+            error.details.append(FieldProblem(field: "", message: "and \(details.count - maxDetails) more problems, not listed"))
+        }
         return error
     }
 
