@@ -123,7 +123,7 @@ struct ConformanceClient {
         _ name: String, _ request: WireRequest, from source: String? = nil, expect status: Int, request expectation: RequestExpectation? = nil,
         refusedByNginx: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> RawHTTPResponse {
-        let response = try source.map { try SourceBoundHTTP.send(request.bytes, port: stack.port, from: $0) }
+        let response = try source.map { try RawHTTP.send(request.bytes, port: stack.port, from: $0) }
             ?? RawHTTP.send(request.bytes, port: stack.port)
         #expect(response.status == status, "\(name): \(response.status) \(response.bodyText.prefix(400))", sourceLocation: sourceLocation)
         let (headers, body) = Self.split(request.bytes)
@@ -410,47 +410,5 @@ struct OpenAPICheck {
             Issue.record("openapi-check.py exited \(exitStatus) without findings: \(rawOutput.suffix(2000))")
         }
         for note in notes { print("openapi-check: \(note)") }
-    }
-}
-
-/// RawHTTP.send from another loopback address (127.0.0.2 is not "localhost" to nginx's `allow` rules).
-enum SourceBoundHTTP {
-    static func send(_ raw: [UInt8], port: Int, from source: String, timeout: Int = 20) throws -> RawHTTPResponse {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw RawHTTP.Failure(description: "socket() failed") }
-        defer { close(fd) }
-        var tv = timeval(tv_sec: timeout, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var local = sockaddr_in()
-        local.sin_family = sa_family_t(AF_INET)
-        local.sin_port = 0
-        local.sin_addr.s_addr = inet_addr(source)
-        let bound = withUnsafePointer(to: &local) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw RawHTTP.Failure(description: "bind to \(source) failed: errno \(errno)") }
-        var remote = sockaddr_in()
-        remote.sin_family = sa_family_t(AF_INET)
-        remote.sin_port = in_port_t(UInt16(port).bigEndian)
-        remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &remote) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { throw RawHTTP.Failure(description: "connect from \(source) failed: errno \(errno)") }
-        var offset = 0
-        while offset < raw.count {
-            let sent = raw.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL)) }
-            if sent <= 0 { break }
-            offset += sent
-        }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received.append(contentsOf: buffer[0..<count])
-        }
-        return try RawHTTP.parse(received)
     }
 }

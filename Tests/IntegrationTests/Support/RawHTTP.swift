@@ -30,19 +30,30 @@ enum RawHTTP {
     }
 
     /// Sends `raw` to 127.0.0.1:`port` and reads the response until the server closes the connection.
-    static func send(_ raw: [UInt8], port: Int, timeout: Duration = .seconds(20)) throws -> RawHTTPResponse {
-        try parse(sendReceivingBytes(raw, port: port, timeout: timeout))
+    /// `source` binds the client end to another loopback address first (127.0.0.2 is not "localhost" to
+    /// nginx's `allow` rules).
+    static func send(_ raw: [UInt8], port: Int, from source: String? = nil, timeout: Duration = .seconds(20)) throws -> RawHTTPResponse {
+        try parse(sendReceivingBytes(raw, port: port, from: source, timeout: timeout))
     }
 
     /// Sends `raw` and returns every byte the server sent until it closed the connection, unparsed (an
     /// HTTP/0.9 answer has no status line).
-    static func sendReceivingBytes(_ raw: [UInt8], port: Int, timeout: Duration = .seconds(20)) throws -> [UInt8] {
+    static func sendReceivingBytes(_ raw: [UInt8], port: Int, from source: String? = nil, timeout: Duration = .seconds(20)) throws -> [UInt8] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
         defer { close(fd) }
         var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            local.sin_addr.s_addr = inet_addr(source)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw Failure(description: "bind to \(source) failed: errno \(errno)") }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
