@@ -156,24 +156,25 @@ public final class FastCGIServer: @unchecked Sendable {
 
     /// Parks a kept-alive connection for the leader to poll, or returns the struct to the spare list.
     private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
-        var closeIt = false
-        state.withLock {
-            if request.pointee.ipcFd >= 0 {
-                if parked.count < maxParked && !stopping {
-                    parked.append(request)
-                    return
-                }
-                closeIt = true
-            } else {
+        enum Fate { case parked, spare, close }
+        // Decided under the lock: once parked, the struct belongs to the leader and may be in use again.
+        let fate = state.withLock { () -> Fate in
+            guard request.pointee.ipcFd >= 0 else {
                 spare.append(request)
+                return .spare
             }
+            guard parked.count < maxParked && !stopping else { return .close }
+            parked.append(request)
+            return .parked
         }
-        if closeIt {
+        switch fate {
+        case .parked:
+            wakeLeader()  // so the new parked fd joins the leader's poll set
+        case .close:
             FCGX_Free(request, 1)
             state.withLock { spare.append(request) }
-        } else if request.pointee.ipcFd >= 0 {
-            // Wake the leader so the new parked fd joins its poll set.
-            wakeLeader()
+        case .spare:
+            break
         }
     }
 
