@@ -111,13 +111,21 @@ import Testing
         }
     }
 
+    /// A store whose idempotency keys live 60 s on `clock`, the tests' own wall clock.
+    static func store(
+        _ configuration: OrderdConfiguration, clock: ManualWallClock, steps: [OrderWriteStep] = [],
+        tuning: SQLiteOrderStore.Tuning = SQLiteOrderStore.Tuning()
+    ) throws -> SQLiteOrderStore {
+        try SQLiteOrderStore(
+            store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: steps, tuning: tuning,
+            wallClock: { clock.now })
+    }
+
     @Test func expiredKeyIsReusedForANewOrder() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
             let clock = ManualWallClock(millis: 1_750_000_000_000)
-            let store = try SQLiteOrderStore(
-                store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [],
-                wallClock: { clock.now })
+            let store = try Self.store(configuration, clock: clock)
             defer { store.close() }
             let request = IdempotencyRequest(key: "key-1", body: Self.body)
 
@@ -158,9 +166,7 @@ import Testing
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             let clock = ManualWallClock(millis: 1_750_000_000_000)
-            let store = try SQLiteOrderStore(
-                store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [],
-                wallClock: { clock.now })
+            let store = try Self.store(configuration, clock: clock)
             defer { store.close() }
             let request = IdempotencyRequest(key: "key-1", body: Self.body)
             let first = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10)).order
@@ -187,9 +193,7 @@ import Testing
             let step = OrderWriteStep(name: "refuse") { (_, stored) throws(StoreError) in
                 if stored.order.note == "refuse" { throw StoreError.internalError("refused by the test step") }
             }
-            let store = try SQLiteOrderStore(
-                store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [step],
-                wallClock: { clock.now })
+            let store = try Self.store(configuration, clock: clock, steps: [step])
             defer { store.close() }
             let request = IdempotencyRequest(key: "key-1", body: Self.body)
             let first = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10)).order
@@ -214,9 +218,7 @@ import Testing
             tuning.writer.purgeInterval = .milliseconds(20)
             tuning.writer.purgeLimit = 2  // several purge rounds
             tuning.writer.purgeScanLimit = 3
-            let store = try SQLiteOrderStore(
-                store: configuration.store, idempotencyTTL: .seconds(60), writeSteps: [], tuning: tuning,
-                wallClock: { clock.now })
+            let store = try Self.store(configuration, clock: clock, tuning: tuning)
             defer { store.close() }
             let path = configuration.store.path
             for number in 0..<5 {

@@ -63,15 +63,9 @@ public struct ListenSocket: Sendable {
     private static func createUnix(path: String, mode: UInt32, group: String, backlog: Int) throws(ListenSocketError) -> ListenSocket {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .init("cannot create a unix socket", errno: errno) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard path.utf8.count < capacity else {
+        guard var address = sockaddr_un(path: path) else {
             close(fd)
-            throw .init("socket path \(path) is longer than \(capacity - 1) bytes")
-        }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in path.utf8.enumerated() { raw[index] = byte }
+            throw .init("socket path \(path) is longer than \(sockaddr_un.maxPathLength) bytes")
         }
         // A stale socket file from a previous run would make bind fail; only ever remove a socket, never a file.
         var info = stat()

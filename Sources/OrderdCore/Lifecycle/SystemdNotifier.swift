@@ -22,15 +22,10 @@ public struct SystemdNotifier: Sendable {
         let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
         var pathBytes = Array(path.utf8)
         // A leading '@' names an abstract socket: its name starts with a NUL byte.
         if pathBytes.first == UInt8(ascii: "@") { pathBytes[0] = 0 }
-        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in pathBytes.enumerated() { raw[index] = byte }
-        }
+        guard var address = sockaddr_un(pathBytes: pathBytes) else { return false }
         let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count)
         let bytes = Array(message.utf8)
         let sent = withUnsafePointer(to: &address) { pointer in

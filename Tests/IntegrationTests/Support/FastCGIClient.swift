@@ -1,4 +1,5 @@
 import Foundation
+@testable import OrderdCore
 
 #if canImport(Glibc)
 import Glibc
@@ -17,11 +18,7 @@ final class FastCGIClient {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            for (index, byte) in socketPath.utf8.enumerated() { raw[index] = byte }
-        }
+        var address = sockaddr_un(path: socketPath)!
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
