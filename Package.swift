@@ -14,6 +14,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,6 +33,7 @@ let package = Package(
                 "CFastCGI",
                 "CSQLite",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strict
         ),
@@ -51,6 +53,14 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: ["OrderdCore"],
+            swiftSettings: strict
+        ),
+        // `make bench`: the executor micro-benchmark (submit latency, no-op tasks per second). Not a test:
+        // timings on a shared machine are reported as figures, never asserted.
+        .executableTarget(
+            name: "executor-bench",
+            dependencies: ["OrderdCore"],
+            path: "bench/executor",
             swiftSettings: strict
         ),
     ]

@@ -30,7 +30,7 @@ while [ $# -gt 0 ]; do
             case "$spec" in *=*) ;; *) die "--set needs section.key=value, got '$spec'" ;; esac
             lhs=${spec%%=*}; val=${spec#*=}
             case "$lhs" in *.*) ;; *) die "--set needs section.key=value, got '$spec'" ;; esac
-            sec=${lhs%%.*}; key=${lhs#*.}
+            sec=${lhs%.*}; key=${lhs##*.}
             [[ "$sec" =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad section name '$sec'"
             [[ "$key" =~ ^[A-Za-z0-9_.-]+$ ]] || die "bad key name '$key'"
             case "$val" in *$'\n'*|*$'\t'*) die "value for $lhs must not contain a newline or tab" ;; esac

@@ -50,7 +50,8 @@ fi
 # INI: the shipped example (or CONFIG) with the socket and the store pointed into RUN_DIR.
 SRC_INI=${CONFIG:-$REPO/config/orderd.ini}
 [ -r "$SRC_INI" ] || die "cannot read $SRC_INI"
-scripts/render-ini.sh --in "$SRC_INI" --out "$INI" --set server.listen="$SOCK" --set store.path="$RUN_DIR/orderd.db"
+scripts/render-ini.sh --in "$SRC_INI" --out "$INI" --set server.listen="$SOCK" --set store.path="$RUN_DIR/orderd.db" \
+    --set task.audit.path="$RUN_DIR/audit.log" --set task.sms.driver=log
 scripts/render-nginx.sh --run-dir "$RUN_DIR" --socket "$SOCK" --port "$PORT" --keepalive "$KEEPALIVE" >/dev/null
 
 ORDERD_PID="" NGINX_PID="" STOPPING=0

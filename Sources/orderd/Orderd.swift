@@ -13,7 +13,7 @@ struct Orderd: ParsableCommand {
         commandName: "orderd",
         abstract: "Order backend: a FastCGI responder behind nginx.",
         version: OrderdVersion.current,
-        subcommands: [Serve.self, CheckConfig.self],
+        subcommands: [Serve.self, CheckConfig.self, Tasks.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -85,6 +85,91 @@ extension Orderd {
                 printError("\(error)")
                 printError("orderd: configuration file \(options.config) test failed")
                 throw ExitCode(1)
+            }
+        }
+    }
+}
+
+extension Orderd {
+    struct Tasks: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show and retry follow-up tasks in the outbox (works while orderd runs).",
+            subcommands: [List.self, Retry.self]
+        )
+
+        static func openStore(_ options: ConfigOption) throws -> SQLiteOrderStore {
+            let configuration: OrderdConfiguration
+            do {
+                configuration = try ConfigLoader.load(path: options.config)
+            } catch {
+                printError("orderd: configuration \(options.config) is not valid.\n\(error)")
+                throw ExitCode(78)
+            }
+            do {
+                return try SQLiteOrderStore(configuration: configuration)
+            } catch {
+                printError("orderd: cannot open the store: \(String(reflecting: error))")
+                throw ExitCode(1)
+            }
+        }
+
+        struct List: ParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List tasks, oldest first.")
+
+            @OptionGroup var options: ConfigOption
+            @Flag(name: .long, help: "Only dead tasks (failed for good; retry them with `orderd tasks retry`).")
+            var dead = false
+            @Option(name: .long, help: "Only tasks in this state: pending, done or dead.")
+            var state: String?
+            @Option(name: .long, help: "Show at most this many tasks.")
+            var limit: Int = 100
+
+            func run() throws {
+                var wanted: TaskRecord.State? = dead ? .dead : nil
+                if let state {
+                    guard let parsed = TaskRecord.State(rawValue: state) else {
+                        throw ValidationError("--state must be pending, done or dead, not '\(state)'.")
+                    }
+                    wanted = parsed
+                }
+                let store = try Tasks.openStore(options)
+                defer { store.close() }
+                let records = try store.tasks(in: wanted, limit: max(1, limit))
+                let counts = try store.counts()
+                print(TaskTable.render(records, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)), terminator: "")
+                let oldest = counts.oldestPendingMillis.map { " (oldest created \(OrderJSON.rfc3339(millis: $0)))" } ?? ""
+                print("\(records.count) shown; outbox: \(counts.pending) pending\(oldest), \(counts.dead) dead")
+            }
+        }
+
+        struct Retry: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Make dead tasks pending again (attempts and max_age start over); a running orderd picks them up within executor.poll_interval."
+            )
+
+            @OptionGroup var options: ConfigOption
+            @Argument(help: "Task ids as `orderd tasks list` shows them: <order id>:<kind>.")
+            var ids: [String]
+
+            func run() throws {
+                let keys = try ids.map { id -> TaskKey in
+                    guard let key = TaskKey(id) else {
+                        throw ValidationError("'\(id)' is not a task id; expected <order id>:sms, :webhook or :audit.")
+                    }
+                    return key
+                }
+                let store = try Tasks.openStore(options)
+                defer { store.close() }
+                var missing = 0
+                for key in keys {
+                    if try store.retryDead(key, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
+                        print("\(key): pending again")
+                    } else {
+                        printError("\(key): no dead task with this id")
+                        missing += 1
+                    }
+                }
+                if missing > 0 { throw ExitCode(1) }
             }
         }
     }

@@ -30,9 +30,9 @@ import Testing
                 "Duplicate key 'server.listen' in /x.ini line 6; first set on line 2."),
         // Names
         BadFile("unknown section", "[server]\n\n[sever]\nlisten = /run/o.sock\n",
-                "Unknown section '[sever]' in /x.ini line 3; expected one of [server], [store], [orders], [log]."),
+                "Unknown section '[sever]' in /x.ini line 3; expected one of [server], [store], [orders], [log], [executor], [task.sms], [task.webhook], [task.audit], [task.stats]."),
         BadFile("section names are case-sensitive", "[Server]\n",
-                "Unknown section '[Server]' in /x.ini line 1; expected one of [server], [store], [orders], [log]."),
+                "Unknown section '[Server]' in /x.ini line 1; expected one of [server], [store], [orders], [log], [executor], [task.sms], [task.webhook], [task.audit], [task.stats]."),
         BadFile("misspelt key", "[server]\nreqest_timeout = 5s\n",
                 "Unknown key 'server.reqest_timeout' in /x.ini line 2; did you mean 'server.request_timeout'?"),
         BadFile("transposed letters", "[store]\nbusy_tiemout = 5s\n",
@@ -110,7 +110,7 @@ import Testing
                 "Key 'workers' in /x.ini line 1 is outside any section; put it below a [section] header.",
                 "Invalid value '300' for 'server.request_workers' in /x.ini line 3; expected an integer from 1 to 256.",
                 "Syntax error in /x.ini line 4: expected 'key = value', '[section]' or a comment, found 'blah'.",
-                "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [orders], [log].",
+                "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [orders], [log], [executor], [task.sms], [task.webhook], [task.audit], [task.stats].",
                 "Invalid value 'loud' for 'log.level' in /x.ini line 8; expected one of trace, debug, info, notice, warning, error, critical.",
                 "Duplicate key 'log.level' in /x.ini line 9; first set on line 8."),
     ]
@@ -329,4 +329,45 @@ private final class TemporaryDirectory {
     }
 
     deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Rules across keys, and the value types the task sections brought.
+@Suite struct ConfigTaskSectionTests {
+    @Test func httpDriverWithoutAGatewayIsRefusedNamingBothKeys() {
+        let error = #expect(throws: ConfigError.self) {
+            _ = try ConfigLoader.parse(text: "[task.sms]\ndriver = http\n", file: "/x.ini")
+        }
+        #expect(error?.description == "Missing value for 'task.sms.gateway_url' in /x.ini: 'task.sms.driver' is http in /x.ini line 2; expected an http:// or https:// URL of the SMS gateway, or driver = log.")
+    }
+
+    @Test func urlsAndOptionalTimeouts() throws {
+        let configuration = try ConfigLoader.parse(text: """
+            [task.sms]
+            driver = http
+            gateway_url = http://127.0.0.1:9000/sms
+            timeout = 250ms
+            [task.webhook]
+            url = https://shop.example/hooks/orders
+            """, file: "/x.ini")
+        #expect(configuration.sms.timeout == .milliseconds(250))
+        #expect(configuration.webhook.timeout == nil)
+        #expect(configuration.policy(for: .webhook).timeout == configuration.executor.taskTimeout)
+        #expect(configuration.policy(for: .sms).timeout == .milliseconds(250))
+        #expect(configuration.enabledTaskKinds == [.sms, .webhook, .audit, .stats])
+
+        for bad in ["ftp://x/y", "http://", "http://user@host/", "127.0.0.1:9000", "http://a b/"] {
+            let error = #expect(throws: ConfigError.self) {
+                _ = try ConfigLoader.parse(text: "[task.webhook]\nurl = \(bad)\n", file: "/x.ini")
+            }
+            #expect(error?.problems.first?.key == "task.webhook.url", "\(bad)")
+        }
+    }
+
+    @Test func backoffCapBelowTheFirstDelayIsRefused() {
+        let error = #expect(throws: ConfigError.self) {
+            _ = try ConfigLoader.parse(text: "[executor]\nretry_backoff = 2s\nretry_backoff_max = 1s\n", file: "/x.ini")
+        }
+        #expect(error?.problems.first?.line == 3)
+        #expect(error?.description.contains("expected at least executor.retry_backoff (2s)") == true)
+    }
 }

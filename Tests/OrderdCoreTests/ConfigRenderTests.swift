@@ -27,6 +27,39 @@ import Testing
             level = info
             format = logfmt
 
+            [executor]
+            workers = 5
+            queue_capacity = 1024
+            task_timeout = 10s
+            drain_timeout = 10s
+            lease_timeout = 1m
+            poll_interval = 1s
+            retry_backoff = 1s
+            retry_backoff_max = 10m
+
+            [task.sms]
+            driver = log
+            gateway_url =
+            timeout =
+            max_attempts = 5
+            max_age = 1h
+
+            [task.webhook]
+            url =
+            timeout =
+            max_attempts = 10
+            max_age = 24h
+
+            [task.audit]
+            path = /var/lib/orderd/audit.log
+            timeout =
+            max_attempts = 20
+            max_age = 7d
+
+            [task.stats]
+            enabled = true
+            timeout =
+
             """)
     }
 
@@ -52,6 +85,16 @@ import Testing
                 $0.orders.idempotencyTTL = .seconds(90)
                 $0.log.level = .trace
                 $0.log.format = .json
+                $0.executor.workers = 64
+                $0.executor.queueCapacity = 1
+                $0.executor.drainTimeout = .zero
+                $0.executor.retryBackoff = .milliseconds(10)
+                $0.sms.driver = .http
+                $0.sms.gatewayURL = "https://sms.example.com:8443/v1/send?account=shop"
+                $0.sms.timeout = .milliseconds(1500)
+                $0.webhook.url = "http://[::1]:9000/hook"
+                $0.audit.path = "/var/log/orderd/audit.jsonl"
+                $0.stats.enabled = false
             }),
             ("IPv6 listen address", changed { $0.server.listen = .tcp(host: "::1", port: 9000) }),
             ("awkward path: blanks, ; and #", changed { $0.store.path = "/srv/a ;b #c/orders.db " }),

@@ -106,7 +106,7 @@ import Testing
             #expect(try raw.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
             let schema = try raw.scalarText(
                 "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, name FROM sqlite_schema ORDER BY name)")
-            #expect(schema == "table orders,index orders_by_idempotency_key")
+            #expect(schema == "table orders,index orders_by_idempotency_key,table tasks,index tasks_dead,index tasks_due")
             raw.close()
 
             let second = try SQLiteOrderStore(configuration: configuration)
@@ -349,7 +349,7 @@ func countRows(_ table: String, at path: String, where condition: String = "1") 
 /// Runs `body(i)` on `count` OS threads of our own (like request threads), released together, and waits for
 /// all of them.
 func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) throws {
-    let gate = Gate()
+    let gate = WriterGate()
     let threads = try (0..<count).map { index in
         try StoreThread(name: "test-\(index)") {
             gate.pass()
@@ -361,7 +361,7 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) throws {
 }
 
 /// Threads wait in `pass()` until `open()`.
-final class Gate: @unchecked Sendable {
+final class WriterGate: @unchecked Sendable {
     private let mutex = PThreadMutex()
     private var isOpen = false
 

@@ -68,8 +68,29 @@ public enum ConfigLoader {
             }
         }
 
+        if problems.isEmpty { problems += crossChecks(configuration, document: document, file: file) }
         guard problems.isEmpty else { throw ConfigError(problems: problems) }
         return configuration
+    }
+
+    /// Rules that involve more than one key.
+    private static func crossChecks(_ configuration: OrderdConfiguration, document: INIDocument, file: String) -> [ConfigProblem] {
+        var problems: [ConfigProblem] = []
+        if configuration.sms.driver == .http && configuration.sms.gatewayURL.isEmpty {
+            let line = document.entries.last { $0.section == "task.sms" && $0.key == "driver" }?.line
+            let place = line.map { "\(file) line \($0)" } ?? file
+            problems.append(ConfigProblem(
+                kind: .invalidValue, file: file, line: line, key: "task.sms.gateway_url", value: "",
+                message: "Missing value for 'task.sms.gateway_url' in \(file): 'task.sms.driver' is http in \(place); expected an http:// or https:// URL of the SMS gateway, or driver = log."))
+        }
+        if configuration.executor.retryBackoffMax < configuration.executor.retryBackoff {
+            let line = document.entries.last { $0.section == "executor" && $0.key == "retry_backoff_max" }?.line
+            problems.append(ConfigProblem(
+                kind: .invalidValue, file: file, line: line, key: "executor.retry_backoff_max",
+                value: ConfigValue.formatDuration(configuration.executor.retryBackoffMax),
+                message: "Invalid value '\(ConfigValue.formatDuration(configuration.executor.retryBackoffMax))' for 'executor.retry_backoff_max' in \(file)\(line.map { " line \($0)" } ?? ""); expected at least executor.retry_backoff (\(ConfigValue.formatDuration(configuration.executor.retryBackoff)))."))
+        }
+        return problems
     }
 
     /// "did you mean ...?" for a key in the wrong section or within two edits of a known key;

@@ -54,7 +54,37 @@ enum ConfigSchema {
 
         ConfigKey("log", "level", \.log.level, .enumeration),
         ConfigKey("log", "format", \.log.format, .enumeration),
+
+        ConfigKey("executor", "workers", \.executor.workers, .integer(1...256)),
+        ConfigKey("executor", "queue_capacity", \.executor.queueCapacity, .integer(1...1_000_000)),
+        ConfigKey("executor", "task_timeout", \.executor.taskTimeout, .duration(.milliseconds(10)...(.seconds(600)))),
+        ConfigKey("executor", "drain_timeout", \.executor.drainTimeout, .duration(.zero...(.seconds(600)))),
+        ConfigKey("executor", "lease_timeout", \.executor.leaseTimeout, .duration(.seconds(1)...(.seconds(3600)))),
+        ConfigKey("executor", "poll_interval", \.executor.pollInterval, .duration(.milliseconds(10)...(.seconds(60)))),
+        ConfigKey("executor", "retry_backoff", \.executor.retryBackoff, .duration(.milliseconds(10)...(.seconds(3600)))),
+        ConfigKey("executor", "retry_backoff_max", \.executor.retryBackoffMax, .duration(.milliseconds(10)...(.seconds(86_400)))),
+
+        ConfigKey("task.sms", "driver", \.sms.driver, .enumeration),
+        ConfigKey("task.sms", "gateway_url", \.sms.gatewayURL, .httpURL),
+        ConfigKey("task.sms", "timeout", \.sms.timeout, .optionalDuration(taskTimeouts)),
+        ConfigKey("task.sms", "max_attempts", \.sms.maxAttempts, .integer(1...100)),
+        ConfigKey("task.sms", "max_age", \.sms.maxAge, .duration(.seconds(1)...(.seconds(30 * 86_400)))),
+
+        ConfigKey("task.webhook", "url", \.webhook.url, .httpURL),
+        ConfigKey("task.webhook", "timeout", \.webhook.timeout, .optionalDuration(taskTimeouts)),
+        ConfigKey("task.webhook", "max_attempts", \.webhook.maxAttempts, .integer(1...100)),
+        ConfigKey("task.webhook", "max_age", \.webhook.maxAge, .duration(.seconds(1)...(.seconds(30 * 86_400)))),
+
+        ConfigKey("task.audit", "path", \.audit.path, .absolutePath),
+        ConfigKey("task.audit", "timeout", \.audit.timeout, .optionalDuration(taskTimeouts)),
+        ConfigKey("task.audit", "max_attempts", \.audit.maxAttempts, .integer(1...100)),
+        ConfigKey("task.audit", "max_age", \.audit.maxAge, .duration(.seconds(1)...(.seconds(30 * 86_400)))),
+
+        ConfigKey("task.stats", "enabled", \.stats.enabled, .boolean),
+        ConfigKey("task.stats", "timeout", \.stats.timeout, .optionalDuration(taskTimeouts)),
     ]
+
+    static let taskTimeouts: ClosedRange<Duration> = .milliseconds(10)...(.seconds(600))
 
     /// Section names in table order, each once.
     static func sections(of keys: [ConfigKey]) -> [String] {

@@ -86,6 +86,25 @@ extension ConfigValueType where Value == String {
     }
 }
 
+extension ConfigValueType where Value == String {
+    /// An `http://` or `https://` URL with a host, or nothing.
+    static var httpURL: Self {
+        Self(expected: "an http:// or https:// URL with a host, such as http://127.0.0.1:9000/sms, or nothing",
+             parse: { ConfigValue.isHTTPURL($0) || $0.isEmpty ? $0 : nil },
+             format: { $0 })
+    }
+}
+
+extension ConfigValueType where Value == Duration? {
+    /// A duration within `range`, or nothing for "the default of another key".
+    static func optionalDuration(_ range: ClosedRange<Duration>) -> Self {
+        let plain = ConfigValueType<Duration>.duration(range)
+        return Self(expected: plain.expected + ", or nothing for executor.task_timeout",
+                    parse: { text in text.isEmpty ? .some(nil) : plain.parse(text).map { .some($0) } },
+                    format: { $0.map(plain.format) ?? "" })
+    }
+}
+
 extension ConfigValueType where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     /// One of the enum's raw values, case-sensitive.
     static var enumeration: Self {
@@ -223,6 +242,16 @@ enum ConfigValue {
     }
 
     // MARK: Strings
+
+    /// `http://host[:port][/path]` or `https://…`; no blanks, no user info.
+    static func isHTTPURL(_ text: String) -> Bool {
+        let lower = text.lowercased()
+        guard let scheme = ["http://", "https://"].first(where: { lower.hasPrefix($0) }) else { return false }
+        let rest = text.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.isEmpty, !authority.contains("@") else { return false }
+        return text.allSatisfy { $0.isASCII && !$0.isWhitespace && $0 != "\"" }
+    }
 
     static func isAbsolutePath(_ text: String) -> Bool {
         text.hasPrefix("/") && !text.hasSuffix("/") && !text.contains("\0")

@@ -11,6 +11,16 @@ public struct OrderdConfiguration: Sendable, Equatable {
     public var orders = Orders()
     /// `[log]`: what is logged and how.
     public var log = Log()
+    /// `[executor]`: the bounded executor that runs follow-up work after each response.
+    public var executor = Executor()
+    /// `[task.sms]`: the SMS to the buyer (durable).
+    public var sms = SMS()
+    /// `[task.webhook]`: the order posted to a URL of the shop's (durable, off unless a URL is set).
+    public var webhook = Webhook()
+    /// `[task.audit]`: one JSON line per order in an audit file (durable).
+    public var audit = Audit()
+    /// `[task.stats]`: orders and revenue per minute and currency for `GET /stats` (best-effort).
+    public var stats = Stats()
 
     public init() {}
 
@@ -64,6 +74,80 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var level: Level = .info
         /// `log.format` (enum logfmt|json): default `logfmt`.
         public var format: Format = .logfmt
+
+        public init() {}
+    }
+}
+
+extension OrderdConfiguration {
+    public struct Executor: Sendable, Equatable {
+        /// `executor.workers` (integer): follow-up tasks running at once; default 5, 1–256.
+        public var workers: Int = 5
+        /// `executor.queue_capacity` (integer): tasks waiting in memory; more wait in the outbox; default 1024, 1–1000000.
+        public var queueCapacity: Int = 1024
+        /// `executor.task_timeout` (duration): deadline of a task whose kind sets none; default `10s`, 10ms–10m.
+        public var taskTimeout: Duration = .seconds(10)
+        /// `executor.drain_timeout` (duration): how long running and queued tasks may go on at a stop; default `10s`, 0ms–10m.
+        public var drainTimeout: Duration = .seconds(10)
+        /// `executor.lease_timeout` (duration): how long a claim on a task lasts unless renewed; default `60s`, 1s–1h.
+        public var leaseTimeout: Duration = .seconds(60)
+        /// `executor.poll_interval` (duration): how often the outbox is read for due retries and tasks nobody runs; default `1s`, 10ms–1m.
+        public var pollInterval: Duration = .seconds(1)
+        /// `executor.retry_backoff` (duration): delay before the first retry, doubled each time, with jitter; default `1s`, 10ms–1h.
+        public var retryBackoff: Duration = .seconds(1)
+        /// `executor.retry_backoff_max` (duration): longest delay between two attempts; default `10m`, 10ms–1d.
+        public var retryBackoffMax: Duration = .seconds(600)
+
+        public init() {}
+    }
+
+    public struct SMS: Sendable, Equatable {
+        public enum Driver: String, Sendable, Equatable, CaseIterable { case http, log }
+        /// `task.sms.driver` (enum http|log): `http` posts to the gateway, `log` only logs (local runs); default `log`.
+        public var driver: Driver = .log
+        /// `task.sms.gateway_url` (URL): the SMS gateway's endpoint; required with driver http; default empty.
+        public var gatewayURL: String = ""
+        /// `task.sms.timeout` (duration): deadline of one attempt, connect included; default empty (`executor.task_timeout`).
+        public var timeout: Duration? = nil
+        /// `task.sms.max_attempts` (integer): attempts before the task is dead; default 5, 1–100.
+        public var maxAttempts: Int = 5
+        /// `task.sms.max_age` (duration): after this long since the order, no more attempts; default `1h`, 1s–30d.
+        public var maxAge: Duration = .seconds(3600)
+
+        public init() {}
+    }
+
+    public struct Webhook: Sendable, Equatable {
+        /// `task.webhook.url` (URL): where each new order is posted; empty means no webhook; default empty.
+        public var url: String = ""
+        /// `task.webhook.timeout` (duration): deadline of one attempt; default empty (`executor.task_timeout`).
+        public var timeout: Duration? = nil
+        /// `task.webhook.max_attempts` (integer): default 10, 1–100.
+        public var maxAttempts: Int = 10
+        /// `task.webhook.max_age` (duration): default `24h`, 1s–30d.
+        public var maxAge: Duration = .seconds(86_400)
+
+        public init() {}
+    }
+
+    public struct Audit: Sendable, Equatable {
+        /// `task.audit.path` (path): the audit file, one JSON line per order, fsynced; default `/var/lib/orderd/audit.log`.
+        public var path: String = "/var/lib/orderd/audit.log"
+        /// `task.audit.timeout` (duration): default empty (`executor.task_timeout`).
+        public var timeout: Duration? = nil
+        /// `task.audit.max_attempts` (integer): default 20, 1–100.
+        public var maxAttempts: Int = 20
+        /// `task.audit.max_age` (duration): default `7d`, 1s–30d.
+        public var maxAge: Duration = .seconds(7 * 86_400)
+
+        public init() {}
+    }
+
+    public struct Stats: Sendable, Equatable {
+        /// `task.stats.enabled` (boolean): count orders and revenue for `GET /stats`; default `true`.
+        public var enabled: Bool = true
+        /// `task.stats.timeout` (duration): default empty (`executor.task_timeout`).
+        public var timeout: Duration? = nil
 
         public init() {}
     }

@@ -46,7 +46,8 @@ public final class HTTPEdge: FastCGIResponder {
             if !delivered { metadata["client"] = "gone" }
             return metadata
         }())
-        return nil
+        // The order is committed whether or not the client still listens: its follow-ups run either way.
+        return response.afterResponse
     }
 
     private func readBody(_ exchange: borrowing FastCGIExchange, _ request: HTTPRequest) throws(APIError) -> [UInt8] {

@@ -3,6 +3,9 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// Work to start once the response is finished (`FCGX_Finish_r`), on the request thread: a hand-off that
+    /// must not block (the follow-up tasks of a new order).
+    public var afterResponse: (@Sendable () -> Void)?
 
     public init(status: Int, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status

@@ -1,18 +1,68 @@
 import Logging
 
 extension OrderdService {
-    static func openStore(_ configuration: OrderdConfiguration, logger: Logger) throws -> any OrderStore {
-        switch configuration.store.driver {
-        case .sqlite: return try SQLiteOrderStore(configuration: configuration)
-        }
+    /// Everything a running orderd is made of, opened in dependency order.
+    struct Parts {
+        var store: any OrderStore
+        var followUps: FollowUps
+        var statistics: OrderStatistics
+        var auditLog: AuditLog
+        var posters: [HTTPPoster]
     }
 
-    static func router(store: any OrderStore, configuration: OrderdConfiguration, logger: Logger) -> Router {
+    static func openParts(_ configuration: OrderdConfiguration, logger: Logger) throws -> Parts {
+        let owner = FollowUps.makeOwner()
+        let insertion = FollowUps.insertion(for: configuration, owner: owner)
+        let store: any OrderStore & OutboxStore
+        switch configuration.store.driver {
+        case .sqlite: store = try SQLiteOrderStore(configuration: configuration, outbox: insertion)
+        }
+        let auditLog: AuditLog
+        do {
+            auditLog = try AuditLog(path: configuration.audit.path)
+        } catch {
+            store.close()
+            throw error
+        }
+        let statistics = OrderStatistics()
+        var posters: [HTTPPoster] = []
+        func poster(_ url: String, timeout: Duration?) -> HTTPPoster {
+            let made = HTTPPoster(
+                url: url, connectTimeout: timeout ?? configuration.executor.taskTimeout,
+                connections: configuration.executor.workers)
+            posters.append(made)
+            return made
+        }
+        var handlers: [TaskKind: any FollowUpHandler] = [
+            .audit: AuditHandler(log: auditLog, wallClock: SQLiteOrderStore.unixMillis),
+            .stats: StatsHandler(statistics: statistics),
+        ]
+        switch configuration.sms.driver {
+        case .http: handlers[.sms] = SMSHandler(transport: .http(poster(configuration.sms.gatewayURL, timeout: configuration.sms.timeout)))
+        case .log: handlers[.sms] = SMSHandler(transport: .log(logger))
+        }
+        if !configuration.webhook.url.isEmpty {
+            handlers[.webhook] = WebhookHandler(poster: poster(configuration.webhook.url, timeout: configuration.webhook.timeout))
+        }
+        let followUps = FollowUps(configuration: configuration, owner: owner, outbox: store, handlers: handlers, logger: logger)
+        return Parts(store: store, followUps: followUps, statistics: statistics, auditLog: auditLog, posters: posters)
+    }
+
+    static func router(_ parts: Parts, configuration: OrderdConfiguration, logger: Logger) -> Router {
         var router = Router()
         router.add("GET", .exact("/healthz")) { _, _ in
             .json(200, Array(#"{"status":"ok"}"#.utf8))
         }
-        OrdersAPI(store: store, busyTimeout: configuration.store.busyTimeout).register(in: &router)
+        OrdersAPI(store: parts.store, busyTimeout: configuration.store.busyTimeout, followUps: parts.followUps)
+            .register(in: &router)
+        let statistics = parts.statistics
+        router.add("GET", .exact("/stats")) { _, _ in
+            .json(200, statistics.json(), headers: [("Cache-Control", "no-store")])
+        }
+        let status = StatusPage(followUps: parts.followUps, startedAtMillis: SQLiteOrderStore.unixMillis(), wallClock: SQLiteOrderStore.unixMillis)
+        router.add("GET", .exact("/status")) { _, _ in
+            .json(200, status.json(), headers: [("Cache-Control", "no-store")])
+        }
         return router
     }
 }

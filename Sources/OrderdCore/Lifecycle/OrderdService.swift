@@ -24,10 +24,14 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
-        let store = try OrderdService.openStore(configuration, logger: logger)
+        let parts = try OrderdService.openParts(configuration, logger: logger)
         let listener = try ListenSocket.resolve(configuration.server, environment: environment)
+        try parts.followUps.start()
+        if configuration.sms.driver == .log {
+            logger.notice("task.sms.driver = log: SMS are logged, not sent; set driver = http and gateway_url to send them")
+        }
         let edge = HTTPEdge(
-            router: OrderdService.router(store: store, configuration: configuration, logger: logger),
+            router: OrderdService.router(parts, configuration: configuration, logger: logger),
             maxBodyBytes: configuration.server.maxBodyBytes,
             logger: logger
         )
@@ -45,6 +49,7 @@ public final class OrderdService {
                 "listen": "\(listener.name)", "socket_from": "\(listener.origin.rawValue)",
                 "request_workers": "\(configuration.server.requestWorkers)", "config": "\(configPath)",
                 "store": "\(configuration.store.path)", "pid": "\(getpid())",
+                "executor_workers": "\(configuration.executor.workers)", "lease_owner": "\(parts.followUps.owner)",
             ]
         )
         notifier.notify("READY=1\nSTATUS=serving on \(listener.name)\nMAINPID=\(getpid())")
@@ -64,7 +69,16 @@ public final class OrderdService {
         let deadline = ContinuousClock.now.advanced(by: configuration.server.requestTimeout + .milliseconds(500))
         let drained = server.stop(deadline: deadline)
         if !drained { logger.error("requests still running at the stop deadline; exiting anyway") }
-        if drained { store.close() }
+        // Then the follow-up work: up to drain_timeout for what runs and waits; the rest stays in the outbox.
+        notifier.notify("STATUS=stopping: draining follow-up tasks (up to \(ConfigValue.formatDuration(configuration.executor.drainTimeout)))")
+        let report = parts.followUps.stop(drainDeadline: .now.advanced(by: configuration.executor.drainTimeout))
+        logger.notice("executor stopped", metadata: [
+            "drained": "\(report.drained)", "cancelled": "\(report.cancelled)", "not_started": "\(report.notStarted)",
+            "stuck": "\(report.stuck)",
+        ])
+        for poster in parts.posters { poster.shutdown() }
+        parts.auditLog.close()
+        if drained { parts.store.close() }
         if listener.origin == .created, case .unix(let path) = configuration.server.listen {
             unlink(path)
         }

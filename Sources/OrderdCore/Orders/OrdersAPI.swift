@@ -7,10 +7,14 @@ public struct OrdersAPI: Sendable {
 
     private let store: any OrderStore
     private let busyTimeout: Duration
+    private let followUps: FollowUps?
 
-    public init(store: any OrderStore, busyTimeout: Duration) {
+    /// - Parameter followUps: gets every newly created order once its 201 is finished (not a replay: its
+    ///   tasks were handed over the first time).
+    public init(store: any OrderStore, busyTimeout: Duration, followUps: FollowUps? = nil) {
         self.store = store
         self.busyTimeout = busyTimeout
+        self.followUps = followUps
     }
 
     public func register(in router: inout Router) {
@@ -34,7 +38,11 @@ public struct OrdersAPI: Sendable {
         let outcome = try store.create(order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline)
         var headers = [("Location", Self.itemPrefix + outcome.order.id)]
         if case .replayed = outcome { headers.append(("Idempotent-Replayed", "true")) }
-        return .json(201, OrderJSON.createdBody(outcome.order), headers: headers)
+        var response = HTTPResponse.json(201, OrderJSON.createdBody(outcome.order), headers: headers)
+        if case .created(let order) = outcome, let followUps {
+            response.afterResponse = followUps.afterResponse(for: order)
+        }
+        return response
     }
 
     func lookup(id: String) throws -> HTTPResponse {

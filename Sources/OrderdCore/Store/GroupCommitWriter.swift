@@ -28,6 +28,8 @@ struct GroupCommitStatistics: Sendable, Equatable {
     var expired = 0
     /// Expired idempotency keys (and their request bodies) cleared from their orders by the periodic purge.
     var purgedKeys = 0
+    /// Outbox changes (task outcomes, releases, lease renewals) taken into transactions.
+    var outboxChanges = 0
 }
 
 /// One `create` call waiting for the writer: the request thread blocks on it, the writer completes it.
@@ -104,12 +106,54 @@ final class PendingWrite: @unchecked Sendable {
     }
 }
 
+/// A blocking call run by the writer thread in its next transaction (an outbox claim, a manual retry), for a
+/// caller that needs the result. The caller blocks until the transaction holding it committed or failed.
+///
+/// `@unchecked Sendable`: `result` is only touched with `mutex` held; `body` is only run by the writer.
+final class WriterCall: @unchecked Sendable {
+    private let body: (SQLiteConnection) throws(StoreError) -> Void
+    private let mutex = PThreadMutex()
+    private var result: Result<Void, StoreError>?
+
+    /// `body` runs on the writer thread, inside the batch transaction; what it stores becomes visible to the
+    /// caller only once the transaction committed.
+    init(_ body: @escaping (SQLiteConnection) throws(StoreError) -> Void) {
+        self.body = body
+    }
+
+    func perform(on connection: SQLiteConnection) throws(StoreError) { try body(connection) }
+
+    func finish(_ outcome: Result<Void, StoreError>) {
+        mutex.withLock {
+            result = outcome
+            mutex.signal()
+        }
+    }
+
+    func awaitOutcome() throws(StoreError) {
+        mutex.lock()
+        defer { mutex.unlock() }
+        while result == nil { mutex.wait() }
+        try result!.get()
+    }
+}
+
+/// What the writer takes off the queue for one transaction.
+struct WriteBatch {
+    var orders: [PendingWrite] = []
+    var changes: [OutboxChange] = []
+    var calls: [WriterCall] = []
+    var isEmpty: Bool { orders.isEmpty && changes.isEmpty && calls.isEmpty }
+}
+
 /// The queue between request threads and the writer thread.
 ///
 /// `@unchecked Sendable`: every mutable field is only touched with `mutex` held.
 final class WriteQueue: @unchecked Sendable {
     private let mutex = PThreadMutex()
     private var pending: [PendingWrite] = []
+    private var changes: [OutboxChange] = []
+    private var calls: [WriterCall] = []
     private var stopping = false
     private var writerWaiting = false
     private var stats = GroupCommitStatistics()
@@ -123,25 +167,54 @@ final class WriteQueue: @unchecked Sendable {
         if writerWaiting { mutex.signal() }
     }
 
-    /// Writer: everything queued, up to `limit` writes. Waits while the queue is empty: returns an empty
-    /// batch when `wakeAt` passes first, and nil once the store is stopping and nothing is left.
-    func take(limit: Int, wakeAt: ContinuousClock.Instant) -> [PendingWrite]? {
+    /// Queues an outbox change; never waits. After the store closed the change is dropped: the task's lease
+    /// runs out and it is claimed again.
+    func enqueue(_ change: OutboxChange) {
+        mutex.withLock {
+            guard !stopping else { return }
+            changes.append(change)
+            if writerWaiting { mutex.signal() }
+        }
+    }
+
+    /// Queues a blocking call; fails once the store is closing.
+    func enqueue(_ call: WriterCall) throws(StoreError) {
         mutex.lock()
         defer { mutex.unlock() }
-        while pending.isEmpty {
+        guard !stopping else { throw StoreError.unavailable("the order store is closed") }
+        calls.append(call)
+        if writerWaiting { mutex.signal() }
+    }
+
+    /// Writer: everything queued, up to `limit` orders and `limit` * 4 outbox changes. Waits while the queue
+    /// is empty: returns an empty batch when `wakeAt` passes first, and nil once the store is stopping and
+    /// nothing is left.
+    func take(limit: Int, wakeAt: ContinuousClock.Instant) -> WriteBatch? {
+        mutex.lock()
+        defer { mutex.unlock() }
+        while pending.isEmpty && changes.isEmpty && calls.isEmpty {
             if stopping { return nil }
             writerWaiting = true
             let signalled = mutex.wait(until: wakeAt)
             writerWaiting = false
-            if !signalled && pending.isEmpty && !stopping { return [] }
+            if !signalled && pending.isEmpty && changes.isEmpty && calls.isEmpty && !stopping { return WriteBatch() }
         }
+        var batch = WriteBatch()
         stats.dequeued += min(pending.count, limit)
         if pending.count <= limit {
-            defer { pending = [] }
-            return pending
+            swap(&batch.orders, &pending)
+        } else {
+            batch.orders = Array(pending.prefix(limit))
+            pending.removeFirst(limit)
         }
-        let batch = Array(pending.prefix(limit))
-        pending.removeFirst(limit)
+        let changeLimit = limit * 4
+        if changes.count <= changeLimit {
+            swap(&batch.changes, &changes)
+        } else {
+            batch.changes = Array(changes.prefix(changeLimit))
+            changes.removeFirst(changeLimit)
+        }
+        swap(&batch.calls, &calls)
         return batch
     }
 
@@ -226,14 +299,15 @@ final class GroupCommitWriter: @unchecked Sendable {
     func run() {
         // Not right away: at startup the first batches matter more than old keys.
         var nextPurge = ContinuousClock.now + tuning.purgeInterval
-        while let batch = queue.take(limit: tuning.batchLimit, wakeAt: nextPurge) {
+        while var batch = queue.take(limit: tuning.batchLimit, wakeAt: nextPurge) {
             if !batch.isEmpty {
                 let now = ContinuousClock.now
-                let claimed = batch.filter { $0.claim(now: now) }
-                if claimed.count < batch.count {
-                    queue.update { $0.expired += batch.count - claimed.count }
+                let taken = batch.orders.count
+                batch.orders = batch.orders.filter { $0.claim(now: now) }
+                if batch.orders.count < taken {
+                    queue.update { $0.expired += taken - batch.orders.count }
                 }
-                if !claimed.isEmpty { commit(claimed) }
+                if !batch.isEmpty { commit(batch) }
             }
             if ContinuousClock.now >= nextPurge {
                 let maybeMore = purgeExpiredKeys()
@@ -247,27 +321,40 @@ final class GroupCommitWriter: @unchecked Sendable {
         connection.close()
     }
 
-    private func commit(_ writes: [PendingWrite]) {
-        let (results, committed, expired) = runTransaction(writes)
+    private func commit(_ batch: WriteBatch) {
+        let writes = batch.orders
+        let (results, committed, expired) = runTransaction(batch)
         queue.update { stats in
             stats.transactions += 1
             if committed { stats.commits += 1 }
+            stats.outboxChanges += batch.changes.count
             stats.writes += writes.count
             stats.expired += expired
             stats.largestBatch = max(stats.largestBatch, writes.count)
-            let bucket = min(Int.bitWidth - writes.count.leadingZeroBitCount - 1, stats.batchSizes.count - 1)
-            stats.batchSizes[bucket] += 1
+            // A transaction of outbox changes only is not an order batch.
+            if !writes.isEmpty {
+                let bucket = min(Int.bitWidth - writes.count.leadingZeroBitCount - 1, stats.batchSizes.count - 1)
+                stats.batchSizes[bucket] += 1
+            }
         }
         for (write, result) in zip(writes, results) { write.finish(result) }
+    }
+
+    /// What happens to the outbox changes and calls of a batch whose transaction failed: changes are lost
+    /// (their tasks' leases run out and they are claimed again), calls get the error.
+    private func failOutbox(_ batch: WriteBatch, _ error: StoreError) {
+        for call in batch.calls { call.finish(.failure(error)) }
     }
 
     /// One transaction for the whole batch, a savepoint per write. Returns each write's result, whether the
     /// transaction committed, and how many writes were dropped for their deadline.
     private func runTransaction(
-        _ writes: [PendingWrite]
+        _ batch: WriteBatch
     ) -> (results: [Result<CreateOutcome, StoreError>], committed: Bool, expired: Int) {
+        let writes = batch.orders
         func failAll(_ error: StoreError) -> ([Result<CreateOutcome, StoreError>], Bool, Int) {
             connection.rollbackQuietly()
+            failOutbox(batch, error)
             return (Array(repeating: .failure(error), count: writes.count), false, 0)
         }
         do throws(StoreError) {
@@ -293,12 +380,34 @@ final class GroupCommitWriter: @unchecked Sendable {
                 return failAll(error)
             }
         }
+        // Outbox changes after the orders: they touch other orders' tasks, never these ones. A change whose
+        // lease was lost meanwhile matches no row and changes nothing.
+        var callResults: [Result<Void, StoreError>] = []
+        do throws(StoreError) {
+            for change in batch.changes { try OutboxRows.apply(change, on: connection) }
+            for call in batch.calls {
+                // A call's failure (bad input, say) is its own; it must not undo the batch.
+                try connection.run("SAVEPOINT outbox_call")
+                do throws(StoreError) {
+                    try call.perform(on: connection)
+                    try connection.run("RELEASE outbox_call")
+                    callResults.append(.success(()))
+                } catch where error.isConfinedToOneWrite {
+                    try connection.run("ROLLBACK TO outbox_call")
+                    try connection.run("RELEASE outbox_call")
+                    callResults.append(.failure(error))
+                }
+            }
+        } catch {
+            return failAll(error)
+        }
         do throws(StoreError) {
             try connection.run("COMMIT")
         } catch {
             // A failed COMMIT fails every write in the batch: none of them is stored.
             return failAll(error)
         }
+        for (call, result) in zip(batch.calls, callResults) { call.finish(result) }
         return (results, true, expired)
     }
 

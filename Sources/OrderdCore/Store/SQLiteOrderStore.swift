@@ -4,6 +4,29 @@ import CSQLite
 import Glibc
 #endif
 
+/// Which durable tasks a new order gets, and the lease its creator takes on them.
+public struct OutboxInsertion: Sendable {
+    public var kinds: [TaskKind]
+    /// The process that will run them (`FollowUps.owner`).
+    public var owner: String
+    public var lease: Duration
+
+    public init(kinds: [TaskKind], owner: String, lease: Duration) {
+        self.kinds = kinds.filter(\.isDurable)
+        self.owner = owner
+        self.lease = lease
+    }
+
+    var writeStep: OrderWriteStep {
+        let leaseMillis = lease.components.seconds * 1_000 + lease.components.attoseconds / 1_000_000_000_000_000
+        return OrderWriteStep(name: "outbox") { [self] (connection, order) throws(StoreError) in
+            try OutboxRows.insert(
+                orderID: order.id, kinds: kinds, createdAtMillis: order.createdAtMillis, owner: owner,
+                leaseUntilMillis: order.createdAtMillis + leaseMillis, on: connection)
+        }
+    }
+}
+
 /// The order store on one SQLite file in WAL mode, with group commit.
 ///
 /// Writes go through a single writer thread with its own connection: request threads queue their order and
@@ -48,10 +71,13 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
 
     /// Opens (or creates) the database at `configuration.store.path`, migrates it, and starts the writer.
     ///
+    /// With `outbox`, every new order gets its durable follow-up tasks in its own transaction.
     /// The directory must exist. Errors name the path in their `debugDescription`; log that
     /// (`String(reflecting: error)`), not `description`.
-    public convenience init(configuration: OrderdConfiguration) throws(StoreError) {
-        try self.init(store: configuration.store, idempotencyTTL: configuration.orders.idempotencyTTL)
+    public convenience init(configuration: OrderdConfiguration, outbox: OutboxInsertion? = nil) throws(StoreError) {
+        try self.init(
+            store: configuration.store, idempotencyTTL: configuration.orders.idempotencyTTL,
+            writeSteps: outbox.map { [$0.writeStep] } ?? [])
     }
 
     /// Opens (or creates) the database at `store.path`, migrates it, and starts the writer.
@@ -145,7 +171,7 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     var queuedWrites: Int { queue.count }
 
     /// Milliseconds since the Unix epoch, UTC.
-    static func unixMillis() -> Int64 {
+    public static func unixMillis() -> Int64 {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
@@ -207,4 +233,51 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
         }
         return settings
     }
+}
+
+extension SQLiteOrderStore: OutboxStore {
+    public func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask] {
+        guard limit > 0 else { return [] }
+        let box = ResultBox<[ClaimedTask]>([])
+        let call = WriterCall { (connection) throws(StoreError) in
+            box.value = try OutboxRows.claim(
+                owner: owner, limit: limit, nowMillis: nowMillis, leaseUntilMillis: leaseUntilMillis, on: connection)
+        }
+        try queue.enqueue(call)
+        try call.awaitOutcome()
+        return box.value
+    }
+
+    public func record(_ change: OutboxChange) {
+        queue.enqueue(change)
+    }
+
+    public func tasks(in state: TaskRecord.State?, limit: Int) throws(StoreError) -> [TaskRecord] {
+        try readers.withConnection { (connection) throws(StoreError) -> [TaskRecord] in
+            try OutboxRows.list(in: state, limit: limit, on: connection)
+        }
+    }
+
+    public func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool {
+        let box = ResultBox(false)
+        let call = WriterCall { (connection) throws(StoreError) in
+            box.value = try OutboxRows.retryDead(key, nowMillis: nowMillis, on: connection)
+        }
+        try queue.enqueue(call)
+        try call.awaitOutcome()
+        return box.value
+    }
+
+    public func counts() throws(StoreError) -> OutboxCounts {
+        try readers.withConnection { (connection) throws(StoreError) -> OutboxCounts in
+            try OutboxRows.counts(on: connection)
+        }
+    }
+}
+
+/// A value written by the writer thread and read by the caller after `WriterCall.awaitOutcome()`, whose
+/// mutex orders the two.
+private final class ResultBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }

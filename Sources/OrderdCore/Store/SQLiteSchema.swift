@@ -2,7 +2,7 @@
 ///
 /// `PRAGMA user_version` holds how many steps a database has had. At startup the store runs the missing ones
 /// in one `BEGIN IMMEDIATE` transaction. Steps are append-only: never edit a released step, add a new one
-/// (the outbox table comes next).
+/// .
 ///
 /// Step 1 was rewritten in place before any deployment; from the first deployed release on, it is frozen.
 enum SQLiteSchema {
@@ -32,6 +32,28 @@ enum SQLiteSchema {
         ) STRICT, WITHOUT ROWID;
 
         CREATE UNIQUE INDEX orders_by_idempotency_key ON orders (idempotency_key) WHERE idempotency_key IS NOT NULL;
+        """,
+        // 2: the outbox: one row per durable follow-up task, inserted in the order's own savepoint. A lease
+        // (owner, until) is the claim of one process; a lease that ran out belongs to a process that died or
+        // hung, and any process may claim the task again. See OutboxRows.
+        """
+        CREATE TABLE tasks (
+            order_id          TEXT    NOT NULL,
+            kind              TEXT    NOT NULL,               -- sms, webhook, audit
+            state             TEXT    NOT NULL,               -- pending, done, dead
+            attempts          INTEGER NOT NULL DEFAULT 0,     -- attempts that ended (a crash mid-attempt is not counted)
+            created_at_ms     INTEGER NOT NULL,
+            age_from_ms       INTEGER NOT NULL,               -- max_age counts from here (reset by `orderd tasks retry`)
+            available_at_ms   INTEGER NOT NULL,               -- not attempted before (retry backoff)
+            lease_owner       TEXT,                           -- the process holding the claim, NULL when free
+            lease_until_ms    INTEGER,
+            finished_at_ms    INTEGER,
+            last_error        TEXT,
+            PRIMARY KEY (order_id, kind)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE INDEX tasks_due ON tasks (available_at_ms) WHERE state = 'pending';
+        CREATE INDEX tasks_dead ON tasks (finished_at_ms) WHERE state = 'dead';
         """,
     ]
 

@@ -36,6 +36,7 @@ final class Stack: @unchecked Sendable {
     var databasePath: String { dir + "/orderd.db" }
     var configPath: String { dir + "/orderd.ini" }
     var orderdLogPath: String { dir + "/orderd.log" }
+    var auditPath: String { dir + "/audit.log" }
     private(set) var orderd: Process?
     private var nginx: Process?
     private let settings: [String: [String: String]]
@@ -63,6 +64,7 @@ final class Stack: @unchecked Sendable {
             "server": ["listen": socketPath, "request_workers": "4", "request_timeout": "5s"],
             "store": ["path": databasePath],
             "log": ["level": "info"],
+            "task.audit": ["path": auditPath],
         ]
         for (section, values) in settings { sections[section, default: [:]].merge(values) { _, new in new } }
         var text = "; written by the integration test harness\n"

@@ -1,0 +1,92 @@
+/// Keeps the executor fed from the outbox, on a thread of its own (its store calls block).
+///
+/// It claims due tasks up to the executor's free capacity: tasks that overflowed the queue, retries whose
+/// backoff passed, tasks left pending by an earlier run, and tasks whose holder's lease ran out (a process
+/// that died). While a backlog remains it claims again as soon as capacity frees up; otherwise it looks
+/// every `executor.poll_interval`, or at once when a request thread reports an overflow. It also renews this
+/// process's leases every third of `executor.lease_timeout`.
+///
+/// Memory stays bounded whatever the backlog: at most the free capacity is claimed at a time; the rest waits
+/// in the store.
+final class OutboxDispatcher: @unchecked Sendable {
+    // @unchecked Sendable: `stopping` and `poked` are only touched with `mutex` held; the rest is immutable.
+    private let followUps: FollowUps
+    private let settings: OrderdConfiguration.Executor
+    private let mutex = PThreadMutex()
+    private var stopping = false
+    private var poked = false
+    private var thread: StoreThread?
+
+    init(followUps: FollowUps, settings: OrderdConfiguration.Executor) {
+        self.followUps = followUps
+        self.settings = settings
+    }
+
+    func start() throws {
+        thread = try StoreThread(name: "orderd-dispatcher") { [self] in run() }
+    }
+
+    /// A durable task overflowed: look at the outbox again soon. Cheap; called from request threads.
+    func poke() {
+        mutex.withLock {
+            poked = true
+            mutex.signal()
+        }
+    }
+
+    func stop() {
+        mutex.withLock {
+            stopping = true
+            mutex.signal()
+        }
+        thread?.join()
+        thread = nil
+    }
+
+    private var isStopping: Bool { mutex.withLock { stopping } }
+
+    private func run() {
+        let renewEvery = settings.leaseTimeout / 3
+        var nextRenew = ContinuousClock.now + renewEvery
+        var nextPoll = ContinuousClock.now  // at start: pick up what an earlier run left
+        var backlog = false
+        var failures = 0
+        while !isStopping {
+            let now = ContinuousClock.now
+            if now >= nextRenew {
+                followUps.renewLeases()
+                nextRenew = now + renewEvery
+            }
+            let due = mutex.withLock {
+                defer { poked = false }
+                return poked || backlog || now >= nextPoll
+            }
+            let free = followUps.executor.freeCapacity
+            if due && free > 0 {
+                do throws(StoreError) {
+                    let claimed = try followUps.refill(limit: free)
+                    backlog = claimed == free
+                    failures = 0
+                } catch {
+                    failures += 1
+                    backlog = false
+                    // Once per failure streak, then quietly retried every poll: the store logs its own trouble.
+                    if failures == 1 {
+                        followUps.logger.error("outbox: cannot claim tasks", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+                if !backlog { nextPoll = ContinuousClock.now + settings.pollInterval }
+            }
+            let wakeAt = min(nextPoll, nextRenew)
+            if backlog {
+                // Claim again as soon as a quarter of the queue is free (or the next poll), not task by task.
+                let quarter = max(1, followUps.executor.statistics.queueCapacity / 4)
+                _ = followUps.executor.waitForCapacity(atLeast: quarter, until: min(wakeAt, .now + .milliseconds(100)))
+            } else {
+                mutex.withLock {
+                    if !poked && !stopping { mutex.wait(until: wakeAt) }
+                }
+            }
+        }
+    }
+}

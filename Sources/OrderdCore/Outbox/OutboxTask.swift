@@ -1,0 +1,64 @@
+/// One attempt at a durable task, as the executor runs it. Its outcome goes back to `FollowUps`, which
+/// records it in the outbox.
+final class OutboxTask: ExecutorTask {
+    let key: TaskKey
+    let order: StoredOrder
+    /// Attempts recorded before this one.
+    let previousAttempts: Int
+    let ageFromMillis: Int64
+    let timeout: Duration
+    private let handler: any FollowUpHandler
+    private let followUps: FollowUps
+
+    var kind: String { key.kind.rawValue }
+
+    init(key: TaskKey, order: StoredOrder, previousAttempts: Int, ageFromMillis: Int64, timeout: Duration,
+         handler: any FollowUpHandler, followUps: FollowUps) {
+        self.key = key
+        self.order = order
+        self.previousAttempts = previousAttempts
+        self.ageFromMillis = ageFromMillis
+        self.timeout = timeout
+        self.handler = handler
+        self.followUps = followUps
+    }
+
+    func run() async throws {
+        try await handler.perform(
+            order: order, taskID: key.description, attempt: previousAttempts + 1,
+            deadline: ContinuousClock.now.advanced(by: timeout))
+    }
+
+    func finished(_ outcome: ExecutorOutcome) {
+        followUps.settle(self, outcome)
+    }
+}
+
+/// A best-effort task: in memory only, run at most once, dropped when the queue is full.
+final class BestEffortTask: ExecutorTask {
+    let order: StoredOrder
+    let timeout: Duration
+    private let taskKind: TaskKind
+    private let handler: any FollowUpHandler
+    private let followUps: FollowUps
+
+    var kind: String { taskKind.rawValue }
+
+    init(kind: TaskKind, order: StoredOrder, timeout: Duration, handler: any FollowUpHandler, followUps: FollowUps) {
+        self.taskKind = kind
+        self.order = order
+        self.timeout = timeout
+        self.handler = handler
+        self.followUps = followUps
+    }
+
+    func run() async throws {
+        try await handler.perform(
+            order: order, taskID: "\(order.id):\(taskKind.rawValue)", attempt: 1,
+            deadline: ContinuousClock.now.advanced(by: timeout))
+    }
+
+    func finished(_ outcome: ExecutorOutcome) {
+        followUps.settleBestEffort(taskKind, order: order, outcome)
+    }
+}

@@ -1,0 +1,85 @@
+import AsyncHTTPClient
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// POSTs JSON to one URL with AsyncHTTPClient: the deadline bounds the whole call (connect included), the
+/// task's cancellation cancels the request, and every call carries `Idempotency-Key`.
+///
+/// A 2xx answer is success. 408, 425, 429 and 5xx, timeouts and connection failures are transient (retried);
+/// any other answer, redirects included, is permanent: the receiver rejected the request itself.
+final class HTTPPoster: Sendable {
+    let url: String
+    private let client: HTTPClient
+
+    /// - Parameters:
+    ///   - connectTimeout: the longest a connection attempt may take (the attempt's deadline also bounds it).
+    ///   - connections: most connections kept to the host, at least the executor's workers.
+    init(url: String, connectTimeout: Duration, connections: Int) {
+        self.url = url
+        var configuration = HTTPClient.Configuration(
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .milliseconds(connectTimeout.millis), read: nil))
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, connections)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func post(json: [UInt8], idempotencyKey: String, deadline: ContinuousClock.Instant) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
+        request.headers.add(name: "User-Agent", value: "orderd/\(OrderdVersion.current)")
+        request.body = .bytes(ByteBuffer(bytes: json))
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, deadline: .now() + .nanoseconds(remaining.nanos))
+            // Read the answer to the end so the connection can be reused; its content does not matter.
+            for try await _ in response.body {}
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw FollowUpError.transient(Self.describe(error))
+        }
+        let status = response.status.code
+        switch status {
+        case 200..<300: return
+        case 408, 425, 429, 500..<600: throw FollowUpError.transient("HTTP \(status) from \(Self.hostPart(url))")
+        default: throw FollowUpError.permanent("HTTP \(status) from \(Self.hostPart(url))")
+        }
+    }
+
+    /// Closes the connections. Call once, after the last `post`.
+    func shutdown() {
+        try? client.syncShutdown()
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded: return "deadline exceeded"
+            case .connectTimeout: return "connect timed out"
+            case .remoteConnectionClosed: return "the server closed the connection"
+            default: return "HTTP client error: \(error)"
+            }
+        }
+        return "\(error)"
+    }
+
+    /// `scheme://host:port` of a URL: enough to say who answered, without a path that might carry a token.
+    static func hostPart(_ url: String) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let rest = url[schemeEnd.upperBound...]
+        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        return String(url[..<schemeEnd.upperBound]) + host
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds (saturating).
+    var nanos: Int64 {
+        let (seconds, attoseconds) = components
+        let (high, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : high &+ attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import OrderdCore
+
+/// The outbox in SQLite: tasks written with their order, leases, outcomes guarded by the lease holder.
+@Suite struct OutboxStoreTests {
+    static let durable: [TaskKind] = [.sms, .audit]
+
+    /// A store whose new orders get sms and audit tasks leased by `owner` for `lease`.
+    static func open(_ directory: String, owner: String = "a", lease: Duration = .seconds(60)) throws -> SQLiteOrderStore {
+        try SQLiteOrderStore(
+            configuration: .store(in: directory),
+            outbox: OutboxInsertion(kinds: durable + [.stats], owner: owner, lease: lease))
+    }
+
+    static func create(_ store: SQLiteOrderStore, _ number: Int) throws -> StoredOrder {
+        try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)).order
+    }
+
+    /// `record` does not wait; a later blocking call on the writer proves the change was committed.
+    static func flush(_ store: SQLiteOrderStore) throws {
+        _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0)
+    }
+
+    @Test func aNewOrderGetsOneLeasedPendingTaskPerDurableKind() throws {
+        try withStoreDirectory { directory in
+            let store = try Self.open(directory)
+            defer { store.close() }
+            let order = try Self.create(store, 1)
+            let tasks = try store.tasks(in: nil, limit: 10)
+            #expect(tasks.map(\.key) == [TaskKey(orderID: order.id, kind: .audit), TaskKey(orderID: order.id, kind: .sms)])
+            #expect(tasks.allSatisfy { $0.state == .pending && $0.attempts == 0 && $0.leaseOwner == "a" })
+            #expect(tasks.allSatisfy { $0.leaseUntilMillis == order.createdAtMillis + 60_000 })
+            // Leased by its creator: nobody else may claim it while the lease runs.
+            #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: order.createdAtMillis + 1, leaseUntilMillis: .max).isEmpty)
+            #expect(try store.counts() == OutboxCounts(pending: 2, dead: 0, oldestPendingMillis: order.createdAtMillis))
+        }
+    }
+
+    @Test func anExpiredLeaseIsTakenOverAndTheOldHolderCanNoLongerSettle() throws {
+        try withStoreDirectory { directory in
+            let store = try Self.open(directory, lease: .seconds(1))
+            defer { store.close() }
+            let order = try Self.create(store, 1)
+            let later = order.createdAtMillis + 1_001
+            let claimed = try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 5_000)
+            #expect(Set(claimed.map(\.key.kind)) == [.sms, .audit])
+            #expect(claimed.allSatisfy { $0.order == order && $0.attempts == 0 && $0.ageFromMillis == order.createdAtMillis })
+            // The dead holder's late answer changes nothing; the new holder's does.
+            let sms = TaskKey(orderID: order.id, kind: .sms)
+            store.record(.done(sms, owner: "a", atMillis: later))
+            try Self.flush(store)
+            #expect(try store.tasks(in: .done, limit: 10).isEmpty)
+            store.record(.done(sms, owner: "b", atMillis: later))
+            try Self.flush(store)
+            #expect(try store.tasks(in: .done, limit: 10).map(\.key) == [sms])
+            #expect(try store.tasks(in: .done, limit: 10).first?.attempts == 1)
+        }
+    }
+
+    @Test func retryWaitsForItsTimeAndCountsTheAttempt() throws {
+        try withStoreDirectory { directory in
+            let store = try Self.open(directory)
+            defer { store.close() }
+            let order = try Self.create(store, 1)
+            let sms = TaskKey(orderID: order.id, kind: .sms)
+            let now = order.createdAtMillis + 10
+            store.record(.retry(sms, owner: "a", retryAtMillis: now + 500, error: "HTTP 503"))
+            try Self.flush(store)
+            let pending = try store.tasks(in: .pending, limit: 10).first { $0.key == sms }
+            #expect(pending?.attempts == 1 && pending?.lastError == "HTTP 503" && pending?.leaseOwner == nil)
+            #expect(try store.claimDue(owner: "a", limit: 10, nowMillis: now + 499, leaseUntilMillis: now + 9_999).isEmpty)
+            let due = try store.claimDue(owner: "a", limit: 10, nowMillis: now + 500, leaseUntilMillis: now + 9_999)
+            #expect(due.map(\.key) == [sms] && due.first?.attempts == 1)
+        }
+    }
+
+    @Test func releasedTasksAreClaimableAtOnceOldestFirstUpToTheLimit() throws {
+        try withStoreDirectory { directory in
+            let store = try Self.open(directory)
+            defer { store.close() }
+            let orders = try (1...5).map { try Self.create(store, $0) }
+            let keys = orders.map { TaskKey(orderID: $0.id, kind: .sms) }
+            store.record(.release(keys, owner: "a"))
+            store.record(.release([TaskKey(orderID: orders[0].id, kind: .audit)], owner: "someone else"))  // not theirs
+            try Self.flush(store)
+            let now = orders[4].createdAtMillis + 1
+            let first = try store.claimDue(owner: "a", limit: 3, nowMillis: now, leaseUntilMillis: now + 60_000)
+            #expect(first.map(\.key) == Array(keys[0..<3]))
+            let rest = try store.claimDue(owner: "a", limit: 10, nowMillis: now, leaseUntilMillis: now + 60_000)
+            #expect(rest.map(\.key) == Array(keys[3...]))
+        }
+    }
+
+    @Test func deadTasksAreKeptAndRetriedByHand() throws {
+        try withStoreDirectory { directory in
+            let store = try Self.open(directory)
+            defer { store.close() }
+            let order = try Self.create(store, 1)
+            let sms = TaskKey(orderID: order.id, kind: .sms)
+            store.record(.dead(sms, owner: "a", atMillis: order.createdAtMillis + 5, error: "gave up after 1 attempts: HTTP 503"))
+            try Self.flush(store)
+            let dead = try store.tasks(in: .dead, limit: 10)
+            #expect(dead.map(\.key) == [sms] && dead.first?.lastError?.contains("HTTP 503") == true)
+            #expect(try store.counts().dead == 1)
+            let now = order.createdAtMillis + 1_000
+            #expect(try store.retryDead(sms, nowMillis: now))
+            #expect(try store.retryDead(sms, nowMillis: now) == false)  // pending now, not dead
+            #expect(try store.retryDead(TaskKey(orderID: "nope", kind: .sms), nowMillis: now) == false)
+            let claimed = try store.claimDue(owner: "b", limit: 10, nowMillis: now, leaseUntilMillis: now + 1)
+            #expect(claimed.map(\.key) == [sms] && claimed.first?.attempts == 0 && claimed.first?.ageFromMillis == now)
+        }
+    }
+
+    @Test func renewingExtendsEveryLeaseOfItsHolderOnly() throws {
+        try withStoreDirectory { directory in
+            let store = try Self.open(directory, lease: .seconds(1))
+            defer { store.close() }
+            let order = try Self.create(store, 1)
+            store.record(.renew(owner: "a", untilMillis: order.createdAtMillis + 100_000))
+            try Self.flush(store)
+            #expect(try store.tasks(in: nil, limit: 10).allSatisfy { $0.leaseUntilMillis == order.createdAtMillis + 100_000 })
+            let later = order.createdAtMillis + 2_000
+            #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 1).isEmpty)
+        }
+    }
+
+    @Test func taskIDsRoundTrip() {
+        let key = TaskKey(orderID: "01a21aaa-3c87-727c-a5d9-e78e53bda2ad", kind: .webhook)
+        #expect(TaskKey(key.description) == key)
+        #expect(TaskKey("01a21aaa-3c87-727c-a5d9-e78e53bda2ad:stats") == nil)  // best-effort: no durable task
+        #expect(TaskKey("no-kind") == nil)
+    }
+}
