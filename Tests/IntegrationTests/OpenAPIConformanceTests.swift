@@ -239,7 +239,10 @@ struct ConformanceClient {
         try send("404 unknown path", WireRequest("GET", "/nope"), expect: 404)
         try send("404 POST to an unknown path", .init("POST", "/orders/../orders", headers: [("Content-Type", "application/json")], body: Array(TestOrderBody.valid.utf8)), expect: 404)
         try send("GET /metrics from loopback: not implemented yet", WireRequest("GET", "/metrics"), expect: 404)
-        try send("GET /status from loopback: not implemented yet", WireRequest("GET", "/status"), expect: 404)
+        try send("GET /status from loopback", WireRequest("GET", "/status"), expect: 200)
+        try send("POST /orders before /stats", .order(TestOrderBody.valid), expect: 201)
+        try send("GET /stats from loopback", WireRequest("GET", "/stats"), expect: 200)
+        try send("GET /stats from 127.0.0.2", WireRequest("GET", "/stats"), from: "127.0.0.2", expect: 403)
         try send("GET /metrics from 127.0.0.2", WireRequest("GET", "/metrics"), from: "127.0.0.2", expect: 403)
         try send("GET /status from 127.0.0.2", WireRequest("GET", "/status"), from: "127.0.0.2", expect: 403)
         try send("404 from nginx: its internal error page", WireRequest("GET", "/.orderd-errors/400"), expect: 404)
@@ -304,6 +307,7 @@ struct ConformanceClient {
         try send("502 HEAD /orders/{id}", WireRequest("HEAD", "/orders/\(id)"), expect: 502)
         try send("502 GET /metrics", WireRequest("GET", "/metrics"), expect: 502)
         try send("502 GET /status", WireRequest("GET", "/status"), expect: 502)
+        try send("502 GET /stats", WireRequest("GET", "/stats"), expect: 502)
     }
 }
 
