@@ -45,14 +45,14 @@ extension Orderd {
                 printError("orderd: configuration \(options.config) is not valid; not starting.\n\(error)")
                 throw ExitCode(78)  // EX_CONFIG
             }
-            LoggingSystem.bootstrap { label in
-                OrderdLogHandler(label: label, level: Logger.Level(configuration.log.level), format: configuration.log.format)
-            }
+            let logSettings = LogSettings(configuration.log)
+            LoggingSystem.bootstrap { label in OrderdLogHandler(label: label, settings: logSettings) }
             let logger = Logger(label: "orderd")
             let service = OrderdService(
                 configuration: configuration,
                 configPath: options.config,
                 logger: logger,
+                logSettings: logSettings,
                 environment: ProcessInfo.processInfo.environment
             )
             do {

@@ -1,6 +1,7 @@
 import CFastCGI
 import Foundation
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +29,7 @@ public final class FastCGIServer: @unchecked Sendable {
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
     private let workers: Int
-    private let requestTimeout: Duration
+    private let requestTimeoutNanos: Atomic<Int64>
     private let maxParked: Int
     private let isUnixListener: Bool
     private let responder: any FastCGIResponder
@@ -42,6 +43,12 @@ public final class FastCGIServer: @unchecked Sendable {
     private var running = 0
     /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
     private var turn = 0
+
+    /// `server.request_timeout`; a reload changes it for requests that start afterwards.
+    public var requestTimeout: Duration {
+        get { .nanoseconds(requestTimeoutNanos.load(ordering: .relaxed)) }
+        set { requestTimeoutNanos.store(newValue.nanos, ordering: .relaxed) }
+    }
 
     public init(
         listenFD: Int32,
@@ -59,7 +66,7 @@ public final class FastCGIServer: @unchecked Sendable {
         }
         self.isUnixListener = named && address.ss_family == sa_family_t(AF_UNIX)
         self.workers = workers
-        self.requestTimeout = requestTimeout
+        self.requestTimeoutNanos = Atomic(requestTimeout.nanos)
         self.maxParked = maxParkedConnections
         self.responder = responder
         self.logger = logger

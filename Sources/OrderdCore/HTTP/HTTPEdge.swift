@@ -1,16 +1,23 @@
 import Logging
+import Synchronization
 
 /// The HTTP edge on a request thread: copies the request out of libfcgi, routes it, reads and checks the body,
 /// runs the handler, turns any error into its response, writes the answer and logs one line.
 public final class HTTPEdge: FastCGIResponder {
     private let router: Router
-    private let maxBodyBytes: Int
+    private let maxBodyBytesSetting: Atomic<Int>
     private let logger: Logger
 
     public init(router: Router, maxBodyBytes: Int, logger: Logger) {
         self.router = router
-        self.maxBodyBytes = maxBodyBytes
+        self.maxBodyBytesSetting = Atomic(maxBodyBytes)
         self.logger = logger
+    }
+
+    /// `server.max_body_bytes`; a reload changes it for requests that start afterwards.
+    public var maxBodyBytes: Int {
+        get { maxBodyBytesSetting.load(ordering: .relaxed) }
+        set { maxBodyBytesSetting.store(newValue, ordering: .relaxed) }
     }
 
     public func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {

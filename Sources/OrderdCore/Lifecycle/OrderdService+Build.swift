@@ -8,9 +8,13 @@ extension OrderdService {
         var statistics: OrderStatistics
         var auditLog: AuditLog
         var posters: [HTTPPoster]
+        /// `store.busy_timeout`, changed by a reload.
+        var busyTimeout: DurationSetting
+        /// What `/status` shows of the configuration; a reload replaces it.
+        var running: RunningConfiguration
     }
 
-    static func openParts(_ configuration: OrderdConfiguration, logger: Logger) throws -> Parts {
+    static func openParts(_ configuration: OrderdConfiguration, path: String, logger: Logger) throws -> Parts {
         let owner = FollowUps.makeOwner()
         let insertion = FollowUps.insertion(for: configuration, owner: owner)
         let store: any OrderStore & OutboxStore
@@ -25,6 +29,19 @@ extension OrderdService {
             throw error
         }
         let statistics = OrderStatistics()
+        let (handlers, posters) = makeHandlers(configuration, auditLog: auditLog, statistics: statistics, logger: logger)
+        let followUps = FollowUps(configuration: configuration, owner: owner, outbox: store, handlers: handlers, logger: logger)
+        return Parts(
+            store: store, followUps: followUps, statistics: statistics, auditLog: auditLog, posters: posters,
+            busyTimeout: DurationSetting(configuration.store.busyTimeout),
+            running: RunningConfiguration(configuration, path: path, loadedAtMillis: SQLiteOrderStore.unixMillis()))
+    }
+
+    /// What each kind runs with under `configuration`, and the HTTP clients made for it (shut them down when
+    /// they are replaced or at the stop).
+    static func makeHandlers(
+        _ configuration: OrderdConfiguration, auditLog: AuditLog, statistics: OrderStatistics, logger: Logger
+    ) -> ([TaskKind: any FollowUpHandler], [HTTPPoster]) {
         var posters: [HTTPPoster] = []
         func poster(_ url: String, timeout: Duration?) -> HTTPPoster {
             let made = HTTPPoster(
@@ -44,8 +61,7 @@ extension OrderdService {
         if !configuration.webhook.url.isEmpty {
             handlers[.webhook] = WebhookHandler(poster: poster(configuration.webhook.url, timeout: configuration.webhook.timeout))
         }
-        let followUps = FollowUps(configuration: configuration, owner: owner, outbox: store, handlers: handlers, logger: logger)
-        return Parts(store: store, followUps: followUps, statistics: statistics, auditLog: auditLog, posters: posters)
+        return (handlers, posters)
     }
 
     static func router(_ parts: Parts, configuration: OrderdConfiguration, logger: Logger) -> Router {
@@ -53,13 +69,15 @@ extension OrderdService {
         router.add("GET", .exact("/healthz")) { _, _ in
             .json(200, Array(#"{"status":"ok"}"#.utf8))
         }
-        OrdersAPI(store: parts.store, busyTimeout: configuration.store.busyTimeout, followUps: parts.followUps)
+        OrdersAPI(store: parts.store, busyTimeout: parts.busyTimeout, followUps: parts.followUps)
             .register(in: &router)
         let statistics = parts.statistics
         router.add("GET", .exact("/stats")) { _, _ in
             .json(200, statistics.json(), headers: [("Cache-Control", "no-store")])
         }
-        let status = StatusPage(followUps: parts.followUps, startedAtMillis: SQLiteOrderStore.unixMillis(), wallClock: SQLiteOrderStore.unixMillis)
+        let status = StatusPage(
+            followUps: parts.followUps, configuration: parts.running, startedAtMillis: SQLiteOrderStore.unixMillis(),
+            wallClock: SQLiteOrderStore.unixMillis)
         router.add("GET", .exact("/status")) { _, _ in
             .json(200, status.json(), headers: [("Cache-Control", "no-store")])
         }

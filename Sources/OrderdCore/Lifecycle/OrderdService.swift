@@ -10,21 +10,26 @@ import Glibc
 /// before any thread was started.
 public final class OrderdService {
     private let configuration: OrderdConfiguration
-    private let configPath: String
-    private let logger: Logger
+    let configPath: String
+    let logger: Logger
+    private let logSettings: LogSettings
     private let environment: [String: String]
 
-    public init(configuration: OrderdConfiguration, configPath: String, logger: Logger, environment: [String: String]) {
+    public init(
+        configuration: OrderdConfiguration, configPath: String, logger: Logger, logSettings: LogSettings,
+        environment: [String: String]
+    ) {
         self.configuration = configuration
         self.configPath = configPath
         self.logger = logger
+        self.logSettings = logSettings
         self.environment = environment
     }
 
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
-        let parts = try OrderdService.openParts(configuration, logger: logger)
+        let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
         let listener = try ListenSocket.resolve(configuration.server, environment: environment)
         try parts.followUps.start()
         if configuration.sms.driver == .log {
@@ -54,10 +59,15 @@ public final class OrderdService {
         )
         notifier.notify("READY=1\nSTATUS=serving on \(listener.name)\nMAINPID=\(getpid())")
 
+        var running = configuration
+        var posters = parts.posters
+        let live = LiveSettings(logSettings: logSettings, server: server, edge: edge, parts: parts)
         while true {
             let signal = Signals.wait()
             if signal == SIGHUP {
-                logger.warning("SIGHUP received: live reload is not implemented yet; restart to apply changes")
+                notifier.notify("RELOADING=1\nSTATUS=reloading \(configPath)")
+                running = reload(running: running, live: live, posters: &posters)
+                notifier.notify("READY=1\nSTATUS=serving on \(listener.name)")
                 continue
             }
             logger.notice("stopping", metadata: ["signal": "\(Signals.name(signal))"])
@@ -76,7 +86,7 @@ public final class OrderdService {
             "drained": "\(report.drained)", "cancelled": "\(report.cancelled)", "not_started": "\(report.notStarted)",
             "stuck": "\(report.stuck)",
         ])
-        for poster in parts.posters { poster.shutdown() }
+        for poster in posters { poster.shutdown() }
         parts.auditLog.close()
         if drained { parts.store.close() }
         if listener.origin == .created, case .unix(let path) = configuration.server.listen {

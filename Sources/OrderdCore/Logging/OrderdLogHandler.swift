@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,14 +11,20 @@ import Glibc
 /// logfmt nor JSON. Each line goes out in one `write(2)`, so lines from request threads never interleave.
 public struct OrderdLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
     private let label: String
-    private let format: OrderdConfiguration.Log.Format
+    private let settings: LogSettings
 
-    public init(label: String, level: Logger.Level, format: OrderdConfiguration.Log.Format) {
+    /// Every handler made with the same `settings` follows its changes: a reload switches level and format
+    /// of every logger at once.
+    public init(label: String, settings: LogSettings) {
         self.label = label
-        self.logLevel = level
-        self.format = format
+        self.settings = settings
+    }
+
+    /// The process-wide level (`log.level`); setting it changes it for every logger.
+    public var logLevel: Logger.Level {
+        get { settings.level }
+        set { settings.level = newValue }
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -37,7 +44,7 @@ public struct OrderdLogHandler: LogHandler {
         }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
         if event.level >= .error { fields.append(("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)")) }
-        var line = format == .json ? Self.json(fields) : Self.logfmt(fields)
+        var line = settings.format == .json ? Self.json(fields) : Self.logfmt(fields)
         line.append("\n")
         line.withUTF8 { raw in
             var offset = 0
@@ -74,5 +81,37 @@ public struct OrderdLogHandler: LogHandler {
         var writer = JSONWriter(capacity: 32)
         writer.timestamp(millis: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
         return String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self)
+    }
+}
+
+/// `log.level` and `log.format`, shared by every logger and changed in place by a reload.
+public final class LogSettings: Sendable {
+    private let levelIndex: Atomic<Int>
+    private let formatIndex: Atomic<Int>
+    private static let levels = Logger.Level.allCases
+    private static let formats = OrderdConfiguration.Log.Format.allCases
+
+    public init(level: Logger.Level, format: OrderdConfiguration.Log.Format) {
+        levelIndex = Atomic(Self.levels.firstIndex(of: level) ?? 2)
+        formatIndex = Atomic(Self.formats.firstIndex(of: format) ?? 0)
+    }
+
+    public convenience init(_ log: OrderdConfiguration.Log) {
+        self.init(level: Logger.Level(log.level), format: log.format)
+    }
+
+    public var level: Logger.Level {
+        get { Self.levels[levelIndex.load(ordering: .relaxed)] }
+        set { levelIndex.store(Self.levels.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
+    }
+
+    public var format: OrderdConfiguration.Log.Format {
+        get { Self.formats[formatIndex.load(ordering: .relaxed)] }
+        set { formatIndex.store(Self.formats.firstIndex(of: newValue) ?? 0, ordering: .relaxed) }
+    }
+
+    public func apply(_ log: OrderdConfiguration.Log) {
+        level = Logger.Level(log.level)
+        format = log.format
     }
 }

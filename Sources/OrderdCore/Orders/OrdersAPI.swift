@@ -6,12 +6,14 @@ public struct OrdersAPI: Sendable {
     public static let maxIdempotencyKeyLength = 255
 
     private let store: any OrderStore
-    private let busyTimeout: Duration
+    private let busyTimeout: DurationSetting
     private let followUps: FollowUps?
 
-    /// - Parameter followUps: gets every newly created order once its 201 is finished (not a replay: its
-    ///   tasks were handed over the first time).
-    public init(store: any OrderStore, busyTimeout: Duration, followUps: FollowUps? = nil) {
+    /// - Parameters:
+    ///   - busyTimeout: `store.busy_timeout`, shared with the reload that may change it.
+    ///   - followUps: gets every newly created order once its 201 is finished (not a replay: its tasks were
+    ///     handed over the first time).
+    public init(store: any OrderStore, busyTimeout: DurationSetting, followUps: FollowUps? = nil) {
         self.store = store
         self.busyTimeout = busyTimeout
         self.followUps = followUps
@@ -34,7 +36,7 @@ public struct OrdersAPI: Sendable {
         }
         let key = try Self.idempotencyKey(request.idempotencyKey)
         let order = try OrderValidator.parseAndValidate(body)
-        let deadline = min(request.deadline, ContinuousClock.now.advanced(by: busyTimeout))
+        let deadline = min(request.deadline, ContinuousClock.now.advanced(by: busyTimeout.value))
         let outcome = try store.create(order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline)
         var headers = [("Location", Self.itemPrefix + outcome.order.id)]
         if case .replayed = outcome { headers.append(("Idempotent-Replayed", "true")) }

@@ -21,7 +21,7 @@ public final class FollowUps: Sendable {
     public let owner: String
     let executor: BoundedExecutor
     let outbox: any OutboxStore
-    private let handlers: [TaskKind: any FollowUpHandler]
+    private let handlers: Mutex<[TaskKind: any FollowUpHandler]>
     private let settings: Mutex<Settings>
     private let counters = Mutex(FollowUpCounters())
     private let dropWarning = Mutex(ContinuousClock.Instant?.none)
@@ -52,7 +52,7 @@ public final class FollowUps: Sendable {
     ) {
         self.owner = owner
         self.outbox = outbox
-        self.handlers = handlers
+        self.handlers = Mutex(handlers)
         self.settings = Mutex(Settings(configuration))
         self.logger = logger
         self.wallClock = wallClock
@@ -79,7 +79,7 @@ public final class FollowUps: Sendable {
     /// pending by an earlier run, and, once their leases run out, tasks of a process that died.
     public func start() throws {
         executor.start()
-        let dispatcher = OutboxDispatcher(followUps: self, settings: settings.withLock { $0.executor })
+        let dispatcher = OutboxDispatcher(followUps: self)
         try dispatcher.start()
         dispatcherBox.withLock { $0 = dispatcher }
     }
@@ -95,6 +95,22 @@ public final class FollowUps: Sendable {
         return executor.stop(drainDeadline: drainDeadline)
     }
 
+    /// A reload: new policies, backoff and executor limits for tasks that start from now on, and new handlers
+    /// (gateway URLs, the SMS driver). Which durable kinds a new order gets is fixed at start: the store
+    /// writes them in the order's transaction, so `task.webhook.url` may change but not turn on or off here.
+    public func reconfigure(_ configuration: OrderdConfiguration, handlers newHandlers: [TaskKind: any FollowUpHandler]) {
+        let next = Settings(configuration)
+        settings.withLock { current in
+            let durable = current.kinds.filter(\.isDurable)
+            current = next
+            current.kinds = durable + next.kinds.filter { !$0.isDurable }
+        }
+        handlers.withLock { $0.merge(newHandlers) { _, new in new } }
+    }
+
+    /// The executor settings in force (the dispatcher reads them on every round).
+    var executorSettings: OrderdConfiguration.Executor { settings.withLock { $0.executor } }
+
     // MARK: Request threads
 
     /// The work to run once the response for `order` is finished: hands its tasks to the executor.
@@ -105,9 +121,10 @@ public final class FollowUps: Sendable {
     /// Hands every task of a just-created order to the executor. O(1) per task, never waits.
     func submit(for order: StoredOrder) {
         let current = settings.withLock { ($0.kinds, $0.policies) }
+        let currentHandlers = handlers.withLock { $0 }
         var released: [TaskKey] = []
         for kind in current.0 {
-            guard let handler = handlers[kind], let policy = current.1[kind] else { continue }
+            guard let handler = currentHandlers[kind], let policy = current.1[kind] else { continue }
             if kind.isDurable {
                 let key = TaskKey(orderID: order.id, kind: kind)
                 let task = OutboxTask(
@@ -156,7 +173,7 @@ public final class FollowUps: Sendable {
         var released: [TaskKey] = []
         for task in claimed {
             let policy = settings.withLock { $0.policies[task.key.kind] }
-            guard let handler = handlers[task.key.kind], let policy else {
+            guard let handler = handlers.withLock({ $0[task.key.kind] }), let policy else {
                 released.append(task.key)
                 continue
             }
@@ -283,9 +300,4 @@ public struct FollowUpCounters: Sendable, Equatable {
     public var bestEffortDone = 0
     /// Best-effort tasks dropped (queue full, or never started at a stop), by kind.
     public var dropped: [TaskKind: Int] = [:]
-}
-
-extension Duration {
-    /// Whole milliseconds, rounded down.
-    var millis: Int64 { components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000 }
 }

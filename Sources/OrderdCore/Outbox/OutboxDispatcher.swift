@@ -11,15 +11,13 @@
 final class OutboxDispatcher: @unchecked Sendable {
     // @unchecked Sendable: `stopping` and `poked` are only touched with `mutex` held; the rest is immutable.
     private let followUps: FollowUps
-    private let settings: OrderdConfiguration.Executor
     private let mutex = PThreadMutex()
     private var stopping = false
     private var poked = false
     private var thread: StoreThread?
 
-    init(followUps: FollowUps, settings: OrderdConfiguration.Executor) {
+    init(followUps: FollowUps) {
         self.followUps = followUps
-        self.settings = settings
     }
 
     func start() throws {
@@ -46,16 +44,17 @@ final class OutboxDispatcher: @unchecked Sendable {
     private var isStopping: Bool { mutex.withLock { stopping } }
 
     private func run() {
-        let renewEvery = settings.leaseTimeout / 3
-        var nextRenew = ContinuousClock.now + renewEvery
+        var settings = followUps.executorSettings
+        var nextRenew = ContinuousClock.now + settings.leaseTimeout / 3
         var nextPoll = ContinuousClock.now  // at start: pick up what an earlier run left
         var backlog = false
         var failures = 0
         while !isStopping {
+            settings = followUps.executorSettings  // a reload may have changed them
             let now = ContinuousClock.now
             if now >= nextRenew {
                 followUps.renewLeases()
-                nextRenew = now + renewEvery
+                nextRenew = now + settings.leaseTimeout / 3
             }
             let due = mutex.withLock {
                 defer { poked = false }

@@ -2,6 +2,7 @@
 /// only). Counters are since this process started; the outbox figures are read from the store.
 struct StatusPage: Sendable {
     let followUps: FollowUps
+    let configuration: RunningConfiguration
     let startedAtMillis: Int64
     let wallClock: @Sendable () -> Int64
 
@@ -18,6 +19,20 @@ struct StatusPage: Sendable {
         json.timestamp(millis: startedAtMillis)
         json.key("uptime_seconds")
         json.integer((now - startedAtMillis) / 1000)
+        let (running, loadedAt) = configuration.current
+        json.key("config")
+        json.beginObject()
+        json.key("path")
+        json.string(configuration.path)
+        json.key("digest")
+        json.string(running.digest)
+        json.key("loaded_at")
+        json.timestamp(millis: loadedAt)
+        json.key("log_level")
+        json.string(running.log.level.rawValue)
+        json.key("log_format")
+        json.string(running.log.format.rawValue)
+        json.endObject()
         json.key("executor")
         json.beginObject()
         for (name, value) in [

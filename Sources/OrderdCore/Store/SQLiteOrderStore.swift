@@ -18,7 +18,7 @@ public struct OutboxInsertion: Sendable {
     }
 
     var writeStep: OrderWriteStep {
-        let leaseMillis = lease.components.seconds * 1_000 + lease.components.attoseconds / 1_000_000_000_000_000
+        let leaseMillis = lease.millis
         return OrderWriteStep(name: "outbox") { [self] (connection, order) throws(StoreError) in
             try OutboxRows.insert(
                 orderID: order.id, kinds: kinds, createdAtMillis: order.createdAtMillis, owner: owner,

@@ -74,12 +74,3 @@ final class HTTPPoster: Sendable {
         return String(url[..<schemeEnd.upperBound]) + host
     }
 }
-
-extension Duration {
-    /// Whole nanoseconds (saturating).
-    var nanos: Int64 {
-        let (seconds, attoseconds) = components
-        let (high, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        return overflow ? .max : high &+ attoseconds / 1_000_000_000
-    }
-}

@@ -16,6 +16,9 @@ final class Stack: @unchecked Sendable {
         case spawnFCGI
         /// systemd-socket-activate holds the socket and passes it as fd 3 with `$LISTEN_FDS`/`$LISTEN_PID`.
         case socketActivation
+        /// scripts/socket-holder.py holds the socket, passes it like systemd, and restarts orderd on SIGUSR2
+        /// (`orderd` is then the holder's process).
+        case holder
     }
 
     static var repo: String {
@@ -39,7 +42,7 @@ final class Stack: @unchecked Sendable {
     var auditPath: String { dir + "/audit.log" }
     private(set) var orderd: Process?
     private var nginx: Process?
-    private let settings: [String: [String: String]]
+    private var settings: [String: [String: String]]
 
     init(settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Launch = .direct) throws {
         var template = Array("/tmp/orderd-test-XXXXXX".utf8CString)
@@ -57,6 +60,12 @@ final class Stack: @unchecked Sendable {
         try startOrderd()
         try startNginx()
         try waitForHealth()
+    }
+
+    /// Writes the INI file again with `settings` merged over the ones it was made with (for reload tests).
+    func rewriteConfig(_ changes: [String: [String: String]]) throws {
+        for (section, values) in changes { settings[section, default: [:]].merge(values) { _, new in new } }
+        try writeConfig()
     }
 
     func writeConfig() throws {
@@ -96,6 +105,10 @@ final class Stack: @unchecked Sendable {
         case .socketActivation:
             process.executableURL = URL(fileURLWithPath: "/usr/bin/systemd-socket-activate")
             process.arguments = ["-l", socketPath, Stack.binary, "serve", "--config", configPath]
+        case .holder:
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["python3", Stack.repo + "/scripts/socket-holder.py", "--socket", socketPath, "--",
+                                 Stack.binary, "serve", "--config", configPath]
         }
         var environment = ProcessInfo.processInfo.environment
         environment.removeValue(forKey: "LISTEN_FDS")
@@ -165,7 +178,8 @@ final class Stack: @unchecked Sendable {
     }
 
     func shutdown() {
-        stopOrderd(signal: SIGKILL, timeout: .seconds(5))
+        // The holder forwards SIGTERM to orderd; killing it would leave orderd behind.
+        stopOrderd(signal: launch == .holder ? SIGTERM : SIGKILL, timeout: .seconds(15))
         if let nginx, nginx.isRunning {
             kill(nginx.processIdentifier, SIGQUIT)
             let deadline = ContinuousClock.now + .seconds(5)

@@ -1,0 +1,96 @@
+import Logging
+
+/// What a reload (SIGHUP) can change without a restart, and how.
+struct LiveSettings {
+    let logSettings: LogSettings
+    let server: FastCGIServer
+    let edge: HTTPEdge
+    let parts: OrderdService.Parts
+
+    /// Keys a running process cannot take over: the socket, the request threads, the store. A changed one is
+    /// reported and keeps its running value.
+    static let restartOnly: Set<String> = [
+        "server.listen", "server.listen_mode", "server.listen_group", "server.listen_backlog", "server.request_workers",
+        "store.driver", "store.path", "store.synchronous", "orders.idempotency_ttl", "task.audit.path",
+    ]
+
+    /// The configuration that takes effect when `next` is loaded over `running`: `next`, except for the keys
+    /// in `restartOnly` (and `task.webhook.url` turned on or off, which changes what the store writes with each
+    /// order), which keep their running value. Also returns the keys that changed and the ones held back.
+    static func merge(running: OrderdConfiguration, next: OrderdConfiguration)
+        -> (effective: OrderdConfiguration, changed: [String], heldBack: [String])
+    {
+        var effective = next
+        var changed: [String] = []
+        var heldBack: [String] = []
+        for key in ConfigSchema.keys where key.render(running) != key.render(next) {
+            let togglesWebhook = key.fullName == "task.webhook.url" && running.webhook.url.isEmpty != next.webhook.url.isEmpty
+            if restartOnly.contains(key.fullName) || togglesWebhook {
+                _ = key.assign(key.render(running), &effective)
+                heldBack.append(key.fullName)
+            } else {
+                changed.append(key.fullName)
+            }
+        }
+        return (effective, changed, heldBack)
+    }
+
+    /// Puts `configuration` in force for everything that starts from now on. Requests and tasks in flight
+    /// finish under the settings they started with.
+    func apply(_ configuration: OrderdConfiguration, logger: Logger) -> [HTTPPoster] {
+        logSettings.apply(configuration.log)
+        server.requestTimeout = configuration.server.requestTimeout
+        edge.maxBodyBytes = configuration.server.maxBodyBytes
+        parts.busyTimeout.value = configuration.store.busyTimeout
+        let (handlers, posters) = OrderdService.makeHandlers(
+            configuration, auditLog: parts.auditLog, statistics: parts.statistics, logger: logger)
+        parts.followUps.reconfigure(configuration, handlers: handlers)
+        return posters
+    }
+}
+
+extension OrderdService {
+    /// Re-reads the file; on any problem logs every one of them (the same lines as `check-config`) and keeps
+    /// the running configuration. Returns the configuration in force afterwards.
+    func reload(running: OrderdConfiguration, live: LiveSettings, posters: inout [HTTPPoster]) -> OrderdConfiguration {
+        let next: OrderdConfiguration
+        do throws(ConfigError) {
+            next = try ConfigLoader.load(path: configPath)
+        } catch {
+            for problem in error.problems {
+                logger.error("reload refused: configuration not valid", metadata: ["problem": "\(problem.message)"])
+            }
+            logger.error("reload refused; the running configuration stays in force", metadata: [
+                "config": "\(configPath)", "problems": "\(error.problems.count)",
+            ])
+            return running
+        }
+        let (effective, changed, heldBack) = LiveSettings.merge(running: running, next: next)
+        for key in heldBack {
+            logger.warning("reload: this key needs a restart; the running value stays in force", metadata: ["key": "\(key)"])
+        }
+        // Logged under the old log level, so a reload that raises it still says what it did.
+        logger.notice("configuration reloaded", metadata: [
+            "config": "\(configPath)", "changed": "\(changed.joined(separator: ","))",
+            "needs_restart": "\(heldBack.joined(separator: ","))", "digest": "\(effective.digest)",
+        ])
+        // Replaced HTTP clients may still serve tasks that started before: they are closed at the stop.
+        posters += live.apply(effective, logger: logger)
+        live.parts.running.replace(with: effective, at: SQLiteOrderStore.unixMillis())
+        return effective
+    }
+}
+
+extension OrderdConfiguration {
+    /// A short fingerprint of the effective configuration (FNV-1a of its INI rendering), shown by `/status`
+    /// and logged at start and reload, so ops can tell which file a process runs with.
+    public var digest: String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in renderINI().utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What ops do to a running orderd under load: reload its file, restart it with the socket held, read its logs.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct OperationsTests {
+    /// Sends orders from `threads` threads until `duration` has passed; counts answers by status (0: no answer).
+    static func load(_ stack: Stack, threads: Int, for duration: Duration, during: @escaping @Sendable () -> Void) -> (ids: [String], failures: [String]) {
+        let ids = Locked<[String]>([])
+        let failures = Locked<[String]>([])
+        let stopAt = ContinuousClock.now + duration
+        let side = Thread { during() }
+        side.start()
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            var n = 0
+            while ContinuousClock.now < stopAt {
+                n += 1
+                do {
+                    let response = try RawHTTP.json("POST", "/orders", port: stack.port, body: FollowUpIntegrationTests.orderJSON("ops-\(worker)-\(n)"))
+                    if response.status == 201, let id = response.json?["id"] as? String {
+                        ids.mutate { $0.append(id) }
+                    } else {
+                        failures.mutate { $0.append("\(response.status): \(response.bodyText.prefix(200))") }
+                    }
+                } catch {
+                    failures.mutate { $0.append("no answer: \(error)") }
+                }
+            }
+        }
+        return (ids.value, failures.value)
+    }
+
+    @Test func reloadAppliesLiveSettingsUnderLoadAndRefusesABrokenFile() throws {
+        let stack = try Stack(settings: ["executor": ["workers": "5", "queue_capacity": "1024"], "log": ["level": "info"]])
+        defer { stack.shutdown() }
+        try stack.start()
+        let pid = try #require(stack.orderd?.processIdentifier)
+        let before = try FollowUpIntegrationTests.status(stack)
+        let digestBefore = (before["config"] as? [String: Any])?["digest"] as? String
+        let result = Self.load(stack, threads: 4, for: .seconds(3)) {
+            usleep(1_000_000)
+            try? stack.rewriteConfig(["executor": ["workers": "3", "queue_capacity": "256"], "log": ["level": "warning"], "server": ["listen": "/tmp/elsewhere.sock"]])
+            kill(pid, SIGHUP)
+        }
+        #expect(result.failures.isEmpty, "\(result.failures.prefix(5))")
+        #expect(result.ids.count > 20)
+        let after = try FollowUpIntegrationTests.status(stack)
+        let config = try #require(after["config"] as? [String: Any])
+        #expect(config["log_level"] as? String == "warning")
+        #expect(config["digest"] as? String != digestBefore)
+        let executor = try #require(after["executor"] as? [String: Any])
+        #expect(executor["workers"] as? Int == 3)
+        #expect(executor["queue_capacity"] as? Int == 256)
+        let log = stack.orderdLog
+        #expect(log.contains("msg=\"configuration reloaded\""))
+        #expect(log.contains("key=server.listen"), "a restart-only key is reported")
+        // At warning level the request lines stop.
+        let requestLinesAfter = log.components(separatedBy: "msg=\"configuration reloaded\"").last?.components(separatedBy: "msg=request ").count ?? 0
+        #expect(requestLinesAfter <= 2)
+
+        // A broken file: every problem logged, the running values stay.
+        try "[executor]\nworkers = lots\n[log]\nlevel = loud\n".write(toFile: stack.configPath, atomically: true, encoding: .utf8)
+        kill(pid, SIGHUP)
+        #expect(FollowUpIntegrationTests.eventually(.seconds(5)) { stack.orderdLog.contains("reload refused;") })
+        let refused = stack.orderdLog
+        #expect(refused.contains("Invalid value 'lots' for 'executor.workers' in \(stack.configPath) line 2; expected an integer from 1 to 256."))
+        #expect(refused.contains("Invalid value 'loud' for 'log.level'"))
+        let kept = try FollowUpIntegrationTests.status(stack)
+        #expect((kept["config"] as? [String: Any])?["log_level"] as? String == "warning")
+        #expect((kept["executor"] as? [String: Any])?["workers"] as? Int == 3)
+        #expect(try RawHTTP.json("POST", "/orders", port: stack.port, body: FollowUpIntegrationTests.orderJSON("after")).status == 201)
+    }
+
+    @Test func restartWithTheSocketHeldFailsNoRequest() throws {
+        let stack = try Stack(settings: ["server": ["request_workers": "8"]], launch: .holder)
+        defer { stack.shutdown() }
+        try stack.start()
+        let holder = try #require(stack.orderd?.processIdentifier)
+        let result = Self.load(stack, threads: 6, for: .seconds(5)) {
+            usleep(1_000_000)
+            kill(holder, SIGUSR2)
+            usleep(2_000_000)
+            kill(holder, SIGUSR2)
+        }
+        #expect(result.failures.isEmpty, "\(result.failures.count) failed: \(result.failures.prefix(5))")
+        #expect(result.ids.count > 50)
+        let log = stack.orderdLog
+        #expect(log.components(separatedBy: "is ready; stopping pid").count - 1 == 2, "two restarts happened")
+        #expect(log.components(separatedBy: "msg=\"orderd serving\"").count - 1 == 3)
+        // Every acknowledged order is there after the restarts.
+        for id in result.ids.shuffled().prefix(50) {
+            #expect(try RawHTTP.request("GET", "/orders/\(id)", port: stack.port).status == 200)
+        }
+        print("restart test: \(result.ids.count) orders during 2 restarts, \(result.failures.count) failures")
+    }
+
+    @Test func noPhoneNumberOrEmailInClearInTheLogs() throws {
+        let phone = "+4915112345678"
+        let email = "private.person@example.org"
+        try withRunningStack(settings: ["log": ["level": "debug"]]) { (stack: Stack) throws in
+            for n in 0..<5 {
+                let body = #"{"customer":{"phone":"\#(phone)","email":"\#(email)"},"currency":"EUR","items":[{"sku":"S","quantity":1,"unit_price_cents":100}],"note":"n\#(n)"}"#
+                #expect(try RawHTTP.json("POST", "/orders", port: stack.port, body: body).status == 201)
+            }
+            // A rejected order with personal data in it, too.
+            let bad = #"{"customer":{"phone":"\#(phone)x","email":"\#(email)"},"currency":"EUR","items":[]}"#
+            #expect(try RawHTTP.json("POST", "/orders", port: stack.port, body: bad).status == 422)
+            #expect(FollowUpIntegrationTests.eventually { stack.orderdLog.components(separatedBy: "msg=\"sms (driver log, not sent)\"").count == 6 })
+            #expect(FollowUpIntegrationTests.eventually { FollowUpIntegrationTests.auditLines(stack).count == 5 })
+            let texts = [stack.orderdLog, (try? String(contentsOfFile: stack.auditPath, encoding: .utf8)) ?? ""]
+            for text in texts {
+                #expect(!text.contains(phone) && !text.contains(String(phone.dropFirst())))
+                #expect(!text.contains(email) && !text.contains("private.person"))
+            }
+            #expect(stack.orderdLog.contains("+49*********78"), "the masked form is what is logged")
+        }
+    }
+}
