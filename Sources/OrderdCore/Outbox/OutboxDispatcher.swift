@@ -60,28 +60,33 @@ final class OutboxDispatcher: @unchecked Sendable {
                 defer { poked = false }
                 return poked || backlog || now >= nextPoll
             }
-            let free = followUps.executor.freeCapacity
-            if due && free > 0 {
-                do throws(StoreError) {
-                    let claimed = try followUps.refill(limit: free)
-                    backlog = claimed == free
-                    failures = 0
-                } catch {
-                    failures += 1
-                    backlog = false
-                    // Once per failure streak, then quietly retried every poll: the store logs its own trouble.
-                    if failures == 1 {
-                        followUps.logger.error("outbox: cannot claim tasks", metadata: ["error": "\(String(reflecting: error))"])
+            if due {
+                let free = followUps.executor.freeCapacity
+                if free > 0 {
+                    do throws(StoreError) {
+                        let claimed = try followUps.refill(limit: free)
+                        backlog = claimed == free
+                        failures = 0
+                    } catch {
+                        failures += 1
+                        backlog = false
+                        // Once per failure streak, then quietly retried every poll: the store logs its own trouble.
+                        if failures == 1 {
+                            followUps.logger.error("outbox: cannot claim tasks", metadata: ["error": "\(String(reflecting: error))"])
+                        }
                     }
+                } else {
+                    // The queue is full: whatever is due waits until it has room.
+                    backlog = true
                 }
-                if !backlog { nextPoll = ContinuousClock.now + settings.pollInterval }
+                if !backlog { nextPoll = now + settings.pollInterval }
             }
-            let wakeAt = min(nextPoll, nextRenew)
             if backlog {
-                // Claim again as soon as a quarter of the queue is free (or the next poll), not task by task.
-                let quarter = max(1, followUps.executor.statistics.queueCapacity / 4)
-                _ = followUps.executor.waitForCapacity(atLeast: quarter, until: min(wakeAt, .now + .milliseconds(100)))
+                // Claim again once a quarter of the queue is free (not task by task), or after a poll interval.
+                let quarter = max(1, followUps.executor.configuration.queueCapacity / 4)
+                _ = followUps.executor.waitForCapacity(atLeast: quarter, until: min(nextRenew, .now + settings.pollInterval))
             } else {
+                let wakeAt = min(nextPoll, nextRenew)
                 mutex.withLock {
                     if !poked && !stopping { mutex.wait(until: wakeAt) }
                 }
