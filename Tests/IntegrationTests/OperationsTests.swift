@@ -120,3 +120,16 @@ struct OperationsTests {
         }
     }
 }
+
+extension OperationsTests {
+    @Test func slowRequestsAreLoggedWithTheirPhases() throws {
+        try withRunningStack(settings: ["log": ["slow_request": "1ms", "level": "warning"], "store": ["synchronous": "full"]]) { (stack: Stack) throws in
+            #expect(try RawHTTP.json("POST", "/orders", port: stack.port, body: FollowUpIntegrationTests.orderJSON("slow")).status == 201)
+            #expect(FollowUpIntegrationTests.eventually(.seconds(5)) { stack.orderdLog.contains("msg=\"slow request\"") })
+            let line = stack.orderdLog.split(separator: "\n").first { $0.contains("msg=\"slow request\"") && $0.contains("route=/orders ") } ?? ""
+            for field in ["commit_ms=", "read_ms=", "validate_ms=", "respond_ms=", "status=201", "request_id="] {
+                #expect(line.contains(field), "\(field) in \(line)")
+            }
+        }
+    }
+}

@@ -26,6 +26,7 @@ import Testing
             [log]
             level = info
             format = logfmt
+            slow_request = 1s
 
             [executor]
             workers = 5

@@ -74,6 +74,8 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var level: Level = .info
         /// `log.format` (enum logfmt|json): default `logfmt`.
         public var format: Format = .logfmt
+        /// `log.slow_request` (duration): requests at least this slow are logged with their phases; `0ms` turns it off; default `1s`, 0ms–10m.
+        public var slowRequest: Duration = .seconds(1)
 
         public init() {}
     }

@@ -7,11 +7,13 @@ public final class HTTPEdge: FastCGIResponder {
     private let router: Router
     private let maxBodyBytesSetting: Atomic<Int>
     private let logger: Logger
+    private let observers: [any RequestObserver]
 
-    public init(router: Router, maxBodyBytes: Int, logger: Logger) {
+    public init(router: Router, maxBodyBytes: Int, logger: Logger, observers: [any RequestObserver] = []) {
         self.router = router
         self.maxBodyBytesSetting = Atomic(maxBodyBytes)
         self.logger = logger
+        self.observers = observers
     }
 
     /// `server.max_body_bytes`; a reload changes it for requests that start afterwards.
@@ -25,11 +27,15 @@ public final class HTTPEdge: FastCGIResponder {
         let request = Self.request(from: exchange, deadline: readDeadline)
         var bodyConsumed = false
         var response: HTTPResponse
+        var routeLabel = "unmatched"
         do throws(any Error) {
             let route = try router.route(method: request.method, path: request.path)
+            routeLabel = route.pattern.label
             var body: [UInt8] = []
             if route.takesBody {
+                let readStart = ContinuousClock.now
                 body = try readBody(exchange, request)
+                request.timings.read = ContinuousClock.now - readStart
                 bodyConsumed = true
             }
             response = try route.handler(request, body)
@@ -39,8 +45,11 @@ public final class HTTPEdge: FastCGIResponder {
         var wire = response.serialized(requestID: request.requestID)
         if request.method == "HEAD" { wire.removeLast(response.body.count) }
         if !bodyConsumed { drainOrClose(exchange) }
+        let writeStart = ContinuousClock.now
         let delivered = exchange.write(wire)
-        let elapsed = ContinuousClock.now - start
+        let end = ContinuousClock.now
+        request.timings.respond = end - writeStart
+        let elapsed = end - start
         logger.info("request", metadata: {
             var metadata: Logger.Metadata = [
                 "method": "\(request.method)",
@@ -53,6 +62,12 @@ public final class HTTPEdge: FastCGIResponder {
             if !delivered { metadata["client"] = "gone" }
             return metadata
         }())
+        if !observers.isEmpty {
+            let record = RequestRecord(
+                method: request.method, route: routeLabel, status: response.status, duration: elapsed,
+                bytes: response.body.count, requestID: request.requestID, timings: request.timings)
+            for observer in observers { observer.requestFinished(record) }
+        }
         // The order is committed whether or not the client still listens: its follow-ups run either way.
         return response.afterResponse
     }

@@ -16,6 +16,8 @@ public struct HTTPRequest: Sendable {
     public var remoteAddress: String?
     /// When the request must be answered by: its start plus `server.request_timeout`.
     public var deadline: ContinuousClock.Instant
+    /// Where the time went, for the slow-request log and metrics.
+    public var timings = RequestTimings()
 
     public init(
         method: String, path: String, query: String = "", requestID: String, contentType: String? = nil,

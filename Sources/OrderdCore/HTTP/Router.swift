@@ -10,6 +10,14 @@ public struct Router: Sendable {
         /// `prefix` followed by one non-empty segment without `/`, e.g. `/orders/{id}`.
         case parameter(prefix: String)
 
+        /// The pattern as a metrics label: `/orders/{id}` for a parameter route.
+        public var label: String {
+            switch self {
+            case .exact(let path): return path
+            case .parameter(let prefix): return prefix + "{id}"
+            }
+        }
+
         func matches(_ path: String) -> Bool {
             switch self {
             case .exact(let exact): return path == exact

@@ -12,6 +12,8 @@ extension OrderdService {
         var busyTimeout: DurationSetting
         /// What `/status` shows of the configuration; a reload replaces it.
         var running: RunningConfiguration
+        /// `log.slow_request`, changed by a reload.
+        var slowRequest: DurationSetting
     }
 
     static func openParts(_ configuration: OrderdConfiguration, path: String, logger: Logger) throws -> Parts {
@@ -34,7 +36,8 @@ extension OrderdService {
         return Parts(
             store: store, followUps: followUps, statistics: statistics, auditLog: auditLog, posters: posters,
             busyTimeout: DurationSetting(configuration.store.busyTimeout),
-            running: RunningConfiguration(configuration, path: path, loadedAtMillis: SQLiteOrderStore.unixMillis()))
+            running: RunningConfiguration(configuration, path: path, loadedAtMillis: SQLiteOrderStore.unixMillis()),
+            slowRequest: DurationSetting(configuration.log.slowRequest))
     }
 
     /// What each kind runs with under `configuration`, and the HTTP clients made for it (shut them down when

@@ -42,6 +42,7 @@ struct LiveSettings {
         server.requestTimeout = configuration.server.requestTimeout
         edge.maxBodyBytes = configuration.server.maxBodyBytes
         parts.busyTimeout.value = configuration.store.busyTimeout
+        parts.slowRequest.value = configuration.log.slowRequest
         let (handlers, posters) = OrderdService.makeHandlers(
             configuration, auditLog: parts.auditLog, statistics: parts.statistics, logger: logger)
         parts.followUps.reconfigure(configuration, handlers: handlers)

@@ -38,7 +38,8 @@ public final class OrderdService {
         let edge = HTTPEdge(
             router: OrderdService.router(parts, configuration: configuration, logger: logger),
             maxBodyBytes: configuration.server.maxBodyBytes,
-            logger: logger
+            logger: logger,
+            observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger)]
         )
         let server = FastCGIServer(
             listenFD: listener.fd,

@@ -35,8 +35,12 @@ public struct OrdersAPI: Sendable {
             throw APIError.badRequest("Idempotency-Key was sent more than once; send it exactly once.")
         }
         let key = try Self.idempotencyKey(request.idempotencyKey)
+        let validateStart = ContinuousClock.now
         let order = try OrderValidator.parseAndValidate(body)
-        let deadline = min(request.deadline, ContinuousClock.now.advanced(by: busyTimeout.value))
+        let commitStart = ContinuousClock.now
+        request.timings.validate = commitStart - validateStart
+        defer { request.timings.commit = ContinuousClock.now - commitStart }
+        let deadline = min(request.deadline, commitStart.advanced(by: busyTimeout.value))
         let outcome = try store.create(order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline)
         var headers = [("Location", Self.itemPrefix + outcome.order.id)]
         if case .replayed = outcome { headers.append(("Idempotent-Replayed", "true")) }
