@@ -40,6 +40,8 @@ need_cmd python3 python3
 # the OpenAPI conformance test validates real answers with jsonschema (scripts/openapi-check.py)
 need_pkg python3-jsonschema
 need_pkg python3-yaml
+# the status page test loads /status?html in headless Chromium (and docs/status-page.png is taken with it)
+need_cmd chromium chromium
 need_cmd gcc gcc
 need_cmd make make
 

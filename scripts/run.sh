@@ -87,9 +87,11 @@ trap 'say "interrupted"; stop_all; exit 0' INT TERM
 
 # Children run in their own sessions (setsid): a terminal Ctrl-C reaches only this script, which
 # stops them in order, instead of hitting nginx (fast shutdown on SIGINT) and orderd at once.
+# scripts/socket-holder.py holds the socket (as systemd's orderd.socket does) and runs orderd on it, so a
+# restart (kill -USR2 <holder>) fails no request; SIGHUP and SIGTERM are passed on to orderd.
 rm -f "$SOCK"
-say "starting orderd: $ORDERD_BIN serve --config $INI"
-setsid "$ORDERD_BIN" serve --config "$INI" </dev/null &
+say "starting orderd: $ORDERD_BIN serve --config $INI (socket held by scripts/socket-holder.py)"
+setsid python3 "$REPO/scripts/socket-holder.py" --socket "$SOCK" -- "$ORDERD_BIN" serve --config "$INI" </dev/null &
 ORDERD_PID=$!
 
 for ((i = 0; i < 150; i++)); do
@@ -111,6 +113,7 @@ kill -0 "$NGINX_PID" 2>/dev/null || { tail -5 "$RUN_DIR/nginx/error.log" >&2 2>/
 
 echo "orderd serving at http://127.0.0.1:$PORT"
 say "Ctrl-C to stop (access log: $RUN_DIR/nginx/access.log)"
+say "reload $INI: kill -HUP $ORDERD_PID; restart without failing a request: kill -USR2 $ORDERD_PID"
 
 # Wait for either to exit; a signal interrupts the wait and runs the trap.
 set +e

@@ -238,7 +238,7 @@ struct ConformanceClient {
         try send("405 PUT /orders/{id}", WireRequest("PUT", "/orders/\(id)", headers: [("Content-Type", "application/json")], body: Array("{}".utf8)), expect: 405)
         try send("404 unknown path", WireRequest("GET", "/nope"), expect: 404)
         try send("404 POST to an unknown path", .init("POST", "/orders/../orders", headers: [("Content-Type", "application/json")], body: Array(TestOrderBody.valid.utf8)), expect: 404)
-        try send("GET /metrics from loopback: not implemented yet", WireRequest("GET", "/metrics"), expect: 404)
+        try send("GET /metrics from loopback", WireRequest("GET", "/metrics"), expect: 200)
         try send("GET /status from loopback", WireRequest("GET", "/status"), expect: 200)
         try send("POST /orders before /stats", .order(TestOrderBody.valid), expect: 201)
         try send("GET /stats from loopback", WireRequest("GET", "/stats"), expect: 200)

@@ -133,3 +133,22 @@ extension OperationsTests {
         }
     }
 }
+
+extension OperationsTests {
+    @Test func systemdGetsStatusLinesAndWatchdogPingsWhileWorkMoves() throws {
+        let stack = try Stack()
+        defer { stack.shutdown() }
+        let listener = try DatagramListener(path: stack.dir + "/notify.sock")
+        try stack.start(extraEnvironment: ["NOTIFY_SOCKET": listener.path, "WATCHDOG_USEC": "1000000"])
+        var messages: [String] = []
+        let until = ContinuousClock.now + .seconds(7)
+        while ContinuousClock.now < until {
+            _ = try? RawHTTP.json("POST", "/orders", port: stack.port, body: FollowUpIntegrationTests.orderJSON("notify"))
+            if let message = listener.receive(timeout: .seconds(1)) { messages.append(message) }
+        }
+        #expect(messages.first?.contains("READY=1") == true)
+        #expect(messages.filter { $0 == "WATCHDOG=1" }.count >= 5, "\(messages)")
+        let status = messages.first { $0.hasPrefix("STATUS=serving on") && $0.contains("req/s") }
+        #expect(status?.contains("outbox pending") == true, "\(messages)")
+    }
+}

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import Synchronization
 import Testing
 
 @testable import OrderdCore
@@ -12,7 +11,7 @@ struct ExecutorTests {
     @Test func runsEveryAcceptedTaskExactlyOnce() async {
         let executor = makeExecutor(workers: 4, capacity: 10_000)
         let outcomes = Outcomes()
-        let runs = Mutex([Int](repeating: 0, count: 5_000))
+        let runs = Locked([Int](repeating: 0, count: 5_000))
         executor.start()
         for id in 0..<5_000 {
             let accepted = executor.trySubmit(
@@ -38,7 +37,7 @@ struct ExecutorTests {
     @Test func neverRunsMoreThanWorkersAtOnce() async {
         let executor = makeExecutor(workers: 3, capacity: 1_000)
         let outcomes = Outcomes()
-        let concurrency = Mutex((current: 0, highest: 0))
+        let concurrency = Locked((current: 0, highest: 0))
         executor.start()
         for id in 0..<300 {
             let accepted = executor.trySubmit(
@@ -59,6 +58,79 @@ struct ExecutorTests {
         #expect(executor.statistics.completed == 300)
     }
 
+    @Test func burstReachesEveryIdleWorker() async {
+        // A burst right after a task ends: one worker is searching, the others parked. Each burst task waits until
+        // all four run at once, so a burst left in the queue behind a busy worker fails.
+        let executor = makeExecutor(workers: 4, capacity: 64)
+        let outcomes = Outcomes()
+        executor.start()
+        for round in 0..<20 {
+            let base = round * 10
+            #expect(executor.trySubmit(Probe(id: base, outcomes: outcomes) {}))
+            let arrived = Locked(0)
+            for id in (base + 1)...(base + 4) {
+                let accepted = executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) {
+                        arrived.withLock { $0 += 1 }
+                        guard await pollUntil(within: .seconds(5), { arrived.withLock { $0 } == 4 }) else {
+                            throw ProbeError.noRendezvous
+                        }
+                    })
+                #expect(accepted)
+            }
+            #expect(await outcomes.waitForCount(base / 2 + 5))
+            let labels = (base...(base + 4)).flatMap { outcomes.outcomes(of: $0).map(\.label) }
+            guard labels == Array(repeating: "completed", count: 5) else {
+                Issue.record("round \(round): \(labels)")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(round % 3))
+        }
+        _ = await stopOnThread(executor)
+        #expect(outcomes.all.allSatisfy { $0.value.map(\.label) == ["completed"] })
+        #expect(executor.statistics.completed == 100)
+    }
+
+    @Test func mixedOutcomesEachFinishExactlyOnce() async {
+        let executor = makeExecutor(workers: 4, capacity: 1_000)
+        let outcomes = Outcomes()
+        executor.start()
+        for id in 0..<400 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, timeout: .milliseconds(15), outcomes: outcomes) {
+                    switch id % 4 {
+                    case 0: return
+                    case 1: throw ProbeError.boom
+                    case 2: try await Task.sleep(for: .milliseconds(id % 30))
+                    default: try await Task.sleep(for: .seconds(10))
+                    }
+                })
+            #expect(accepted)
+        }
+        #expect(await outcomes.waitForCount(400))
+        let report = await stopOnThread(executor)
+        #expect(report.drained)
+        let all = outcomes.all
+        #expect(all.count == 400)
+        #expect(all.values.allSatisfy { $0.count == 1 }, "one finished call per task")
+        for (id, outcome) in all {
+            let label = outcome.first?.label
+            switch id % 4 {
+            case 0: #expect(label == "completed" || label == "timedOut", "\(id): \(String(describing: label))")
+            case 1: #expect(label == "failed" || label == "timedOut", "\(id): \(String(describing: label))")
+            case 2: #expect(label == "completed" || label == "timedOut", "\(id): \(String(describing: label))")
+            default: #expect(label == "timedOut", "\(id): \(String(describing: label))")
+            }
+        }
+        let statistics = executor.statistics
+        let labels = all.values.compactMap { $0.first?.label }
+        #expect(statistics.completed == labels.filter { $0 == "completed" }.count)
+        #expect(statistics.failed == labels.filter { $0 == "failed" }.count)
+        #expect(statistics.timedOut == labels.filter { $0 == "timedOut" }.count)
+        #expect(statistics.completed + statistics.failed + statistics.timedOut == 400)
+        #expect(statistics.stuck == 0)
+    }
+
     @Test func rejectsWhenTheQueueIsFullWithoutCallingFinished() async {
         let executor = makeExecutor(workers: 2, capacity: 3)
         let outcomes = Outcomes()
@@ -67,7 +139,7 @@ struct ExecutorTests {
         for id in 0..<2 {
             #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) { await gate.wait() }))
         }
-        #expect(await eventually { executor.statistics.running == 2 })
+        #expect(await pollUntil { executor.statistics.running == 2 })
         for id in 2..<5 {
             #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
         }
@@ -105,7 +177,7 @@ struct ExecutorTests {
             #expect(accepted)
         }
         // Queued behind the two: runs on the replacement workers and must not see the cancellation.
-        let sawCancellation = Mutex(false)
+        let sawCancellation = Locked(false)
         #expect(
             executor.trySubmit(
                 Probe(id: 2, outcomes: outcomes) {
@@ -123,15 +195,15 @@ struct ExecutorTests {
         }
         #expect(outcomes.outcomes(of: 2).map(\.label) == ["completed"])
         #expect(!sawCancellation.withLock { $0 })
-        #expect(elapsed < .seconds(3), "cancelled promptly, not after the 20 s sleep: \(elapsed)")
+        #expect(elapsed < .seconds(10), "cancelled promptly, not after the 20 s sleep: \(elapsed)")
 
         // Full parallelism afterwards: two tasks that each wait until both are running.
-        let arrived = Mutex(0)
+        let arrived = Locked(0)
         for id in 10..<12 {
             let accepted = executor.trySubmit(
                 Probe(id: id, outcomes: outcomes) {
                     arrived.withLock { $0 += 1 }
-                    guard await eventually(within: .seconds(5), { arrived.withLock { $0 } == 2 }) else {
+                    guard await pollUntil(within: .seconds(5), { arrived.withLock { $0 } == 2 }) else {
                         throw ProbeError.noRendezvous
                     }
                 })
@@ -150,7 +222,7 @@ struct ExecutorTests {
         let executor = makeExecutor(workers: 1, capacity: 16, stuckGrace: .milliseconds(200))
         let outcomes = Outcomes()
         let gate = Gate()
-        let returned = Mutex(false)
+        let returned = Locked(false)
         executor.start()
         let submitted = ContinuousClock.now
         #expect(
@@ -164,7 +236,7 @@ struct ExecutorTests {
         let elapsed = submitted.duration(to: .now)
         let outcome = outcomes.outcomes(of: 1)
         #expect(outcome.map(\.label) == ["stuck"])
-        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(3), "timeout + grace, then promptly: \(elapsed)")
+        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "timeout + grace, then promptly: \(elapsed)")
         if case .stuck(let duration) = outcome.first {
             #expect(duration >= .milliseconds(300))
         }
@@ -175,7 +247,7 @@ struct ExecutorTests {
         #expect(executor.statistics.abandonedWorkers == 1)
 
         gate.open()
-        #expect(await eventually { executor.statistics.abandonedWorkers == 0 })
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
         #expect(returned.withLock { $0 })
         #expect(outcomes.outcomes(of: 1).count == 1, "what a stuck task does later is ignored")
         let report = await stopOnThread(executor)
@@ -209,7 +281,7 @@ struct ExecutorTests {
         #expect(await outcomes.waitForCount(3))
         #expect(outcomes.outcomes(of: 2).map(\.label) == ["completed"])
         gates[1].open()
-        #expect(await eventually { executor.statistics.abandonedWorkers == 0 })
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
         _ = await stopOnThread(executor)
         statistics = executor.statistics
         #expect(statistics.stuck == 2)
@@ -236,7 +308,7 @@ struct ExecutorTests {
     }
 
     @Test func stopCancelsRunningTasksAndDropsQueuedOnes() async {
-        let executor = makeExecutor(workers: 2, capacity: 16, stuckGrace: .seconds(2))
+        let executor = makeExecutor(workers: 2, capacity: 16, stuckGrace: .seconds(10))
         let outcomes = Outcomes()
         executor.start()
         for id in 0..<2 {
@@ -244,7 +316,7 @@ struct ExecutorTests {
                 executor.trySubmit(
                     Probe(id: id, outcomes: outcomes) { try await Task.sleep(for: .seconds(30)) }))
         }
-        #expect(await eventually { executor.statistics.running == 2 })
+        #expect(await pollUntil { executor.statistics.running == 2 })
         for id in 2..<5 {
             #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
         }
@@ -253,7 +325,7 @@ struct ExecutorTests {
         let elapsed = started.duration(to: .now)
         #expect(report == ExecutorStopReport(drained: false, cancelled: 2, notStarted: 3, stuck: 0))
         #expect(elapsed >= .milliseconds(190), "\(elapsed)")
-        #expect(elapsed < .milliseconds(1_500), "cancelled tasks returned at once; no wait for the grace: \(elapsed)")
+        #expect(elapsed < .seconds(5), "cancelled tasks returned at once; no wait for the 10 s grace: \(elapsed)")
         #expect(outcomes.count == 5)
         for id in 0..<2 { #expect(outcomes.outcomes(of: id).map(\.label) == ["cancelledAtStop"]) }
         for id in 2..<5 { #expect(outcomes.outcomes(of: id).map(\.label) == ["notStarted"]) }
@@ -269,7 +341,7 @@ struct ExecutorTests {
         executor.start()
         #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) { try await Task.sleep(for: .seconds(30)) }))
         #expect(executor.trySubmit(Probe(id: 1, outcomes: outcomes) { await gate.wait() }))
-        #expect(await eventually { executor.statistics.running == 2 })
+        #expect(await pollUntil { executor.statistics.running == 2 })
         for id in 2..<5 {
             #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
         }
@@ -278,12 +350,12 @@ struct ExecutorTests {
         let elapsed = started.duration(to: .now)
         #expect(report == ExecutorStopReport(drained: false, cancelled: 1, notStarted: 3, stuck: 1))
         #expect(elapsed >= .milliseconds(690), "deadline + grace: \(elapsed)")
-        #expect(elapsed < .milliseconds(2_500), "deadline + grace, then promptly: \(elapsed)")
+        #expect(elapsed < .seconds(5), "deadline + grace, then promptly: \(elapsed)")
         #expect(outcomes.outcomes(of: 0).map(\.label) == ["cancelledAtStop"])
         #expect(outcomes.outcomes(of: 1).map(\.label) == ["stuck"])
         for id in 2..<5 { #expect(outcomes.outcomes(of: id).map(\.label) == ["notStarted"]) }
         gate.open()
-        #expect(await eventually { executor.statistics.abandonedWorkers == 0 })
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
         #expect(outcomes.count == 5)
     }
 
@@ -293,7 +365,7 @@ struct ExecutorTests {
         let gate = Gate()
         executor.start()
         #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) { await gate.wait() }))
-        #expect(await eventually { executor.statistics.running == 1 })
+        #expect(await pollUntil { executor.statistics.running == 1 })
         #expect(executor.trySubmit(Probe(id: 1, outcomes: outcomes) {}))
         #expect(executor.trySubmit(Probe(id: 2, outcomes: outcomes) {}))
         #expect(executor.freeCapacity == 0)
@@ -379,7 +451,7 @@ private struct Probe: ExecutorTask {
 }
 
 private final class Outcomes: Sendable {
-    private let byID = Mutex<[Int: [ExecutorOutcome]]>([:])
+    private let byID = Locked<[Int: [ExecutorOutcome]]>([:])
 
     func record(_ id: Int, _ outcome: ExecutorOutcome) {
         byID.withLock { $0[id, default: []].append(outcome) }
@@ -392,7 +464,7 @@ private final class Outcomes: Sendable {
     var count: Int { byID.withLock { $0.values.reduce(0) { $0 + $1.count } } }
 
     func waitForCount(_ expected: Int, within limit: Duration = .seconds(20)) async -> Bool {
-        await eventually(within: limit) { count >= expected }
+        await pollUntil(within: limit) { count >= expected }
     }
 }
 
@@ -409,9 +481,25 @@ extension ExecutorOutcome {
     }
 }
 
+/// A value behind an `NSLock`. Not `Synchronization.Mutex`: its futex is invisible to ThreadSanitizer, which then
+/// reports every access it guards as a race, hiding the executor's own (run with `--sanitize=thread`).
+private final class Locked<Value>: @unchecked Sendable {
+    // Safe to share: `value` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
 /// An async gate that ignores cancellation: `wait` returns only once `open` was called.
 private final class Gate: Sendable {
-    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+    private let state = Locked<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func wait() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -434,7 +522,7 @@ private final class Gate: Sendable {
     }
 }
 
-private func eventually(within limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+private func pollUntil(within limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while !condition() {
         if ContinuousClock.now >= deadline { return false }

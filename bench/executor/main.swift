@@ -1,8 +1,9 @@
 // The executor micro-benchmark: no-op tasks per second and trySubmit latency, next to Go's reference figures.
 //
 //     swift run -c release --scratch-path .build-exec executor-bench [--tasks N] [--workers W] [--capacity C]
+//         [--runs R] [--search-us S] [--throughput-only]
 //
-// Figures, not assertions: on a shared machine they vary from run to run.
+// Figures, not assertions: on a shared machine they vary from run to run (see the load average it prints).
 
 import Logging
 import OrderdCore
@@ -14,7 +15,7 @@ import Glibc
 import Darwin
 #endif
 
-// MARK: - Arguments
+// MARK: - Options
 
 struct Options {
     var tasks = 1_000_000
@@ -30,8 +31,9 @@ func parseOptions() -> Options {
     var options = Options()
     var arguments = CommandLine.arguments.dropFirst()
     func fail(_ message: String) -> Never {
-        let text = message + "\nusage: executor-bench [--tasks N] [--workers W] [--capacity C] [--runs R] [--search-us S]\n"
-        _ = text.withCString { write(2, $0, strlen($0)) }
+        writeError(
+            message + "\nusage: executor-bench [--tasks N] [--workers W] [--capacity C] [--runs R] [--search-us S]"
+                + " [--throughput-only]\n")
         exit(2)
     }
     while let name = arguments.popFirst() {
@@ -43,7 +45,7 @@ func parseOptions() -> Options {
             fail("Missing or invalid value for '\(name)'; expected a non-negative integer.")
         }
         switch name {
-        case "--tasks": options.tasks = value
+        case "--tasks": options.tasks = max(1, value)
         case "--workers": options.workers = value
         case "--capacity": options.capacity = value
         case "--runs": options.runs = max(1, value)
@@ -56,6 +58,11 @@ func parseOptions() -> Options {
 
 // MARK: - Plumbing
 
+/// Writes to fd 2 (`stderr` is global mutable state that Swift 6 refuses).
+func writeError(_ text: String) {
+    _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
 @inline(__always)
 func nanoseconds() -> UInt64 {
     var time = timespec()
@@ -63,32 +70,32 @@ func nanoseconds() -> UInt64 {
     return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
 }
 
-/// `finished` calls of no-op tasks.
-let noOpsDone = Atomic<Int>(0)
+/// `finished` calls so far.
+let finishedCount = Atomic<Int>(0)
 
-/// A task that does nothing but count its `finished` call. No stored reference, like a Go `func()` literal with
-/// no captures: copying it costs no reference counting.
+/// A task that does nothing but count its `finished` call. No stored reference, like a Go `func()` literal without
+/// captures: copying it costs no reference counting.
 struct NoOp: ExecutorTask {
     var timeout: Duration { .seconds(60) }
     var kind: String { "noop" }
     func run() async throws {}
-    func finished(_ outcome: ExecutorOutcome) { noOpsDone.add(1, ordering: .relaxed) }
+    func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
 }
 
-/// Occupies a worker until the gate opens.
+/// Occupies a worker until its gate opens.
 struct Blocker: ExecutorTask {
     let gate: Gate
     var timeout: Duration { .seconds(60) }
     var kind: String { "blocker" }
     func run() async throws { await gate.wait() }
-    func finished(_ outcome: ExecutorOutcome) { noOpsDone.add(1, ordering: .relaxed) }
+    func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
 }
 
 final class Gate: Sendable {
-    private let state = Mutex<(isOpen: Bool, waiters: [UnsafeContinuation<Void, Never>])>((false, []))
+    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     func wait() async {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Void, Never>) in
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLock { state in
                 if state.isOpen { return true }
                 state.waiters.append(continuation)
@@ -108,34 +115,38 @@ final class Gate: Sendable {
     }
 }
 
-/// Runs `body` on a plain pthread (like a request thread) and waits for it.
-func onPThread(_ body: @escaping @Sendable () -> Void) {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    #if canImport(Glibc)
+final class ThreadBody {
+    let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+}
+
+/// Runs `body` on a plain pthread (like a FastCGI request thread) and returns its result.
+func onPThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+    let result = Mutex<T?>(nil)
+    let box = Unmanaged.passRetained(ThreadBody { result.withLock { $0 = body() } }).toOpaque()
     var thread = pthread_t()
-    #else
-    var thread: pthread_t?
-    #endif
     let status = pthread_create(
         &thread, nil,
         { raw in
-            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
             return nil
         }, box)
-    precondition(status == 0, "pthread_create failed: \(status)")
-    #if canImport(Glibc)
+    precondition(status == 0, "pthread_create failed with \(status)")
     pthread_join(thread, nil)
-    #else
-    pthread_join(thread!, nil)
-    #endif
+    return result.withLock { $0! }
 }
 
-func waitUntil(_ condition: () -> Bool) {
-    while !condition() { sched_yield() }
+/// Spins (yielding the CPU) until `condition` holds; says so on stderr if that takes more than 10 s.
+func waitUntil(_ what: @autoclosure () -> String = "", _ condition: () -> Bool) {
+    let start = nanoseconds()
+    var warned = false
+    while !condition() {
+        sched_yield()
+        if !warned, nanoseconds() - start > 10_000_000_000 {
+            warned = true
+            writeError("executor-bench: still waiting after 10 s: \(what())\n")
+        }
+    }
 }
 
 struct Percentiles {
@@ -154,16 +165,6 @@ struct Percentiles {
     var text: String { "\(p50) / \(p99) / \(p999)" }
 }
 
-/// Runs `body` on a plain thread and returns what it produced.
-func measure<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-    let result = Mutex<T?>(nil)
-    onPThread {
-        let value = body()
-        result.withLock { $0 = value }
-    }
-    return result.withLock { $0! }
-}
-
 func format(_ value: Double) -> String {
     let scaled = (value * 100).rounded() / 100
     return "\(scaled)"
@@ -174,32 +175,37 @@ func format(_ value: Double) -> String {
 let options = parseOptions()
 let logger = Logger(label: "executor-bench", factory: { _ in SwiftLogNoOpLogHandler() })
 
-func makeExecutor() -> BoundedExecutor {
+/// Runs `body` against a started executor on a plain thread, then stops the executor.
+func withExecutor<T: Sendable>(_ body: @escaping @Sendable (BoundedExecutor) -> T) -> T {
     var configuration = BoundedExecutor.Configuration(workers: options.workers, queueCapacity: options.capacity)
     if let microseconds = options.searchMicroseconds {
         configuration.searchBeforeParking = .microseconds(microseconds)
     }
     let executor = BoundedExecutor(configuration: configuration, logger: logger)
     executor.start()
-    return executor
+    finishedCount.store(0, ordering: .relaxed)
+    let result = onPThread { body(executor) }
+    let report = executor.stop(drainDeadline: .now + .seconds(10))
+    precondition(report.drained, "the benchmark's executor did not drain: \(report)")
+    return result
 }
 
 struct Throughput: Sendable {
     var tasksPerSecond: Double
     var retries: Int
+    var wakeups: Int
 }
 
-/// 1. One producer thread submits `tasks` no-op tasks as fast as it can; time until every `finished` arrived.
+/// 1. One producer thread submits `tasks` no-op tasks as fast as it can (on a full queue: yield and retry); time
+/// until every `finished` call arrived.
 func throughput(tasks: Int) -> Throughput {
-    let executor = makeExecutor()
-    defer { _ = executor.stop(drainDeadline: .now + .seconds(10)) }
-    let task = NoOp()
-    return measure {
-        // Warm up the workers and the ring.
-        for _ in 0..<10_000 { while !executor.trySubmit(task) { sched_yield() } }
-        waitUntil { noOpsDone.load(ordering: .relaxed) == 10_000 }
-        noOpsDone.store(0, ordering: .relaxed)
-
+    withExecutor { executor in
+        let task = NoOp()
+        for _ in 0..<10_000 {  // warm-up
+            while !executor.trySubmit(task) { sched_yield() }
+        }
+        waitUntil("warm-up, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == 10_000 }
+        let wakeupsBefore = executor.statistics.wakeups
         var retries = 0
         let start = nanoseconds()
         for _ in 0..<tasks {
@@ -208,52 +214,51 @@ func throughput(tasks: Int) -> Throughput {
                 sched_yield()
             }
         }
-        waitUntil { noOpsDone.load(ordering: .acquiring) == tasks }
+        waitUntil("throughput, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == 10_000 + tasks }
         let elapsed = nanoseconds() - start
-        print("wakeups", executor.statistics.wakeups)
-        return Throughput(tasksPerSecond: Double(tasks) / (Double(elapsed) / 1e9), retries: retries)
+        return Throughput(
+            tasksPerSecond: Double(tasks) / (Double(elapsed) / 1e9), retries: retries,
+            wakeups: executor.statistics.wakeups - wakeupsBefore)
     }
 }
 
-/// 2a. Idle workers: submit one task, wait until it finished and the worker parked again, repeat.
-func idleLatency(samples count: Int) -> [UInt64] {
-    let executor = makeExecutor()
-    defer { _ = executor.stop(drainDeadline: .now + .seconds(10)) }
-    let task = NoOp()
-    let workers = options.workers
-    return measure {
-        noOpsDone.store(0, ordering: .relaxed)
+/// 2a. Submit one task, wait until it finished, repeat. `parkedFirst`: also wait until every worker parked again,
+/// so each submit has to wake one (the cold path); otherwise the worker that just finished may still be searching.
+func idleLatency(samples count: Int, parkedFirst: Bool) -> [UInt64] {
+    withExecutor { executor in
+        let task = NoOp()
+        let workers = options.workers
         var samples = [UInt64]()
         samples.reserveCapacity(count)
-        waitUntil { executor.statistics.idleWorkers == workers }
-        for index in 0..<(count + 1_000) {
+        let warmUp = 1_000
+        for index in 0..<(count + warmUp) {
+            if parkedFirst {
+                waitUntil("parked workers, \(executor.statistics)") { executor.statistics.idleWorkers == workers }
+            }
             let before = nanoseconds()
             let accepted = executor.trySubmit(task)
             let after = nanoseconds()
             precondition(accepted)
-            if index >= 1_000 { samples.append(after - before) }  // the first 1000 warm up
-            waitUntil { noOpsDone.load(ordering: .relaxed) == index + 1 }
-            waitUntil { executor.statistics.idleWorkers == workers }
+            if index >= warmUp { samples.append(after - before) }
+            waitUntil("idle, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == index + 1 }
         }
         return samples
     }
 }
 
-/// 2b. Busy workers: every worker blocked, the queue has room; time a burst of submits, then let it all drain.
+/// 2b. Busy workers: every worker held by a blocked task, the queue has room; time each submit of a burst, then let
+/// it all drain. Round 0 warms up.
 func busyLatency(rounds: Int, burst: Int) -> [UInt64] {
-    let executor = makeExecutor()
-    defer { _ = executor.stop(drainDeadline: .now + .seconds(10)) }
-    let task = NoOp()
-    let workers = options.workers
-    return measure {
-        noOpsDone.store(0, ordering: .relaxed)
+    withExecutor { executor in
+        let task = NoOp()
+        let workers = options.workers
         var samples = [UInt64]()
         samples.reserveCapacity(rounds * burst)
         var expected = 0
-        for round in 0..<(rounds + 1) {
+        for round in 0...rounds {
             let gate = Gate()
             for _ in 0..<workers { precondition(executor.trySubmit(Blocker(gate: gate))) }
-            waitUntil {
+            waitUntil("blockers, \(executor.statistics)") {
                 let statistics = executor.statistics
                 return statistics.running == workers && statistics.queued == 0
             }
@@ -262,42 +267,52 @@ func busyLatency(rounds: Int, burst: Int) -> [UInt64] {
                 let accepted = executor.trySubmit(task)
                 let after = nanoseconds()
                 precondition(accepted)
-                if round > 0 { samples.append(after - before) }  // round 0 warms up
+                if round > 0 { samples.append(after - before) }
             }
             gate.open()
             expected += workers + burst
-            waitUntil { noOpsDone.load(ordering: .relaxed) == expected }
+            waitUntil("busy, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == expected }
         }
         return samples
     }
 }
 
+func loadAverage() -> String {
+    var loads = [Double](repeating: 0, count: 3)
+    guard getloadavg(&loads, 3) == 3 else { return "?" }
+    return loads.map { format($0) }.joined(separator: " ")
+}
+
 // MARK: - Report
 
-let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+let loadBefore = loadAverage()
 let runs = (0..<options.runs).map { _ in throughput(tasks: options.tasks) }
 let rates = runs.map(\.tasksPerSecond).sorted()
 let median = rates[rates.count / 2]
+let ratesText = "\(format(median / 1e6))M (\(format(rates.first! / 1e6))–\(format(rates.last! / 1e6))M)"
 if options.throughputOnly {
-    print("no-op tasks/s: \(rates.map { format($0 / 1e6) + "M" }.joined(separator: " ")); retries \(runs.map(\.retries))")
+    print("no-op tasks/s: \(ratesText); retries \(runs.map(\.retries)); wake-ups \(runs.map(\.wakeups))")
     exit(0)
 }
-let idle = Percentiles(idleLatency(samples: 20_000))
+let warm = Percentiles(idleLatency(samples: 20_000, parkedFirst: false))
+let cold = Percentiles(idleLatency(samples: 20_000, parkedFirst: true))
 let burst = min(options.capacity, 1_000)
 let busy = Percentiles(busyLatency(rounds: max(1, 20_000 / burst), burst: burst))
 
 let goTasksPerSecond = 6_000_000.0
 let goSendP99 = 1_000.0
+let search = options.searchMicroseconds.map { "\($0) µs" } ?? "default"
 
 print(
     """
-    BoundedExecutor micro-benchmark: \(cpus) CPUs, \(options.workers) workers, capacity \(options.capacity), \
-    \(options.tasks) no-op tasks x \(options.runs) runs
+    BoundedExecutor micro-benchmark: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (load average \(loadBefore) before, \
+    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search)
 
     | measure | BoundedExecutor | Go reference (this machine) | ratio |
     |---|---|---|---|
-    | no-op tasks/s, 1 producer thread (median; min–max) | \(format(median / 1e6))M (\(format(rates.first! / 1e6))–\(format(rates.last! / 1e6))M) | ~\(format(goTasksPerSecond / 1e6))M (buffered chan 1024, 5 goroutines) | \(format(median / goTasksPerSecond)) |
-    | producer retries on a full queue (per run) | \(runs.map { String($0.retries) }.joined(separator: ", ")) | – | – |
-    | trySubmit p50 / p99 / p999 ns, idle workers (hand-off) | \(idle.text) | send p99 ~\(Int(goSendP99)) | p99 \(format(Double(idle.p99) / goSendP99)) |
-    | trySubmit p50 / p99 / p999 ns, busy workers (queue push) | \(busy.text) | send p99 ~\(Int(goSendP99)) | p99 \(format(Double(busy.p99) / goSendP99)) |
+    | no-op tasks/s, 1 producer thread, \(options.tasks) tasks × \(options.runs) runs: median (min–max) | \(ratesText) | ~6M (chan of 1024, 5 goroutines) | \(format(median / goTasksPerSecond)) |
+    | producer retries on a full queue / worker wake-ups, per run | \(runs.map { "\($0.retries)/\($0.wakeups)" }.joined(separator: ", ")) | – | – |
+    | trySubmit ns p50 / p99 / p999: submit 1, wait for it, repeat | \(warm.text) | send p99 ~1000 | p99 \(format(Double(warm.p99) / goSendP99)) |
+    | trySubmit ns p50 / p99 / p999: every worker parked (wakes one) | \(cold.text) | send p99 ~1000 | p99 \(format(Double(cold.p99) / goSendP99)) |
+    | trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of \(burst)) | \(busy.text) | send p99 ~1000 | p99 \(format(Double(busy.p99) / goSendP99)) |
     """)

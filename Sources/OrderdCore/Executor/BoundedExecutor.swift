@@ -10,20 +10,25 @@ import Darwin
 /// Runs post-response work on a fixed number of long-lived worker Tasks, from a bounded in-memory queue, with a
 /// per-task deadline enforced by real Swift task cancellation.
 ///
-/// - `trySubmit` is O(1) and never waits for anything but one short lock: it puts the task in a preallocated ring
-///   buffer, or hands it straight to a parked worker and resumes that worker after unlocking. A worker that finishes
-///   a task takes the next one under the same lock and only parks when the queue is empty.
-/// - Each worker has a slot recording what it runs and until when. A supervisor Task ticks every
+/// - `trySubmit` is O(1): one short lock, a push into a preallocated ring buffer and, when a worker must be woken,
+///   a continuation resumed after unlocking. A worker that finishes a task takes the next one under the same lock,
+///   so a busy executor costs one lock per task on each side and no wake-ups.
+/// - Wake-ups follow Go's scheduler: at most one worker is "searching" (spinning briefly for work after running out,
+///   or just woken and on its way to the queue). While one is, `trySubmit` wakes nobody; a searcher that finds work
+///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker.
+/// - Each worker has a slot recording what it runs and since when. A supervisor Task ticks every
 ///   ``Configuration/supervisorTick``: a slot past its deadline is marked cancelled and its worker Task cancelled;
 ///   that worker reports `.timedOut` when the task returns and exits (a Task cannot be un-cancelled), and a fresh
 ///   worker Task takes the slot. A slot still running `stuckGrace` after its cancellation is reported `.stuck`
 ///   and its worker abandoned and replaced (at most `workers` abandoned workers alive at once).
-/// - The mark and the slot's end are decided under the lock, so exactly one of the worker, the supervisor or
-///   `stop` decides each task's outcome, and a cancel only ever reaches a worker that is about to exit.
+/// - Marks and ends are decided under the lock, so exactly one of the worker, the supervisor or `stop` decides
+///   each task's outcome, and a cancel only ever reaches a worker that will exit without running anything else.
+///
+/// Call ``stop(drainDeadline:)`` before dropping the last reference: running workers keep the executor alive.
 public final class BoundedExecutor: @unchecked Sendable {
-    // @unchecked Sendable: every mutable field lives in `state`, which is read and written only with `lock` held;
-    // everything else is immutable after `init`. Task handles and continuations are used only through their
-    // thread-safe operations (`cancel()`, `resume`).
+    // @unchecked Sendable: every mutable field lives in `state`, which is read and written only with `lock` held
+    // (`queuedHint` is an atomic); everything else is immutable after `init`. Task handles and continuations are
+    // used only through their thread-safe operations (`cancel()`, `resume`).
 
     public struct Configuration: Sendable, Equatable {
         /// Tasks running at once; 1–256.
@@ -34,8 +39,9 @@ public final class BoundedExecutor: @unchecked Sendable {
         public var stuckGrace: Duration
         /// How often deadlines are checked, so how late a deadline may be acted on; default 20 ms, 1 ms–1 s.
         public var supervisorTick: Duration = .milliseconds(20)
-        /// How long one worker that ran out of tasks keeps looking for the next one before it parks, so that a
-        /// steady stream of tasks costs no wake-ups; default 20 µs, 0 to park at once.
+        /// How long one worker that ran out of tasks keeps looking for the next before it parks, so that a steady
+        /// stream of tasks costs no wake-ups; default 20 µs, 0–1 ms (0 parks at once). It spins on a pool thread: at
+        /// most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
         public var searchBeforeParking: Duration = .microseconds(20)
 
         public init(workers: Int, queueCapacity: Int, stuckGrace: Duration = .seconds(1)) {
@@ -48,9 +54,9 @@ public final class BoundedExecutor: @unchecked Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let lock = SpinningMutex()
+    private let state: UnsafeMutablePointer<State>
     /// `state.count`, readable without the lock: what a searching worker spins on.
     private let queuedHint = Atomic<Int>(0)
-    private let state: UnsafeMutablePointer<State>
     private let capacity: Int
     private let workerCount: Int
     private let graceNanoseconds: Int64
@@ -66,6 +72,9 @@ public final class BoundedExecutor: @unchecked Sendable {
         precondition(
             configuration.supervisorTick >= .milliseconds(1) && configuration.supervisorTick <= .seconds(1),
             "BoundedExecutor: supervisorTick is \(configuration.supervisorTick); expected 1 ms to 1 s.")
+        precondition(
+            configuration.searchBeforeParking >= .zero && configuration.searchBeforeParking <= .milliseconds(1),
+            "BoundedExecutor: searchBeforeParking is \(configuration.searchBeforeParking); expected 0 to 1 ms.")
         self.configuration = configuration
         self.logger = logger
         capacity = configuration.queueCapacity
@@ -122,9 +131,9 @@ public final class BoundedExecutor: @unchecked Sendable {
         state.pointee.submitted += 1
         state.pointee.outstanding += 1
         push(job)
-        let wake = wakeOneIfQueued()
+        let wake = wakeIfNobodySearching()
         lock.unlock()
-        wake?.resume()
+        wake?.resume(returning: .nudged)
         return true
     }
 
@@ -183,12 +192,13 @@ public final class BoundedExecutor: @unchecked Sendable {
         let cancelledBefore = state.pointee.cancelledAtStop
         state.pointee.phase = .draining
         state.pointee.stopWaiters += 1
+        // Parked workers wake and leave; workers with tasks go on while the queue lasts.
         let parked = state.pointee.parked
         state.pointee.parked.removeAll(keepingCapacity: true)
         for worker in parked { state.pointee.slots[worker.slot].worker = nil }
         lock.broadcast()  // capacity waiters return now that nothing is accepted
         lock.unlock()
-        for worker in parked { worker.continuation.resume(returning: nil) }
+        for worker in parked { worker.resume(returning: .exit) }
 
         lock.lock()
         // 1. Drain: queued and running tasks go on until the deadline.
@@ -285,41 +295,103 @@ public final class BoundedExecutor: @unchecked Sendable {
     /// The body of one worker Task, bound to a slot. It exits when its task was cancelled (deadline or stop), when
     /// it was given up as stuck, or when the executor stops.
     private func work(slot index: Int, generation: UInt64) async {
-        var assignment = await park(slot: index, settling: 0, searched: false)
-        while let current = assignment {
-            if current.handedOver { wakeAnotherIfQueued() }
-            var failure: (any Error)?
-            do {
-                try await current.task.run()
-            } catch {
-                failure = error
-            }
-            let now = Self.now()
-            lock.lock()
-            let (outcome, next, wake) = conclude(
-                slot: index, generation: generation, sequence: current.sequence, at: now, failure: failure)
-            lock.unlock()
-            wake?.resume()
-            if let outcome { current.task.finished(outcome) }
-            let owed = outcome == nil ? 0 : 1
-            switch next {
-            case .run(let nextAssignment):
-                // `conclude` recorded the `finished` call just made in the slot; it is settled when that task ends.
-                assignment = nextAssignment
-            case .search:
-                search()
-                assignment = await park(slot: index, settling: owed, searched: true)
-            case .park:
-                assignment = await park(slot: index, settling: owed, searched: false)
-            case .exit:
+        var owed = 0
+        while var current = await acquire(slot: index, settling: owed) {
+            var next: Next
+            repeat {
+                var failure: (any Error)?
+                do {
+                    try await current.task.run()
+                } catch {
+                    failure = error
+                }
+                let end = Self.now()
+                var following: Assignment?
+                var wake: Parked?
+                lock.lock()
+                let verdict = conclude(
+                    slot: index, generation: generation, sequence: current.sequence, at: end, failed: failure != nil,
+                    following: &following, wake: &wake)
+                lock.unlock()
+                wake?.resume(returning: .nudged)
+                let duration = Duration.nanoseconds(end &- current.start)
+                switch verdict.ending {
+                case .completed: current.task.finished(.completed(duration: duration))
+                case .failed: current.task.finished(.failed(failure!, duration: duration))
+                case .timedOut: current.task.finished(.timedOut(duration: duration))
+                case .cancelledAtStop: current.task.finished(.cancelledAtStop(duration: duration))
+                case .abandoned: break  // reported as stuck by whoever gave it up
+                }
+                owed = verdict.ending == .abandoned ? 0 : 1
+                next = verdict.next
+                if let following { current = following }
+            } while next == .run
+            if next == .exit {
                 if owed > 0 { lock.withLock { settle(owed) } }
                 return
             }
         }
     }
 
-    /// Spins for up to `searchBeforeParking` until a task is queued. Only one worker searches at a time, and while
-    /// it does `trySubmit` wakes nobody: a steady stream of tasks then costs no wake-ups at all.
+    /// The next task for an idle worker: from the queue, else after searching for a moment (if no other worker
+    /// does), else after parking until woken. Nil when the executor stops.
+    private func acquire(slot index: Int, settling owed: Int) async -> Assignment? {
+        var owed = owed
+        var searching = false
+        var maySearch = searchNanoseconds > 0
+        while true {
+            var wake: Parked?
+            lock.lock()
+            settle(owed)
+            owed = 0
+            if searching {
+                state.pointee.searching -= 1
+                searching = false
+            }
+            if let assignment = takeNext(slot: index, at: Self.now(), wake: &wake) {
+                lock.unlock()
+                wake?.resume(returning: .nudged)
+                return assignment
+            }
+            if state.pointee.phase != .running {
+                state.pointee.slots[index].worker = nil
+                lock.unlock()
+                return nil
+            }
+            if maySearch, state.pointee.searching == 0 {
+                state.pointee.searching = 1
+                searching = true
+                maySearch = false
+                lock.unlock()
+                search()
+                continue
+            }
+            lock.unlock()
+            switch await park(slot: index) {
+            case .exit: return nil
+            case .nudged: searching = true  // counted as searching by whoever woke us
+            case .recheck: break
+            }
+        }
+    }
+
+    private func park(slot index: Int) async -> Wakeup {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Wakeup, Never>) in
+            lock.lock()
+            // Re-checked under the lock taken here, so nothing submitted since `acquire` looked is missed.
+            guard state.pointee.count == 0, state.pointee.phase == .running else {
+                lock.unlock()
+                continuation.resume(returning: .recheck)
+                return
+            }
+            state.pointee.parked.append(Parked(slot: index, continuation: continuation))
+            lock.unlock()
+        }
+    }
+
+    /// Spins for up to `searchBeforeParking` until a task is queued; the caller then takes it or parks. Only one
+    /// worker searches at a time, and while it does `trySubmit` wakes nobody: a steady stream of tasks costs no
+    /// wake-ups. Blocks its thread for at most that long (20 µs by default).
     private func search() {
         let start = Self.now()
         var spins = 0
@@ -329,107 +401,73 @@ public final class BoundedExecutor: @unchecked Sendable {
         }
     }
 
-    /// Waits for work: takes a queued task if there is one, else parks until it is handed one or `stop` wakes it
-    /// with nil.
-    private func park(slot index: Int, settling owed: Int, searched: Bool) async -> Assignment? {
-        await withUnsafeContinuation { (continuation: UnsafeContinuation<Assignment?, Never>) in
-            lock.lock()
-            settle(owed)
-            if searched { state.pointee.searching -= 1 }
-            if let job = popJob() {
-                let assignment = assign(job, toSlot: index, at: Self.now(), handedOver: false)
-                let wake = wakeOneIfQueued()
-                lock.unlock()
-                wake?.resume()
-                continuation.resume(returning: assignment)
-                return
-            }
-            guard state.pointee.phase == .running else {
-                state.pointee.slots[index].worker = nil
-                lock.unlock()
-                continuation.resume(returning: nil)
-                return
-            }
-            state.pointee.parked.append(Parked(slot: index, continuation: continuation))
-            lock.unlock()
-        }
-    }
-
-    /// A worker just handed a task passes the wake-up on while tasks wait and workers are parked, so a burst
-    /// submitted while one worker was searching soon has every idle worker on it.
-    private func wakeAnotherIfQueued() {
-        lock.lock()
-        let wake = wakeOneIfQueued()
-        lock.unlock()
-        wake?.resume()
-    }
-
-    /// Hands the oldest queued task to a parked worker if tasks wait and no worker is searching (that one will
-    /// take it). Lock held; resume the result after unlocking.
-    @inline(__always)
-    private func wakeOneIfQueued() -> Wake? {
-        let state = self.state
-        guard state.pointee.count > 0, state.pointee.searching == 0, !state.pointee.parked.isEmpty else { return nil }
-        let parked = state.pointee.parked.removeLast()
-        let job = popJob()!
-        state.pointee.wakeups += 1
-        return Wake(
-            continuation: parked.continuation,
-            assignment: assign(job, toSlot: parked.slot, at: Self.now(), handedOver: true))
-    }
-
-    /// Decides how the slot's task ended and what the worker does next. Lock held.
+    /// Decides how the slot's task ended and what its worker does next. Lock held.
     private func conclude(
-        slot index: Int, generation: UInt64, sequence: UInt64, at end: Int64, failure: (any Error)?
-    ) -> (ExecutorOutcome?, Next, Wake?) {
+        slot index: Int, generation: UInt64, sequence: UInt64, at end: Int64, failed: Bool,
+        following: inout Assignment?, wake: inout Parked?
+    ) -> Verdict {
         let state = self.state
         let slot = state.pointee.slots + index
         guard slot.pointee.generation == generation else {
             // Given up as stuck earlier: the outcome was reported then; this Task only leaves.
             state.pointee.abandonedWorkers -= 1
             refillVacantSlot()
-            return (nil, .exit, nil)
+            return Verdict(ending: .abandoned, next: .exit)
         }
         assert(slot.pointee.sequence == sequence, "a worker ended a task that is not its slot's")
         settle(slot.pointee.owed)
         slot.pointee.owed = 0
-        let duration = Duration.nanoseconds(end &- slot.pointee.start)
-        let outcome: ExecutorOutcome
-        let cancel = slot.pointee.cancel
-        switch cancel {
+        let ending: Ending
+        switch slot.pointee.cancel {
         case nil:
-            if let failure {
+            if failed {
                 state.pointee.failed += 1
-                outcome = .failed(failure, duration: duration)
+                ending = .failed
             } else {
                 state.pointee.completed += 1
-                outcome = .completed(duration: duration)
+                ending = .completed
             }
         case .timeout:
             state.pointee.timedOut += 1
-            outcome = .timedOut(duration: duration)
+            ending = .timedOut
         case .stop:
             state.pointee.cancelledAtStop += 1
-            outcome = .cancelledAtStop(duration: duration)
+            ending = .cancelledAtStop
         }
+        let cancelled = slot.pointee.cancel != nil
         slot.pointee.task = nil
         slot.pointee.cancel = nil
-        if cancel != nil {
+        if cancelled {
             // This Task stays cancelled for good: it leaves, and a fresh Task takes the slot if there is work.
             slot.pointee.worker = needsWorkers ? spawnWorker(slot: index, generation: generation) : nil
-            return (outcome, .exit, nil)
+            return Verdict(ending: ending, next: .exit)
         }
-        if let job = popJob() {
+        if let assignment = takeNext(slot: index, at: end, wake: &wake) {
             // One lock per task: the `finished` call the worker makes next is settled when this next task ends.
             slot.pointee.owed = 1
-            let assignment = assign(job, toSlot: index, at: end, handedOver: false)
-            return (outcome, .run(assignment), wakeOneIfQueued())
+            following = assignment
+            return Verdict(ending: ending, next: .run)
         }
-        if state.pointee.searching == 0, state.pointee.phase == .running {
-            state.pointee.searching = 1
-            return (outcome, .search, nil)
-        }
-        return (outcome, .park, nil)
+        return Verdict(ending: ending, next: .idle)
+    }
+
+    /// Takes the oldest queued task for the slot; if more wait and nobody searches, also picks a parked worker to
+    /// wake (Go's hand-over of the search). Lock held; resume `wake` after unlocking.
+    @inline(__always)
+    private func takeNext(slot index: Int, at now: Int64, wake: inout Parked?) -> Assignment? {
+        guard let job = popJob() else { return nil }
+        if state.pointee.count > 0 { wake = wakeIfNobodySearching() }
+        return assign(job, toSlot: index, at: now)
+    }
+
+    /// A parked worker to wake for a newly queued task, unless a worker is already searching (it will take the task,
+    /// and wake the next one if more are queued). The woken worker counts as searching. Lock held.
+    @inline(__always)
+    private func wakeIfNobodySearching() -> Parked? {
+        guard state.pointee.searching == 0, let parked = state.pointee.parked.popLast() else { return nil }
+        state.pointee.searching = 1
+        state.pointee.wakeups += 1
+        return parked
     }
 
     private func spawnWorker(slot index: Int, generation: UInt64) -> Task<Void, Never> {
@@ -502,9 +540,8 @@ public final class BoundedExecutor: @unchecked Sendable {
     private func abandon(slot index: Int, at now: Int64) -> Abandoned {
         let state = self.state
         let slot = state.pointee.slots + index
-        let task = slot.pointee.task!
         let abandoned = Abandoned(
-            task: task, duration: .nanoseconds(now &- slot.pointee.start),
+            task: slot.pointee.task!, duration: .nanoseconds(now &- slot.pointee.start),
             replaced: state.pointee.abandonedWorkers < workerCount)
         // The worker's previous `finished` call, unsettled until this task ended, is long done by now.
         settle(slot.pointee.owed)
@@ -533,7 +570,10 @@ public final class BoundedExecutor: @unchecked Sendable {
                 ])
             if !abandoned.replaced {
                 logger.error(
-                    "Executor not replacing a stuck worker: \(workerCount) given-up workers are still running; the executor runs with fewer workers until they return.",
+                    """
+                    Executor not replacing a stuck worker: \(workerCount) given-up workers are still running; the \
+                    executor runs with fewer workers until they return.
+                    """,
                     metadata: ["kind": "\(abandoned.task.kind)"])
             }
             abandoned.task.finished(.stuck(duration: abandoned.duration))
@@ -568,7 +608,7 @@ public final class BoundedExecutor: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func assign(_ job: Job, toSlot index: Int, at now: Int64, handedOver: Bool) -> Assignment {
+    private func assign(_ job: Job, toSlot index: Int, at now: Int64) -> Assignment {
         let state = self.state
         let sequence = state.pointee.nextSequence &+ 1
         state.pointee.nextSequence = sequence
@@ -578,7 +618,7 @@ public final class BoundedExecutor: @unchecked Sendable {
         slot.pointee.start = now
         slot.pointee.timeout = job.timeout
         slot.pointee.deadline = Slot.unknownDeadline
-        return Assignment(task: job.task, sequence: sequence, handedOver: handedOver)
+        return Assignment(task: job.task, sequence: sequence, start: now)
     }
 
     /// Counts `count` finished calls as done. Lock held.
@@ -642,33 +682,56 @@ extension BoundedExecutor {
         let timeout: Duration
     }
 
-    /// A task given to a worker, identified by its sequence number.
-    private struct Assignment: Sendable {
+    /// A task given to a worker.
+    private struct Assignment {
         let task: any ExecutorTask
         let sequence: UInt64
-        /// Given to a parked worker by someone else (rather than taken from the queue by the worker itself).
-        let handedOver: Bool
+        /// CLOCK_MONOTONIC nanoseconds when it was assigned.
+        let start: Int64
     }
 
-    /// A parked worker to resume, with its task, once the lock is released.
-    private struct Wake {
-        let continuation: UnsafeContinuation<Assignment?, Never>
-        let assignment: Assignment
-
-        func resume() { continuation.resume(returning: assignment) }
+    /// What a parked worker is woken with.
+    private enum Wakeup {
+        /// Woken for a queued task; counted as searching until it looks.
+        case nudged
+        /// The queue changed between looking and parking: look again.
+        case recheck
+        /// The executor stops.
+        case exit
     }
 
+    /// A parked worker's continuation.
+    ///
+    /// Unsafe rather than checked: `CheckedContinuation` is a resilient type, so every copy of this record, and
+    /// every `Optional` of it on `trySubmit`'s path, went through runtime value witnesses (measured with callgrind).
+    /// Each continuation is resumed exactly once: by whoever removes its record from `parked` under the lock.
     private struct Parked {
         let slot: Int
-        let continuation: UnsafeContinuation<Assignment?, Never>
+        let continuation: UnsafeContinuation<Wakeup, Never>
+
+        func resume(returning wakeup: Wakeup) { continuation.resume(returning: wakeup) }
+    }
+
+    /// How a task ended, decided under the lock; the outcome itself is built after unlocking.
+    private enum Ending {
+        case completed
+        case failed
+        case timedOut
+        case cancelledAtStop
+        /// Its worker was given up as stuck: the outcome was reported already.
+        case abandoned
     }
 
     private enum Next {
-        case run(Assignment)
-        /// Look for the next task for a moment before parking.
-        case search
-        case park
+        case run
+        /// The queue is empty: search, then park.
+        case idle
         case exit
+    }
+
+    private struct Verdict {
+        let ending: Ending
+        let next: Next
     }
 
     private struct Abandoned {
@@ -705,8 +768,10 @@ extension BoundedExecutor {
         var head = 0
         var count = 0
         let slots: UnsafeMutablePointer<Slot>
-        /// Idle workers, most recent last (it is the warmest to wake). Non-empty only while the queue is empty.
+        /// Idle workers, most recent last (it is the warmest to wake).
         var parked: [Parked] = []
+        /// Workers spinning for work or woken and on their way to the queue: 0 or 1.
+        var searching = 0
         /// Accepted tasks whose `finished` call has not been made and counted yet.
         var outstanding = 0
         var abandonedWorkers = 0
@@ -715,8 +780,6 @@ extension BoundedExecutor {
         /// Smallest `minimum` among the capacity waiters registered since there last were none.
         var capacityThreshold = 0
         var stopWaiters = 0
-        /// Workers spinning in `search` (0 or 1).
-        var searching = 0
         var supervisor: Task<Void, Never>?
         var stopReport: ExecutorStopReport?
 

@@ -26,7 +26,7 @@ public struct ExecutorStatistics: Sendable, Equatable {
     public var queueCapacity: Int = 0
     /// Workers parked waiting for a task.
     public var idleWorkers: Int = 0
-    /// Times a submitted task was handed to a parked worker (each costs a wake-up).
+    /// Times a parked worker was woken for queued work (each costs a thread wake-up, typically microseconds).
     public var wakeups: Int = 0
     /// Workers given up as stuck whose task has not returned yet.
     public var abandonedWorkers: Int = 0

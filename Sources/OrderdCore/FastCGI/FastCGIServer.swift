@@ -30,6 +30,9 @@ public final class FastCGIServer: @unchecked Sendable {
     private let wakeWriteFD: Int32
     private let workers: Int
     private let requestTimeoutNanos: Atomic<Int64>
+    /// Metrics: threads handling a connection now (the others wait for one).
+    private let busyCount = Atomic<Int>(0)
+    private let heartbeatCount = Atomic<UInt64>(0)
     private let maxParked: Int
     private let isUnixListener: Bool
     private let responder: any FastCGIResponder
@@ -43,6 +46,16 @@ public final class FastCGIServer: @unchecked Sendable {
     private var running = 0
     /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
     private var turn = 0
+
+    /// Grows while request threads make progress: each request handled, each round of the idle leader (at
+    /// least once a second). Flat for long means every thread is stuck.
+    public var heartbeats: UInt64 { heartbeatCount.load(ordering: .relaxed) }
+
+    /// Request threads handling a connection now, for metrics; the others wait for one.
+    public var busyThreads: Int { busyCount.load(ordering: .relaxed) }
+
+    /// Request threads running: `workers` from `start()` until they end at the stop.
+    public var threads: Int { state.withLock { running } }
 
     /// `server.request_timeout`; a reload changes it for requests that start afterwards.
     public var requestTimeout: Duration {
@@ -137,6 +150,8 @@ public final class FastCGIServer: @unchecked Sendable {
         }
         while true {
             guard case .connection(let request) = nextConnection() else { return }
+            busyCount.add(1, ordering: .relaxed)  // metrics
+            defer { busyCount.subtract(1, ordering: .relaxed) }
             let deadline = ContinuousClock.now.advanced(by: requestTimeout)
             deadlines.arm(slot, fd: request.pointee.ipcFd, deadline: deadline)
             guard FCGX_Accept_r(request) == 0 else {
@@ -157,6 +172,7 @@ public final class FastCGIServer: @unchecked Sendable {
             if isUnixListener { request.pointee.detached = 1 }
             FCGX_Finish_r(request)
             afterFinish?()
+            heartbeatCount.add(1, ordering: .relaxed)
             recycle(request)
         }
     }
@@ -210,7 +226,9 @@ public final class FastCGIServer: @unchecked Sendable {
             fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
             fds.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
             for request in snapshot { fds.append(pollfd(fd: request.pointee.ipcFd, events: Int16(POLLIN), revents: 0)) }
-            let ready = poll(&fds, nfds_t(fds.count), -1)
+            // A timeout, not -1: an idle leader still shows it is alive (the systemd watchdog reads `heartbeats`).
+            let ready = poll(&fds, nfds_t(fds.count), 1_000)
+            heartbeatCount.add(1, ordering: .relaxed)
             if ready < 0 {
                 if errno == EINTR { continue }
                 logger.critical("poll on the listening socket failed", metadata: ["errno": "\(errno)"])

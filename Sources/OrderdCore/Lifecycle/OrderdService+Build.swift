@@ -14,6 +14,10 @@ extension OrderdService {
         var running: RunningConfiguration
         /// `log.slow_request`, changed by a reload.
         var slowRequest: DurationSetting
+        /// Requests finished, by outcome: `/status` and the systemd status line read it.
+        var requests = RequestCounter()
+        /// Samples for `/status`'s history and charts, every 5 s on its own thread; `run()` starts and stops it.
+        var statusSampler: StatusSampler
     }
 
     static func openParts(_ configuration: OrderdConfiguration, path: String, logger: Logger) throws -> Parts {
@@ -33,11 +37,13 @@ extension OrderdService {
         let statistics = OrderStatistics()
         let (handlers, posters) = makeHandlers(configuration, auditLog: auditLog, statistics: statistics, logger: logger)
         let followUps = FollowUps(configuration: configuration, owner: owner, outbox: store, handlers: handlers, logger: logger)
+        let requests = RequestCounter()
         return Parts(
             store: store, followUps: followUps, statistics: statistics, auditLog: auditLog, posters: posters,
             busyTimeout: DurationSetting(configuration.store.busyTimeout),
             running: RunningConfiguration(configuration, path: path, loadedAtMillis: SQLiteOrderStore.unixMillis()),
-            slowRequest: DurationSetting(configuration.log.slowRequest))
+            slowRequest: DurationSetting(configuration.log.slowRequest), requests: requests,
+            statusSampler: StatusSampler(followUps: followUps, requests: requests, wallClock: SQLiteOrderStore.unixMillis))
     }
 
     /// What each kind runs with under `configuration`, and the HTTP clients made for it (shut them down when
@@ -67,7 +73,7 @@ extension OrderdService {
         return (handlers, posters)
     }
 
-    static func router(_ parts: Parts, configuration: OrderdConfiguration, logger: Logger) -> Router {
+    static func router(_ parts: Parts, configuration: OrderdConfiguration, logger: Logger, metrics: OrderdMetrics) -> Router {
         var router = Router()
         router.add("GET", .exact("/healthz")) { _, _ in
             .json(200, Array(#"{"status":"ok"}"#.utf8))
@@ -79,11 +85,13 @@ extension OrderdService {
             .json(200, statistics.json(), headers: [("Cache-Control", "no-store")])
         }
         let status = StatusPage(
-            followUps: parts.followUps, configuration: parts.running, startedAtMillis: SQLiteOrderStore.unixMillis(),
-            wallClock: SQLiteOrderStore.unixMillis)
-        router.add("GET", .exact("/status")) { _, _ in
-            .json(200, status.json(), headers: [("Cache-Control", "no-store")])
+            followUps: parts.followUps, configuration: parts.running, sampler: parts.statusSampler,
+            startedAtMillis: SQLiteOrderStore.unixMillis(), wallClock: SQLiteOrderStore.unixMillis)
+        router.add("GET", .exact("/status")) { request, _ in
+            status.response(to: request)
         }
+        // Prometheus text format (nginx serves it to localhost only).
+        router.add("GET", .exact("/metrics")) { _, _ in metrics.response() }
         return router
     }
 }

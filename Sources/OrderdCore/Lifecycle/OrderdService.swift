@@ -30,24 +30,29 @@ public final class OrderdService {
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
         let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
+        // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
+        let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)
         let listener = try ListenSocket.resolve(configuration.server, environment: environment)
         try parts.followUps.start()
+        try parts.statusSampler.start()
         if configuration.sms.driver == .log {
             logger.notice("task.sms.driver = log: SMS are logged, not sent; set driver = http and gateway_url to send them")
         }
+        let requests = parts.requests
         let edge = HTTPEdge(
-            router: OrderdService.router(parts, configuration: configuration, logger: logger),
+            router: OrderdService.router(parts, configuration: configuration, logger: logger, metrics: metrics),
             maxBodyBytes: configuration.server.maxBodyBytes,
             logger: logger,
-            observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger)]
+            observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger), requests, metrics.requests]
         )
         let server = FastCGIServer(
             listenFD: listener.fd,
             workers: configuration.server.requestWorkers,
             requestTimeout: configuration.server.requestTimeout,
-            responder: edge,
+            responder: metrics.countingInFlight(edge),
             logger: logger
         )
+        metrics.observeRequestThreads(of: server)
         server.start()
         logger.notice(
             "orderd serving",
@@ -58,6 +63,11 @@ public final class OrderdService {
                 "executor_workers": "\(configuration.executor.workers)", "lease_owner": "\(parts.followUps.owner)",
             ]
         )
+        let health = HealthMonitor(
+            server: server, followUps: parts.followUps, requests: requests, notifier: notifier,
+            environment: environment, listenName: listener.name, requestTimeout: { [server] in server.requestTimeout },
+            logger: logger)
+        try health.start()
         notifier.notify("READY=1\nSTATUS=serving on \(listener.name)\nMAINPID=\(getpid())")
 
         var running = configuration
@@ -72,6 +82,7 @@ public final class OrderdService {
                 continue
             }
             logger.notice("stopping", metadata: ["signal": "\(Signals.name(signal))"])
+            health.stop()
             notifier.notify("STOPPING=1\nSTATUS=stopping: finishing requests in flight")
             break
         }
@@ -80,6 +91,8 @@ public final class OrderdService {
         let deadline = ContinuousClock.now.advanced(by: configuration.server.requestTimeout + .milliseconds(500))
         let drained = server.stop(deadline: deadline)
         if !drained { logger.error("requests still running at the stop deadline; exiting anyway") }
+        // Nobody reads /status any more, and the sampler reads the store: it stops before the store closes.
+        parts.statusSampler.stop()
         // Then the follow-up work: up to drain_timeout for what runs and waits; the rest stays in the outbox.
         notifier.notify("STATUS=stopping: draining follow-up tasks (up to \(ConfigValue.formatDuration(configuration.executor.drainTimeout)))")
         let report = parts.followUps.stop(drainDeadline: .now.advanced(by: configuration.executor.drainTimeout))

@@ -19,7 +19,11 @@ public final class FollowUps: Sendable {
     /// This process's name on leases: host, pid and a random part, so a restarted process never mistakes an
     /// old lease for its own.
     public let owner: String
-    let executor: BoundedExecutor
+    /// The executor tasks go to now. A reload that changes its size puts a new one here and lets the old one
+    /// drain in the background (what it never started goes back to the outbox and comes to the new one).
+    private let executorBox: Mutex<BoundedExecutor>
+    private let retiring = Mutex<[(executor: BoundedExecutor, thread: StoreThread?)]>([])
+    var executor: BoundedExecutor { executorBox.withLock { $0 } }
     let outbox: any OutboxStore
     private let handlers: Mutex<[TaskKind: any FollowUpHandler]>
     private let settings: Mutex<Settings>
@@ -28,6 +32,8 @@ public final class FollowUps: Sendable {
     let logger: Logger
     private let wallClock: @Sendable () -> Int64
     private let dispatcherBox = Mutex<OutboxDispatcher?>(nil)
+    /// Metrics hook: gets every attempt's outcome (`observeOutcomes(_:)`).
+    private let outcomeObserver = Mutex<(any TaskOutcomeObserver)?>(nil)
 
     /// What `FollowUps` reads from the configuration.
     struct Settings: Sendable {
@@ -56,9 +62,9 @@ public final class FollowUps: Sendable {
         self.settings = Mutex(Settings(configuration))
         self.logger = logger
         self.wallClock = wallClock
-        self.executor = BoundedExecutor(
+        self.executorBox = Mutex(BoundedExecutor(
             configuration: .init(workers: configuration.executor.workers, queueCapacity: configuration.executor.queueCapacity),
-            logger: logger)
+            logger: logger))
     }
 
     /// What the store writes with each new order: the durable kinds, leased by this process.
@@ -92,7 +98,12 @@ public final class FollowUps: Sendable {
             return box
         }
         dispatcher?.stop()
-        return executor.stop(drainDeadline: drainDeadline)
+        let report = executor.stop(drainDeadline: drainDeadline)
+        for old in retiring.withLock({ $0 }) {
+            _ = old.executor.stop(drainDeadline: drainDeadline)  // waits for the retiring thread's own stop
+            old.thread?.join()
+        }
+        return report
     }
 
     /// A reload: new policies, backoff and executor limits for tasks that start from now on, and new handlers
@@ -106,6 +117,19 @@ public final class FollowUps: Sendable {
             current.kinds = durable + next.kinds.filter { !$0.isDurable }
         }
         handlers.withLock { $0.merge(newHandlers) { _, new in new } }
+        let size = BoundedExecutor.Configuration(
+            workers: configuration.executor.workers, queueCapacity: configuration.executor.queueCapacity)
+        let current = executor
+        guard current.configuration.workers != size.workers || current.configuration.queueCapacity != size.queueCapacity
+        else { return }
+        let replacement = BoundedExecutor(configuration: size, logger: logger)
+        replacement.start()
+        executorBox.withLock { $0 = replacement }
+        // The old executor finishes what it runs and has queued, within drain_timeout, on a thread of its own;
+        // what it never starts is released to the outbox. Joined at the stop.
+        let drain = configuration.executor.drainTimeout
+        let thread = try? StoreThread(name: "orderd-executor-retire") { _ = current.stop(drainDeadline: .now + drain) }
+        retiring.withLock { $0.append((current, thread)) }
     }
 
     /// The executor settings in force (the dispatcher reads them on every round).
@@ -200,7 +224,11 @@ public final class FollowUps: Sendable {
 
     // MARK: Outcomes
 
+    /// Metrics hook: `observer` gets the outcome of every task attempt from now on.
+    func observeOutcomes(_ observer: any TaskOutcomeObserver) { outcomeObserver.withLock { $0 = observer } }
+
     func settle(_ task: OutboxTask, _ outcome: ExecutorOutcome) {
+        outcomeObserver.withLock { $0 }?.taskFinished(task.key.kind, outcome)  // metrics hook
         let attempt = task.previousAttempts + 1
         let now = wallClock()
         let failure: (error: String, permanent: Bool, duration: Duration)
@@ -251,6 +279,7 @@ public final class FollowUps: Sendable {
     }
 
     func settleBestEffort(_ kind: TaskKind, order: StoredOrder, _ outcome: ExecutorOutcome) {
+        outcomeObserver.withLock { $0 }?.taskFinished(kind, outcome)  // metrics hook
         switch outcome {
         case .completed: counters.withLock { $0.bestEffortDone += 1 }
         case .notStarted, .cancelledAtStop: counters.withLock { $0.dropped[kind, default: 0] += 1 }
@@ -286,6 +315,12 @@ public final class FollowUps: Sendable {
 
     /// Counts since start, for `/status` and the tests.
     public var statistics: FollowUpCounters { counters.withLock { $0 } }
+}
+
+/// Gets the outcome of every follow-up task attempt, on the executor worker that settles it (metrics). Must be
+/// quick and never block.
+protocol TaskOutcomeObserver: Sendable {
+    func taskFinished(_ kind: TaskKind, _ outcome: ExecutorOutcome)
 }
 
 /// What follow-up work did since start.

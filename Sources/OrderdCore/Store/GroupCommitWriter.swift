@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Extra rows written in the same transaction, and the same savepoint, as each newly created order: the
 /// place where the outbox will hook in.
 ///
@@ -7,6 +9,14 @@
 struct OrderWriteStep: Sendable {
     var name: String
     var write: @Sendable (_ connection: SQLiteConnection, _ order: StoredOrder) throws(StoreError) -> Void
+}
+
+// MARK: Metrics hook (GET /metrics): the writer reports each transaction's duration and size.
+
+/// Gets every batch transaction of the writer, on the writer thread, after the requests in it were answered.
+/// Must be quick and never block: the next batch waits for it.
+protocol CommitObserver: Sendable {
+    func transactionFinished(duration: Duration, orders: Int, committed: Bool)
 }
 
 /// What the group-commit writer has done, for tests, benchmarks and later metrics.
@@ -157,6 +167,14 @@ final class WriteQueue: @unchecked Sendable {
     private var stopping = false
     private var writerWaiting = false
     private var stats = GroupCommitStatistics()
+    /// Metrics hook: set once at startup; the writer reads it once per transaction (not under `mutex`, which
+    /// request threads queue on).
+    private let observer = Mutex<(any CommitObserver)?>(nil)
+
+    var commitObserver: (any CommitObserver)? {
+        get { observer.withLock { $0 } }
+        set { observer.withLock { $0 = newValue } }
+    }
 
     /// Request thread: queues a write; fails once the store is closing.
     func enqueue(_ write: PendingWrite) throws(StoreError) {
@@ -323,7 +341,9 @@ final class GroupCommitWriter: @unchecked Sendable {
 
     private func commit(_ batch: WriteBatch) {
         let writes = batch.orders
+        let started = ContinuousClock.now  // metrics hook
         let (results, committed, expired) = runTransaction(batch)
+        let duration = ContinuousClock.now - started  // metrics hook
         queue.update { stats in
             stats.transactions += 1
             if committed { stats.commits += 1 }
@@ -338,6 +358,8 @@ final class GroupCommitWriter: @unchecked Sendable {
             }
         }
         for (write, result) in zip(writes, results) { write.finish(result) }
+        // Metrics hook: after the requests were answered, so none of them waits for it.
+        queue.commitObserver?.transactionFinished(duration: duration, orders: writes.count, committed: committed)
     }
 
     /// What happens to the outbox changes and calls of a batch whose transaction failed: changes are lost

@@ -170,6 +170,9 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     /// Writes queued and not yet taken by the writer.
     var queuedWrites: Int { queue.count }
 
+    /// Metrics hook: `observer` gets every transaction of the writer from now on.
+    func observeCommits(_ observer: any CommitObserver) { queue.commitObserver = observer }
+
     /// Milliseconds since the Unix epoch, UTC.
     public static func unixMillis() -> Int64 {
         var now = timespec()

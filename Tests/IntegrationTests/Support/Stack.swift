@@ -56,8 +56,8 @@ final class Stack: @unchecked Sendable {
     }
 
     /// Starts orderd and nginx and waits until `/healthz` answers through nginx.
-    func start() throws {
-        try startOrderd()
+    func start(extraEnvironment: [String: String] = [:]) throws {
+        try startOrderd(extraEnvironment: extraEnvironment)
         try startNginx()
         try waitForHealth()
     }

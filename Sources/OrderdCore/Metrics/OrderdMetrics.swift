@@ -1,0 +1,82 @@
+import CoreMetrics
+import Logging
+import Prometheus
+
+/// orderd's metrics for `GET /metrics`, in Prometheus's text format.
+///
+/// Each instance has its own `PrometheusCollectorRegistry` (one per process in `orderd serve`; tests make
+/// their own), and nothing is bootstrapped into swift-metrics' process-wide `MetricsSystem`, so several
+/// instances live side by side in one test process.
+///
+/// - Counted where it happens, through observer hooks: requests (`requests`, a `RequestObserver` on the HTTP
+///   edge), requests in flight (`countingInFlight(_:)`), follow-up task attempts (`tasks`, on `FollowUps`)
+///   and the store's group commits (`store`, on the writer).
+/// - Read at each scrape from snapshots the parts keep anyway: the executor, the follow-up counters, the
+///   outbox counts (a SQLite read) and the request threads (`SnapshotMetrics`).
+final class OrderdMetrics: Sendable {
+    static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    let registry: PrometheusCollectorRegistry
+    let requests: RequestMetrics
+    let tasks: TaskMetrics
+    let store: StoreMetrics
+    /// For code instrumented with the swift-metrics API: `Counter(label:dimensions:factory: metrics.factory)`
+    /// reports into this registry without bootstrapping the global `MetricsSystem` (no `# HELP` line then).
+    let factory: any CoreMetrics.MetricsFactory
+    private let inFlight: Prometheus.Gauge
+    /// Nil without sources: only what is counted where it happens.
+    private let snapshots: SnapshotMetrics?
+    private let logger: Logger?
+
+    init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(), sources: MetricsSources?, logger: Logger? = nil) {
+        self.registry = registry
+        self.logger = logger
+        requests = RequestMetrics(registry: registry)
+        tasks = TaskMetrics(registry: registry)
+        store = StoreMetrics(registry: registry)
+        factory = PrometheusMetricsFactory(registry: registry)
+        inFlight = registry.makeGauge(
+            descriptor: .orderd(
+                "http_requests_in_flight", unit: "",
+                help: "Requests being answered now (this scrape included)."))
+        snapshots = sources.map { SnapshotMetrics(registry: registry, sources: $0) }
+    }
+
+    /// The metrics of a running orderd: the store's writer and the follow-ups report to it from now on.
+    static func live(followUps: FollowUps, store: any OrderStore, logger: Logger) -> OrderdMetrics {
+        let metrics = OrderdMetrics(sources: .live(followUps: followUps, store: store), logger: logger)
+        followUps.observeOutcomes(metrics.tasks)
+        (store as? SQLiteOrderStore)?.observeCommits(metrics.store)
+        return metrics
+    }
+
+    /// `responder`, counting the requests it is answering in `orderd_http_requests_in_flight`.
+    func countingInFlight(_ responder: any FastCGIResponder) -> any FastCGIResponder {
+        InFlightResponder(responder: responder, inFlight: inFlight)
+    }
+
+    /// Reads the busy and idle request threads from `server` at each scrape.
+    func observeRequestThreads(of server: FastCGIServer) {
+        observeRequestThreads { [server] in (server.busyThreads, server.threads) }
+    }
+
+    /// Reads the busy and idle request threads from `counts` at each scrape.
+    func observeRequestThreads(_ counts: @escaping @Sendable () -> (busy: Int, total: Int)) {
+        snapshots?.observeRequestThreads(counts)
+    }
+
+    /// Every series, after reading the scrape-time figures.
+    func scrape() -> [UInt8] {
+        snapshots?.update(logger: logger)
+        var text: [UInt8] = []
+        text.reserveCapacity(16 * 1024)
+        registry.emit(into: &text)
+        return text
+    }
+
+    /// The answer to `GET /metrics`.
+    func response() -> HTTPResponse {
+        HTTPResponse(
+            status: 200, headers: [("Content-Type", Self.contentType), ("Cache-Control", "no-store")], body: scrape())
+    }
+}
