@@ -53,7 +53,7 @@ public final class BoundedExecutor: @unchecked Sendable {
 
     public let configuration: Configuration
     private let logger: Logger
-    private let lock = SpinningMutex()
+    private let lock = PThreadMutex(adaptive: true)
     private let state: UnsafeMutablePointer<State>
     /// `state.count`, readable without the lock: what a searching worker spins on.
     private let queuedHint = Atomic<Int>(0)

@@ -25,7 +25,6 @@ public final class FollowUps: Sendable {
     private let retiring = Mutex<[(executor: BoundedExecutor, thread: StoreThread?)]>([])
     var executor: BoundedExecutor { executorBox.withLock { $0 } }
     let outbox: any OutboxStore
-    private let handlers: Mutex<[TaskKind: any FollowUpHandler]>
     private let settings: Mutex<Settings>
     private let counters = Mutex(FollowUpCounters())
     private let dropWarning = Mutex(ContinuousClock.Instant?.none)
@@ -35,16 +34,18 @@ public final class FollowUps: Sendable {
     /// Metrics hook: gets every attempt's outcome (`observeOutcomes(_:)`).
     private let outcomeObserver = Mutex<(any TaskOutcomeObserver)?>(nil)
 
-    /// What `FollowUps` reads from the configuration.
+    /// What `FollowUps` reads from the configuration, and what each kind runs with: one lock, one copy per use.
     struct Settings: Sendable {
         var kinds: [TaskKind]
         var policies: [TaskKind: TaskPolicy]
         var executor: OrderdConfiguration.Executor
+        var handlers: [TaskKind: any FollowUpHandler]
 
-        init(_ configuration: OrderdConfiguration) {
+        init(_ configuration: OrderdConfiguration, handlers: [TaskKind: any FollowUpHandler]) {
             kinds = configuration.enabledTaskKinds
             policies = Dictionary(uniqueKeysWithValues: TaskKind.allCases.map { ($0, configuration.policy(for: $0)) })
             executor = configuration.executor
+            self.handlers = handlers
         }
     }
 
@@ -58,8 +59,7 @@ public final class FollowUps: Sendable {
     ) {
         self.owner = owner
         self.outbox = outbox
-        self.handlers = Mutex(handlers)
-        self.settings = Mutex(Settings(configuration))
+        self.settings = Mutex(Settings(configuration, handlers: handlers))
         self.logger = logger
         self.wallClock = wallClock
         self.executorBox = Mutex(BoundedExecutor(
@@ -119,13 +119,11 @@ public final class FollowUps: Sendable {
     /// (gateway URLs, the SMS driver). Which durable kinds a new order gets is fixed at start: the store
     /// writes them in the order's transaction, so `task.webhook.url` may change but not turn on or off here.
     public func reconfigure(_ configuration: OrderdConfiguration, handlers newHandlers: [TaskKind: any FollowUpHandler]) {
-        let next = Settings(configuration)
         settings.withLock { current in
-            let durable = current.kinds.filter(\.isDurable)
+            var next = Settings(configuration, handlers: current.handlers.merging(newHandlers) { _, new in new })
+            next.kinds = current.kinds.filter(\.isDurable) + next.kinds.filter { !$0.isDurable }
             current = next
-            current.kinds = durable + next.kinds.filter { !$0.isDurable }
         }
-        handlers.withLock { $0.merge(newHandlers) { _, new in new } }
         let size = Self.executorConfiguration(configuration.executor)
         let current = executor
         guard current.configuration.workers != size.workers || current.configuration.queueCapacity != size.queueCapacity
@@ -152,11 +150,11 @@ public final class FollowUps: Sendable {
 
     /// Hands every task of a just-created order to the executor. O(1) per task, never waits.
     func submit(for order: StoredOrder) {
-        let current = settings.withLock { ($0.kinds, $0.policies) }
-        let currentHandlers = handlers.withLock { $0 }
+        let current = settings.withLock { $0 }
+        let executor = self.executor
         var released: [TaskKey] = []
-        for kind in current.0 {
-            guard let handler = currentHandlers[kind], let policy = current.1[kind] else { continue }
+        for kind in current.kinds {
+            guard let handler = current.handlers[kind], let policy = current.policies[kind] else { continue }
             if kind.isDurable {
                 let key = TaskKey(orderID: order.id, kind: kind)
                 let task = OutboxTask(
@@ -198,14 +196,14 @@ public final class FollowUps: Sendable {
 
     /// Claims due tasks (up to the executor's free capacity) and submits them. Returns how many were claimed.
     func refill(limit: Int) throws(StoreError) -> Int {
-        let executorSettings = settings.withLock { $0.executor }
+        let current = settings.withLock { $0 }
+        let executor = self.executor
         let now = wallClock()
         let claimed = try outbox.claimDue(
-            owner: owner, limit: limit, nowMillis: now, leaseUntilMillis: now + executorSettings.leaseTimeout.millis)
+            owner: owner, limit: limit, nowMillis: now, leaseUntilMillis: now + current.executor.leaseTimeout.millis)
         var released: [TaskKey] = []
         for task in claimed {
-            let policy = settings.withLock { $0.policies[task.key.kind] }
-            guard let handler = handlers.withLock({ $0[task.key.kind] }), let policy else {
+            guard let handler = current.handlers[task.key.kind], let policy = current.policies[task.key.kind] else {
                 released.append(task.key)
                 continue
             }

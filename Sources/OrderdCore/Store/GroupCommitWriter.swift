@@ -306,8 +306,7 @@ final class GroupCommitWriter: @unchecked Sendable {
     ) {
         self.connection = connection
         self.queue = queue
-        let (seconds, attoseconds) = idempotencyTTL.components
-        self.idempotencyTTLMillis = seconds * 1_000 + attoseconds / 1_000_000_000_000_000
+        self.idempotencyTTLMillis = idempotencyTTL.millis
         self.steps = steps
         self.tuning = tuning
         self.wallClock = wallClock

@@ -13,10 +13,18 @@ public final class PThreadMutex: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let condition: UnsafeMutablePointer<pthread_cond_t>
 
-    public init() {
+    /// - Parameter adaptive: a mutex of glibc's adaptive kind, which spins briefly before sleeping in the kernel:
+    ///   for critical sections a few dozen nanoseconds long taken once per task by two threads (the executor's
+    ///   queue), where a short spin almost always beats a round trip through `futex`. Measured with
+    ///   `executor-bench` on 2 cores, 5 alternating pairs of runs: 1.28–1.72M no-op tasks/s against 1.16–1.55M.
+    public init(adaptive: Bool = false) {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
+        var mutexAttributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mutexAttributes)
+        if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
+        pthread_mutex_init(mutex, &mutexAttributes)
+        pthread_mutexattr_destroy(&mutexAttributes)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
         pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
@@ -55,7 +63,7 @@ public final class PThreadMutex: @unchecked Sendable {
         clock_gettime(CLOCK_MONOTONIC, &now)
         let (seconds, attoseconds) = remaining.components
         var nanos = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        var secs = Int(now.tv_sec) + Int(seconds)
+        var secs = Int(now.tv_sec) + Int(clamping: seconds)
         if nanos >= 1_000_000_000 {
             secs += 1
             nanos -= 1_000_000_000
