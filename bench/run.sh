@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # orderd benchmark: nginx `return 200` ceiling, the plain C libfcgi responder (bench/c/responder.c)
 # and orderd, back to back in one invocation, each behind nginx rendered by scripts/render-nginx.sh,
-# without and with upstream keepalive. Then orderd's follow-up work: POST /orders with the SMS gateway
-# (scripts/test-gateway.py) answering at once, after 50 ms and after 2 s (isolation), the backlog of the
+# at 16 and 64 connections, without and with upstream keepalive. Then orderd's follow-up work: POST /orders
+# with the SMS gateway (scripts/test-gateway.py) answering at once, after 50 ms and after 2 s (isolation), the backlog of the
 # slow run drained and accounted for (overflow: RSS, deliveries, lost tasks), and the executor
 # micro-benchmark (bench/executor). Loopback and unix sockets only; every step is time-bounded.
+# One report: machine facts and versions, then one table per section, every orderd figure with its ratio to
+# the baseline measured beside it (C responder, the 0 s gateway run, RSS idle, Go's channel). With the
+# defaults it takes about 10 minutes.
 #
 #   bench/run.sh                  (make bench builds orderd in release mode first)
 #
 # Environment:
 #   DURATION=10s        each measured wrk run (seconds, `s` suffix optional)
 #   THREADS=4           C responder threads = orderd server.request_workers
-#   CONNS=16 WRK_THREADS=2   wrk -c / -t
+#   CONNS="16 64"       wrk -c values of the backends table, each a group of rows; the first one runs every
+#                       backend in BACKENDS and is the one isolation/overflow use, the others only MORE_CONNS_BACKENDS
+#   MORE_CONNS_BACKENDS="ceiling c orderd-shipped"   backends run at the CONNS after the first (the like-for-like
+#                       orderd variant is left out there: 64 connections ask whether C and orderd as shipped hold up)
+#   WRK_THREADS=2       wrk -t
 #   KEEPALIVE_CONNS=16  nginx `keepalive N` (per nginx worker; 2 workers) in the keepalive runs
 #   KEEPALIVE="off on"  which upstream keepalive settings to run
 #   BACKENDS="ceiling c orderd orderd-shipped"   which backends to run (orderd: THREADS threads and a quiet
@@ -21,8 +28,8 @@
 #   ORDERD_INI          INI to start from (default config/orderd.ini, else an empty one)
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
-#   SCENARIOS=all       which sections to run, comma or space separated: backends (the table above:
-#                       ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor
+#   SCENARIOS=all       which sections to run, comma or space separated, from ALL_SCENARIOS: backends (the
+#                       table above: ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor
 #   GATEWAY_DELAYS="0 0.05 2"   isolation: SMS gateway delays (seconds) of the follow-up runs; the first is
 #                       the reference the others are divided by
 #   OVERFLOW_DELAYS=2   overflow: gateway delays whose run is also drained and accounted for (RSS, deliveries,
@@ -50,7 +57,10 @@ DURATION=${DURATION:-10s}
 DUR_S=${DURATION%s}
 [[ "$DUR_S" =~ ^[1-9][0-9]*$ ]] || { echo "bench: DURATION must be whole seconds, got '$DURATION'" >&2; exit 2; }
 THREADS=${THREADS:-4}
-CONNS=${CONNS:-16}
+CONNS_LIST=$(echo ${CONNS:-16 64} | tr ',' ' ')
+for c in $CONNS_LIST; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || { echo "bench: CONNS are connection counts (16 64), got '$c'" >&2; exit 2; }; done
+CONNS=${CONNS_LIST%% *}     # the wrk -c of the current run (run_wrk); isolation/overflow use the first of CONNS
+MORE_CONNS_BACKENDS=${MORE_CONNS_BACKENDS:-ceiling c orderd-shipped}
 WRK_THREADS=${WRK_THREADS:-2}
 KEEPALIVE_CONNS=${KEEPALIVE_CONNS:-16}
 KEEPALIVE_SET=${KEEPALIVE:-off on}
@@ -62,16 +72,16 @@ ORDERD_INI=${ORDERD_INI:-$REPO/config/orderd.ini}
 export ORDER_BODY=${ORDER_BODY:-$REPO/bench/order.json}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-# Sections: SCENARIOS=all, or a comma/space separated list of backends isolation overflow executor.
+# Sections: SCENARIOS=all, or a comma/space separated list from ALL_SCENARIOS. A new scenario: add its name here,
+# its runs under `if want NAME` in "the runs" and its section under `if want NAME` in "the report".
+ALL_SCENARIOS="backends isolation overflow executor"
 SCENARIOS=${SCENARIOS:-all}
-SCENARIOS=${SCENARIOS//,/ }
-[ "$(echo $SCENARIOS)" = all ] && SCENARIOS="backends isolation overflow executor"
+SCENARIOS=$(echo ${SCENARIOS//,/ })
+[ "$SCENARIOS" = all ] && SCENARIOS=$ALL_SCENARIOS
 for s in $SCENARIOS; do
-    case "$s" in backends|isolation|overflow|executor) ;;
-        *) echo "bench: unknown scenario '$s' in SCENARIOS (backends isolation overflow executor, or all)" >&2; exit 2 ;;
-    esac
+    [[ " $ALL_SCENARIOS " == *" $s "* ]] || { echo "bench: unknown scenario '$s' in SCENARIOS ($ALL_SCENARIOS, or all)" >&2; exit 2; }
 done
-want() { [[ " $(echo $SCENARIOS) " == *" $1 "* ]]; }
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 GATEWAY_DELAYS=${GATEWAY_DELAYS:-0 0.05 2}
 OVERFLOW_DELAYS=${OVERFLOW_DELAYS:-2}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
@@ -108,7 +118,7 @@ mkdir -p "$REPO/bench/results"
 DATE=$(date +%Y-%m-%d)
 # A run of every scenario writes <date>.md; a partial one <date>.<scenarios>.md, so it never replaces the full table.
 SUFFIX=""
-want backends && want isolation && want overflow && want executor || SUFFIX=.$(echo $SCENARIOS | tr ' ' '-')
+for s in $ALL_SCENARIOS; do want "$s" || SUFFIX=.$(echo $SCENARIOS | tr ' ' '-'); done
 RESULT_MD=$REPO/bench/results/$DATE$SUFFIX.md
 RAW=$REPO/bench/results/$DATE.raw
 ROWS=$RUN/rows.tsv
@@ -256,22 +266,23 @@ cpu_report() { # BEFORE AFTER
             printf "%.2f %.2f %.2f %.2f %.2f %s %.2f\n", busy / core, o / core, g / core, n / core, (busy - o - g - n) / core, (bestname == "" ? "-" : bestname), best / core
         }' "$1" "$2"
 }
-# run_wrk BACKEND SCENARIO KEEPALIVE URL [LUA]: one measured wrk run, one row in $ROWS.
+# run_wrk BACKEND SCENARIO KEEPALIVE URL [LUA]: one measured wrk run with $CONNS connections, one row in $WRK_ROWS:
+#   backend scenario keepalive rps p50 p99 non2xx errors total conns
 run_wrk() {
     local backend=$1 scenario=$2 ka=$3 url=$4 lua=${5:-} out
     local args=(-t"$WRK_THREADS" -c"$CONNS" --latency --timeout 5s)
     [ -n "$lua" ] && args+=(-s "$lua")
     if [ "$WARMUP" != 0 ]; then timeout $((WARMUP + 15)) wrk "${args[@]}" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true; fi
     out=$RUN/wrk.out
-    echo "bench: $backend $scenario keepalive=$ka ($DURATION) ..." >&2
+    echo "bench: $backend $scenario keepalive=$ka c=$CONNS ($DURATION) ..." >&2
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.before"
     if ! timeout $((DUR_S + 30)) wrk "${args[@]}" -d"${DUR_S}s" "$url" >"$out" 2>&1; then
         echo "bench: wrk failed or timed out for $backend $scenario" >&2
     fi
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.after"
-    { echo "## $backend | $scenario | keepalive=$ka | threads=$THREADS | $url"; cat "$out"; echo; } >> "$RAW"
-    # req/s, p50 ms, p99 ms, non-2xx, socket errors, total requests
-    awk -v b="$backend" -v s="$scenario" -v k="$ka" '
+    { echo "## $backend | $scenario | keepalive=$ka | c=$CONNS | threads=$THREADS | $url"; cat "$out"; echo; } >> "$RAW"
+    # req/s, p50 ms, p99 ms, non-2xx, socket errors, total requests, connections
+    awk -v b="$backend" -v s="$scenario" -v k="$ka" -v c="$CONNS" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
             if (v ~ /m$/) return v * 60000; if (v ~ /s$/) return v * 1000; return v + 0
@@ -283,8 +294,8 @@ run_wrk() {
         /Socket errors:/ { gsub(/,/, ""); errs = $4 + $6 + $8 + $10 }
         / requests in / { total = $1 }
         END {
-            if (rps == "") { rps = 0; p50 = "-"; p99 = "-" }
-            printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t%d\n", b, s, k, rps, p50, p99, non2xx, errs, total
+            if (rps == "" || total + 0 == 0) { rps = 0; p50 = "-"; p99 = "-" }   # no answer: no latency either
+            printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t%d\t%d\n", b, s, k, rps, p50, p99, non2xx, errs, total, c
         }' "$out" >> "$WRK_ROWS"
     tail -1 "$WRK_ROWS" | awk -F'\t' '{ printf "bench:   %s req/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s\n", $4, $5, $6, $7, $8 }' >&2
 }
@@ -313,11 +324,11 @@ run_backend() { # backend scenario keepalive
         [ "$mode" = none ] && mode=full
         local variant=same
         [ "$backend" = orderd-shipped ] && variant=shipped
-        start_orderd "$mode" "$variant" || { NOTES+=("$backend $scenario keepalive=$ka: orderd did not start: $(tail -n 5 "$RUN/orderd.log" 2>/dev/null | grep 'cannot start' | tail -1 | sed 's/^.*error=//' | cut -c1-200 || true)"); stop_backend; return 0; }
+        start_orderd "$mode" "$variant" || { NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: orderd did not start: $(tail -n 5 "$RUN/orderd.log" 2>/dev/null | grep 'cannot start' | tail -1 | sed 's/^.*error=//' | cut -c1-200 || true)"); stop_backend; return 0; }
     else
-        start_c "$mode" || { NOTES+=("C $scenario keepalive=$ka: responder did not start"); stop_backend; return 0; }
+        start_c "$mode" || { NOTES+=("C $scenario keepalive=$ka c=$CONNS: responder did not start"); stop_backend; return 0; }
     fi
-    if ! start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka: nginx did not start"); stop_backend; return 0; fi
+    if ! start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_backend; return 0; fi
     PROBE_ANSWER=""
     local label=$backend
     [ "$backend" = c ] && label=C
@@ -325,7 +336,7 @@ run_backend() { # backend scenario keepalive
     if probe "$method" "$path" "$expect"; then
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
     else
-        NOTES+=("$backend $scenario keepalive=$ka skipped: probe $method $path wanted $expect, got $PROBE_ANSWER")
+        NOTES+=("$backend $scenario keepalive=$ka c=$CONNS skipped: probe $method $path wanted $expect, got $PROBE_ANSWER")
         echo "bench: skip $backend $scenario: $PROBE_ANSWER" >&2
     fi
     stop_nginx
@@ -541,22 +552,31 @@ run_executor() {
 
 # --- the runs -----------------------------------------------------------------------------------
 START=$(date +%s)
+TIMES=()   # "section N s", for the report's header
+timed() { TIMES+=("$1 $(( $(date +%s) - T0 )) s"); T0=$(date +%s); }
+T0=$START
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 [ -x "$ORDERD_BIN" ] || NOTES+=("orderd skipped: no binary at $ORDERD_BIN (make bench builds it)")
 if want backends; then
-    if [[ " $BACKENDS " == *" ceiling "* ]]; then
-        start_nginx off
-        run_wrk "nginx return 200" "GET /healthz" "-" "http://127.0.0.1:$CEILING_PORT/healthz"
-        stop_nginx
-    fi
-    for ka in $KEEPALIVE_SET; do
-        for scenario in "GET /healthz" "POST /orders FULL" "POST /orders NORMAL"; do
-            for backend in c orderd orderd-shipped; do
-                [[ " $BACKENDS " == *" $backend "* ]] || continue
-                run_backend "$backend" "$scenario" "$ka"
+    for CONNS in $CONNS_LIST; do
+        these=$BACKENDS
+        [ "$CONNS" = "${CONNS_LIST%% *}" ] || these=$MORE_CONNS_BACKENDS
+        if [[ " $BACKENDS " == *" ceiling "* && " $these " == *" ceiling "* ]]; then
+            start_nginx off
+            run_wrk "nginx return 200" "GET /healthz" "-" "http://127.0.0.1:$CEILING_PORT/healthz"
+            stop_nginx
+        fi
+        for ka in $KEEPALIVE_SET; do
+            for scenario in "GET /healthz" "POST /orders FULL" "POST /orders NORMAL"; do
+                for backend in c orderd orderd-shipped; do
+                    [[ " $BACKENDS " == *" $backend "* && " $these " == *" $backend "* ]] || continue
+                    run_backend "$backend" "$scenario" "$ka"
+                done
             done
         done
     done
+    CONNS=${CONNS_LIST%% *}
+    timed backends
 fi
 # Follow-up runs: the isolation delays, and the overflow delays (drained and accounted for), each once.
 FU_DELAYS=()
@@ -572,64 +592,157 @@ if [ ${#FU_DELAYS[@]} -gt 0 ]; then
             want overflow && [[ " $OVERFLOW_DELAYS " == *" $d "* ]] && account=1
             run_followup "$d" "$account"
         done
+        timed "$(want isolation && echo isolation)$(want isolation && want overflow && echo +)$(want overflow && echo overflow)"
     fi
 fi
-want executor && run_executor
+want executor && { run_executor; timed "executor (incl. its build)"; }
 ELAPSED=$(( $(date +%s) - START ))
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
-# --- the table ----------------------------------------------------------------------------------
+# --- the report ---------------------------------------------------------------------------------
+# pkgver PKGCONFIG-NAME DEBIAN-PACKAGE: "2.4.2 (Debian 2.4.2-2+deb12u1)", or what of it is known.
+pkgver() {
+    local v d
+    v=$(pkg-config --modversion "$1" 2>/dev/null || true)
+    d=$(dpkg-query -W -f '${Version}' "$2" 2>/dev/null || true)
+    echo "${v:-?}${d:+ (Debian $d)}"
+}
+machine_facts() {
+    local cpu swift=${SWIFT:-swift} sv commit
+    cpu=$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null)
+    command -v "$swift" >/dev/null 2>&1 || swift=/opt/swift/usr/bin/swift
+    sv=$("$swift" --version 2>/dev/null | sed -n 's/.*Swift version \([^ ]*\).*/\1/p' | head -1)
+    commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$REPO" diff --quiet HEAD 2>/dev/null || commit+=" + uncommitted changes"
+    echo "- Machine: ${cpu:-unknown CPU}, $(nproc) cores (shared: other work may run beside the bench), $(uname -srm); load average $LOAD_BEFORE before, $LOAD_AFTER after."
+    echo "- Versions: Swift ${sv:-?}, nginx $("$NGINX" -v 2>&1 | sed -n 's|.*nginx/||p'), SQLite $(pkgver sqlite3 libsqlite3-0), libfcgi $(pkgver fcgi libfcgi0ldbl), wrk $(wrk -v 2>&1 | awk 'NR == 1 { v = $2; sub(/^debian\//, "", v); d = v; sub(/-.*/, "", v); print v (d != v ? " (Debian " d ")" : "") }'), gcc $(gcc -dumpfullversion 2>/dev/null) (C responder, -O2); orderd at git $commit."
+}
+# ratio A B: " (A/B×)", or nothing when either is missing or B is 0.
+RATIO_AWK='function ratio(a, b,   r) { if (a == "" || a == "-" || b == "" || b == "-" || b + 0 <= 0) return ""; r = a / b; return sprintf(" (%s×)", r < 0.1 ? sprintf("%.3f", r) : sprintf("%.2f", r)) }
+function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
 {
     echo "# orderd benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
     echo
-    echo "Machine: $(nproc) cores, $(uname -sr), $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 | sed 's/^/SQLite /'), load before: $LOAD_BEFORE."
-    echo "wrk -t$WRK_THREADS -c$CONNS -d${DUR_S}s --latency over loopback; nginx 2 workers, unix socket to the backend."
-    want backends && echo "Backends table: C responder and orderd with $THREADS request threads; keepalive runs: nginx \`keepalive $KEEPALIVE_CONNS\` + \`fastcgi_keep_conn on\`."
-    echo "POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }'); orderd gets a fresh Idempotency-Key per request and runs at log.level=${ORDERD_LOG_LEVEL:-warning} (no per-request log line; the C responder logs nothing either)."
-    echo "Scenarios: $(echo $SCENARIOS). Took ${ELAPSED}s. Compare rows of one run only: figures move by tens of percent between sittings."
+    echo "\`bench/run.sh\` (\`make bench\`): scenarios $SCENARIOS; DURATION=${DUR_S}s; ${ELAPSED} s in all ($(IFS=,; echo "${TIMES[*]}" | sed 's/,/, /g'))."
+
+    echo
+    machine_facts
+    echo "- Load: every run is wrk -t$WRK_THREADS -d${DUR_S}s --latency --timeout 5s over loopback$( [ "$WARMUP" != 0 ] && echo ", after ${WARMUP} s of unmeasured warm-up"); nginx 2 workers rendered from nginx/ by scripts/render-nginx.sh, unix socket to the backend."
+    echo "- POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, a fresh Idempotency-Key each, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }')."
+    echo "- Ratios: an orderd figure is followed by (n×) = it ÷ its baseline measured in this same run: the C responder's row"
+    echo "  with the same connections, scenario and keepalive (backends), the 0 s gateway run (isolation), RSS idle (overflow),"
+    echo "  Go's buffered channel from ../shared/docs/baselines.md (executor). Above 1 is better for req/s, below 1 for latency and RSS."
+    if want backends; then
+        more_conns=""
+        for c in ${CONNS_LIST#* }; do [ "$c" = "${CONNS_LIST%% *}" ] || more_conns+="$c "; done
+        if [ -n "$more_conns" ]; then
+            echo "- Trimmed: at $CONNS connections every backend ($BACKENDS) × 3 scenarios × upstream keepalive ($KEEPALIVE_SET);"
+            echo "  at ${more_conns% } connections only $MORE_CONNS_BACKENDS (MORE_CONNS_BACKENDS): the like-for-like orderd (same"
+            echo "  $THREADS threads as C) answers the FastCGI-layer question at $CONNS already, and more connections ask only whether the"
+            echo "  C baseline and orderd as shipped hold up. Isolation and overflow run at $CONNS connections."
+        fi
+    fi
+    echo "- Figures move by tens of percent between sittings on a shared machine: compare within one run, by the ratios."
+    if want backends && [ -s "$ROWS" ]; then
+    # Summary: the backends table pivoted, one row per connections × scenario × keepalive (README copies it).
+    echo
+    echo "## Summary: orderd against the C libfcgi responder"
+    echo
+    echo "| conns | scenario | upstream keepalive | C req/s | C p99 ms | orderd req/s (÷ C) | orderd p99 ms (÷ C) | orderd as shipped req/s (÷ C) | orderd as shipped p99 ms (÷ C) |"
+    echo "|---:|---|---|---:|---:|---:|---:|---:|---:|"
+    awk -F'\t' "$RATIO_AWK"'
+        $1 == "nginx return 200" { ceil[++nc] = sprintf("%d req/s (p99 %s ms) at %d connections", $4, f($6), $10); next }
+        {
+            k = $10 SUBSEP $2 SUBSEP $3
+            if (!(k in seen)) { seen[k] = 1; key[++n] = k }
+            who = ($1 == "C") ? "c" : ($1 ~ /^orderd as shipped/) ? "s" : "o"
+            R[k, who] = $4; P[k, who] = $6
+        }
+        function cell(k, who,   r, p) {
+            if (!((k, who) in R)) return "- | -"
+            r = R[k, who] ((k, "c") in R ? (R[k, "c"] > 0 ? ratio(R[k, who], R[k, "c"]) : " (C served 0)") : "")
+            p = f(P[k, who]) ((k, "c") in R ? ratio(P[k, who], P[k, "c"]) : "")
+            return r " | " p
+        }
+        END {
+            for (i = 1; i <= n; i++) {
+                k = key[i]; split(k, kk, SUBSEP)
+                printf "| %d | %s | %s | %s | %s | %s | %s |\n", kk[1], kk[2], kk[3], ((k, "c") in R ? R[k, "c"] : "-"), ((k, "c") in R ? f(P[k, "c"]) : "-"), cell(k, "o"), cell(k, "s")
+            }
+            if (nc) {
+                printf "\nCeiling, nginx `return 200` alone:"
+                for (i = 1; i <= nc; i++) printf "%s %s", (i > 1 ? ";" : ""), ceil[i]
+                print "."
+            }
+        }' "$ROWS"
+    fi
     if want backends; then
     echo
-    echo "| backend | scenario | upstream keepalive | req/s | p50 ms | p99 ms | non-2xx | socket errors | orderd/C req/s |"
-    echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
-    awk -F'\t' '
-        { B[NR] = $1; S[NR] = $2; K[NR] = $3; R[NR] = $4; P50[NR] = $5; P99[NR] = $6; N[NR] = $7; E[NR] = $8
-          if ($1 == "C") c[$2, $3] = $4 }
-        function f(v) { return v == "-" ? "-" : sprintf("%.2f", v) }
+    echo "## Backends: GET /healthz and POST /orders through nginx"
+    echo
+    echo "C = bench/c/responder.c on libfcgi, $THREADS threads serialised on accept, one SQLite transaction per order (FULL: synchronous=full,"
+    echo "NORMAL: synchronous=normal), no log. orderd = like for like: $THREADS request threads, log.level=${ORDERD_LOG_LEVEL:-warning} (no line per request)."
+    echo "orderd as shipped = config/orderd.ini unchanged ($SHIPPED_THREADS request threads, log line per request); both with follow-ups as shipped"
+    echo "(SMS driver=log, audit file, stats; GET /healthz rows at synchronous=full). Upstream keepalive on: nginx"
+    echo "\`keepalive $KEEPALIVE_CONNS\` (per worker) + \`fastcgi_keep_conn on\`. nginx return 200 = the ceiling: nginx answering by itself."
+    echo
+    echo "| conns | backend | scenario | upstream keepalive | req/s (÷ C) | p50 ms (÷ C) | p99 ms (÷ C) | non-2xx | socket errors |"
+    echo "|---:|---|---|---|---:|---:|---:|---:|---:|"
+    awk -F'\t' "$RATIO_AWK"'
+        { B[NR] = $1; S[NR] = $2; K[NR] = $3; R[NR] = $4; P50[NR] = $5; P99[NR] = $6; N[NR] = $7; E[NR] = $8; C[NR] = $10
+          if ($1 == "C") { cr[$10, $2, $3] = $4; c50[$10, $2, $3] = $5; c99[$10, $2, $3] = $6 } }
         END {
             for (i = 1; i <= NR; i++) {
-                ratio = ""
-                if (B[i] ~ /^orderd/ && ((S[i], K[i]) in c) && c[S[i], K[i]] > 0) ratio = sprintf("%.2f", R[i] / c[S[i], K[i]])
-                printf "| %s | %s | %s | %d | %s | %s | %d | %d | %s |\n", B[i], S[i], K[i], R[i], f(P50[i]), f(P99[i]), N[i], E[i], ratio
+                k = C[i] SUBSEP S[i] SUBSEP K[i]; r = r50 = r99 = ""
+                if (B[i] ~ /^orderd/ && (k in cr)) {
+                    r = ratio(R[i], cr[k]); r50 = ratio(P50[i], c50[k]); r99 = ratio(P99[i], c99[k])
+                    if (cr[k] == 0) r = " (C served 0)"
+                }
+                printf "| %d | %s | %s | %s | %d%s | %s%s | %s%s | %d | %d |\n", C[i], B[i], S[i], K[i], R[i], r, f(P50[i]), r50, f(P99[i]), r99, N[i], E[i]
             }
         }' "$ROWS"
     # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
-    # request at FULL and at NORMAL, measured above in this same run. The C responder is taken at its best
-    # upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
+    # request at FULL and at NORMAL, measured above in this same run, per connection count. The C responder is
+    # taken at its best upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
     awk -F'\t' '
-        $1 == "C" && $2 == "POST /orders FULL" && $4 > cfull { cfull = $4; cfullk = $3 }
-        $1 == "C" && $2 == "POST /orders NORMAL" && $4 > cnormal { cnormal = $4; cnormalk = $3 }
-        $1 ~ /^orderd as shipped/ && $2 == "POST /orders FULL" { o[$3] = $4 }
+        $1 == "C" && $2 == "POST /orders FULL" && $4 > cfull[$10] { cfull[$10] = $4; cfullk[$10] = $3 }
+        $1 == "C" && $2 == "POST /orders NORMAL" && $4 > cnormal[$10] { cnormal[$10] = $4; cnormalk[$10] = $3 }
+        $1 ~ /^orderd as shipped/ && $2 == "POST /orders FULL" {
+            o[$10, $3] = $4; if (!($10 in seen)) { seen[$10] = 1; order[++n] = $10 }; if (!($3 in kseen)) { kseen[$3] = 1; ka[++nk] = $3 } }
         END {
-            if (cfull == 0 || cnormal == 0) exit
-            print ""
-            printf "Durable POST /orders, orderd as shipped (synchronous=full) against the C responder at its best (FULL: keepalive %s, %d req/s; NORMAL: keepalive %s, %d req/s):\n", cfullk, cfull, cnormalk, cnormal
-            for (k in o) printf "- orderd with keepalive %s: %.2fx the C responder at FULL (goal >= 1.5), %.2fx the C responder at NORMAL (goal >= 0.8)\n", k, o[k] / cfull, o[k] / cnormal
+            head = 0
+            for (i = 1; i <= n; i++) {
+                c = order[i]
+                if (cfull[c] == 0 || cnormal[c] == 0) continue
+                if (!head++) { print ""; print "Durable POST /orders: orderd as shipped (synchronous=full) against the C responder at its best keepalive setting:" }
+                for (j = 1; j <= nk; j++) {
+                    if (!((c, ka[j]) in o)) continue
+                    v = o[c, ka[j]]
+                    printf "- %d connections, orderd keepalive %s (%d req/s): %.2f× C at FULL (keepalive %s, %d req/s; goal >= 1.5), %.2f× C at NORMAL (keepalive %s, %d req/s; goal >= 0.8)\n", c, ka[j], v, v / cfull[c], cfullk[c], cfull[c], v / cnormal[c], cnormalk[c], cnormal[c]
+                }
+            }
         }' "$ROWS"
     fi
     if [ -s "$FU_ROWS" ]; then
         echo
-        echo "## Isolation: POST /orders while the SMS gateway is slow"
+        echo "## Post-response work (isolation): POST /orders while the SMS gateway takes $(for d in $GATEWAY_DELAYS; do awk -v d="$d" 'BEGIN { printf (d < 1 && d > 0) ? "%g ms / " : "%g s / ", (d < 1 && d > 0) ? d * 1000 : d }'; done | sed 's| / $||')"
         echo
-        echo "orderd as shipped ($ORDERD_INI: $SHIPPED_THREADS request threads, synchronous=full, executor 5 workers, queue 1024) at log.level=${ORDERD_LOG_LEVEL:-warning},"
+        echo "orderd as shipped (${ORDERD_INI#$REPO/}: $SHIPPED_THREADS request threads, synchronous=full, executor 5 workers, queue 1024) at log.level=${ORDERD_LOG_LEVEL:-warning},"
         echo "\`task.sms.driver = http\` to ${GATEWAY_SCRIPT#$REPO/} on loopback answering 200 after the delay below, audit file in the run dir,"
         echo "stats on; nginx without upstream keepalive (as shipped); wrk -t$WRK_THREADS -c$CONNS -d${DUR_S}s, ${WARMUP}s warm-up (bench/post-order.lua, a new Idempotency-Key per request)."
         echo "Every order has two durable follow-ups (sms, audit) and one best-effort (stats); 5 workers with a 2 s gateway serve ~2.5 SMS/s,"
         echo "so almost every order's tasks overflow to the outbox (expected: they wait in the database, not in memory)."
         echo
-        echo "| SMS gateway delay | gateway RTT ms | req/s | p50 ms | p99 ms | non-2xx | socket errors | outbox pending at end | overflowed to outbox | stats dropped | executor rejected | tasks done at end |"
+        echo "| SMS gateway delay | gateway RTT ms | req/s (÷ ${GATEWAY_DELAYS%% *} s) | p50 ms (÷ ${GATEWAY_DELAYS%% *} s) | p99 ms (÷ ${GATEWAY_DELAYS%% *} s) | non-2xx | socket errors | outbox pending at end | overflowed to outbox | stats dropped | executor rejected | tasks done at end |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        awk -F'\t' '
-            function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }
-            { printf "| %s | %s | %d | %s | %s | %d | %d | %s | %s | %s | %s | %s |\n", ($1 == "log" ? "none: driver=log" : $1 " s"), $26, $2, f($3), f($4), $5, $6, $8, $10, $11, $12, $13 }' "$FU_ROWS"
+        awk -F'\t' -v ref="${GATEWAY_DELAYS%% *}" "$RATIO_AWK"'
+            FNR == NR { if ($1 != "log" && $1 + 0 == ref + 0 && !have) { have = 1; rr = $2; r50 = $3; r99 = $4 }; next }
+            {
+                isref = ($1 != "log" && $1 + 0 == ref + 0)
+                a = b = c = ""
+                if (have && !isref) { a = ratio($2, rr); b = ratio($3, r50); c = ratio($4, r99) }
+                printf "| %s | %s | %d%s | %s%s | %s%s | %d | %d | %s | %s | %s | %s | %s |\n", ($1 == "log" ? "none: driver=log" : $1 " s"), $26, $2, a, f($3), b, f($4), c, $5, $6, $8, $10, $11, $12, $13
+            }' "$FU_ROWS" "$FU_ROWS"
         echo
         echo "Columns: gateway RTT = median of 30 GET /_mode on one kept-alive connection, before the load: what the gateway costs"
         echo "besides its delay (scripts/test-gateway.py); req/s, p50, p99: wrk's"
@@ -649,7 +762,7 @@ ELAPSED=$(( $(date +%s) - START ))
                         if (D[i] + 0 == ref + 0) continue
                         if (P99[i] == "-" || rp + 0 <= 0) { printf "- gateway %s s: no latency figures\n", D[i]; continue }
                         p = P99[i] / rp; r = R[i] / rr
-                        printf "- gateway %s s: p99 %.2fx (goal <= 1.2: %s), req/s %.2fx (goal >= 0.9: %s)\n", D[i], p, (p <= 1.2 ? "met" : "MISSED"), r, (r >= 0.9 ? "met" : "MISSED")
+                        printf "- gateway %s s: p99 %.2f× (goal <= 1.2: %s), req/s %.2f× (goal >= 0.9: %s)\n", D[i], p, (p <= 1.2 ? "met" : "MISSED"), r, (r >= 0.9 ? "met" : "MISSED")
                     }
                 }
                 if (havelog) {
@@ -657,7 +770,7 @@ ELAPSED=$(( $(date +%s) - START ))
                     printf "The same against the run without outgoing HTTP (driver=log: %d req/s, p99 %.2f ms), for reference (no goal):\n", lr, lp
                     for (i = 1; i <= n; i++) {
                         if (P99[i] == "-") continue
-                        printf "- gateway %s s: p99 %.2fx, req/s %.2fx\n", D[i], P99[i] / lp, R[i] / lr
+                        printf "- gateway %s s: p99 %.2f×, req/s %.2f×\n", D[i], P99[i] / lp, R[i] / lr
                     }
                 }
             }' "$FU_ROWS"
@@ -680,13 +793,13 @@ ELAPSED=$(( $(date +%s) - START ))
             echo "The run above, then the gateway switched to instant (POST /_mode) and GET /status polled until outbox.pending = 0"
             echo "(at most ${DRAIN_TIMEOUT}s); then orderd stopped (SIGTERM) and its database read with sqlite3."
             echo
-            echo "| SMS gateway delay | orders acknowledged: 201s measured / in db | RSS idle MiB | RSS end of load MiB | RSS drained MiB | drain s | SMS delivered | SMS requests | duplicates | audit lines | tasks not done | lost durable tasks |"
+            echo "| SMS gateway delay | orders acknowledged: 201s measured / in db | RSS idle MiB | RSS end of load MiB (÷ idle) | RSS drained MiB (÷ idle) | drain s | SMS delivered | SMS requests | duplicates | audit lines | tasks not done | lost durable tasks |"
             echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-            awk -F'\t' '
+            awk -F'\t' "$RATIO_AWK"'
                 function mib(v) { return (v == "-" || v == "") ? "-" : sprintf("%.1f", v / 1024) }
                 $17 != "-" {
                     drain = ($17 == "yes") ? $18 : ("not drained after " $18)
-                    printf "| %s s | %d / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $7 - $5, $19, mib($14), mib($15), mib($16), drain, $20, $21, $22, $25, $23, $24
+                    printf "| %s s | %d / %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $7 - $5, $19, mib($14), mib($15) ratio($15, $14), mib($16) ratio($16, $14), drain, $20, $21, $22, $25, $23, $24
                 }' "$FU_ROWS"
             echo
             echo "Columns: orders acknowledged = 201 answers in the measured wrk run / orders in the database (those plus the warm-up"
@@ -700,7 +813,7 @@ ELAPSED=$(( $(date +%s) - START ))
     fi
     if want executor; then
         echo
-        echo "## Executor"
+        echo "## Executor: task throughput and submit latency"
         echo
         echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O; its own table, verbatim."
         echo
