@@ -160,6 +160,18 @@ public final class FastCGIServer: @unchecked Sendable {
                 recycle(request)
                 continue
             }
+            // libfcgi's ReadParams stops at the first EOF of the PARAMS stream without checking why: a peer that
+            // closed, or a record it refused (wrong version or type), ends the params as if the empty PARAMS record
+            // had come, and FCGX_Accept_r succeeds with whatever pairs arrived (none: a "GET /"). The error is left
+            // on the input stream; such a request was never sent whole, so it gets no answer (found by the
+            // FastCGI fuzzer, FastCGIFuzzTests).
+            if case let code = FCGX_GetError(request.pointee.in), code != 0 {
+                logger.debug("FastCGI params did not arrive whole; connection closed without an answer", metadata: ["fcgx_error": "\(code)"])
+                deadlines.disarm(slot)
+                FCGX_Free(request, 1)
+                recycle(request)
+                continue
+            }
             let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
             let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
             if deadlines.disarm(slot) || state.withLock({ stopping }) {
