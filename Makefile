@@ -3,12 +3,14 @@
 #   make run        deps, release build, orderd behind nginx on http://127.0.0.1:$(PORT) (scripts/run.sh)
 #   make test       deps, debug build (warnings are errors) incl. tests, swift test
 #   make bench      deps, release build, bench/run.sh (table in bench/results/<date>.md)
+#   make soak       deps, debug build, only SoakTests for DURATION (default 10m; 60 s of it run in make test),
+#                   audit report printed and written to bench/results/<date>.soak.md
 #   make install    binary, example INI (kept if present), systemd units, nginx site
 #   make uninstall  the reverse; a config file you changed is kept
 #   make check-units  systemd-analyze verify + security score of systemd/*
 #   make clean      run dirs, bench binaries, swift build products
 #
-# Variables: PORT RUN_DIR CONFIG KEEPALIVE (make run), DURATION THREADS (make bench),
+# Variables: PORT RUN_DIR CONFIG KEEPALIVE (make run), DURATION THREADS (make bench), DURATION (make soak: 10m, 90s, 1h),
 # PREFIX DESTDIR UNITDIR (make install), SWIFT_SCRATCH (a --scratch-path for every swift command).
 
 SHELL := /bin/bash
@@ -40,7 +42,7 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 CONFDIR := /etc/orderd
 NGINX_SITES := /etc/nginx/sites-available
 
-.PHONY: help deps build build-debug run test bench install uninstall check-units clean
+.PHONY: help deps build build-debug run test bench soak install uninstall check-units clean
 
 help:
 	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
@@ -71,6 +73,23 @@ bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product orderd
 	ORDERD_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd" \
 	SWIFT='$(SWIFT)' SWIFT_SCRATCH='$(SWIFT_SCRATCH)' bench/run.sh
+
+# The soak is one Swift Testing integration test (Tests/IntegrationTests/SoakTests.swift); its length comes
+# from ORDERD_SOAK_SECONDS (DURATION: a number of seconds, or with s, m or h).
+SOAK_DURATION = $(or $(DURATION),10m)
+soak: deps
+	$(SWIFT) build --build-tests $(TEST_FLAGS)
+	@SOAK_DURATION_V='$(SOAK_DURATION)'; case "$$SOAK_DURATION_V" in \
+	  *h) seconds=$$(( $${SOAK_DURATION_V%h} * 3600 ));; \
+	  *m) seconds=$$(( $${SOAK_DURATION_V%m} * 60 ));; \
+	  *s) seconds=$${SOAK_DURATION_V%s};; \
+	  *) seconds=$$SOAK_DURATION_V;; \
+	esac; \
+	mkdir -p bench/results; report="bench/results/$$(date +%F).soak.md"; \
+	echo "soak: $$seconds s, report in $$report"; \
+	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd" ORDERD_REPO='$(CURDIR)' \
+	ORDERD_SOAK_SECONDS="$$seconds" ORDERD_SOAK_REPORT="$(CURDIR)/$$report" \
+	$(SWIFT) test --skip-build $(TEST_FLAGS) --filter SoakTests
 
 check-units:
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path 2>/dev/null)/orderd"; \

@@ -46,16 +46,24 @@ extension OrderdService {
             statusSampler: StatusSampler(followUps: followUps, requests: requests, wallClock: SQLiteOrderStore.unixMillis))
     }
 
-    /// What each kind runs with under `configuration`, and the HTTP clients made for it (shut them down when
-    /// they are replaced or at the stop).
+    /// What each kind runs with under `configuration`, and the HTTP clients made for it (shut them down at the
+    /// stop). A client in `existing` with the same URL, connect timeout and connection limit is used again
+    /// instead of a new one: a reload that changes other keys (a log level, a backoff) makes no new client, so
+    /// clients and their pooled connections do not pile up with every SIGHUP. Only new clients are returned.
     static func makeHandlers(
-        _ configuration: OrderdConfiguration, auditLog: AuditLog, statistics: OrderStatistics, logger: Logger
+        _ configuration: OrderdConfiguration, auditLog: AuditLog, statistics: OrderStatistics, logger: Logger,
+        reusing existing: [HTTPPoster] = []
     ) -> ([TaskKind: any FollowUpHandler], [HTTPPoster]) {
         var posters: [HTTPPoster] = []
         func poster(_ url: String, timeout: Duration?) -> HTTPPoster {
-            let made = HTTPPoster(
-                url: url, connectTimeout: timeout ?? configuration.executor.taskTimeout,
-                connections: configuration.executor.workers)
+            let connectTimeout = timeout ?? configuration.executor.taskTimeout
+            let connections = configuration.executor.workers
+            if let same = (existing + posters).first(where: {
+                $0.url == url && $0.connectTimeout == connectTimeout && $0.connections == connections
+            }) {
+                return same
+            }
+            let made = HTTPPoster(url: url, connectTimeout: connectTimeout, connections: connections)
             posters.append(made)
             return made
         }

@@ -36,15 +36,16 @@ struct LiveSettings {
     }
 
     /// Puts `configuration` in force for everything that starts from now on. Requests and tasks in flight
-    /// finish under the settings they started with.
-    func apply(_ configuration: OrderdConfiguration, logger: Logger) -> [HTTPPoster] {
+    /// finish under the settings they started with. Returns the HTTP clients it had to make (those in
+    /// `posters` whose settings did not change are used again).
+    func apply(_ configuration: OrderdConfiguration, posters existing: [HTTPPoster], logger: Logger) -> [HTTPPoster] {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
         edge.maxBodyBytes = configuration.server.maxBodyBytes
         parts.busyTimeout.value = configuration.store.busyTimeout
         parts.slowRequest.value = configuration.log.slowRequest
         let (handlers, posters) = OrderdService.makeHandlers(
-            configuration, auditLog: parts.auditLog, statistics: parts.statistics, logger: logger)
+            configuration, auditLog: parts.auditLog, statistics: parts.statistics, logger: logger, reusing: existing)
         parts.followUps.reconfigure(configuration, handlers: handlers)
         return posters
     }
@@ -76,7 +77,7 @@ extension OrderdService {
             "needs_restart": "\(heldBack.joined(separator: ","))", "digest": "\(effective.digest)",
         ])
         // Replaced HTTP clients may still serve tasks that started before: they are closed at the stop.
-        posters += live.apply(effective, logger: logger)
+        posters += live.apply(effective, posters: posters, logger: logger)
         live.parts.running.replace(with: effective, at: SQLiteOrderStore.unixMillis())
         return effective
     }

@@ -10,6 +10,8 @@ import NIOHTTP1
 /// any other answer, redirects included, is permanent: the receiver rejected the request itself.
 final class HTTPPoster: Sendable {
     let url: String
+    let connectTimeout: Duration
+    let connections: Int
     private let client: HTTPClient
 
     /// - Parameters:
@@ -17,6 +19,8 @@ final class HTTPPoster: Sendable {
     ///   - connections: most connections kept to the host, at least the executor's workers.
     init(url: String, connectTimeout: Duration, connections: Int) {
         self.url = url
+        self.connectTimeout = connectTimeout
+        self.connections = connections
         var configuration = HTTPClient.Configuration(
             redirectConfiguration: .disallow,
             timeout: .init(connect: .milliseconds(connectTimeout.millis), read: nil))
