@@ -1,7 +1,7 @@
 # orderd: the one entry point.
 #
 #   make run        deps, release build, orderd behind nginx on http://127.0.0.1:$(PORT) (scripts/run.sh)
-#   make test       deps, debug build (warnings are errors) incl. tests, swift test
+#   make test       deps, debug build (warnings are errors) incl. tests, swift test beside a throwaway PostgreSQL
 #   make bench      deps, release build, bench/run.sh (table in bench/results/<date>.md)
 #   make soak       deps, debug build, only SoakTests for DURATION (default 10m; 60 s of it run in make test),
 #                   audit report printed and written to bench/results/<date>.soak.md
@@ -65,7 +65,7 @@ test: deps
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd"; export ORDERD_BIN; \
 	export ORDERD_REPO='$(CURDIR)'; \
-	$(SWIFT) test --skip-build $(TEST_FLAGS)
+	scripts/with-postgres.sh $(SWIFT) test --skip-build $(TEST_FLAGS)
 
 # Builds only orderd here: bench/run.sh builds executor-bench itself (SCENARIOS=...executor), so a broken or
 # missing executor-bench costs the executor section alone, not the whole bench.

@@ -18,6 +18,11 @@ let package = Package(
         // GET /metrics: a PrometheusCollectorRegistry per process (swift-prometheus is a swift-metrics backend).
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // `[store] driver = postgres`: the PostgreSQL wire protocol, connection pool and SCRAM authentication.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // ByteBuffer (bytea columns) and TLS for `sslmode`: the versions async-http-client already brings.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -39,6 +44,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),

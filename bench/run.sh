@@ -29,7 +29,10 @@
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
 #   SCENARIOS=all       which sections to run, comma or space separated, from ALL_SCENARIOS: backends (the
-#                       table above: ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor
+#                       table above: ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor,
+#                       postgres (orderd as shipped on the PostgreSQL store, one and two instances behind one nginx
+#                       upstream, at every CONNS; a throwaway PostgreSQL from scripts/with-postgres.sh for the run)
+#   PG_INSTANCES="1 2"  postgres: instance counts; the first is the reference the others are divided by
 #   GATEWAY_DELAYS="0 0.05 2"   isolation: SMS gateway delays (seconds) of the follow-up runs; the first is
 #                       the reference the others are divided by
 #   OVERFLOW_DELAYS=2   overflow: gateway delays whose run is also drained and accounted for (RSS, deliveries,
@@ -74,7 +77,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # Sections: SCENARIOS=all, or a comma/space separated list from ALL_SCENARIOS. A new scenario: add its name here,
 # its runs under `if want NAME` in "the runs" and its section under `if want NAME` in "the report".
-ALL_SCENARIOS="backends isolation overflow executor"
+ALL_SCENARIOS="backends isolation overflow executor postgres"
 SCENARIOS=${SCENARIOS:-all}
 SCENARIOS=$(echo ${SCENARIOS//,/ })
 [ "$SCENARIOS" = all ] && SCENARIOS=$ALL_SCENARIOS
@@ -82,6 +85,12 @@ for s in $SCENARIOS; do
     [[ " $ALL_SCENARIOS " == *" $s "* ]] || { echo "bench: unknown scenario '$s' in SCENARIOS ($ALL_SCENARIOS, or all)" >&2; exit 2; }
 done
 want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
+# The postgres scenario runs beside a throwaway PostgreSQL server, started once for the whole run.
+if want postgres && [ -z "${ORDERD_TEST_PG_URL:-}" ] && [ -z "${ORDERD_TEST_PG_SKIP:-}" ]; then
+    exec "$REPO/scripts/with-postgres.sh" "$0" "$@"
+fi
+PG_INSTANCES=${PG_INSTANCES:-1 2}
+for n in $PG_INSTANCES; do [[ "$n" =~ ^[1-9]$ ]] || { echo "bench: PG_INSTANCES are instance counts 1-9, got '$n'" >&2; exit 2; }; done
 GATEWAY_DELAYS=${GATEWAY_DELAYS:-0 0.05 2}
 OVERFLOW_DELAYS=${OVERFLOW_DELAYS:-2}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
@@ -176,8 +185,10 @@ trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
 
 # --- starting things ----------------------------------------------------------------------------
-start_nginx() { # keepalive: on|off
-    scripts/render-nginx.sh --run-dir "$RUN" --socket "$SOCK" --port "$PORT" \
+start_nginx() { # keepalive: on|off; the upstream is $SOCK, or every socket in $NGINX_SOCKETS
+    local socks=() s
+    for s in ${NGINX_SOCKETS:-$SOCK}; do socks+=(--socket "$s"); done
+    scripts/render-nginx.sh --run-dir "$RUN" "${socks[@]}" --port "$PORT" \
         --keepalive "$1" --keepalive-conns "$KEEPALIVE_CONNS" --ceiling-port "$CEILING_PORT" >/dev/null
     : > "$RUN/nginx/access.log"; : > "$RUN/nginx/ceiling.access.log" 2>/dev/null || true
     "$NGINX" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e stderr 2>>"$RUN/nginx/stderr.log" &
@@ -192,14 +203,14 @@ start_nginx() { # keepalive: on|off
     cat "$RUN/nginx/stderr.log" "$RUN/nginx/error.log" >&2 2>/dev/null || true
     return 1
 }
-wait_socket() { # name
-    local i
+wait_socket() { # name [socket pid]: default $SOCK and $BACKEND_PID
+    local i sock=${2:-$SOCK} pid=${3:-$BACKEND_PID}
     for ((i = 0; i < 150; i++)); do
-        [ -S "$SOCK" ] && return 0
-        kill -0 "$BACKEND_PID" 2>/dev/null || break
+        [ -S "$sock" ] && return 0
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    echo "bench: $1 did not create $SOCK (log: $RUN/$1.log):" >&2
+    echo "bench: $1 did not create $sock (log: $RUN/$1.log):" >&2
     tail -20 "$RUN/$1.log" >&2 || true
     return 1
 }
@@ -550,6 +561,55 @@ run_executor() {
     EXECUTOR_MD=$(cat "$RUN/executor.md")
 }
 
+# --- the PostgreSQL store: N instances on one database behind one nginx upstream -------------------
+PG_ROWS=$RUN/postgres.tsv; : > "$PG_ROWS"
+PG_PIDS=()
+stop_pg_instances() {
+    local pid
+    for pid in "${PG_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${PG_PIDS[@]}"; do wait_gone "$pid" 20; done
+    PG_PIDS=()
+}
+pg_psql() { # SQL: on the server's `orderd` database, as the orderd role
+    PGPASSWORD=$(head -1 "$ORDERD_TEST_PG_PASSWORD_FILE") "$ORDERD_TEST_PG_PSQL" "${ORDERD_TEST_PG_URL%%\?*}" -v ON_ERROR_STOP=1 -qAt -c "$1"
+}
+# run_postgres N: N instances of orderd as shipped (store.driver = postgres, a fresh database), nginx rendered with
+# N upstream sockets, POST /orders at every CONNS; rows in $PG_ROWS with backend "N".
+run_postgres() {
+    local n=$1 i db url sock socks="" in=-
+    db=bench_${n}_$$_$RANDOM
+    pg_psql "CREATE DATABASE $db" || { NOTES+=("postgres, $n instance(s): CREATE DATABASE failed"); return 0; }
+    url=${ORDERD_TEST_PG_URL%%\?*}; url=${url%/*}/$db?${ORDERD_TEST_PG_URL#*\?}
+    [ -f "$ORDERD_INI" ] && in=$ORDERD_INI
+    for ((i = 1; i <= n; i++)); do
+        sock=$RUN/pg-$i.sock
+        rm -f "$sock"
+        scripts/render-ini.sh --in "$in" --out "$RUN/pg-$i.ini" \
+            --set server.listen="$sock" --set store.driver=postgres --set store.url="$url" \
+            --set store.password_file="$ORDERD_TEST_PG_PASSWORD_FILE" --set log.level="${ORDERD_LOG_LEVEL:-warning}" \
+            --set task.audit.path="$RUN/pg-audit-$i.log"
+        "$ORDERD_BIN" serve --config "$RUN/pg-$i.ini" >>"$RUN/pg-$i.log" 2>&1 &
+        PG_PIDS+=($!)
+        if ! wait_socket "pg-$i" "$sock" "$!"; then
+            NOTES+=("postgres, $n instance(s): instance $i did not start: $(grep -m1 'cannot start' "$RUN/pg-$i.log" | cut -c1-200)")
+            stop_pg_instances; return 0
+        fi
+        socks+="$sock "
+    done
+    if ! NGINX_SOCKETS=$socks start_nginx off; then NOTES+=("postgres, $n instance(s): nginx did not start"); stop_pg_instances; return 0; fi
+    PROBE_ANSWER=""
+    if probe POST /orders 201; then
+        local c
+        for c in $CONNS_LIST; do
+            CONNS=$c WRK_ROWS=$PG_ROWS run_wrk "$n" "POST /orders" off "http://127.0.0.1:$PORT/orders" "$REPO/bench/post-order.lua"
+        done
+    else
+        NOTES+=("postgres, $n instance(s) skipped: probe POST /orders got $PROBE_ANSWER")
+    fi
+    stop_nginx
+    stop_pg_instances
+}
+
 # --- the runs -----------------------------------------------------------------------------------
 START=$(date +%s)
 TIMES=()   # "section N s", for the report's header
@@ -596,6 +656,16 @@ if [ ${#FU_DELAYS[@]} -gt 0 ]; then
     fi
 fi
 want executor && { run_executor; timed "executor (incl. its build)"; }
+if want postgres; then
+    if [ -n "${ORDERD_TEST_PG_SKIP:-}" ]; then
+        NOTES+=("postgres skipped: $ORDERD_TEST_PG_SKIP")
+    elif [ ! -x "$ORDERD_BIN" ]; then
+        NOTES+=("postgres skipped: it needs orderd")
+    else
+        for n in $PG_INSTANCES; do run_postgres "$n"; done
+        timed postgres
+    fi
+fi
 ELAPSED=$(( $(date +%s) - START ))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -818,6 +888,28 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
         echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O; its own table, verbatim."
         echo
         echo "$EXECUTOR_MD"
+    fi
+    if want postgres && [ -s "$PG_ROWS" ]; then
+        echo
+        echo "## PostgreSQL store: one and several instances"
+        echo
+        echo "orderd as shipped ($ORDERD_INI: $SHIPPED_THREADS request threads, store.pool_size default) with \`[store] driver = postgres\` on"
+        echo "a throwaway PostgreSQL $("$(dirname "$ORDERD_TEST_PG_PSQL")/postgres" --version 2>/dev/null | awk '{ print $3 }') on this same machine"
+        echo "(scripts/with-postgres.sh: fsync and synchronous_commit on, defaults otherwise), a fresh database per row group;"
+        echo "N instances behind one nginx upstream (nginx/orderd.conf rendered with N sockets), keepalive off; POST /orders with a"
+        echo "new Idempotency-Key each (bench/post-order.lua). Every instance, PostgreSQL, nginx and wrk share the same $(nproc) cores."
+        echo
+        echo "| conns | instances | req/s (÷ 1 instance) | p50 ms | p99 ms | non-2xx | socket errors | ÷ orderd SQLite as shipped, FULL |"
+        echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' -v first="${PG_INSTANCES%% *}" "$RATIO_AWK"'
+            FILENAME == ARGV[1] { if ($1 ~ /^orderd as shipped/ && $2 == "POST /orders FULL" && $3 == "off") sqlite[$10] = $4; next }
+            { if ($1 == first) base[$10] = $4
+              r = (($10) in sqlite) ? ratio($4, sqlite[$10]) : ""; gsub(/[ ()]/, "", r)
+              printf "| %s | %s | %s%s | %s | %s | %s | %s | %s |\n", $10, $1, $4, ($1 == first ? "" : ratio($4, base[$10])), f($5), f($6), $7, $8, (r == "" ? "-" : r) }
+        ' "$ROWS" "$PG_ROWS"
+        echo
+        echo "The last column divides by the row of orderd as shipped, POST /orders FULL (SQLite), keepalive off, at the same"
+        echo "connections in the backends table of this run, when it ran."
     fi
     if [ ${#NOTES[@]} -gt 0 ]; then
         echo

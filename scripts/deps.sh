@@ -42,6 +42,9 @@ need_pkg python3-jsonschema
 need_pkg python3-yaml
 # the status page test loads /status?html in headless Chromium (and docs/status-page.png is taken with it)
 need_cmd chromium chromium
+# the PostgreSQL store's tests and benchmark start a throwaway server (scripts/with-postgres.sh)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+need_cmd psql postgresql-client
 need_cmd gcc gcc
 need_cmd make make
 

@@ -8,7 +8,8 @@
 #                          creates DIR/nginx/tmp/ (temp paths). Logs: DIR/nginx/{access,error}.log,
 #                          pid: DIR/nginx/nginx.pid.
 #   --socket PATH          orderd's unix socket (absolute, or relative to the current directory;
-#                          at most 107 bytes, the sun_path limit).
+#                          at most 107 bytes, the sun_path limit). Repeat it for several instances:
+#                          one upstream `server` line each, with the shipped line's parameters.
 #   --port PORT            loopback port: the server listens on 127.0.0.1:PORT.
 #   --keepalive on|off     upstream keepalive + fastcgi_keep_conn (default: off, as shipped).
 #   --keepalive-conns N    idle kept connections per nginx worker when --keepalive on (default: as shipped, 16).
@@ -27,11 +28,11 @@ die() { echo "render-nginx: $*" >&2; exit 2; }
 abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "${1#./}" ;; esac; }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RUN_DIR="" SOCKET="" PORT="" KEEPALIVE=off KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0
+RUN_DIR="" SOCKETS=() PORT="" KEEPALIVE=off KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --run-dir) RUN_DIR=${2:?}; shift 2 ;;
-        --socket) SOCKET=${2:?}; shift 2 ;;
+        --socket) SOCKETS+=("${2:?}"); shift 2 ;;
         --port) PORT=${2:?}; shift 2 ;;
         --keepalive) KEEPALIVE=${2:?}; shift 2 ;;
         --keepalive-conns) KA_CONNS=${2:?}; shift 2 ;;
@@ -43,7 +44,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 [ -n "$RUN_DIR" ] || die "--run-dir is required"
-[ -n "$SOCKET" ] || die "--socket is required"
+[ ${#SOCKETS[@]} -gt 0 ] || die "--socket is required"
 [ -n "$PORT" ] || die "--port is required"
 isport() { [[ "$1" =~ ^[0-9]+$ ]] && [ "$1" -ge 1 ] && [ "$1" -le 65535 ]; }
 isport "$PORT" || die "--port must be 1-65535, got '$PORT'"
@@ -52,9 +53,12 @@ isport "$PORT" || die "--port must be 1-65535, got '$PORT'"
 [ -z "$KA_CONNS" ] || [[ "$KA_CONNS" =~ ^[1-9][0-9]*$ ]] || die "--keepalive-conns must be a positive integer"
 
 RUN_DIR=$(abspath "$RUN_DIR"); RUN_DIR=${RUN_DIR%/}
-SOCKET=$(abspath "$SOCKET")
-[ "${#SOCKET}" -le 107 ] || die "socket path is ${#SOCKET} bytes, over the 107-byte unix socket limit: $SOCKET"
-for v in "$RUN_DIR" "$SOCKET"; do
+for i in "${!SOCKETS[@]}"; do
+    SOCKETS[i]=$(abspath "${SOCKETS[i]}")
+    [ "${#SOCKETS[i]}" -le 107 ] || die "socket path is ${#SOCKETS[i]} bytes, over the 107-byte unix socket limit: ${SOCKETS[i]}"
+done
+SOCKET="${SOCKETS[*]}"
+for v in "$RUN_DIR" "${SOCKETS[@]}"; do
     case "$v" in *[[:space:]\;\{\}\'\"\\\$]*) die "path must not contain spaces, quotes, ';', '{', '}', '\$' or '\\': $v" ;; esac
 done
 
@@ -77,7 +81,14 @@ mkdir -p "$OUT/tmp"
 awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconns="$KA_CONNS" '
     function indent(s) { match(s, /^[ \t]*/); return substr(s, 1, RLENGTH) }
     function tagged(s, t) { return index(s, "# @render:" t) > 0 }
-    tagged($0, "socket")     { print indent($0) "server unix:" sock ";"; seen["socket"]++; next }
+    tagged($0, "socket") {
+        # one server line per socket, each with the parameters of the shipped line (max_fails=...)
+        line = $0; sub(/[ \t]*# @render:socket.*$/, "", line); sub(/;[ \t]*$/, "", line)
+        params = line; sub(/^[ \t]*server[ \t]+[^ \t]+/, "", params)
+        n = split(sock, socks, " ")
+        for (i = 1; i <= n; i++) print indent($0) "server unix:" socks[i] params ";"
+        seen["socket"]++; next
+    }
     tagged($0, "listen")     { print indent($0) "listen 127.0.0.1:" port ";"; seen["listen"]++; next }
     tagged($0, "access_log") { print indent($0) "access_log " out "/access.log orderd;"; seen["access_log"]++; next }
     tagged($0, "error_log")  { print indent($0) "error_log " out "/error.log;"; seen["error_log"]++; next }

@@ -97,7 +97,7 @@ extension Orderd {
             subcommands: [List.self, Retry.self]
         )
 
-        static func openStore(_ options: ConfigOption) throws -> SQLiteOrderStore {
+        static func openStore(_ options: ConfigOption) throws -> any OrderStore & OutboxStore {
             let configuration: OrderdConfiguration
             do {
                 configuration = try ConfigLoader.load(path: options.config)
@@ -106,7 +106,7 @@ extension Orderd {
                 throw ExitCode(78)
             }
             do {
-                return try SQLiteOrderStore(configuration: configuration)
+                return try OrderStores.open(configuration)
             } catch {
                 printError("orderd: cannot open the store: \(String(reflecting: error))")
                 throw ExitCode(1)

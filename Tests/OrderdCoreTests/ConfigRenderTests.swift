@@ -19,6 +19,10 @@ import Testing
             path = /var/lib/orderd/orderd.db
             synchronous = full
             busy_timeout = 5s
+            url =
+            password_file =
+            pool_size = 20
+            connect_timeout = 5s
 
             [orders]
             idempotency_ttl = 24h

@@ -134,7 +134,7 @@ import Testing
         #expect(type.parse("Warning") == nil)
         #expect(type.parse("warn") == nil)
         #expect(type.expected == "one of trace, debug, info, notice, warning, error, critical")
-        #expect(ConfigValueType<OrderdConfiguration.Store.Driver>.enumeration.expected == "sqlite")
+        #expect(ConfigValueType<OrderdConfiguration.Store.Driver>.enumeration.expected == "one of sqlite, postgres")
     }
 
     @Test(arguments: [

@@ -83,6 +83,13 @@ public enum ConfigLoader {
                 kind: .invalidValue, file: file, line: line, key: "task.sms.gateway_url", value: "",
                 message: "Missing value for 'task.sms.gateway_url' in \(file): 'task.sms.driver' is http in \(place); expected an http:// or https:// URL of the SMS gateway, or driver = log."))
         }
+        if configuration.store.driver == .postgres && configuration.store.url.isEmpty {
+            let line = document.entries.last { $0.section == "store" && $0.key == "driver" }?.line
+            let place = line.map { "\(file) line \($0)" } ?? file
+            problems.append(ConfigProblem(
+                kind: .invalidValue, file: file, line: line, key: "store.url", value: "",
+                message: "Missing value for 'store.url' in \(file): 'store.driver' is postgres in \(place); expected a URL such as postgres://orderd@127.0.0.1:5432/orderd, or driver = sqlite."))
+        }
         if configuration.executor.retryBackoffMax < configuration.executor.retryBackoff {
             let line = document.entries.last { $0.section == "executor" && $0.key == "retry_backoff_max" }?.line
             problems.append(ConfigProblem(

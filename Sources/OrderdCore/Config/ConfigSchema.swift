@@ -49,6 +49,10 @@ enum ConfigSchema {
         ConfigKey("store", "path", \.store.path, .absolutePath),
         ConfigKey("store", "synchronous", \.store.synchronous, .enumeration),
         ConfigKey("store", "busy_timeout", \.store.busyTimeout, .duration(.milliseconds(10)...(.seconds(60)))),
+        ConfigKey("store", "url", \.store.url, .postgresURL),
+        ConfigKey("store", "password_file", \.store.passwordFile, .optionalAbsolutePath),
+        ConfigKey("store", "pool_size", \.store.poolSize, .integer(1...1000)),
+        ConfigKey("store", "connect_timeout", \.store.connectTimeout, .duration(.milliseconds(100)...(.seconds(600)))),
 
         ConfigKey("orders", "idempotency_ttl", \.orders.idempotencyTTL, .duration(.seconds(60)...(.seconds(30 * 86_400)))),
 

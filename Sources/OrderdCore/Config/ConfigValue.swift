@@ -87,6 +87,20 @@ extension ConfigValueType where Value == String {
 }
 
 extension ConfigValueType where Value == String {
+    /// An absolute file path, or nothing.
+    static var optionalAbsolutePath: Self {
+        Self(expected: "an absolute file path, or nothing",
+             parse: { ConfigValue.isAbsolutePath($0) || $0.isEmpty ? $0 : nil },
+             format: { $0 })
+    }
+
+    /// A `postgres://` URL without a password (`PostgresURL`), or nothing.
+    static var postgresURL: Self {
+        Self(expected: "a URL such as postgres://orderd@127.0.0.1:5432/orderd?sslmode=disable, without a password (use store.password_file or $PGPASSWORD), or nothing",
+             parse: { $0.isEmpty || PostgresURL($0) != nil ? $0 : nil },
+             format: { $0 })
+    }
+
     /// An `http://` or `https://` URL with a host, or nothing.
     static var httpURL: Self {
         Self(expected: "an http:// or https:// URL with a host, such as http://127.0.0.1:9000/sms, or nothing",

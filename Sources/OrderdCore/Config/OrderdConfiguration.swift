@@ -44,16 +44,25 @@ public struct OrderdConfiguration: Sendable, Equatable {
     }
 
     public struct Store: Sendable, Equatable {
-        public enum Driver: String, Sendable, Equatable, CaseIterable { case sqlite }
+        public enum Driver: String, Sendable, Equatable, CaseIterable { case sqlite, postgres }
         public enum Synchronous: String, Sendable, Equatable, CaseIterable { case full, normal }
-        /// `store.driver` (enum sqlite): storage engine; default `sqlite`.
+        /// `store.driver` (enum sqlite|postgres): storage engine; default `sqlite`.
         public var driver: Driver = .sqlite
         /// `store.path` (path): SQLite database file; default `/var/lib/orderd/orderd.db`.
         public var path: String = "/var/lib/orderd/orderd.db"
-        /// `store.synchronous` (enum full|normal): `full` fsyncs every commit; default `full`.
+        /// `store.synchronous` (enum full|normal): `full` fsyncs every commit; default `full`. SQLite only.
         public var synchronous: Synchronous = .full
         /// `store.busy_timeout` (duration): longest wait for the database; default `5s`, 10ms–1m.
         public var busyTimeout: Duration = .seconds(5)
+        /// `store.url` (postgres URL): `postgres://user@host[:port]/database[?sslmode=…&host=/socket/dir]`, no
+        /// password in it; required with driver postgres.
+        public var url: String = ""
+        /// `store.password_file` (path): a file holding the PostgreSQL password; empty: `$PGPASSWORD`, else none.
+        public var passwordFile: String = ""
+        /// `store.pool_size` (integer): most PostgreSQL connections of this process; default 20, 1–1000.
+        public var poolSize: Int = 20
+        /// `store.connect_timeout` (duration): longest wait for a new PostgreSQL connection; default `5s`.
+        public var connectTimeout: Duration = .seconds(5)
 
         public init() {}
     }

@@ -23,10 +23,7 @@ extension OrderdService {
     static func openParts(_ configuration: OrderdConfiguration, path: String, logger: Logger) throws -> Parts {
         let owner = FollowUps.makeOwner()
         let insertion = FollowUps.insertion(for: configuration, owner: owner)
-        let store: any OrderStore & OutboxStore
-        switch configuration.store.driver {
-        case .sqlite: store = try SQLiteOrderStore(configuration: configuration, outbox: insertion)
-        }
+        let store = try OrderStores.open(configuration, outbox: insertion, logger: logger)
         let auditLog: AuditLog
         do {
             auditLog = try AuditLog(path: configuration.audit.path)

@@ -46,7 +46,7 @@ final class OrderdMetrics: Sendable {
     static func live(followUps: FollowUps, store: any OrderStore, logger: Logger) -> OrderdMetrics {
         let metrics = OrderdMetrics(sources: .live(followUps: followUps, store: store), logger: logger)
         followUps.observeOutcomes(metrics.tasks)
-        (store as? SQLiteOrderStore)?.observeCommits(metrics.store)
+        (store as? any CommitObservable)?.observeCommits(metrics.store)
         return metrics
     }
 

@@ -130,14 +130,18 @@ enum OutboxRows {
         return claimed
     }
 
+    /// Tasks oldest first, `LIMIT ?1`; `filtered`: only `state = ?2`.
+    static func list(filtered: Bool) -> String {
+        "SELECT \(listColumns) FROM tasks \(filtered ? "WHERE state = ?2 " : "")ORDER BY created_at_ms, order_id, kind LIMIT ?1"
+    }
+
+    /// The same SQL for PostgreSQL: its placeholders are `$1`, not `?1` (no `?` is used for anything else here).
+    static func postgres(_ sql: String) -> String {
+        String(sql.map { $0 == "?" ? "$" : $0 })
+    }
+
     static func list(in state: TaskRecord.State?, limit: Int, on connection: SQLiteConnection) throws(StoreError) -> [TaskRecord] {
-        let sql: String
-        if state == nil {
-            sql = "SELECT \(listColumns) FROM tasks ORDER BY created_at_ms, order_id, kind LIMIT ?1"
-        } else {
-            sql = "SELECT \(listColumns) FROM tasks WHERE state = ?2 ORDER BY created_at_ms, order_id, kind LIMIT ?1"
-        }
-        let statement = try connection.cached(sql)
+        let statement = try connection.cached(list(filtered: state != nil))
         defer { statement.reset() }
         try statement.bind(1, Int64(limit))
         if let state { try statement.bind(2, state.rawValue) }

@@ -108,6 +108,9 @@ extension StoreError {
 
     static func internalError(_ context: String) -> StoreError { StoreError(.internalError, context: context) }
 
+    /// A failure of another database engine (PostgreSQL), already classified by its driver's mapping.
+    static func failure(_ code: Code, context: String) -> StoreError { StoreError(code.kind, context: context) }
+
     /// True when the failure concerns one order only (a constraint, a too-big value, an idempotency conflict,
     /// a check of our own): the writer rolls back that order's savepoint and lets the rest of the batch
     /// commit. Anything else (I/O, disk full, busy, corruption) aborts the whole transaction.

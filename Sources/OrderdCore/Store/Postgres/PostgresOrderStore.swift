@@ -1,0 +1,405 @@
+import Logging
+import NIOCore
+import NIOSSL
+import PostgresNIO
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The order store on PostgreSQL (`[store] driver = postgres`), shared by every orderd instance that points at
+/// the same database.
+///
+/// The same `OrderStore`/`OutboxStore` contract as `SQLiteOrderStore`, so the HTTP layer and the executor do not
+/// know which one they have. What differs:
+/// - **No writer thread.** Each order is one statement (the order row, its idempotency key and its outbox rows
+///   in one `INSERT … WITH`), so one round trip and PostgreSQL's own commit (and its group commit across
+///   connections) make it durable. The request thread blocks until that statement's outcome, nothing else.
+/// - **A pool** (postgres-nio's `PostgresClient`, `store.pool_size` connections). A request that gets no
+///   connection before its deadline is answered `busy` (503) and never written.
+/// - **A shared outbox.** Instances claim due tasks with `FOR UPDATE SKIP LOCKED` under a lease; a dead
+///   instance's leases run out and the others take its tasks over. Outcomes (`record`) are written by one
+///   background task per instance in small transactions.
+/// - **Migrations** run once under an advisory lock, however many instances start at once (`PostgresSchema`).
+///
+/// Blocking calls come from our own threads (request threads, the dispatcher, the CLI): each runs its query as
+/// a Swift Task on postgres-nio's event loops and waits for it (`PostgresCall`).
+public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
+    // @unchecked Sendable: every stored property is immutable and Sendable, or a Mutex/Atomic.
+
+    public let url: PostgresURL
+    private let client: PostgresClient
+    private let runTask: Task<Void, Never>
+    private let logger: Logger
+    private let idempotencyTTLMillis: Int64
+    private let outbox: OutboxInsertion?
+    private let ids = Mutex(UUIDv7Generator())
+    private let wallClock: @Sendable () -> Int64
+    /// Longest wait for a read or an outbox call (`store.busy_timeout`).
+    private let callTimeout: Duration
+    private let changes: OutboxChangeWriter
+    private let closed = Atomic<Bool>(false)
+    private let commitObserver = Mutex<(any CommitObserver)?>(nil)
+
+    /// Connects (failing with PostgreSQL's own reason: unreachable, authentication, missing database), migrates
+    /// the schema, and starts the pool.
+    ///
+    /// - Parameters:
+    ///   - outbox: with it, every new order gets its durable follow-up tasks in the same statement.
+    ///   - logger: for the pool's connection problems and the outbox writer's failures.
+    public init(
+        configuration: OrderdConfiguration,
+        outbox: OutboxInsertion? = nil,
+        logger: Logger = Logger(label: "orderd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
+        wallClock: @escaping @Sendable () -> Int64 = SQLiteOrderStore.unixMillis
+    ) throws(StoreError) {
+        let store = configuration.store
+        guard let url = PostgresURL(store.url) else {
+            throw StoreError.unavailable("store.url is not a postgres:// URL (driver = postgres needs one)")
+        }
+        self.url = url
+        self.logger = logger
+        self.outbox = outbox
+        self.wallClock = wallClock
+        idempotencyTTLMillis = configuration.orders.idempotencyTTL.millis
+        callTimeout = store.busyTimeout
+        let password = try Self.password(store)
+        let tlsSettings = Self.tlsSettings(url)
+
+        // One plain connection first: it reports the real reason when PostgreSQL cannot be used (the pool would
+        // only retry and trip its circuit breaker), and it runs the migrations.
+        var single: PostgresConnection.Configuration
+        if let socketPath = url.socketPath {
+            single = .init(unixSocketPath: socketPath, username: url.user, password: password, database: url.database)
+        } else {
+            var tls = PostgresConnection.Configuration.TLS.disable
+            if let tlsSettings {
+                do {
+                    let context = try NIOSSLContext(configuration: tlsSettings.configuration)
+                    tls = tlsSettings.required ? .require(context) : .prefer(context)
+                } catch {
+                    throw StoreError.unavailable("TLS for PostgreSQL at \(url.endpoint): \(error)")
+                }
+            }
+            single = .init(host: url.host ?? "", port: url.port, username: url.user, password: password, database: url.database, tls: tls)
+        }
+        single.options.connectTimeout = .nanoseconds(store.connectTimeout.nanos)
+        if let name = url.applicationName { single.options.additionalStartupParameters = [("application_name", name)] }
+        let singleConfiguration = single
+        let owner = outbox?.owner ?? FollowUps.makeOwner()
+        let migrationLogger = logger
+        let endpoint = url.endpoint
+        let applied = try PostgresCall.run(
+            "connect to PostgreSQL at \(endpoint)", deadline: .now + store.connectTimeout + .seconds(60)
+        ) {
+            let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
+            do {
+                let applied = try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
+                try await connection.close()
+                return applied
+            } catch {
+                try? await connection.close()
+                throw error
+            }
+        }
+        if !applied.isEmpty {
+            logger.notice("migrated the PostgreSQL schema", metadata: [
+                "versions": "\(applied.map(String.init).joined(separator: ","))", "database": "\(endpoint)"])
+        }
+
+        var pooled: PostgresClient.Configuration
+        if let socketPath = url.socketPath {
+            pooled = .init(unixSocketPath: socketPath, username: url.user, password: password, database: url.database)
+        } else {
+            var tls = PostgresClient.Configuration.TLS.disable
+            if let tlsSettings {
+                tls = tlsSettings.required ? .require(tlsSettings.configuration) : .prefer(tlsSettings.configuration)
+            }
+            pooled = .init(host: url.host ?? "", port: url.port, username: url.user, password: password, database: url.database, tls: tls)
+        }
+        pooled.options.connectTimeout = store.connectTimeout
+        pooled.options.maximumConnections = store.poolSize
+        pooled.options.minimumConnections = 0
+        if let name = url.applicationName { pooled.options.additionalStartupParameters = [("application_name", name)] }
+        let client = PostgresClient(configuration: pooled, backgroundLogger: logger)
+        self.client = client
+        runTask = Task { await client.run() }
+        changes = OutboxChangeWriter(client: client, idempotencyTTLMillis: idempotencyTTLMillis, wallClock: wallClock, logger: logger)
+    }
+
+    deinit { close() }
+
+    // MARK: - OrderStore
+
+    public func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant
+    ) throws(StoreError) -> CreateOutcome {
+        guard !closed.load(ordering: .acquiring) else { throw StoreError.unavailable("the store is closed") }
+        guard ContinuousClock.now < deadline else {
+            throw StoreError.deadlinePassed("deadline passed before the write was queued")
+        }
+        // The same hand-over as the SQLite writer's: the request may give up while it waits for a connection;
+        // once its statement is sent, it waits for the outcome, so a success always means committed.
+        let write = PendingWrite(order: order, idempotency: idempotency, deadline: deadline)
+        Task { [self] in
+            do {
+                try await client.withConnection { connection in
+                    guard write.claim(now: .now) else { return }
+                    let started = ContinuousClock.now
+                    let result: Result<CreateOutcome, StoreError>
+                    do {
+                        result = .success(try await self.insert(write, on: connection))
+                    } catch {
+                        result = .failure(PostgresCall.storeError(error, "insert an order"))
+                    }
+                    write.finish(result)
+                    let committed = if case .success = result { true } else { false }
+                    self.commitObserver.withLock { $0 }?.transactionFinished(
+                        duration: .now - started, orders: 1, committed: committed)
+                }
+            } catch {
+                // No connection: the write was never sent.
+                write.finish(.failure(PostgresCall.storeError(error, "get a connection for an order")))
+            }
+        }
+        return try write.awaitOutcome()
+    }
+
+    public func order(id: String) throws(StoreError) -> StoredOrder? {
+        try call("read an order") { client in
+            let rows = try await client.query("SELECT \(unescaped: OrderRows.orderColumns) FROM orders WHERE id = \(id)")
+            for try await row in rows { return try Self.decodeOrder(row) }
+            return nil
+        }
+    }
+
+    public func close() {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        changes.stop()  // writes what is queued first
+        runTask.cancel()  // closes the pool's connections
+        _ = try? PostgresCall.run("close the pool", deadline: .now + .seconds(10)) { [runTask] in await runTask.value }
+    }
+
+    /// Waits until the outbox changes recorded so far are written (tests; `close` does it too).
+    func flushOutboxChanges() -> Bool { changes.flush() }
+
+    /// Metrics hook: `observer` gets every order's statement from now on.
+    func observeCommits(_ observer: any CommitObserver) { commitObserver.withLock { $0 = observer } }
+
+    // MARK: - Writing an order
+
+    private static let insertOrder = """
+        WITH o AS (
+            INSERT INTO orders (id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING id),
+        t AS (
+            INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, lease_owner, lease_until_ms)
+            SELECT o.id, k.kind, 'pending', $2, $2, $2, $11, $12 FROM o CROSS JOIN unnest($13::text[]) AS k (kind))
+        SELECT count(*)::integer FROM o
+        """
+
+    /// One statement, one transaction: the order, its key and body, and its outbox rows. When the key is taken:
+    /// the same body replays, another body is a conflict, an expired key is given up and the insert tried again.
+    private func insert(_ write: PendingWrite, on connection: PostgresConnection) async throws -> CreateOutcome {
+        let now = wallClock()
+        let (id, millis) = ids.withLock { $0.next(nowMillis: now) }
+        let stored = StoredOrder(id: id, createdAtMillis: millis, order: write.order)
+        let order = stored.order
+        var binds = PostgresBindings(capacity: 13)
+        binds.append(stored.id)
+        binds.append(millis)
+        binds.append(order.customer.phone)
+        binds.append(order.customer.email)
+        binds.append(order.currency)
+        binds.append(order.totalCents)
+        binds.append(order.note)
+        binds.append(String(decoding: OrderRows.encodeItems(order.items), as: UTF8.self))
+        binds.append(write.idempotency?.key)
+        binds.append(write.idempotency.map { ByteBuffer(bytes: $0.body) })
+        binds.append(outbox?.owner ?? "")
+        binds.append(millis + (outbox?.lease.millis ?? 0))
+        binds.append((outbox?.kinds ?? []).map(\.rawValue))
+        let statement = PostgresQuery(unsafeSQL: Self.insertOrder, binds: binds)
+        for _ in 0..<3 {
+            if try await connection.query(statement, logger: logger).decode(Int32.self).first(where: { _ in true }) == 1 {
+                return .created(stored)
+            }
+            guard let request = write.idempotency else { throw StoreError.internalError("insert of order \(id) wrote no row") }
+            // The key is taken (or was, a moment ago): by which order, and is it still live?
+            let rows = try await connection.query(
+                "SELECT \(unescaped: OrderRows.orderColumns), request_body FROM orders WHERE idempotency_key = \(request.key)",
+                logger: logger)
+            guard let row = try await rows.first(where: { _ in true }) else { continue }  // cleared meanwhile
+            let existing = try Self.decodeOrder(row)
+            guard existing.createdAtMillis &+ idempotencyTTLMillis > now else {
+                try await connection.query(
+                    "UPDATE orders SET idempotency_key = NULL, request_body = NULL WHERE id = \(existing.id) AND idempotency_key = \(request.key)",
+                    logger: logger)
+                continue
+            }
+            let body = try row.decode((String, Int64, String, String?, String, Int64, String?, String, ByteBuffer?).self).8
+            guard let body, body.readableBytesView.elementsEqual(request.body) else { throw StoreError.idempotencyConflict() }
+            return .replayed(existing)
+        }
+        throw StoreError.deadlinePassed("idempotency key \(write.idempotency?.key.count ?? 0) bytes long kept changing hands")
+    }
+
+    static func decodeOrder(_ row: PostgresRow) throws -> StoredOrder {
+        let (id, createdAt, phone, email, currency, total, note, items) = try row.decode(
+            (String, Int64, String, String?, String, Int64, String?, String).self)
+        let lines = try Array(items.utf8).withUnsafeBytes { (json) throws(StoreError) -> [OrderItem] in
+            try OrderRows.decodeItems(json, orderID: id)
+        }
+        return StoredOrder(
+            id: id, createdAtMillis: createdAt,
+            order: NewOrder(customer: Customer(phone: phone, email: email), currency: currency, items: lines, note: note, totalCents: total))
+    }
+
+    // MARK: - Support
+
+    /// Runs `body` with the pool and waits at most `store.busy_timeout` for it.
+    private func call<Value: Sendable>(
+        _ what: String, _ body: @escaping @Sendable (PostgresClient) async throws -> Value
+    ) throws(StoreError) -> Value {
+        guard !closed.load(ordering: .acquiring) else { throw StoreError.unavailable("the store is closed") }
+        let client = client
+        return try PostgresCall.run(what, deadline: .now + callTimeout) { try await body(client) }
+    }
+
+    /// `store.password_file`'s first line, else `$PGPASSWORD`, else none (trust or peer authentication).
+    private static func password(_ store: OrderdConfiguration.Store) throws(StoreError) -> String? {
+        if !store.passwordFile.isEmpty {
+            guard let file = fopen(store.passwordFile, "r") else {
+                throw StoreError.unavailable(
+                    "store.password_file \(store.passwordFile): cannot be read: \(String(cString: strerror(errno)))")
+            }
+            defer { fclose(file) }
+            var bytes: [UInt8] = []
+            while bytes.count < 4096 {
+                let c = getc(file)
+                if c == EOF || c == 0x0A { break }
+                bytes.append(UInt8(truncatingIfNeeded: c))
+            }
+            if bytes.last == 0x0D { bytes.removeLast() }
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        if let value = getenv("PGPASSWORD") { return String(cString: value) }
+        return nil
+    }
+
+    /// libpq's `sslmode` as NIOSSL settings, nil for `disable`: `require` and `prefer` encrypt without checking
+    /// the certificate (as libpq does), `verify-full` checks it and the host name. `required`: fail without TLS.
+    private static func tlsSettings(_ url: PostgresURL) -> (configuration: TLSConfiguration, required: Bool)? {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        switch url.sslMode {
+        case .disable: return nil
+        case .verifyFull: return (configuration, true)
+        case .require, .prefer:
+            configuration.certificateVerification = .none
+            return (configuration, url.sslMode == .require)
+        }
+    }
+}
+
+// MARK: - OutboxStore
+
+extension PostgresOrderStore: OutboxStore {
+    private static let claim = """
+        WITH claimed AS (
+            UPDATE tasks SET lease_owner = $1, lease_until_ms = $2
+            WHERE (order_id, kind) IN (
+                SELECT order_id, kind FROM tasks
+                WHERE state = 'pending' AND available_at_ms <= $3 AND (lease_until_ms IS NULL OR lease_until_ms < $3)
+                ORDER BY available_at_ms LIMIT $4
+                FOR UPDATE SKIP LOCKED)
+            RETURNING order_id, kind, attempts, age_from_ms)
+        SELECT o.id, o.created_at_ms, o.phone, o.email, o.currency, o.total_cents, o.note, o.items,
+            c.kind, c.attempts, c.age_from_ms
+        FROM claimed c JOIN orders o ON o.id = c.order_id
+        ORDER BY o.created_at_ms
+        """
+
+    public func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask] {
+        guard limit > 0 else { return [] }
+        var binds = PostgresBindings(capacity: 4)
+        binds.append(owner)
+        binds.append(leaseUntilMillis)
+        binds.append(nowMillis)
+        binds.append(Int64(limit))
+        let query = PostgresQuery(unsafeSQL: Self.claim, binds: binds)
+        return try call("claim due tasks") { client in
+            var claimed: [ClaimedTask] = []
+            for try await row in try await client.query(query) {
+                let order = try Self.decodeOrder(row)
+                let columns = row.makeRandomAccess()
+                let kindText = try columns[8].decode(String.self)
+                guard let kind = TaskKind(rawValue: kindText) else {
+                    throw StoreError.corrupt("task \(order.id):\(kindText) has an unknown kind")
+                }
+                claimed.append(ClaimedTask(
+                    key: TaskKey(orderID: order.id, kind: kind), attempts: Int(try columns[9].decode(Int32.self)),
+                    ageFromMillis: try columns[10].decode(Int64.self), order: order))
+            }
+            return claimed
+        }
+    }
+
+    public func record(_ change: OutboxChange) {
+        changes.enqueue(change)
+    }
+
+    public func tasks(in state: TaskRecord.State?, limit: Int) throws(StoreError) -> [TaskRecord] {
+        var binds = PostgresBindings(capacity: 2)
+        binds.append(Int64(limit))
+        if let state { binds.append(state.rawValue) }
+        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.list(filtered: state != nil)), binds: binds)
+        return try call("list tasks") { client in
+            var records: [TaskRecord] = []
+            for try await (orderID, kindText, stateText, attempts, created, available, owner, until, finished, error) in
+                try await client.query(query).decode(
+                    (String, String, String, Int32, Int64, Int64, String?, Int64?, Int64?, String?).self)
+            {
+                guard let kind = TaskKind(rawValue: kindText), let state = TaskRecord.State(rawValue: stateText) else {
+                    throw StoreError.corrupt("task of order \(orderID) has an unknown kind or state")
+                }
+                records.append(TaskRecord(
+                    key: TaskKey(orderID: orderID, kind: kind), state: state, attempts: Int(attempts),
+                    createdAtMillis: created, availableAtMillis: available, leaseOwner: owner, leaseUntilMillis: until,
+                    finishedAtMillis: finished, lastError: error))
+            }
+            return records
+        }
+    }
+
+    public func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool {
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(key.orderID)
+        binds.append(key.kind.rawValue)
+        binds.append(nowMillis)
+        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.retryDead) + " RETURNING 1", binds: binds)
+        return try call("retry a dead task") { client in
+            try await client.query(query).decode(Int32.self).first(where: { _ in true }) != nil
+        }
+    }
+
+    public func counts() throws(StoreError) -> OutboxCounts {
+        try call("count tasks") { client in
+            var result = OutboxCounts()
+            for try await (count, oldest) in try await client.query(
+                PostgresQuery(unsafeSQL: OutboxRows.countPending)).decode((Int64, Int64?).self)
+            {
+                result.pending = Int(count)
+                result.oldestPendingMillis = oldest
+            }
+            for try await count in try await client.query(PostgresQuery(unsafeSQL: OutboxRows.countDead)).decode(Int64.self) {
+                result.dead = Int(count)
+            }
+            return result
+        }
+    }
+}

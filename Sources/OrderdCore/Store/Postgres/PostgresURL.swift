@@ -1,0 +1,130 @@
+/// `store.url`: where the PostgreSQL store is, in libpq's URL form, without the password.
+///
+///     postgres://USER@HOST[:PORT]/DATABASE[?sslmode=disable|prefer|require|verify-full][&host=/SOCKET/DIR][&application_name=NAME]
+///
+/// `postgresql://` works too. HOST may be a name, an IPv4 address or `[IPv6]`; `host=/dir` in the query (or a
+/// percent-encoded `%2Fdir` as HOST) connects over the unix socket `/dir/.s.PGSQL.PORT` instead. PORT defaults
+/// to 5432, DATABASE to USER, sslmode to `prefer` (as with libpq).
+///
+/// A password in the URL is refused: the INI file is readable by more people than the password should be, and
+/// URLs end up in logs and `ps`. It comes from `store.password_file` or `$PGPASSWORD`.
+///
+/// Hand-written: postgres-nio takes its connection settings as a struct, and Foundation's `URLComponents` would
+/// accept a password and unknown parameters silently.
+public struct PostgresURL: Sendable, Equatable {
+    public enum SSLMode: String, Sendable, CaseIterable { case disable, prefer, require, verifyFull = "verify-full" }
+
+    public var user: String
+    /// A host name or IP address; nil with `socketDirectory`.
+    public var host: String?
+    public var port: Int
+    /// The directory of PostgreSQL's unix socket (`host=/run/postgresql`).
+    public var socketDirectory: String?
+    public var database: String
+    public var sslMode: SSLMode
+    public var applicationName: String?
+
+    /// `/dir/.s.PGSQL.5432` for a socket directory.
+    public var socketPath: String? { socketDirectory.map { "\($0)/.s.PGSQL.\(port)" } }
+
+    /// Where it connects, for logs and errors (never holds the password, which the URL cannot have).
+    public var endpoint: String {
+        if let socketPath { return "\(socketPath) database \(database) user \(user)" }
+        let shownHost = host.map { $0.contains(":") ? "[\($0)]" : $0 } ?? ""
+        return "\(shownHost):\(port) database \(database) user \(user)"
+    }
+
+    public init?(_ text: String) {
+        guard text.allSatisfy({ $0.isASCII && !$0.isWhitespace && $0 != "\"" }) else { return nil }
+        let lower = text.lowercased()
+        guard let scheme = ["postgres://", "postgresql://"].first(where: { lower.hasPrefix($0) }) else { return nil }
+        var rest = Substring(text.dropFirst(scheme.count))
+        var query = Substring()
+        if let mark = rest.firstIndex(of: "?") {
+            query = rest[rest.index(after: mark)...]
+            rest = rest[..<mark]
+        }
+        guard !rest.contains("#") else { return nil }
+        // USER@HOST[:PORT][/DATABASE]
+        guard let at = rest.firstIndex(of: "@") else { return nil }
+        let userPart = rest[..<at]
+        guard !userPart.isEmpty, !userPart.contains(":"), let user = Self.percentDecoded(userPart) else { return nil }
+        self.user = user
+        var hostPort = rest[rest.index(after: at)...]
+        var databasePart = Substring()
+        if let slash = hostPort.firstIndex(of: "/") {
+            databasePart = hostPort[hostPort.index(after: slash)...]
+            hostPort = hostPort[..<slash]
+        }
+        guard !hostPort.contains("@") else { return nil }
+        port = 5432
+        var hostText: Substring = hostPort
+        if hostPort.hasPrefix("[") {
+            guard let close = hostPort.firstIndex(of: "]") else { return nil }
+            hostText = hostPort[hostPort.index(after: hostPort.startIndex)..<close]
+            let after = hostPort[hostPort.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":"), let parsed = Int(after.dropFirst()), (1...65535).contains(parsed) else { return nil }
+                port = parsed
+            }
+        } else if let colon = hostPort.lastIndex(of: ":") {
+            guard let parsed = Int(hostPort[hostPort.index(after: colon)...]), (1...65535).contains(parsed) else { return nil }
+            port = parsed
+            hostText = hostPort[..<colon]
+        }
+        guard let decodedHost = Self.percentDecoded(hostText) else { return nil }
+        host = decodedHost.isEmpty ? nil : decodedHost
+        socketDirectory = nil
+        if let host, host.hasPrefix("/") {
+            socketDirectory = host
+            self.host = nil
+        }
+        guard !databasePart.contains("/"), let database = Self.percentDecoded(databasePart) else { return nil }
+        self.database = database.isEmpty ? user : database
+        sslMode = .prefer
+        applicationName = nil
+        for pair in query.split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let value = Self.percentDecoded(parts[1]) else { return nil }
+            switch parts[0] {
+            case "sslmode":
+                guard let mode = SSLMode(rawValue: value) else { return nil }
+                sslMode = mode
+            case "host":
+                guard value.hasPrefix("/") else { return nil }
+                socketDirectory = value
+                host = nil
+            case "application_name":
+                applicationName = value
+            default:
+                return nil  // password=…, or a parameter orderd would silently ignore
+            }
+        }
+        guard host != nil || socketDirectory != nil else { return nil }
+        if let socketDirectory, socketDirectory.utf8.count + 16 > ConfigValue.maxSocketPathBytes { return nil }
+    }
+
+    private static func percentDecoded(_ text: Substring) -> String? {
+        var bytes: [UInt8] = []
+        var iterator = text.utf8.makeIterator()
+        while let byte = iterator.next() {
+            if byte == UInt8(ascii: "%") {
+                guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else { return nil }
+                bytes.append(high << 4 | low)
+            } else {
+                bytes.append(byte)
+            }
+        }
+        guard !bytes.contains(0) else { return nil }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}

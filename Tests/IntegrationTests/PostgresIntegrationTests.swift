@@ -1,0 +1,232 @@
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `[store] driver = postgres` through the real stack: the same HTTP answers as SQLite, follow-ups from the
+/// shared outbox, and three instances behind one nginx upstream (the shipped `nginx/orderd.conf` rendered with
+/// three sockets) surviving a SIGKILL of one of them. The PostgreSQL server is the throwaway one `make test`
+/// starts (scripts/with-postgres.sh).
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresTestServer.skipReason == nil, PostgresTestServer.comment))
+struct PostgresIntegrationTests {
+    static let environment = ProcessInfo.processInfo.environment
+}
+
+/// The test server scripts/with-postgres.sh started, when it did.
+enum PostgresTestServer {
+    static var skipReason: String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let reason = environment["ORDERD_TEST_PG_SKIP"] { return reason }
+        if environment["ORDERD_TEST_PG_URL"] == nil {
+            return "ORDERD_TEST_PG_URL is not set: run through `make test`, whose scripts/with-postgres.sh starts PostgreSQL"
+        }
+        return nil
+    }
+
+    static var comment: Comment { Comment(rawValue: skipReason ?? "PostgreSQL is running") }
+}
+
+extension PostgresIntegrationTests {
+    /// INI settings for a new, empty database on the test server.
+    static func postgresSettings() throws -> [String: [String: String]] {
+        let name = "it_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        _ = try psql("CREATE DATABASE \(name)", database: "orderd")
+        return ["store": [
+            "driver": "postgres", "url": url(database: String(name)),
+            "password_file": environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "", "pool_size": "12",
+        ]]
+    }
+
+    static func url(database: String) -> String {
+        let base = environment["ORDERD_TEST_PG_URL"] ?? ""
+        let parts = base.split(separator: "?", maxSplits: 1)
+        let slash = parts[0].lastIndex(of: "/")!
+        return parts[0][..<slash] + "/" + database + (parts.count > 1 ? "?" + parts[1] : "")
+    }
+
+    /// psql -At on `database` of the test server.
+    static func psql(_ sql: String, database: String) throws -> String {
+        let password = try String(contentsOfFile: environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "", encoding: .utf8)
+        var env = environment
+        env["PGPASSWORD"] = password.trimmingCharacters(in: .whitespacesAndNewlines)
+        let target = url(database: database).replacingOccurrences(of: "?sslmode=disable", with: "")
+        let result = try Stack.run(environment["ORDERD_TEST_PG_PSQL"] ?? "/usr/bin/psql",
+                                   [target, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], environment: env)
+        guard result.status == 0 else { throw RawHTTP.Failure(description: "psql \(sql): \(result.output)") }
+        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func database(of settings: [String: [String: String]]) -> String {
+        String(settings["store"]!["url"]!.split(separator: "/").last!.split(separator: "?").first!)
+    }
+
+    // MARK: - One instance
+
+    /// The same requests against both stores: statuses, error codes and replays must not tell them apart.
+    @Test func theHTTPAnswersDoNotDependOnTheStore() throws {
+        var transcripts: [String: [String]] = [:]
+        for driver in ["sqlite", "postgres"] {
+            let settings = driver == "postgres" ? try Self.postgresSettings() : [:]
+            transcripts[driver] = try withRunningStack(settings: settings) { stack in
+                var lines: [String] = []
+                let body = FollowUpIntegrationTests.orderJSON("same on both")
+                let created = try RawHTTP.json("POST", "/orders", port: stack.port, body: body, headers: [("Idempotency-Key", "k-1")])
+                let id = created.json?["id"] as? String ?? ""
+                lines.append("POST \(created.status) \(created.json?["status"] as? String ?? "-") total=\(created.json?["total_cents"] as? Int ?? -1)")
+                let fetched = try RawHTTP.request("GET", "/orders/\(id)", port: stack.port)
+                lines.append("GET \(fetched.status) note=\(fetched.json?["note"] as? String ?? "-") created_at=\(fetched.json?["created_at"] as? String == created.json?["created_at"] as? String)")
+                let replay = try RawHTTP.json("POST", "/orders", port: stack.port, body: body, headers: [("Idempotency-Key", "k-1")])
+                lines.append("REPLAY \(replay.status) same-id=\(replay.json?["id"] as? String == id) replayed=\(replay.header("idempotent-replayed") ?? "-")")
+                let conflict = try RawHTTP.json("POST", "/orders", port: stack.port, body: body + " ", headers: [("Idempotency-Key", "k-1")])
+                lines.append("CONFLICT \(conflict.status) \(conflict.errorCode ?? "-")")
+                let missing = try RawHTTP.request("GET", "/orders/0190f0f0-0000-7000-8000-000000000000", port: stack.port)
+                lines.append("MISSING \(missing.status) \(missing.errorCode ?? "-")")
+                let invalid = try RawHTTP.json("POST", "/orders", port: stack.port, body: #"{"currency":"XXX","items":[]}"#)
+                lines.append("INVALID \(invalid.status) \(invalid.errorCode ?? "-")")
+                return lines
+            }
+        }
+        #expect(transcripts["postgres"] == transcripts["sqlite"])
+        #expect(transcripts["postgres"]?.first == "POST 201 created total=2598")
+        #expect(transcripts["postgres"]?.contains("REPLAY 201 same-id=true replayed=true") == true)
+        #expect(transcripts["postgres"]?.contains("CONFLICT 409 idempotency_conflict") == true)
+    }
+
+    @Test func followUpsRunFromTheSharedOutboxAndTheCLISeesThem() throws {
+        let gateway = try TestGateway.start(mode: .ok)
+        defer { gateway.stop() }
+        let settings = FollowUpIntegrationTests.settings(gateway: gateway, try Self.postgresSettings())
+        try withRunningStack(settings: settings) { stack in
+            let ids = try (1...20).map { try FollowUpIntegrationTests.createOrder(stack, "pg-\($0)") }
+            #expect(try FollowUpIntegrationTests.eventually { Set(try gateway.received().compactMap(\.orderID)).isSuperset(of: ids) })
+            #expect(try FollowUpIntegrationTests.eventually {
+                ((try FollowUpIntegrationTests.status(stack)["outbox"] as? [String: Any])?["pending"] as? Int) == 0
+            })
+            let done = try FollowUpIntegrationTests.taskLines(stack, ["--state", "done"])
+            #expect(ids.allSatisfy { id in done.contains { $0.hasPrefix("\(id):sms ") } && done.contains { $0.hasPrefix("\(id):audit ") } })
+            #expect(try gateway.stats().duplicates == 0)
+            let check = try Stack.run(Stack.binary, ["check-config", "--config", stack.configPath])
+            #expect(check.status == 0)
+            let password = try String(contentsOfFile: Self.environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!check.output.contains(password) && !stack.orderdLog.contains(password), "the password is never printed")
+        }
+    }
+
+    // MARK: - Three instances
+
+    /// Three orderd instances on one PostgreSQL behind one nginx upstream; one is SIGKILLed under load.
+    @Test func threeInstancesBehindOneNginxLoseNothingWhenOneIsKilled() throws {
+        let gateway = try TestGateway.start(mode: .ok, delay: .milliseconds(200))
+        defer { gateway.stop() }
+        let settings = FollowUpIntegrationTests.settings(gateway: gateway, try Self.postgresSettings().merging([
+            "executor": ["workers": "3", "lease_timeout": "2s"], "server": ["request_workers": "6"],
+        ]) { $0.merging($1) { _, new in new } })
+        let instances = try (0..<3).map { _ in try Stack(settings: settings) }
+        let front = try FrontNginx(sockets: instances.map(\.socketPath))
+        defer {
+            front.stop()
+            instances.forEach { $0.shutdown() }
+        }
+        for instance in instances { try instance.startOrderd() }
+        try front.start()
+
+        let acknowledged = Locked<[String]>([])
+        let failures = Locked<[Int]>([])
+        let stopAt = ContinuousClock.now + .seconds(4)
+        let killer = Thread {
+            usleep(1_500_000)
+            instances[1].stopOrderd(signal: SIGKILL, timeout: .seconds(5))
+        }
+        killer.start()
+        DispatchQueue.concurrentPerform(iterations: 6) { worker in
+            var n = 0
+            while ContinuousClock.now < stopAt {
+                n += 1
+                guard let response = try? RawHTTP.json(
+                    "POST", "/orders", port: front.port, body: FollowUpIntegrationTests.orderJSON("scale-\(worker)-\(n)"))
+                else {
+                    failures.mutate { $0.append(0) }
+                    continue
+                }
+                if response.status == 201, let id = response.json?["id"] as? String {
+                    acknowledged.mutate { $0.append(id) }
+                } else {
+                    failures.mutate { $0.append(response.status) }
+                }
+            }
+        }
+        let ids = acknowledged.value
+        #expect(ids.count > 50)
+        // Only requests in flight on the killed instance may fail (nginx: 502); nothing else.
+        #expect(failures.value.allSatisfy { $0 == 502 || $0 == 0 }, "failures: \(failures.value)")
+        #expect(failures.value.count <= 6 * 2, "at most the requests in flight at the kill: \(failures.value.count)")
+        try gateway.setMode(.ok)
+
+        // Every acknowledged order is readable through the survivors, and every one's SMS arrives: the killed
+        // instance's leased tasks are taken over once their lease (2 s) ran out.
+        let database = Self.database(of: settings)
+        #expect(try Self.psql("SELECT count(*) FROM orders WHERE id IN ('\(ids.joined(separator: "','"))')", database: database) == "\(ids.count)")
+        for id in ids.prefix(30) {
+            #expect(try RawHTTP.request("GET", "/orders/\(id)", port: front.port).status == 200)
+        }
+        #expect(try FollowUpIntegrationTests.eventually(.seconds(60)) {
+            Set(try gateway.received().compactMap(\.orderID)).isSuperset(of: ids)
+        })
+        #expect(try FollowUpIntegrationTests.eventually(.seconds(30)) {
+            try Self.psql("SELECT count(*) FROM tasks WHERE state <> 'done'", database: database) == "0"
+        }, "every durable task done")
+        let deliveries = try gateway.received()
+        #expect(deliveries.allSatisfy { $0.idempotencyKey == "\($0.orderID ?? ""):sms" })
+        let stats = try gateway.stats()
+        let owners = try Self.psql("SELECT count(DISTINCT applied_by) FROM orderd_schema", database: database)
+        #expect(owners == "1")
+        print("scale-out: \(ids.count) orders acknowledged by 3 instances (one SIGKILLed at 1.5 s), \(failures.value.count) failed requests (\(Set(failures.value))), \(deliveries.count) SMS deliveries, \(stats.distinctKeys) distinct keys, \(stats.duplicates) repeats (same key)")
+    }
+}
+
+/// nginx rendered from the shipped config with several upstream sockets (`render-nginx.sh --socket` repeated).
+final class FrontNginx: @unchecked Sendable {
+    let dir: String
+    let port: Int
+    private var process: Process?
+
+    init(sockets: [String]) throws {
+        var template = Array("/tmp/orderd-front-XXXXXX".utf8CString)
+        guard let made = mkdtemp(&template) else { throw RawHTTP.Failure(description: "mkdtemp failed") }
+        dir = String(cString: made)
+        port = try Stack.freePort()
+        let result = try Stack.run(
+            "/bin/bash",
+            [Stack.repo + "/scripts/render-nginx.sh", "--run-dir", dir, "--port", "\(port)"] + sockets.flatMap { ["--socket", $0] })
+        guard result.status == 0 else { throw RawHTTP.Failure(description: "render-nginx failed: \(result.output)") }
+    }
+
+    func start() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Stack.nginxBinary)
+        process.arguments = ["-p", dir + "/nginx", "-c", dir + "/nginx/nginx.conf", "-e", dir + "/nginx/error.log"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process = process
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let response = try? RawHTTP.request("GET", "/healthz", port: port), response.status == 200 { return }
+            usleep(50_000)
+        }
+        throw RawHTTP.Failure(description: "the front nginx did not answer /healthz")
+    }
+
+    func stop() {
+        if let process, process.isRunning {
+            kill(process.processIdentifier, SIGQUIT)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning && ContinuousClock.now < deadline { usleep(10_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+}

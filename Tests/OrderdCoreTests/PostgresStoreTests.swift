@@ -1,0 +1,299 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import OrderdCore
+
+/// The PostgreSQL store against a real server (scripts/with-postgres.sh): the same contract as the SQLite
+/// store's tests (orders, idempotency, the outbox), plus what only a shared database has: migrations under
+/// concurrent starts, `FOR UPDATE SKIP LOCKED` claims from several instances, and connection failures.
+@Suite(.enabled(if: TestPostgres.enabled, TestPostgres.comment), .serialized)
+struct PostgresStoreTests {
+    static let body = Array(#"{"customer":{"phone":"+8613800138000"},"currency":"CNY","items":[]}"#.utf8)
+
+    static func open(
+        _ configuration: OrderdConfiguration, owner: String = "a", lease: Duration = .seconds(60)
+    ) throws -> PostgresOrderStore {
+        try PostgresOrderStore(
+            configuration: configuration,
+            outbox: OutboxInsertion(kinds: [.sms, .audit, .stats], owner: owner, lease: lease))
+    }
+
+    static func create(_ store: PostgresOrderStore, _ number: Int) throws -> StoredOrder {
+        try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)).order
+    }
+
+    static func flush(_ store: PostgresOrderStore) {
+        #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up within 10 s")
+    }
+
+    // MARK: Orders
+
+    @Test func ordersRoundTripWithTheirOutboxRowsInTheSameStatement() throws {
+        let configuration = try TestPostgres.freshDatabase()
+        let store = try Self.open(configuration)
+        defer { store.close() }
+        let before = SQLiteOrderStore.unixMillis()
+        let created = try store.create(.sample(3), idempotency: nil, deadline: .inSeconds(10))
+        guard case .created(let order) = created else {
+            Issue.record("expected .created, got \(created)")
+            return
+        }
+        #expect(UUIDv7.isCanonical(order.id))
+        #expect(order.createdAtMillis >= before && order.order == .sample(3))
+        #expect(try store.order(id: order.id) == order)
+        #expect(try store.order(id: "0190f0f0-0000-7000-8000-000000000000") == nil)
+        let tasks = try store.tasks(in: nil, limit: 10)
+        #expect(tasks.map(\.key) == [TaskKey(orderID: order.id, kind: .audit), TaskKey(orderID: order.id, kind: .sms)])
+        #expect(tasks.allSatisfy { $0.state == .pending && $0.leaseOwner == "a" && $0.leaseUntilMillis == order.createdAtMillis + 60_000 })
+        #expect(try store.counts() == OutboxCounts(pending: 2, dead: 0, oldestPendingMillis: order.createdAtMillis))
+        // Leased by its creator: another instance cannot claim it while the lease runs.
+        #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: order.createdAtMillis + 1, leaseUntilMillis: .max).isEmpty)
+    }
+
+    @Test func idempotencyKeysReplayConflictAndExpire() throws {
+        var configuration = try TestPostgres.freshDatabase()
+        configuration.orders.idempotencyTTL = .milliseconds(300)
+        let store = try Self.open(configuration)
+        defer { store.close() }
+        let request = IdempotencyRequest(key: "key-1", body: Self.body)
+        let first = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10))
+        guard case .created(let stored) = first else {
+            Issue.record("expected .created, got \(first)")
+            return
+        }
+        #expect(try store.create(.sample(2), idempotency: request, deadline: .inSeconds(10)) == .replayed(stored))
+        for other in [Self.body + [0x20], Array(Self.body.dropLast()), []] {
+            let error = #expect(throws: StoreError.self) {
+                try store.create(.sample(1), idempotency: IdempotencyRequest(key: "key-1", body: other), deadline: .inSeconds(10))
+            }
+            #expect(error?.code == .idempotencyConflict)
+        }
+        #expect(try TestPostgres.psql("SELECT count(*) FROM orders", url: configuration.store.url) == "1")
+        // Past the TTL the key is free again: a new order, and the old one gives the key up.
+        Thread.sleep(forTimeInterval: 0.4)
+        let again = try store.create(.sample(2), idempotency: IdempotencyRequest(key: "key-1", body: [1]), deadline: .inSeconds(10))
+        guard case .created(let newer) = again else {
+            Issue.record("expected .created after the key expired, got \(again)")
+            return
+        }
+        #expect(newer.id != stored.id)
+        #expect(try TestPostgres.psql(
+            "SELECT idempotency_key IS NULL AND request_body IS NULL FROM orders WHERE id = '\(stored.id)'",
+            url: configuration.store.url) == "t")
+    }
+
+    @Test func concurrentDuplicatesFromSeveralInstancesCreateExactlyOneOrder() throws {
+        let configuration = try TestPostgres.freshDatabase()
+        let stores = try (0..<3).map { _ in try Self.open(configuration) }
+        defer { stores.forEach { $0.close() } }
+        let request = IdempotencyRequest(key: "one-key", body: Self.body)
+        let results = Mutex<[Result<CreateOutcome, StoreError>]>([])
+        let threads = (0..<12).map { index in
+            Thread {
+                let result = Result { () throws(StoreError) -> CreateOutcome in
+                    try stores[index % 3].create(.sample(1), idempotency: request, deadline: .inSeconds(20))
+                }
+                results.withLock { $0.append(result) }
+            }
+        }
+        threads.forEach { $0.start() }
+        let deadline = Date().addingTimeInterval(30)
+        while results.withLock({ $0.count }) < 12 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let outcomes = results.withLock { $0 }
+        #expect(outcomes.count == 12)
+        let ids = Set(outcomes.compactMap { try? $0.get().order.id })
+        #expect(ids.count == 1, "every duplicate answers the one order: \(ids)")
+        #expect(outcomes.filter { if case .success(.created) = $0 { true } else { false } }.count == 1)
+        #expect(try TestPostgres.psql("SELECT count(*) FROM orders", url: configuration.store.url) == "1")
+        #expect(try TestPostgres.psql("SELECT count(*) FROM tasks", url: configuration.store.url) == "2")
+    }
+
+    // MARK: The shared outbox
+
+    @Test func instancesClaimDisjointTasksWithSkipLocked() throws {
+        let configuration = try TestPostgres.freshDatabase()
+        let creator = try Self.open(configuration, owner: "dead", lease: .milliseconds(1))
+        defer { creator.close() }
+        let orders = try (1...60).map { try Self.create(creator, $0) }
+        Thread.sleep(forTimeInterval: 0.01)  // the creator's leases ran out: it "died"
+        let claimers = try ["b", "c", "d"].map { try Self.open(configuration, owner: $0) }
+        defer { claimers.forEach { $0.close() } }
+        let claimed = Mutex<[String: [TaskKey]]>([:])
+        let done = Mutex(0)
+        for (store, owner) in zip(claimers, ["b", "c", "d"]) {
+            Thread {
+                let now = SQLiteOrderStore.unixMillis()
+                while let batch = try? store.claimDue(owner: owner, limit: 7, nowMillis: now, leaseUntilMillis: now + 60_000),
+                    !batch.isEmpty
+                {
+                    #expect(batch.allSatisfy { task in orders.contains { $0.id == task.key.orderID && $0 == task.order } })
+                    claimed.withLock { $0[owner, default: []] += batch.map(\.key) }
+                }
+                done.withLock { $0 += 1 }
+            }.start()
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while done.withLock({ $0 }) < 3 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let all = claimed.withLock { $0.values.flatMap { $0 } }
+        #expect(all.count == 120, "every task claimed once: \(all.count)")
+        #expect(Set(all).count == all.count, "no task claimed by two instances")
+        #expect(try TestPostgres.psql(
+            "SELECT count(*) FROM tasks WHERE lease_owner NOT IN ('b', 'c', 'd')", url: configuration.store.url) == "0")
+    }
+
+    @Test func anExpiredLeaseIsTakenOverAndTheOldHolderCanNoLongerSettle() throws {
+        let configuration = try TestPostgres.freshDatabase()
+        let store = try Self.open(configuration, lease: .seconds(1))
+        defer { store.close() }
+        let order = try Self.create(store, 1)
+        let later = order.createdAtMillis + 1_001
+        let claimed = try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 5_000)
+        #expect(Set(claimed.map(\.key.kind)) == [.sms, .audit])
+        #expect(claimed.allSatisfy { $0.order == order && $0.attempts == 0 && $0.ageFromMillis == order.createdAtMillis })
+        let sms = TaskKey(orderID: order.id, kind: .sms)
+        store.record(.done(sms, owner: "a", atMillis: later))
+        Self.flush(store)
+        #expect(try store.tasks(in: .done, limit: 10).isEmpty)
+        store.record(.done(sms, owner: "b", atMillis: later))
+        Self.flush(store)
+        #expect(try store.tasks(in: .done, limit: 10).map(\.key) == [sms])
+        #expect(try store.tasks(in: .done, limit: 10).first?.attempts == 1)
+    }
+
+    @Test func retriesDeadTasksReleasesAndRenewals() throws {
+        let configuration = try TestPostgres.freshDatabase()
+        let store = try Self.open(configuration, lease: .seconds(1))
+        defer { store.close() }
+        let orders = try (1...3).map { try Self.create(store, $0) }
+        let sms = TaskKey(orderID: orders[0].id, kind: .sms)
+        let now = orders[2].createdAtMillis + 10
+        store.record(.retry(sms, owner: "a", retryAtMillis: now + 500, error: "HTTP 503"))
+        store.record(.dead(TaskKey(orderID: orders[1].id, kind: .sms), owner: "a", atMillis: now, error: "gave up after 1 attempts: HTTP 400"))
+        store.record(.release([TaskKey(orderID: orders[2].id, kind: .sms)], owner: "a"))
+        store.record(.renew(owner: "a", untilMillis: now + 100_000))
+        Self.flush(store)
+        let pending = try store.tasks(in: .pending, limit: 10).first { $0.key == sms }
+        #expect(pending?.attempts == 1 && pending?.lastError == "HTTP 503" && pending?.leaseOwner == nil)
+        // Due: the released one at once, the retried one at its time; the renewed leases hold.
+        #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: now + 499, leaseUntilMillis: now + 9_999).map(\.key)
+            == [TaskKey(orderID: orders[2].id, kind: .sms)])
+        #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: now + 500, leaseUntilMillis: now + 9_999).map(\.key) == [sms])
+        let dead = try store.tasks(in: .dead, limit: 10)
+        #expect(dead.map(\.key) == [TaskKey(orderID: orders[1].id, kind: .sms)] && dead.first?.lastError?.contains("HTTP 400") == true)
+        #expect(try store.counts().dead == 1)
+        #expect(try store.retryDead(dead[0].key, nowMillis: now + 1_000))
+        #expect(try store.retryDead(dead[0].key, nowMillis: now + 1_000) == false)
+        #expect(try store.retryDead(TaskKey(orderID: "nope", kind: .sms), nowMillis: now) == false)
+        #expect(try store.counts().dead == 0)
+    }
+
+    // MARK: Migrations and connections
+
+    @Test func instancesStartingAtOnceMigrateExactlyOnce() throws {
+        let configuration = try TestPostgres.freshDatabase()
+        let opened = Mutex<[Result<PostgresOrderStore, StoreError>]>([])
+        for _ in 0..<4 {
+            Thread {
+                let result = Result { () throws(StoreError) -> PostgresOrderStore in try PostgresOrderStore(configuration: configuration) }
+                opened.withLock { $0.append(result) }
+            }.start()
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while opened.withLock({ $0.count }) < 4 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        let results = opened.withLock { $0 }
+        defer { results.forEach { try? $0.get().close() } }
+        #expect(results.count == 4 && results.allSatisfy { (try? $0.get()) != nil }, "\(results)")
+        #expect(try TestPostgres.psql("SELECT count(*), count(DISTINCT applied_by) FROM orderd_schema", url: configuration.store.url)
+            == "\(PostgresSchema.migrations.count)|1")
+    }
+
+    @Test func aWrongPasswordStopsTheStartWithPostgresReasonAndNeverThePassword() throws {
+        var configuration = try TestPostgres.freshDatabase()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("orderd-pg-\(UUID().uuidString)").path
+        try "not-the-Password-42\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        configuration.store.passwordFile = file
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        #expect(error?.code == .unavailable)
+        let text = error.map { String(reflecting: $0) } ?? ""
+        #expect(text.contains("28P01"), "SQLSTATE invalid_password in \(text)")
+        #expect(!text.contains("not-the-Password-42"))
+
+        configuration.store.passwordFile = "/nonexistent/orderd-password"
+        let missing = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        #expect(missing.map { String(reflecting: $0) }?.contains("store.password_file /nonexistent/orderd-password") == true)
+    }
+
+    @Test func anUnreachableServerFailsTheStartWithinTheConnectTimeout() throws {
+        var configuration = OrderdConfiguration()
+        configuration.store.driver = .postgres
+        let port = try closedPort()
+        configuration.store.url = "postgres://orderd@127.0.0.1:\(port)/orderd?sslmode=disable"
+        configuration.store.connectTimeout = .seconds(2)
+        let started = ContinuousClock.now
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        #expect(error?.code == .unavailable)
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(error.map { String(reflecting: $0) }?.contains("127.0.0.1:\(port)") == true)
+    }
+
+    /// A loopback port nothing listens on.
+    private func closedPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// `store.url`: what it accepts, and that it never takes a password.
+@Suite struct PostgresURLTests {
+    @Test func parsesLibpqStyleURLs() throws {
+        let url = try #require(PostgresURL("postgres://orderd@db.example.com:6432/shop?sslmode=verify-full&application_name=orderd-1"))
+        #expect(url.user == "orderd" && url.host == "db.example.com" && url.port == 6432 && url.database == "shop")
+        #expect(url.sslMode == .verifyFull && url.applicationName == "orderd-1")
+        let plain = try #require(PostgresURL("postgresql://orderd@127.0.0.1/orderd"))
+        #expect(plain.port == 5432 && plain.sslMode == .prefer)
+        let v6 = try #require(PostgresURL("postgres://u@[::1]:5433/d"))
+        #expect(v6.host == "::1" && v6.port == 5433)
+        let socket = try #require(PostgresURL("postgres://orderd@/orderd?host=/run/postgresql"))
+        #expect(socket.socketPath == "/run/postgresql/.s.PGSQL.5432" && socket.host == nil)
+        #expect(PostgresURL("postgres://orderd@localhost")?.database == "orderd")
+    }
+
+    @Test(arguments: [
+        "postgres://orderd:secret@127.0.0.1/orderd",  // a password
+        "postgres://orderd@127.0.0.1/orderd?password=secret",
+        "postgres://127.0.0.1/orderd",  // no user
+        "postgres://orderd@127.0.0.1:99999/orderd",
+        "postgres://orderd@127.0.0.1/orderd?sslmode=sometimes",
+        "postgres://orderd@127.0.0.1/orderd?unknown=1",
+        "mysql://orderd@127.0.0.1/orderd",
+        "postgres://orderd@/orderd",  // no host at all
+        "postgres://orderd@127.0.0.1/a b",
+    ])
+    func refusesWhatItCannotHonour(_ text: String) {
+        #expect(PostgresURL(text) == nil)
+    }
+
+    @Test func aPasswordInTheURLIsRefusedPointingToThePasswordFile() throws {
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(text: "[store]\ndriver = postgres\nurl = postgres://orderd:hunter2@127.0.0.1/orderd\n", file: "/etc/orderd/orderd.ini")
+        }
+        let text = error.map { "\($0)" } ?? ""
+        #expect(text.contains("store.url") && text.contains("line 3") && text.contains("password_file"))
+        let missing = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(text: "[store]\ndriver = postgres\n", file: "/etc/orderd/orderd.ini")
+        }
+        #expect(missing.map { "\($0)" }?.contains("Missing value for 'store.url'") == true)
+    }
+}
