@@ -65,7 +65,12 @@ test: deps
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
 	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd"; export ORDERD_BIN; \
 	export ORDERD_REPO='$(CURDIR)'; \
-	scripts/with-postgres.sh $(SWIFT) test --skip-build $(TEST_FLAGS)
+	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build $(TEST_FLAGS) --filter OrderdCoreTests; unit=$$?; \
+	  $(SWIFT) test --skip-build $(TEST_FLAGS) --filter IntegrationTests; exit $$(( unit || $$? ))'
+
+# `make test` runs the unit tests and the integration tests one after the other, each in parallel within: the
+# executor's tests need Swift's cooperative pool (its workers run there), and the integration tests hold that
+# pool's threads (two on two cores) while they wait on sockets and child processes, up to a minute for the soak.
 
 # Builds only orderd here: bench/run.sh builds executor-bench itself (SCENARIOS=...executor), so a broken or
 # missing executor-bench costs the executor section alone, not the whole bench.

@@ -35,7 +35,7 @@ final class OutboxChangeWriter: Sendable {
         let (bell, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.doorbell = doorbell
         let shared = shared
-        writer = Task {
+        writer = Task(executorPreference: PostgresExecutor.shared) {
             for await _ in bell {
                 while true {
                     let batch: [OutboxChange] = shared.queue.withLock { queue in
@@ -57,7 +57,7 @@ final class OutboxChangeWriter: Sendable {
                 }
             }
         }
-        purger = Task {
+        purger = Task(executorPreference: PostgresExecutor.shared) {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(60))
                 if Task.isCancelled { break }

@@ -3,7 +3,7 @@ import PostgresNIO
 /// Blocking calls into postgres-nio from our own threads, and its errors as `StoreError`s.
 ///
 /// The callers are request threads, the dispatcher thread and the CLI: plain OS threads that may block. The work
-/// runs as a Swift Task on postgres-nio's event loops; never call this from the cooperative pool.
+/// runs as a Swift Task on `PostgresExecutor`'s threads, so it never waits for the thread that waits for it.
 enum PostgresCall {
     /// Runs `body` and blocks until it finishes, or until `deadline`: then the Task is cancelled (postgres-nio
     /// gives up waiting for a connection, or closes the connection a query is running on) and `busy` is thrown.
@@ -11,7 +11,7 @@ enum PostgresCall {
         _ what: String, deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Value
     ) throws(StoreError) -> Value {
         let outcome = Outcome<Value>()
-        let task = Task {
+        let task = Task(executorPreference: PostgresExecutor.shared) {
             do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(storeError(error, what))) }
         }
         guard let result = outcome.wait(until: deadline) else {

@@ -24,7 +24,7 @@ import Glibc
 /// - **Migrations** run once under an advisory lock, however many instances start at once (`PostgresSchema`).
 ///
 /// Blocking calls come from our own threads (request threads, the dispatcher, the CLI): each runs its query as
-/// a Swift Task on postgres-nio's event loops and waits for it (`PostgresCall`).
+/// a Swift Task on `PostgresExecutor`'s threads and waits for it (`PostgresCall`).
 public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     // @unchecked Sendable: every stored property is immutable and Sendable, or a Mutex/Atomic.
 
@@ -124,7 +124,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         if let name = url.applicationName { pooled.options.additionalStartupParameters = [("application_name", name)] }
         let client = PostgresClient(configuration: pooled, backgroundLogger: logger)
         self.client = client
-        runTask = Task { await client.run() }
+        runTask = Task(executorPreference: PostgresExecutor.shared) { await client.run() }
         changes = OutboxChangeWriter(client: client, idempotencyTTLMillis: idempotencyTTLMillis, wallClock: wallClock, logger: logger)
     }
 
@@ -144,7 +144,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         // The same hand-over as the SQLite writer's: the request may give up while it waits for a connection;
         // once its statement is sent, it waits for the outcome, so a success always means committed.
         let write = PendingWrite(order: order, idempotency: idempotency, deadline: deadline)
-        Task { [self] in
+        Task(executorPreference: PostgresExecutor.shared) { [self] in
             do {
                 try await client.withConnection { connection in
                     guard write.claim(now: .now) else { return }
