@@ -245,7 +245,7 @@ final class Soak: @unchecked Sendable {
     // MARK: Clients
 
     private func client(_ worker: Int) {
-        var random = SplitMix64(seed: seed &+ UInt64(worker) &* 0x9E37_79B9)
+        var random = FuzzRandom(seed: seed &+ UInt64(worker) &* 0x9E37_79B9)
         var keyed: [(key: String, body: String, id: String)] = []
         var ids: [String] = []
         var n = 0
@@ -353,7 +353,7 @@ final class Soak: @unchecked Sendable {
 
     private func leave() { gate.mutate { $0.active -= 1 } }
 
-    static func orderBody(worker: Int, n: Int, random: inout SplitMix64) -> String {
+    static func orderBody(worker: Int, n: Int, random: inout FuzzRandom) -> String {
         let currencies = ["CNY", "EUR", "USD", "JPY"]
         let lines = (0..<(1 + Int(random.next() % 3))).map { line in
             #"{"sku":"SKU-\#(line)","quantity":\#(1 + random.next() % 5),"unit_price_cents":\#(random.next() % 5000)}"#
@@ -514,19 +514,6 @@ final class Soak: @unchecked Sendable {
             usleep(250_000)
         }
         return false
-    }
-}
-
-/// A small deterministic generator, so a mix can be repeated from its seed.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

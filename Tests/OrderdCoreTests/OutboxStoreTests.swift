@@ -2,30 +2,52 @@ import Foundation
 import Testing
 @testable import OrderdCore
 
-/// The outbox in SQLite: tasks written with their order, leases, outcomes guarded by the lease holder.
+/// The suites that call a store on the PostgreSQL server, one test at a time. Their blocking calls hold a thread
+/// of Swift's cooperative pool while postgres-nio works, and on two cores that pool has two: several such tests
+/// at once starve it (closing a store then waits out its 10 s budget) and the executor's tests beside them.
+@Suite(.serialized) enum PostgresBackedSuites {}
+
+extension PostgresBackedSuites {
+/// The outbox contract, on every store: tasks written with their order, leases, outcomes guarded by the lease
+/// holder. SQLite always; PostgreSQL when `make test` started one (its own suite says why when not).
 @Suite struct OutboxStoreTests {
     static let durable: [TaskKind] = [.sms, .audit]
 
-    /// A store whose new orders get sms and audit tasks leased by `owner` for `lease`.
-    static func open(_ directory: String, owner: String = "a", lease: Duration = .seconds(60)) throws -> SQLiteOrderStore {
-        try SQLiteOrderStore(
-            configuration: .store(in: directory),
-            outbox: OutboxInsertion(kinds: durable + [.stats], owner: owner, lease: lease))
+    enum Driver: String, CaseIterable, Sendable {
+        case sqlite, postgres
+        static var available: [Driver] { TestPostgres.enabled ? allCases : [.sqlite] }
     }
 
-    static func create(_ store: SQLiteOrderStore, _ number: Int) throws -> StoredOrder {
+    /// `record` does not wait: `flush` returns once what was recorded is written.
+    typealias Flush = () throws -> Void
+
+    /// Runs `body` with a new store whose orders get sms and audit tasks leased by `owner` for `lease`.
+    static func withStore(
+        _ driver: Driver, owner: String = "a", lease: Duration = .seconds(60),
+        _ body: (any OrderStore & OutboxStore, Flush) throws -> Void
+    ) throws {
+        let insertion = OutboxInsertion(kinds: durable + [.stats], owner: owner, lease: lease)
+        switch driver {
+        case .sqlite:
+            try withStoreDirectory { directory in
+                let store = try SQLiteOrderStore(configuration: .store(in: directory), outbox: insertion)
+                defer { store.close() }
+                // A blocking call on the writer runs after the changes queued before it, in a later transaction.
+                try body(store) { _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0) }
+            }
+        case .postgres:
+            let store = try PostgresOrderStore(configuration: try TestPostgres.freshDatabase(), outbox: insertion)
+            defer { store.close() }
+            try body(store) { #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up in 10 s") }
+        }
+    }
+
+    static func create(_ store: any OrderStore, _ number: Int) throws -> StoredOrder {
         try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)).order
     }
 
-    /// `record` does not wait; a later blocking call on the writer proves the change was committed.
-    static func flush(_ store: SQLiteOrderStore) throws {
-        _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0)
-    }
-
-    @Test func aNewOrderGetsOneLeasedPendingTaskPerDurableKind() throws {
-        try withStoreDirectory { directory in
-            let store = try Self.open(directory)
-            defer { store.close() }
+    @Test(arguments: Driver.available) func aNewOrderGetsOneLeasedPendingTaskPerDurableKind(_ driver: Driver) throws {
+        try Self.withStore(driver) { store, flush in
             let order = try Self.create(store, 1)
             let tasks = try store.tasks(in: nil, limit: 10)
             #expect(tasks.map(\.key) == [TaskKey(orderID: order.id, kind: .audit), TaskKey(orderID: order.id, kind: .sms)])
@@ -37,10 +59,8 @@ import Testing
         }
     }
 
-    @Test func anExpiredLeaseIsTakenOverAndTheOldHolderCanNoLongerSettle() throws {
-        try withStoreDirectory { directory in
-            let store = try Self.open(directory, lease: .seconds(1))
-            defer { store.close() }
+    @Test(arguments: Driver.available) func anExpiredLeaseIsTakenOverAndTheOldHolderCanNoLongerSettle(_ driver: Driver) throws {
+        try Self.withStore(driver, lease: .seconds(1)) { store, flush in
             let order = try Self.create(store, 1)
             let later = order.createdAtMillis + 1_001
             let claimed = try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 5_000)
@@ -49,24 +69,22 @@ import Testing
             // The dead holder's late answer changes nothing; the new holder's does.
             let sms = TaskKey(orderID: order.id, kind: .sms)
             store.record(.done(sms, owner: "a", atMillis: later))
-            try Self.flush(store)
+            try flush()
             #expect(try store.tasks(in: .done, limit: 10).isEmpty)
             store.record(.done(sms, owner: "b", atMillis: later))
-            try Self.flush(store)
+            try flush()
             #expect(try store.tasks(in: .done, limit: 10).map(\.key) == [sms])
             #expect(try store.tasks(in: .done, limit: 10).first?.attempts == 1)
         }
     }
 
-    @Test func retryWaitsForItsTimeAndCountsTheAttempt() throws {
-        try withStoreDirectory { directory in
-            let store = try Self.open(directory)
-            defer { store.close() }
+    @Test(arguments: Driver.available) func retryWaitsForItsTimeAndCountsTheAttempt(_ driver: Driver) throws {
+        try Self.withStore(driver) { store, flush in
             let order = try Self.create(store, 1)
             let sms = TaskKey(orderID: order.id, kind: .sms)
             let now = order.createdAtMillis + 10
             store.record(.retry(sms, owner: "a", retryAtMillis: now + 500, error: "HTTP 503"))
-            try Self.flush(store)
+            try flush()
             let pending = try store.tasks(in: .pending, limit: 10).first { $0.key == sms }
             #expect(pending?.attempts == 1 && pending?.lastError == "HTTP 503" && pending?.leaseOwner == nil)
             #expect(try store.claimDue(owner: "a", limit: 10, nowMillis: now + 499, leaseUntilMillis: now + 9_999).isEmpty)
@@ -75,15 +93,13 @@ import Testing
         }
     }
 
-    @Test func releasedTasksAreClaimableAtOnceOldestFirstUpToTheLimit() throws {
-        try withStoreDirectory { directory in
-            let store = try Self.open(directory)
-            defer { store.close() }
+    @Test(arguments: Driver.available) func releasedTasksAreClaimableAtOnceOldestFirstUpToTheLimit(_ driver: Driver) throws {
+        try Self.withStore(driver) { store, flush in
             let orders = try (1...5).map { try Self.create(store, $0) }
             let keys = orders.map { TaskKey(orderID: $0.id, kind: .sms) }
             store.record(.release(keys, owner: "a"))
             store.record(.release([TaskKey(orderID: orders[0].id, kind: .audit)], owner: "someone else"))  // not theirs
-            try Self.flush(store)
+            try flush()
             let now = orders[4].createdAtMillis + 1
             let first = try store.claimDue(owner: "a", limit: 3, nowMillis: now, leaseUntilMillis: now + 60_000)
             #expect(first.map(\.key) == Array(keys[0..<3]))
@@ -92,14 +108,12 @@ import Testing
         }
     }
 
-    @Test func deadTasksAreKeptAndRetriedByHand() throws {
-        try withStoreDirectory { directory in
-            let store = try Self.open(directory)
-            defer { store.close() }
+    @Test(arguments: Driver.available) func deadTasksAreKeptAndRetriedByHand(_ driver: Driver) throws {
+        try Self.withStore(driver) { store, flush in
             let order = try Self.create(store, 1)
             let sms = TaskKey(orderID: order.id, kind: .sms)
             store.record(.dead(sms, owner: "a", atMillis: order.createdAtMillis + 5, error: "gave up after 1 attempts: HTTP 503"))
-            try Self.flush(store)
+            try flush()
             let dead = try store.tasks(in: .dead, limit: 10)
             #expect(dead.map(\.key) == [sms] && dead.first?.lastError?.contains("HTTP 503") == true)
             #expect(try store.counts().dead == 1)
@@ -112,13 +126,11 @@ import Testing
         }
     }
 
-    @Test func renewingExtendsEveryLeaseOfItsHolderOnly() throws {
-        try withStoreDirectory { directory in
-            let store = try Self.open(directory, lease: .seconds(1))
-            defer { store.close() }
+    @Test(arguments: Driver.available) func renewingExtendsEveryLeaseOfItsHolderOnly(_ driver: Driver) throws {
+        try Self.withStore(driver, lease: .seconds(1)) { store, flush in
             let order = try Self.create(store, 1)
             store.record(.renew(owner: "a", untilMillis: order.createdAtMillis + 100_000))
-            try Self.flush(store)
+            try flush()
             #expect(try store.tasks(in: nil, limit: 10).allSatisfy { $0.leaseUntilMillis == order.createdAtMillis + 100_000 })
             let later = order.createdAtMillis + 2_000
             #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 1).isEmpty)
@@ -131,4 +143,5 @@ import Testing
         #expect(TaskKey("01a21aaa-3c87-727c-a5d9-e78e53bda2ad:stats") == nil)  // best-effort: no durable task
         #expect(TaskKey("no-kind") == nil)
     }
+}
 }

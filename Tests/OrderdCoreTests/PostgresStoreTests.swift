@@ -3,9 +3,10 @@ import Synchronization
 import Testing
 @testable import OrderdCore
 
-/// The PostgreSQL store against a real server (scripts/with-postgres.sh): the same contract as the SQLite
-/// store's tests (orders, idempotency, the outbox), plus what only a shared database has: migrations under
-/// concurrent starts, `FOR UPDATE SKIP LOCKED` claims from several instances, and connection failures.
+/// The PostgreSQL store against a real server (scripts/with-postgres.sh): orders and idempotency (the outbox
+/// contract is in OutboxStoreTests, run on both stores), and what only a shared database has: duplicates from
+/// several instances, migrations under concurrent starts, `FOR UPDATE SKIP LOCKED` claims, connection failures.
+extension PostgresBackedSuites {
 @Suite(.enabled(if: TestPostgres.enabled, TestPostgres.comment), .serialized)
 struct PostgresStoreTests {
     static let body = Array(#"{"customer":{"phone":"+8613800138000"},"currency":"CNY","items":[]}"#.utf8)
@@ -20,10 +21,6 @@ struct PostgresStoreTests {
 
     static func create(_ store: PostgresOrderStore, _ number: Int) throws -> StoredOrder {
         try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)).order
-    }
-
-    static func flush(_ store: PostgresOrderStore) {
-        #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up within 10 s")
     }
 
     // MARK: Orders
@@ -42,12 +39,8 @@ struct PostgresStoreTests {
         #expect(order.createdAtMillis >= before && order.order == .sample(3))
         #expect(try store.order(id: order.id) == order)
         #expect(try store.order(id: "0190f0f0-0000-7000-8000-000000000000") == nil)
-        let tasks = try store.tasks(in: nil, limit: 10)
-        #expect(tasks.map(\.key) == [TaskKey(orderID: order.id, kind: .audit), TaskKey(orderID: order.id, kind: .sms)])
-        #expect(tasks.allSatisfy { $0.state == .pending && $0.leaseOwner == "a" && $0.leaseUntilMillis == order.createdAtMillis + 60_000 })
-        #expect(try store.counts() == OutboxCounts(pending: 2, dead: 0, oldestPendingMillis: order.createdAtMillis))
-        // Leased by its creator: another instance cannot claim it while the lease runs.
-        #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: order.createdAtMillis + 1, leaseUntilMillis: .max).isEmpty)
+        // Its outbox rows came in the same statement (OutboxStoreTests checks them on both stores).
+        #expect(try TestPostgres.psql("SELECT count(*) FROM tasks WHERE order_id = '\(order.id)'", url: configuration.store.url) == "2")
     }
 
     @Test func idempotencyKeysReplayConflictAndExpire() throws {
@@ -141,52 +134,6 @@ struct PostgresStoreTests {
             "SELECT count(*) FROM tasks WHERE lease_owner NOT IN ('b', 'c', 'd')", url: configuration.store.url) == "0")
     }
 
-    @Test func anExpiredLeaseIsTakenOverAndTheOldHolderCanNoLongerSettle() throws {
-        let configuration = try TestPostgres.freshDatabase()
-        let store = try Self.open(configuration, lease: .seconds(1))
-        defer { store.close() }
-        let order = try Self.create(store, 1)
-        let later = order.createdAtMillis + 1_001
-        let claimed = try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 5_000)
-        #expect(Set(claimed.map(\.key.kind)) == [.sms, .audit])
-        #expect(claimed.allSatisfy { $0.order == order && $0.attempts == 0 && $0.ageFromMillis == order.createdAtMillis })
-        let sms = TaskKey(orderID: order.id, kind: .sms)
-        store.record(.done(sms, owner: "a", atMillis: later))
-        Self.flush(store)
-        #expect(try store.tasks(in: .done, limit: 10).isEmpty)
-        store.record(.done(sms, owner: "b", atMillis: later))
-        Self.flush(store)
-        #expect(try store.tasks(in: .done, limit: 10).map(\.key) == [sms])
-        #expect(try store.tasks(in: .done, limit: 10).first?.attempts == 1)
-    }
-
-    @Test func retriesDeadTasksReleasesAndRenewals() throws {
-        let configuration = try TestPostgres.freshDatabase()
-        let store = try Self.open(configuration, lease: .seconds(1))
-        defer { store.close() }
-        let orders = try (1...3).map { try Self.create(store, $0) }
-        let sms = TaskKey(orderID: orders[0].id, kind: .sms)
-        let now = orders[2].createdAtMillis + 10
-        store.record(.retry(sms, owner: "a", retryAtMillis: now + 500, error: "HTTP 503"))
-        store.record(.dead(TaskKey(orderID: orders[1].id, kind: .sms), owner: "a", atMillis: now, error: "gave up after 1 attempts: HTTP 400"))
-        store.record(.release([TaskKey(orderID: orders[2].id, kind: .sms)], owner: "a"))
-        store.record(.renew(owner: "a", untilMillis: now + 100_000))
-        Self.flush(store)
-        let pending = try store.tasks(in: .pending, limit: 10).first { $0.key == sms }
-        #expect(pending?.attempts == 1 && pending?.lastError == "HTTP 503" && pending?.leaseOwner == nil)
-        // Due: the released one at once, the retried one at its time; the renewed leases hold.
-        #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: now + 499, leaseUntilMillis: now + 9_999).map(\.key)
-            == [TaskKey(orderID: orders[2].id, kind: .sms)])
-        #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: now + 500, leaseUntilMillis: now + 9_999).map(\.key) == [sms])
-        let dead = try store.tasks(in: .dead, limit: 10)
-        #expect(dead.map(\.key) == [TaskKey(orderID: orders[1].id, kind: .sms)] && dead.first?.lastError?.contains("HTTP 400") == true)
-        #expect(try store.counts().dead == 1)
-        #expect(try store.retryDead(dead[0].key, nowMillis: now + 1_000))
-        #expect(try store.retryDead(dead[0].key, nowMillis: now + 1_000) == false)
-        #expect(try store.retryDead(TaskKey(orderID: "nope", kind: .sms), nowMillis: now) == false)
-        #expect(try store.counts().dead == 0)
-    }
-
     // MARK: Migrations and connections
 
     @Test func instancesStartingAtOnceMigrateExactlyOnce() throws {
@@ -253,6 +200,8 @@ struct PostgresStoreTests {
         }
         return Int(UInt16(bigEndian: address.sin_port))
     }
+}
+
 }
 
 /// `store.url`: what it accepts, and that it never takes a password.

@@ -393,16 +393,19 @@ enum FastCGIFuzzGenerator {
 
     static func garbage(_ random: inout FuzzRandom) -> FastCGIFuzzCase {
         if random.chance(0.5) {
-            return FastCGIFuzzCase(index: 0, kind: .garbage, variant: "bytes",
-                                   steps: [.send(random.randomBytes(random.skewedLength(1, 8192)))] + ending(&random), expect: .noHang)
+            // Bytes below 0x80: random bytes can spell a header, a PARAMS record and a 4-byte pair length, which
+            // is the abort below.
+            let bytes = random.randomBytes(random.skewedLength(1, 8192)).map { $0 & 0x7F }
+            return FastCGIFuzzCase(index: 0, kind: .garbage, variant: "bytes", steps: [.send(bytes)] + ending(&random), expect: .noHang)
         }
         // Records with valid headers and random everything else, lengths small enough that the content arrives.
         var bytes = Client.beginRequest(role: 1)
         for _ in 0..<random.int(1...8) {
             let type = random.pick([4, 4, 4, 5, 2, 9, UInt8(random.int(0...255))])
-            var content = random.randomBytes(random.int(0...300))
-            // No 4-byte pair lengths in PARAMS: those could add up to the abort.
-            if type == 4 || type == 9 { content = content.map { $0 & 0x7F } }
+            // No byte with the high bit, in any record: a 4-byte pair length is the abort below, and libfcgi may
+            // read the content of a record it does not handle (an unknown management type, seed
+            // 0xc8681d8f3201ea74 case 978) as the next headers and pairs.
+            let content = random.randomBytes(random.int(0...300)).map { $0 & 0x7F }
             bytes += Client.rawRecord(type: type, requestID: random.chance(0.8) ? 1 : UInt16(random.int(0...3)), content)
         }
         return FastCGIFuzzCase(index: 0, kind: .garbage, variant: "records", steps: [.send(bytes)] + ending(&random), expect: .noHang)

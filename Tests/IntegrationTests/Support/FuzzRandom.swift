@@ -1,7 +1,7 @@
 import Foundation
 
-/// The fuzzers' random source: SplitMix64, seeded per case from the run's seed and the case index, so any one
-/// case is rebuilt from `(seed, index)` alone, whatever ran before it or on which connection.
+/// The fuzzers' (and the soak's) random source: SplitMix64, seeded per case from the run's seed and the case
+/// index, so any one case is rebuilt from `(seed, index)` alone, whatever ran before it or on which connection.
 ///
 /// Hand-written rather than x-sheep/swift-property-based: its `propertyCheck` runs one input at a time and
 /// shrinks by re-running, while these cases go out over several concurrent connections to one live stack,
