@@ -4,7 +4,9 @@ import Testing
 
 /// Throughput and batch sizes of group commit; opt-in because it takes a while and its numbers depend on the
 /// machine: `ORDERD_STORE_BENCH=1 swift test -c release -Xswiftc -enable-testing --filter StoreBenchmarkTests`.
-@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ORDERD_STORE_BENCH"] != nil))
+@Suite(.serialized, .enabled(
+    if: ProcessInfo.processInfo.environment["ORDERD_STORE_BENCH"] != nil,
+    "a measurement, not a test: set ORDERD_STORE_BENCH=1 to run it"))
 struct StoreBenchmarkTests {
     @Test(arguments: [
         (OrderdConfiguration.Store.Synchronous.full, 8), (.full, 64), (.full, 256),
