@@ -58,14 +58,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What both test targets use: the throwaway PostgreSQL of `make test`, the Prometheus text parser.
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "OrderdCoreTests",
-            dependencies: ["OrderdCore", .product(name: "CoreMetrics", package: "swift-metrics")],
+            dependencies: ["OrderdCore", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["OrderdCore"],
+            dependencies: ["OrderdCore", "TestSupport"],
             swiftSettings: strict
         ),
         // `make bench`: the executor micro-benchmark (submit latency, no-op tasks per second). Not a test:

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -171,60 +172,5 @@ struct MetricsTests {
             #expect(allowed.status == 200)
             #expect(allowed.bodyText.contains("# TYPE orderd_http_requests_total counter"))
         }
-    }
-}
-
-/// One scrape's series, keyed by `name{label="value",…}` with the labels sorted, and what did not parse.
-struct MetricsScrape: Sendable {
-    var values: [String: Double] = [:]
-    var types: [String: String] = [:]
-    var problems: [String] = []
-
-    init(_ text: String) {
-        for line in text.split(separator: "\n") {
-            if line.hasPrefix("# TYPE ") {
-                let parts = line.dropFirst(7).split(separator: " ")
-                guard parts.count == 2 else {
-                    problems.append("bad TYPE: \(line)")
-                    continue
-                }
-                if types.updateValue(String(parts[1]), forKey: String(parts[0])) != nil { problems.append("second TYPE for \(parts[0])") }
-                continue
-            }
-            if line.hasPrefix("#") { continue }
-            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
-                problems.append("bad sample: \(line)")
-                continue
-            }
-            let key = Self.key(line[..<space])
-            if values.updateValue(value, forKey: key) != nil { problems.append("duplicate series \(key)") }
-        }
-    }
-
-    subscript(_ series: String) -> Double? { values[Self.key(series[...])] }
-
-    /// `name{b="2",a="1"}` → `name{a="1",b="2"}`: the registry emits labels in the order they were made.
-    static func key(_ series: Substring) -> String {
-        guard let open = series.firstIndex(of: "{"), series.last == "}" else { return String(series) }
-        var pairs: [String] = []
-        var current = ""
-        var quoted = false
-        var escaped = false
-        for character in series[series.index(after: open)..<series.index(before: series.endIndex)] {
-            if escaped {
-                escaped = false
-            } else if character == "\\" {
-                escaped = true
-            } else if character == "\"" {
-                quoted.toggle()
-            } else if character == ",", !quoted {
-                pairs.append(current)
-                current = ""
-                continue
-            }
-            current.append(character)
-        }
-        if !current.isEmpty { pairs.append(current) }
-        return series[..<open] + "{" + pairs.sorted().joined(separator: ",") + "}"
     }
 }

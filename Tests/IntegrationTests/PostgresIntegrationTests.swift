@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -9,57 +10,23 @@ import Glibc
 /// shared outbox, and three instances behind one nginx upstream (the shipped `nginx/orderd.conf` rendered with
 /// three sockets) surviving a SIGKILL of one of them. The PostgreSQL server is the throwaway one `make test`
 /// starts (scripts/with-postgres.sh).
-@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: PostgresTestServer.skipReason == nil, PostgresTestServer.comment))
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipComment)))
 struct PostgresIntegrationTests {
-    static let environment = ProcessInfo.processInfo.environment
-}
-
-/// The test server scripts/with-postgres.sh started, when it did.
-enum PostgresTestServer {
-    static var skipReason: String? {
-        let environment = ProcessInfo.processInfo.environment
-        if let reason = environment["ORDERD_TEST_PG_SKIP"] { return reason }
-        if environment["ORDERD_TEST_PG_URL"] == nil {
-            return "ORDERD_TEST_PG_URL is not set: run through `make test`, whose scripts/with-postgres.sh starts PostgreSQL"
-        }
-        return nil
-    }
-
-    static var comment: Comment { Comment(rawValue: skipReason ?? "PostgreSQL is running") }
-}
-
-extension PostgresIntegrationTests {
     /// INI settings for a new, empty database on the test server.
     static func postgresSettings() throws -> [String: [String: String]] {
-        let name = "it_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
-        _ = try psql("CREATE DATABASE \(name)", database: "orderd")
-        return ["store": [
-            "driver": "postgres", "url": url(database: String(name)),
-            "password_file": environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "", "pool_size": "12",
+        ["store": [
+            "driver": "postgres", "url": try TestPostgres.freshDatabaseURL(prefix: "it_"),
+            "password_file": TestPostgres.passwordFile, "pool_size": "12",
         ]]
-    }
-
-    static func url(database: String) -> String {
-        let base = environment["ORDERD_TEST_PG_URL"] ?? ""
-        let parts = base.split(separator: "?", maxSplits: 1)
-        let slash = parts[0].lastIndex(of: "/")!
-        return parts[0][..<slash] + "/" + database + (parts.count > 1 ? "?" + parts[1] : "")
     }
 
     /// psql -At on `database` of the test server.
     static func psql(_ sql: String, database: String) throws -> String {
-        let password = try String(contentsOfFile: environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "", encoding: .utf8)
-        var env = environment
-        env["PGPASSWORD"] = password.trimmingCharacters(in: .whitespacesAndNewlines)
-        let target = url(database: database).replacingOccurrences(of: "?sslmode=disable", with: "")
-        let result = try Stack.run(environment["ORDERD_TEST_PG_PSQL"] ?? "/usr/bin/psql",
-                                   [target, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql], environment: env)
-        guard result.status == 0 else { throw RawHTTP.Failure(description: "psql \(sql): \(result.output)") }
-        return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try TestPostgres.psql(sql, url: TestPostgres.url(database: database))
     }
 
     static func database(of settings: [String: [String: String]]) -> String {
-        String(settings["store"]!["url"]!.split(separator: "/").last!.split(separator: "?").first!)
+        TestPostgres.database(of: settings["store"]!["url"]!)
     }
 
     // MARK: - One instance
@@ -109,7 +76,7 @@ extension PostgresIntegrationTests {
             #expect(try gateway.stats().duplicates == 0)
             let check = try Stack.run(Stack.binary, ["check-config", "--config", stack.configPath])
             #expect(check.status == 0)
-            let password = try String(contentsOfFile: Self.environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "", encoding: .utf8)
+            let password = try String(contentsOfFile: TestPostgres.passwordFile, encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!check.output.contains(password) && !stack.orderdLog.contains(password), "the password is never printed")
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import OrderdCore
 
 /// The suites that call a store on the PostgreSQL server, one test at a time. Their blocking calls hold a thread

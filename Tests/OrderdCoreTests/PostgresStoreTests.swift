@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import OrderdCore
 
 /// The PostgreSQL store against a real server (scripts/with-postgres.sh): orders and idempotency (the outbox

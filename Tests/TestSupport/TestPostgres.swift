@@ -1,0 +1,69 @@
+import Foundation
+
+/// The throwaway PostgreSQL server `make test` starts (scripts/with-postgres.sh), for the unit and the
+/// integration tests alike: why the tests must skip, fresh databases, and psql.
+public enum TestPostgres {
+    static let environment = ProcessInfo.processInfo.environment
+
+    /// Why the PostgreSQL tests cannot run here, or nil when they can.
+    public static var skipReason: String? {
+        if let reason = environment["ORDERD_TEST_PG_SKIP"] { return reason }
+        if environment["ORDERD_TEST_PG_URL"] == nil {
+            return "ORDERD_TEST_PG_URL is not set: run through `make test`, whose scripts/with-postgres.sh starts PostgreSQL"
+        }
+        return nil
+    }
+
+    public static var enabled: Bool { skipReason == nil }
+    /// For a suite's `.enabled(if:_:)` comment.
+    public static var skipComment: String { skipReason ?? "PostgreSQL is running" }
+
+    /// The file holding the `orderd` role's password (`store.password_file`).
+    public static var passwordFile: String { environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "" }
+
+    /// Creates a new, empty database named `prefix` and random hex; returns its URL.
+    public static func freshDatabaseURL(prefix: String) throws -> String {
+        let name = prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)
+        _ = try psql("CREATE DATABASE \(name)")
+        return url(database: String(name))
+    }
+
+    /// The server's URL with another database.
+    public static func url(database: String) -> String {
+        let base = environment["ORDERD_TEST_PG_URL"] ?? ""
+        let parts = base.split(separator: "?", maxSplits: 1)
+        let slash = parts[0].lastIndex(of: "/")!
+        return parts[0][..<slash] + "/" + database + (parts.count > 1 ? "?" + parts[1] : "")
+    }
+
+    /// The database a URL names.
+    public static func database(of url: String) -> String {
+        String(url.split(separator: "/").last!.split(separator: "?").first!)
+    }
+
+    /// Runs SQL with psql (unaligned, tuples only) on `url`'s database, default the server's `orderd`.
+    public static func psql(_ sql: String, url: String? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: environment["ORDERD_TEST_PG_PSQL"] ?? "/usr/bin/psql")
+        let target = (url ?? environment["ORDERD_TEST_PG_URL"] ?? "").replacingOccurrences(of: "?sslmode=disable", with: "")
+        process.arguments = [target, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]
+        var env = environment
+        if !passwordFile.isEmpty {
+            env["PGPASSWORD"] = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        process.environment = env
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let output = String(decoding: data, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw PsqlFailure(description: "psql \(sql): \(output)")
+        }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    public struct PsqlFailure: Error, CustomStringConvertible { public var description: String }
+}
