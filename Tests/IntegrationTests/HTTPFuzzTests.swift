@@ -269,8 +269,9 @@ final class FuzzHTTPConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
+        // No close here: an initializer that throws once every property is set still runs deinit, which closes
+        // fd; closing it here too closed whatever socket another thread had opened under the same number since.
         guard connected == 0 else {
-            close(fd)
             throw RawHTTP.Failure(description: "connect to port \(port) failed: errno \(errno)")
         }
     }

@@ -23,8 +23,9 @@ final class FastCGIClient {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
+        // No close here: an initializer that throws once every property is set still runs deinit, which closes
+        // fd; closing it here too closed whatever socket another thread had opened under the same number since.
         guard connected == 0 else {
-            close(fd)
             throw RawHTTP.Failure(description: "connect \(socketPath) failed: errno \(errno)")
         }
     }
