@@ -175,7 +175,9 @@ struct FollowUpIntegrationTests {
             #expect(try Self.eventually { (try Self.taskLines(stack, ["--dead"])).contains { $0.hasPrefix("\(id):sms ") } })
             let line = try Self.taskLines(stack, ["--dead"]).first { $0.hasPrefix("\(id):sms ") } ?? ""
             #expect(line.contains(" 3 "), "attempts column: \(line)")
-            #expect(line.lowercased().contains("refused") || line.lowercased().contains("connect"), "\(line)")
+            // What the last attempt saw depends on the machine's load (refused at once, or cut at its 1 s deadline
+            // when the machine is busy): the outcome asserted is the one that cannot vary.
+            #expect(line.contains("gave up after 3 attempts"), "\(line)")
         }
     }
 

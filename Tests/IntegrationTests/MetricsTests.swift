@@ -16,6 +16,11 @@ struct MetricsTests {
     static let badBodies = ["{", "{", "{", "{}", "{}", "{}", "{}"]
     static let unknownID = "01a21a2e-7c73-72b3-b04e-a3379c39b7b4"
 
+    /// `orderd_tasks_done_total` over every kind.
+    static func done(_ scrape: MetricsScrape) -> Double {
+        scrape.values.filter { $0.key.hasPrefix("orderd_tasks_done_total{") }.values.reduce(0, +)
+    }
+
     static func scrape(_ stack: Stack) throws -> (response: RawHTTPResponse, series: MetricsScrape) {
         let response = try RawHTTP.request("GET", "/metrics", port: stack.port)
         return (response, MetricsScrape(response.bodyText))
@@ -110,10 +115,10 @@ struct MetricsTests {
             var last = try Self.scrape(stack).series
             let settled = try FollowUpIntegrationTests.eventually {
                 last = try Self.scrape(stack).series
-                return last["orderd_tasks_done_total"] == Double(2 * orders) && last["orderd_outbox_pending_tasks"] == 0
+                return Self.done(last) == Double(2 * orders) && last["orderd_outbox_pending_tasks"] == 0
                     && last["orderd_tasks_best_effort_done_total"] == Double(orders)
             }
-            #expect(settled, "tasks done \(last["orderd_tasks_done_total"] ?? -1), outbox pending \(last["orderd_outbox_pending_tasks"] ?? -1)")
+            #expect(settled, "tasks done \(Self.done(last)), outbox pending \(last["orderd_outbox_pending_tasks"] ?? -1)")
             let metricsScrapes = Double(during.count) + 1  // and the one before `eventually`
             let polls = try Self.scrape(stack)
             let final = polls.series
@@ -142,8 +147,11 @@ struct MetricsTests {
             #expect(final["orderd_executor_tasks_submitted_total"] == Double(3 * orders))
             #expect(final[#"orderd_executor_tasks_finished_total{outcome="completed"}"#] == Double(3 * orders))
             #expect(final["orderd_executor_queued_tasks"] == 0)
-            #expect(final["orderd_tasks_retried_total"] == 0)
-            #expect(final["orderd_tasks_dead_total"] == 0)
+            #expect(final[#"orderd_tasks_done_total{kind="sms"}"#] == Double(orders))
+            #expect(final[#"orderd_tasks_done_total{kind="audit"}"#] == Double(orders))
+            #expect(final.values.filter { $0.key.hasPrefix("orderd_tasks_retried_total{") }.values.allSatisfy { $0 == 0 })
+            #expect(final.values.filter { $0.key.hasPrefix("orderd_tasks_dead_total{") }.values.allSatisfy { $0 == 0 })
+            #expect(final[#"orderd_tasks_dead_total{kind="sms",reason="unreadable"}"#] == 0)  // made up front
             #expect(final[#"orderd_tasks_dropped_total{kind="stats"}"#] == 0)
             #expect(final["orderd_outbox_oldest_pending_age_seconds"] == 0)
 

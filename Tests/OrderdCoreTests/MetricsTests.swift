@@ -143,10 +143,10 @@ import TestSupport
             $0.executor.workers = 4
             $0.executor.idleWorkers = 3
             $0.executor.queueCapacity = 1024
-            $0.followUps.done = 5
-            $0.followUps.retried = 1
+            for _ in 0..<5 { $0.followUps.count(.done, kind: "sms") }
+            $0.followUps.count(.retried, kind: "webhook")
             $0.followUps.dropped[.stats] = 2
-            $0.outbox = OutboxCounts(pending: 3, dead: 1, oldestPendingMillis: 1_000_000 - 2_500)
+            $0.outbox = OutboxCounts(pending: 3, dead: 1, pendingByKind: ["sms": 2, "webhook": 1], oldestPendingMillis: 1_000_000 - 2_500)
             $0.queuedWrites = 6
         }
         var scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))
@@ -159,9 +159,11 @@ import TestSupport
         #expect(scrape["orderd_executor_workers"] == 4)
         #expect(scrape["orderd_executor_idle_workers"] == 3)
         #expect(scrape["orderd_executor_queue_capacity_tasks"] == 1024)
-        #expect(scrape["orderd_tasks_done_total"] == 5)
-        #expect(scrape["orderd_tasks_retried_total"] == 1)
-        #expect(scrape["orderd_tasks_dead_total"] == 0)
+        #expect(scrape[#"orderd_tasks_done_total{kind="sms"}"#] == 5)
+        #expect(scrape[#"orderd_tasks_done_total{kind="audit"}"#] == 0)  // made up front, for alerts
+        #expect(scrape[#"orderd_tasks_retried_total{kind="webhook"}"#] == 1)
+        #expect(scrape[#"orderd_tasks_dead_total{kind="sms",reason="expired"}"#] == 0)
+        #expect(scrape[#"orderd_outbox_pending_by_kind_tasks{kind="webhook"}"#] == 1)
         #expect(scrape[#"orderd_tasks_dropped_total{kind="stats"}"#] == 2)
         #expect(scrape["orderd_outbox_pending_tasks"] == 3)
         #expect(scrape["orderd_outbox_dead_tasks"] == 1)
@@ -173,20 +175,24 @@ import TestSupport
             $0.executor.submitted = 25
             $0.executor.completed = 24
             $0.executor.queued = 0
-            $0.followUps.done = 30
-            $0.followUps.dead = 2
+            for _ in 0..<25 { $0.followUps.count(.done, kind: "sms") }
+            $0.followUps.count(.dead(.rejected), kind: "sms")
+            $0.followUps.count(.dead(.unreadable), kind: "unknown")
             $0.outbox = OutboxCounts(pending: 0, dead: 2, oldestPendingMillis: nil)
         }
         scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))
         #expect(scrape["orderd_executor_tasks_submitted_total"] == 25)
         #expect(scrape[#"orderd_executor_tasks_finished_total{outcome="completed"}"#] == 24)
         #expect(scrape["orderd_executor_queued_tasks"] == 0)
-        #expect(scrape["orderd_tasks_done_total"] == 30)
-        #expect(scrape["orderd_tasks_dead_total"] == 2)
+        #expect(scrape[#"orderd_tasks_done_total{kind="sms"}"#] == 30)
+        #expect(scrape[#"orderd_tasks_dead_total{kind="sms",reason="rejected"}"#] == 1)
+        #expect(scrape[#"orderd_tasks_dead_total{kind="unknown",reason="unreadable"}"#] == 1)
+        #expect(scrape[#"orderd_outbox_pending_by_kind_tasks{kind="webhook"}"#] == 0)  // gone: 0, not its last value
         #expect(scrape["orderd_outbox_pending_tasks"] == 0)
         #expect(scrape["orderd_outbox_oldest_pending_age_seconds"] == 0)
         #expect(scrape["orderd_outbox_read_errors_total"] == 0)
         #expect(scrape.types["orderd_tasks_done_total"] == "counter")
+        #expect(scrape.types["orderd_tasks_dead_total"] == "counter")
         #expect(scrape.types["orderd_outbox_pending_tasks"] == "gauge")
 
         // An unreadable outbox: the gauges keep their values and the error is counted.
@@ -252,7 +258,7 @@ import TestSupport
             // The writer reports a transaction after answering it: a later blocking call on the writer makes
             // sure the orders' transactions were reported.
             _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0)
-            followUps.settleBestEffort(.stats, order: orders[0], .completed(duration: .milliseconds(1)))
+            followUps.settler.settleBestEffort(.stats, order: orders[0], .completed(duration: .milliseconds(1)))
             let scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))
             #expect(scrape["orderd_store_commit_batch_orders_sum"] == 3)
             #expect((scrape[#"orderd_store_commit_duration_seconds_count{result="committed"}"#] ?? 0) >= 1)

@@ -56,7 +56,7 @@ extension PostgresBackedSuites {
             #expect(tasks.allSatisfy { $0.leaseUntilMillis == order.createdAtMillis + 60_000 })
             // Leased by its creator: nobody else may claim it while the lease runs.
             #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: order.createdAtMillis + 1, leaseUntilMillis: .max).isEmpty)
-            #expect(try store.counts() == OutboxCounts(pending: 2, dead: 0, oldestPendingMillis: order.createdAtMillis))
+            #expect(try store.counts() == OutboxCounts(pending: 2, dead: 0, pendingByKind: ["sms": 1, "audit": 1], oldestPendingMillis: order.createdAtMillis))
         }
     }
 
@@ -127,14 +127,29 @@ extension PostgresBackedSuites {
         }
     }
 
-    @Test(arguments: Driver.available) func renewingExtendsEveryLeaseOfItsHolderOnly(_ driver: Driver) throws {
+    @Test(arguments: Driver.available) func renewingExtendsOnlyTheLeasesItNames(_ driver: Driver) throws {
         try Self.withStore(driver, lease: .seconds(1)) { store, flush in
             let order = try Self.create(store, 1)
-            store.record(.renew(owner: "a", untilMillis: order.createdAtMillis + 100_000))
+            let sms = TaskKey(orderID: order.id, kind: .sms), audit = TaskKey(orderID: order.id, kind: .audit)
+            // The sms lease is named with its holder's token; the audit one with a token it does not have.
+            store.record(.renew(
+                [TaskLease(key: sms, owner: "a"), TaskLease(key: audit, owner: "a/7")],
+                untilMillis: order.createdAtMillis + 100_000))
             try flush()
-            #expect(try store.tasks(in: nil, limit: 10).allSatisfy { $0.leaseUntilMillis == order.createdAtMillis + 100_000 })
+            let rows = try store.tasks(in: nil, limit: 10)
+            #expect(rows.first { $0.key == sms }?.leaseUntilMillis == order.createdAtMillis + 100_000)
+            #expect(rows.first { $0.key == audit }?.leaseUntilMillis == order.createdAtMillis + 1_000)
+            // The lease nobody renewed runs out and the task is claimed again, with a new token.
             let later = order.createdAtMillis + 2_000
-            #expect(try store.claimDue(owner: "b", limit: 10, nowMillis: later, leaseUntilMillis: later + 1).isEmpty)
+            let claimed = try store.claimDue(owner: "a/8", limit: 10, nowMillis: later, leaseUntilMillis: later + 1)
+            #expect(claimed.map(\.key) == [audit] && claimed.first?.owner == "a/8")
+            // An outcome under the old token changes nothing; under the new one it is recorded.
+            store.record(.done(audit, owner: "a", atMillis: later))
+            try flush()
+            #expect(try store.tasks(in: .done, limit: 10).isEmpty)
+            store.record(.done(audit, owner: "a/8", atMillis: later))
+            try flush()
+            #expect(try store.tasks(in: .done, limit: 10).map(\.key) == [audit])
         }
     }
 

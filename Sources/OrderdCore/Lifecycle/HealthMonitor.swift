@@ -99,7 +99,7 @@ final class HealthMonitor: @unchecked Sendable {
             }
             if stop { return }
             let now = ContinuousClock.now
-            let executor = followUps.executor.statistics
+            let executor = followUps.snapshot(withOutbox: false).executor
             let beats = server.heartbeats
             if beats != progress.heartbeats { (progress.heartbeats, progress.heartbeatsAt) = (beats, now) }
             let done = executor.completed + executor.failed + executor.timedOut + executor.stuck
@@ -123,7 +123,7 @@ final class HealthMonitor: @unchecked Sendable {
                 let seconds = Double((now - lastStatus).components.seconds) + Double((now - lastStatus).components.attoseconds) / 1e18
                 let rate = Double(total - lastRequests) / max(seconds, 0.001)
                 (lastRequests, lastStatus) = (total, now)
-                let outbox = try? followUps.outbox.counts()
+                let outbox = try? followUps.snapshot(withOutbox: true).outbox?.get()
                 var line = "STATUS=serving on \(listenName): \(Int(rate.rounded())) req/s"
                 line += "; tasks running \(executor.running)/\(executor.workers), queued \(executor.queued)"
                 if let outbox {

@@ -33,7 +33,8 @@ extension OrderdService {
         }
         let statistics = OrderStatistics()
         let (handlers, posters) = makeHandlers(configuration, auditLog: auditLog, statistics: statistics, logger: logger)
-        let followUps = FollowUps(configuration: configuration, owner: owner, outbox: store, handlers: handlers, logger: logger)
+        let followUps = FollowUps(
+            configuration: configuration, outbox: store, insertion: insertion, handlers: handlers, logger: logger)
         let requests = RequestCounter()
         return Parts(
             store: store, followUps: followUps, statistics: statistics, auditLog: auditLog, posters: posters,

@@ -16,8 +16,9 @@ struct LiveSettings {
     ]
 
     /// The configuration that takes effect when `next` is loaded over `running`: `next`, except for the keys
-    /// in `restartOnly` (and `task.webhook.url` turned on or off, which changes what the store writes with each
-    /// order), which keep their running value. Also returns the keys that changed and the ones held back.
+    /// in `restartOnly`, which keep their running value. Also returns the keys that changed and the ones held
+    /// back. (`task.webhook.url` turned on or off is live: new orders get a webhook task or not, and pending
+    /// webhook tasks wait, untouched, while no handler runs them.)
     static func merge(running: OrderdConfiguration, next: OrderdConfiguration)
         -> (effective: OrderdConfiguration, changed: [String], heldBack: [String])
     {
@@ -25,8 +26,7 @@ struct LiveSettings {
         var changed: [String] = []
         var heldBack: [String] = []
         for key in ConfigSchema.keys where key.render(running) != key.render(next) {
-            let togglesWebhook = key.fullName == "task.webhook.url" && running.webhook.url.isEmpty != next.webhook.url.isEmpty
-            if restartOnly.contains(key.fullName) || togglesWebhook {
+            if restartOnly.contains(key.fullName) {
                 _ = key.assign(key.render(running), &effective)
                 heldBack.append(key.fullName)
             } else {

@@ -17,9 +17,9 @@ struct MetricsSources: Sendable {
         var queuedWrites: (@Sendable () -> Int)?
         if let sqlite = store as? SQLiteOrderStore { queuedWrites = { sqlite.queuedWrites } }
         return MetricsSources(
-            executor: { followUps.executor.statistics },
-            followUps: { followUps.statistics },
-            outbox: { try followUps.outbox.counts() },
+            executor: { followUps.snapshot(withOutbox: false).executor },
+            followUps: { followUps.snapshot(withOutbox: false).tasks },
+            outbox: { try followUps.snapshot(withOutbox: true).outbox?.get() ?? OutboxCounts() },
             queuedWrites: queuedWrites,
             wallClock: SQLiteOrderStore.unixMillis)
     }

@@ -30,14 +30,17 @@ final class SnapshotMetrics: Sendable {
     private let rejected: Counter
     private let finished: [(field: KeyPath<ExecutorStatistics, Int> & Sendable, counter: Counter)]
     // Follow-ups.
-    private let done: Counter
+    private let registry: PrometheusCollectorRegistry
+    /// `tasks_done{kind}`, `tasks_retried{kind}`, `tasks_dead{kind,reason}`: made up front for the known durable
+    /// kinds (so an alert on `kind="sms"` sees 0, not nothing), on first use for `unknown`.
+    private let outcomeCounters = Mutex([FollowUpCounters.OutcomeKey: Counter]())
     private let bestEffortDone: Counter
-    private let retried: Counter
-    private let dead: Counter
     private let overflowed: Counter
     private let dropped: [TaskKind: Counter]
     // Outbox and store.
     private let outboxPending: Gauge
+    /// `outbox_pending_by_kind{kind}`, made on first use (a kind no handler here runs shows up too).
+    private let outboxPendingByKind = Mutex([String: Gauge]())
     private let outboxDead: Gauge
     private let outboxOldestAge: Gauge
     private let outboxReadErrors: Counter
@@ -49,6 +52,7 @@ final class SnapshotMetrics: Sendable {
 
     init(registry: PrometheusCollectorRegistry, sources: MetricsSources) {
         self.sources = sources
+        self.registry = registry
         func gauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
             registry.makeGauge(descriptor: .orderd(name, unit: unit, help: help))
         }
@@ -74,10 +78,7 @@ final class SnapshotMetrics: Sendable {
                 descriptor: .orderd("executor_tasks_finished", unit: "total", help: finishedHelp),
                 labels: [("outcome", label)]))
         }
-        done = counter("tasks_done", "Durable follow-up tasks done (recorded in the outbox).")
         bestEffortDone = counter("tasks_best_effort_done", "Best-effort follow-up tasks done.")
-        retried = counter("tasks_retried", "Durable follow-up attempts that failed and were scheduled again.")
-        dead = counter("tasks_dead", "Durable follow-up tasks given up (attempts or max_age used up, or rejected).")
         overflowed = counter(
             "tasks_overflowed", "Durable tasks that found the executor's queue full and were left to the outbox.")
         let droppedHelp = "Best-effort follow-up tasks dropped (queue full, or never started at a stop), by kind."
@@ -98,6 +99,7 @@ final class SnapshotMetrics: Sendable {
             descriptor: .orderd("request_threads", unit: "", help: threadsHelp), labels: [("state", "busy")])
         idleThreads = registry.makeGauge(
             descriptor: .orderd("request_threads", unit: "", help: threadsHelp), labels: [("state", "idle")])
+        makeKnownOutcomeSeries()
     }
 
     /// Where the request-thread gauges are read from (the FastCGI server, once it exists).
@@ -116,10 +118,10 @@ final class SnapshotMetrics: Sendable {
             for (field, counter) in finished {
                 counter.increment(by: Self.growth(seen.executor[keyPath: field], executor[keyPath: field]))
             }
-            done.increment(by: Self.growth(seen.followUps.done, followUps.done))
+            for (key, count) in followUps.byKind {
+                outcomeCounter(key).increment(by: Self.growth(seen.followUps.byKind[key] ?? 0, count))
+            }
             bestEffortDone.increment(by: Self.growth(seen.followUps.bestEffortDone, followUps.bestEffortDone))
-            retried.increment(by: Self.growth(seen.followUps.retried, followUps.retried))
-            dead.increment(by: Self.growth(seen.followUps.dead, followUps.dead))
             overflowed.increment(by: Self.growth(seen.followUps.overflowed, followUps.overflowed))
             for (kind, counter) in dropped {
                 counter.increment(by: Self.growth(seen.followUps.dropped[kind] ?? 0, followUps.dropped[kind] ?? 0))
@@ -142,6 +144,16 @@ final class SnapshotMetrics: Sendable {
         do {
             let outbox = try sources.outbox()
             outboxPending.set(to: Double(outbox.pending))
+            outboxPendingByKind.withLock { gauges in
+                // Kinds seen before and gone now read 0, not their last value.
+                for kind in Set(gauges.keys).union(outbox.pendingByKind.keys) {
+                    let gauge = gauges[kind] ?? registry.makeGauge(
+                        descriptor: .orderd("outbox_pending_by_kind", unit: "tasks", help: Self.pendingByKindHelp),
+                        labels: [("kind", kind)])
+                    gauges[kind] = gauge
+                    gauge.set(to: Double(outbox.pendingByKind[kind] ?? 0))
+                }
+            }
             outboxDead.set(to: Double(outbox.dead))
             let age = outbox.oldestPendingMillis.map { max(0, sources.wallClock() - $0) } ?? 0
             outboxOldestAge.set(to: Double(age) / 1_000)
@@ -149,6 +161,44 @@ final class SnapshotMetrics: Sendable {
             // The outbox gauges keep their last values; the error counter tells they are stale.
             outboxReadErrors.increment()
             logger?.warning("metrics: the outbox counts could not be read", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    static let pendingByKindHelp =
+        "Durable tasks pending in the outbox by kind, also kinds no handler of this process runs (left alone here)."
+
+    private func outcomeCounter(_ key: FollowUpCounters.OutcomeKey) -> Counter {
+        outcomeCounters.withLock { counters in
+            if let made = counters[key] { return made }
+            let made: Counter
+            switch key.result {
+            case .done:
+                made = registry.makeCounter(
+                    descriptor: .orderd("tasks_done", unit: "total", help: "Durable follow-up tasks done (recorded in the outbox), by kind."),
+                    labels: [("kind", key.kind)])
+            case .retried:
+                made = registry.makeCounter(
+                    descriptor: .orderd(
+                        "tasks_retried", unit: "total", help: "Durable follow-up attempts that failed and were scheduled again, by kind."),
+                    labels: [("kind", key.kind)])
+            case .dead(let reason):
+                made = registry.makeCounter(
+                    descriptor: .orderd(
+                        "tasks_dead", unit: "total",
+                        help: "Durable follow-up tasks given up, by kind and reason: rejected (a permanent failure), attempts (max_attempts used up), expired (past max_age), unreadable (a row that cannot be read)."),
+                    labels: [("kind", key.kind), ("reason", reason.rawValue)])
+            }
+            counters[key] = made
+            return made
+        }
+    }
+
+    /// Makes the outcome series of the known durable kinds, at 0.
+    private func makeKnownOutcomeSeries() {
+        for kind in TaskKind.allCases where kind.isDurable {
+            _ = outcomeCounter(.init(kind: kind.rawValue, result: .done))
+            _ = outcomeCounter(.init(kind: kind.rawValue, result: .retried))
+            for reason in RetryPolicy.DeadReason.allCases { _ = outcomeCounter(.init(kind: kind.rawValue, result: .dead(reason))) }
         }
     }
 

@@ -20,9 +20,24 @@ public struct TaskKey: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(orderID):\(kind.rawValue)" }
 }
 
+/// A lease on one task: the task and the token its claim (or its order's insert) wrote into `lease_owner`.
+/// Every later change to the task names both, so a change made with a lease the task no longer has (it ran out
+/// and the task was claimed again, by this process or another) matches no row and changes nothing.
+public struct TaskLease: Sendable, Hashable {
+    public var key: TaskKey
+    public var owner: String
+
+    public init(key: TaskKey, owner: String) {
+        self.key = key
+        self.owner = owner
+    }
+}
+
 /// A durable task this process holds a lease on, with the order it is about.
 public struct ClaimedTask: Sendable {
     public var key: TaskKey
+    /// The token this claim wrote into `lease_owner`: one per claim, never reused.
+    public var owner: String
     /// Attempts already made (and recorded) before this one.
     public var attempts: Int
     /// `max_age` counts from here: the order's creation, or the last manual retry.
@@ -30,9 +45,35 @@ public struct ClaimedTask: Sendable {
     public var order: StoredOrder
 }
 
+/// A task row that a claim could not read (a kind this orderd does not know, its order missing, a column that
+/// does not decode): the claim marked it dead with `reason` in the same transaction and went on with the rest.
+public struct UnreadableTask: Sendable, Equatable {
+    public var orderID: String
+    /// The kind as stored (it may be one this orderd does not know).
+    public var kind: String
+    public var reason: String
+
+    static func unknownKind(_ kind: String) -> String {
+        "unreadable: kind '\(kind)' is unknown to orderd \(OrderdVersion.current) (written by another version?); an orderd that knows it can `tasks retry` it"
+    }
+    static let orderMissing = "unreadable: its order is missing"
+    static func undecodable(_ error: StoreError) -> String { "unreadable: \(String(reflecting: error))" }
+}
+
+/// What one claim got.
+public struct ClaimResult: Sendable {
+    public var tasks: [ClaimedTask] = []
+    /// Rows the claim marked dead because they cannot be read (never handed out again).
+    public var unreadable: [UnreadableTask] = []
+    public init(tasks: [ClaimedTask] = [], unreadable: [UnreadableTask] = []) {
+        self.tasks = tasks
+        self.unreadable = unreadable
+    }
+}
+
 /// A change to durable tasks, queued by the executor side and written by the store in its next transaction.
-/// Changes apply only while `owner` still holds the task's lease, so a late answer from a task another process
-/// has taken over since changes nothing.
+/// Changes apply only while `owner` (the lease token of the claim or insert that handed the task out) is still
+/// in the task's row, so a late answer from a task whose lease ran out and was claimed again changes nothing.
 public enum OutboxChange: Sendable {
     /// The attempt succeeded.
     case done(TaskKey, owner: String, atMillis: Int64)
@@ -42,14 +83,21 @@ public enum OutboxChange: Sendable {
     case dead(TaskKey, owner: String, atMillis: Int64, error: String)
     /// Give up the lease without an attempt (queue full, stop): another claim will run it.
     case release([TaskKey], owner: String)
-    /// Extend every lease `owner` holds.
-    case renew(owner: String, untilMillis: Int64)
+    /// Extend these leases (the ones this process still holds a handle for: a lease whose handle was lost is
+    /// left to run out, so its task is claimed again).
+    case renew([TaskLease], untilMillis: Int64)
 }
 
 /// One row of the outbox, for `orderd tasks list`.
 public struct TaskRecord: Sendable, Equatable {
     public enum State: String, Sendable { case pending, done, dead }
-    public var key: TaskKey
+    public var orderID: String
+    /// The kind as stored: possibly one this orderd does not know (written by another version).
+    public var kind: String
+    /// nil for a kind this orderd does not know.
+    public var key: TaskKey? { TaskKind(rawValue: kind).map { TaskKey(orderID: orderID, kind: $0) } }
+    /// `<order id>:<kind>`, as `orderd tasks` shows it.
+    public var id: String { "\(orderID):\(kind)" }
     public var state: State
     public var attempts: Int
     public var createdAtMillis: Int64
@@ -64,6 +112,8 @@ public struct TaskRecord: Sendable, Equatable {
 public struct OutboxCounts: Sendable, Equatable {
     public var pending = 0
     public var dead = 0
+    /// Pending tasks by kind as stored (a kind no handler here runs shows up too).
+    public var pendingByKind: [String: Int] = [:]
     /// Creation time of the oldest pending task, if any.
     public var oldestPendingMillis: Int64?
 }
@@ -76,8 +126,13 @@ public struct OutboxCounts: Sendable, Equatable {
 /// `Idempotency-Key`.
 public protocol OutboxStore: AnyObject, Sendable {
     /// Leases up to `limit` tasks that are due (pending, `available_at` passed) and not leased by anyone
-    /// (or whose lease expired: its holder died), oldest first, until `leaseUntilMillis`.
-    func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask]
+    /// (or whose lease expired: its holder died or lost its handle), oldest first, until `leaseUntilMillis`,
+    /// writing `owner` (a token new for this claim) into each. Kinds in `skipping` (known kinds no handler here
+    /// runs) are left alone, untouched; a row that cannot be read is marked dead with its reason, in the same
+    /// transaction, and the claim goes on with the rest.
+    func claimDue(
+        owner: String, skipping: [TaskKind], limit: Int, nowMillis: Int64, leaseUntilMillis: Int64
+    ) throws(StoreError) -> ClaimResult
     /// Queues a change; returns at once.
     func record(_ change: OutboxChange)
     /// Tasks in `state` (every state when nil), oldest first.
@@ -86,4 +141,11 @@ public protocol OutboxStore: AnyObject, Sendable {
     func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool
     /// Counts by state.
     func counts() throws(StoreError) -> OutboxCounts
+}
+
+extension OutboxStore {
+    /// Every kind, only the tasks that could be read.
+    public func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask] {
+        try claimDue(owner: owner, skipping: [], limit: limit, nowMillis: nowMillis, leaseUntilMillis: leaseUntilMillis).tasks
+    }
 }

@@ -1,26 +1,27 @@
-/// One attempt at a durable task, as the executor runs it. Its outcome goes back to `FollowUps`, which
-/// records it in the outbox.
+/// One attempt at a durable task, as the executor runs it. Its outcome goes to the `TaskSettler`, which
+/// records it in the outbox under the task's lease.
 final class OutboxTask: ExecutorTask {
-    let key: TaskKey
+    let lease: TaskLease
     let order: StoredOrder
     /// Attempts recorded before this one.
     let previousAttempts: Int
     let ageFromMillis: Int64
     let timeout: Duration
     private let handler: any FollowUpHandler
-    private let followUps: FollowUps
+    private let settler: TaskSettler
 
-    var kind: String { key.kind.rawValue }
+    var key: TaskKey { lease.key }
+    var kind: String { lease.key.kind.rawValue }
 
-    init(key: TaskKey, order: StoredOrder, previousAttempts: Int, ageFromMillis: Int64, timeout: Duration,
-         handler: any FollowUpHandler, followUps: FollowUps) {
-        self.key = key
+    init(lease: TaskLease, order: StoredOrder, previousAttempts: Int, ageFromMillis: Int64, timeout: Duration,
+         handler: any FollowUpHandler, settler: TaskSettler) {
+        self.lease = lease
         self.order = order
         self.previousAttempts = previousAttempts
         self.ageFromMillis = ageFromMillis
         self.timeout = timeout
         self.handler = handler
-        self.followUps = followUps
+        self.settler = settler
     }
 
     func run() async throws {
@@ -30,7 +31,7 @@ final class OutboxTask: ExecutorTask {
     }
 
     func finished(_ outcome: ExecutorOutcome) {
-        followUps.settle(self, outcome)
+        settler.settle(self, outcome)
     }
 }
 
@@ -40,16 +41,16 @@ final class BestEffortTask: ExecutorTask {
     let timeout: Duration
     private let taskKind: TaskKind
     private let handler: any FollowUpHandler
-    private let followUps: FollowUps
+    private let settler: TaskSettler
 
     var kind: String { taskKind.rawValue }
 
-    init(kind: TaskKind, order: StoredOrder, timeout: Duration, handler: any FollowUpHandler, followUps: FollowUps) {
+    init(kind: TaskKind, order: StoredOrder, timeout: Duration, handler: any FollowUpHandler, settler: TaskSettler) {
         self.taskKind = kind
         self.order = order
         self.timeout = timeout
         self.handler = handler
-        self.followUps = followUps
+        self.settler = settler
     }
 
     func run() async throws {
@@ -59,6 +60,6 @@ final class BestEffortTask: ExecutorTask {
     }
 
     func finished(_ outcome: ExecutorOutcome) {
-        followUps.settleBestEffort(taskKind, order: order, outcome)
+        settler.settleBestEffort(taskKind, order: order, outcome)
     }
 }

@@ -13,7 +13,7 @@ public enum TaskTable {
                 lease = until < nowMillis ? "\(owner) (expired)" : owner
             }
             rows.append([
-                record.key.description, record.state.rawValue, String(record.attempts),
+                record.id, record.state.rawValue, String(record.attempts),
                 OrderJSON.rfc3339(millis: record.createdAtMillis), when, lease, record.lastError ?? "",
             ])
         }

@@ -33,12 +33,14 @@ struct StatusPage: Sendable {
 
     func snapshot() -> StatusSnapshot {
         let (running, loadedAt) = configuration.current
+        let followUps = followUps.snapshot(withOutbox: true)
         return StatusSnapshot(
             version: OrderdVersion.current, nowMillis: wallClock(), startedAtMillis: startedAtMillis,
             configPath: configuration.path, configDigest: running.digest, configLoadedAtMillis: loadedAt,
             logLevel: running.log.level.rawValue, logFormat: running.log.format.rawValue,
             requestWorkers: running.server.requestWorkers, requests: sampler.requests.counts,
-            executor: followUps.executor.statistics, tasks: followUps.statistics, outbox: try? followUps.outbox.counts(),
+            executor: followUps.executor, tasks: followUps.tasks, outbox: try? followUps.outbox?.get(),
+            unhandledKinds: followUps.unhandledKinds.map(\.rawValue),
             history: sampler.samples, sampleInterval: sampler.interval, historyCapacity: sampler.capacity)
     }
 
@@ -84,6 +86,12 @@ struct StatusPage: Sendable {
             json.integer(outbox.pending)
             json.key("dead")
             json.integer(outbox.dead)
+            json.key("pending_by_kind")
+            Self.integers(outbox.pendingByKind.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, into: &json)
+            json.key("unhandled_kinds")
+            json.beginArray()
+            for kind in status.unhandledKinds { json.string(kind) }
+            json.endArray()
             json.key("oldest_pending_age_seconds")
             if let age = status.oldestPendingAgeSeconds { json.integer(age) } else { json.null() }
             json.endObject()

@@ -75,10 +75,11 @@ final class StatusSampler: @unchecked Sendable {
             if seconds > 0 { rate = Double(max(0, created - previous.created)) / seconds }
         }
         let wall = wallClock()
-        let outbox = try? followUps.outbox.counts()
+        let followUps = followUps.snapshot(withOutbox: true)
+        let outbox = try? followUps.outbox?.get()
         return StatusSample(
             atMillis: wall, ordersCreated: created, ordersPerSecond: rate,
-            executorQueued: followUps.executor.statistics.queued, outboxPending: outbox?.pending,
+            executorQueued: followUps.executor.queued, outboxPending: outbox?.pending,
             oldestPendingAgeSeconds: outbox?.oldestPendingMillis.map { Int(max(0, wall - $0) / 1000) })
     }
 }

@@ -16,6 +16,8 @@ struct StatusSnapshot: Sendable {
     var tasks: FollowUpCounters
     /// nil when the store could not be read.
     var outbox: OutboxCounts?
+    /// Known durable kinds no handler of this process runs: their pending tasks are left alone here.
+    var unhandledKinds: [String] = []
     /// Oldest first.
     var history: [StatusSample]
     var sampleInterval: Duration

@@ -406,6 +406,9 @@ final class GroupCommitWriter: @unchecked Sendable {
         var callResults: [Result<Void, StoreError>] = []
         do throws(StoreError) {
             for change in batch.changes { try OutboxRows.apply(change, on: connection) }
+            #if DEBUG
+            try FaultInjection.shared.loseClaimedOutcomesOnce(batch.changes)
+            #endif
             for call in batch.calls {
                 // A call's failure (bad input, say) is its own; it must not undo the batch.
                 try connection.run("SAVEPOINT outbox_call")

@@ -4,14 +4,21 @@ enum OutboxRows {
         INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, lease_owner, lease_until_ms)
         VALUES (?1, ?2, 'pending', ?3, ?3, ?3, ?4, ?5)
         """
-    // Due and free (never leased, released, or the holder's lease ran out), oldest first, through `tasks_due`.
+    // Due and free (never leased, released, or the holder's lease ran out), oldest first, through `tasks_due`;
+    // `?5`: a JSON array of known kinds no handler here runs, left alone (never leased, so never churned).
     static let claim = """
         UPDATE tasks SET lease_owner = ?1, lease_until_ms = ?2
         WHERE (order_id, kind) IN (
             SELECT order_id, kind FROM tasks
             WHERE state = 'pending' AND available_at_ms <= ?3 AND (lease_until_ms IS NULL OR lease_until_ms < ?3)
+                AND kind NOT IN (SELECT value FROM json_each(?5))
             ORDER BY available_at_ms LIMIT ?4)
         RETURNING order_id, kind, attempts, age_from_ms
+        """
+    /// A row a claim could not read: dead at once, with the reason, whoever holds it.
+    static let unreadable = """
+        UPDATE tasks SET state = 'dead', finished_at_ms = ?3, last_error = ?4, lease_owner = NULL, lease_until_ms = NULL
+        WHERE order_id = ?1 AND kind = ?2 AND state = 'pending'
         """
     static let done = """
         UPDATE tasks SET state = 'done', attempts = attempts + 1, finished_at_ms = ?4, last_error = NULL,
@@ -32,7 +39,9 @@ enum OutboxRows {
         UPDATE tasks SET lease_owner = NULL, lease_until_ms = NULL
         WHERE order_id = ?1 AND kind = ?2 AND lease_owner = ?3 AND state = 'pending'
         """
-    static let renew = "UPDATE tasks SET lease_until_ms = ?2 WHERE lease_owner = ?1 AND state = 'pending'"
+    static let renew = """
+        UPDATE tasks SET lease_until_ms = ?4 WHERE order_id = ?1 AND kind = ?2 AND lease_owner = ?3 AND state = 'pending'
+        """
     static let retryDead = """
         UPDATE tasks SET state = 'pending', attempts = 0, age_from_ms = ?3, available_at_ms = ?3,
             finished_at_ms = NULL, lease_owner = NULL, lease_until_ms = NULL
@@ -42,7 +51,7 @@ enum OutboxRows {
         order_id, kind, state, attempts, created_at_ms, available_at_ms, lease_owner, lease_until_ms, finished_at_ms, last_error
         """
     // Through the partial indexes: no walk over the done tasks.
-    static let countPending = "SELECT count(*), min(created_at_ms) FROM tasks WHERE state = 'pending'"
+    static let countPending = "SELECT kind, count(*), min(created_at_ms) FROM tasks WHERE state = 'pending' GROUP BY kind"
     static let countDead = "SELECT count(*) FROM tasks WHERE state = 'dead'"
 
     /// In the order's savepoint: one pending task per durable kind, leased by `owner` (the process that will
@@ -89,20 +98,21 @@ enum OutboxRows {
             }
         case .release(let keys, let owner):
             for key in keys { try keyed(release, key, owner) { (_) throws(StoreError) in } }
-        case .renew(let owner, let until):
-            let statement = try connection.cached(renew)
-            defer { statement.reset() }
-            try statement.bind(1, owner)
-            try statement.bind(2, until)
-            try statement.step()
+        case .renew(let leases, let until):
+            for lease in leases {
+                try keyed(renew, lease.key, lease.owner) { (s) throws(StoreError) in try s.bind(4, until) }
+            }
         }
     }
 
-    /// Writer thread, inside the batch transaction: leases due tasks and reads their orders.
+    /// Writer thread, inside the batch transaction: leases due tasks and reads their orders. A row that cannot
+    /// be read (unknown kind, no order, an order that does not decode) is marked dead here and reported, so it
+    /// never blocks the rows behind it.
     static func claim(
-        owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64, on connection: SQLiteConnection
-    ) throws(StoreError) -> [ClaimedTask] {
-        var rows: [(TaskKey, Int, Int64)] = []
+        owner: String, skipping: [TaskKind], limit: Int, nowMillis: Int64, leaseUntilMillis: Int64,
+        on connection: SQLiteConnection
+    ) throws(StoreError) -> ClaimResult {
+        var rows: [(orderID: String, kind: String, attempts: Int, ageFrom: Int64)] = []
         do {
             let statement = try connection.cached(claim)
             defer { statement.reset() }
@@ -110,24 +120,40 @@ enum OutboxRows {
             try statement.bind(2, leaseUntilMillis)
             try statement.bind(3, nowMillis)
             try statement.bind(4, Int64(limit))
+            try statement.bind(5, "[" + skipping.map { "\"\($0.rawValue)\"" }.joined(separator: ",") + "]")
             while try statement.step() {
-                let orderID = statement.text(0)
-                let kindText = statement.text(1)
-                guard let kind = TaskKind(rawValue: kindText) else {
-                    throw StoreError.corrupt("task \(orderID):\(kindText) has an unknown kind")
+                rows.append((statement.text(0), statement.text(1), Int(statement.int64(2)), statement.int64(3)))
+            }
+        }
+        var result = ClaimResult()
+        result.tasks.reserveCapacity(rows.count)
+        for row in rows {
+            let reason: String
+            if let kind = TaskKind(rawValue: row.kind), kind.isDurable {
+                do throws(StoreError) {
+                    if let order = try OrderRows.fetch(id: row.orderID, on: connection) {
+                        result.tasks.append(ClaimedTask(
+                            key: TaskKey(orderID: row.orderID, kind: kind), owner: owner, attempts: row.attempts,
+                            ageFromMillis: row.ageFrom, order: order))
+                        continue
+                    }
+                    reason = UnreadableTask.orderMissing
+                } catch where error.isConfinedToOneWrite {  // a bad row; an I/O error or real corruption aborts the claim
+                    reason = UnreadableTask.undecodable(error)
                 }
-                rows.append((TaskKey(orderID: orderID, kind: kind), Int(statement.int64(2)), statement.int64(3)))
+            } else {
+                reason = UnreadableTask.unknownKind(row.kind)
             }
+            let statement = try connection.cached(unreadable)
+            defer { statement.reset() }
+            try statement.bind(1, row.orderID)
+            try statement.bind(2, row.kind)
+            try statement.bind(3, nowMillis)
+            try statement.bind(4, reason)
+            try statement.step()
+            result.unreadable.append(UnreadableTask(orderID: row.orderID, kind: row.kind, reason: reason))
         }
-        var claimed: [ClaimedTask] = []
-        claimed.reserveCapacity(rows.count)
-        for (key, attempts, ageFrom) in rows {
-            guard let order = try OrderRows.fetch(id: key.orderID, on: connection) else {
-                throw StoreError.corrupt("task \(key) belongs to no order")
-            }
-            claimed.append(ClaimedTask(key: key, attempts: attempts, ageFromMillis: ageFrom, order: order))
-        }
-        return claimed
+        return result
     }
 
     /// Tasks oldest first, `LIMIT ?1`; `filtered`: only `state = ?2`.
@@ -148,11 +174,11 @@ enum OutboxRows {
         var records: [TaskRecord] = []
         while try statement.step() {
             let orderID = statement.text(0)
-            guard let kind = TaskKind(rawValue: statement.text(1)), let state = TaskRecord.State(rawValue: statement.text(2)) else {
-                throw StoreError.corrupt("task of order \(orderID) has an unknown kind or state")
+            guard let state = TaskRecord.State(rawValue: statement.text(2)) else {
+                throw StoreError.corrupt("task \(orderID):\(statement.text(1)) has an unknown state")
             }
             records.append(TaskRecord(
-                key: TaskKey(orderID: orderID, kind: kind), state: state, attempts: Int(statement.int64(3)),
+                orderID: orderID, kind: statement.text(1), state: state, attempts: Int(statement.int64(3)),
                 createdAtMillis: statement.int64(4), availableAtMillis: statement.int64(5),
                 leaseOwner: statement.optionalText(6), leaseUntilMillis: statement.isNull(7) ? nil : statement.int64(7),
                 finishedAtMillis: statement.isNull(8) ? nil : statement.int64(8), lastError: statement.optionalText(9)))
@@ -165,9 +191,13 @@ enum OutboxRows {
         do {
             let statement = try connection.cached(countPending)
             defer { statement.reset() }
-            if try statement.step() {
-                result.pending = Int(statement.int64(0))
-                result.oldestPendingMillis = statement.isNull(1) ? nil : statement.int64(1)
+            while try statement.step() {
+                let count = Int(statement.int64(1))
+                result.pending += count
+                result.pendingByKind[statement.text(0)] = count
+                if !statement.isNull(2) {
+                    result.oldestPendingMillis = min(result.oldestPendingMillis ?? .max, statement.int64(2))
+                }
             }
         }
         let statement = try connection.cached(countDead)

@@ -4,25 +4,13 @@ import CSQLite
 import Glibc
 #endif
 
-/// Which durable tasks a new order gets, and the lease its creator takes on them.
-public struct OutboxInsertion: Sendable {
-    public var kinds: [TaskKind]
-    /// The process that will run them (`FollowUps.owner`).
-    public var owner: String
-    public var lease: Duration
-
-    public init(kinds: [TaskKind], owner: String, lease: Duration) {
-        self.kinds = kinds.filter(\.isDurable)
-        self.owner = owner
-        self.lease = lease
-    }
-
+extension OutboxInsertion {
     var writeStep: OrderWriteStep {
-        let leaseMillis = lease.millis
-        return OrderWriteStep(name: "outbox") { [self] (connection, order) throws(StoreError) in
+        OrderWriteStep(name: "outbox") { [self] (connection, order) throws(StoreError) in
+            let (kinds, lease) = current
             try OutboxRows.insert(
                 orderID: order.id, kinds: kinds, createdAtMillis: order.createdAtMillis, owner: owner,
-                leaseUntilMillis: order.createdAtMillis + leaseMillis, on: connection)
+                leaseUntilMillis: order.createdAtMillis + lease.millis, on: connection)
         }
     }
 }
@@ -239,12 +227,15 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
 }
 
 extension SQLiteOrderStore: OutboxStore {
-    public func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask] {
-        guard limit > 0 else { return [] }
-        let box = ResultBox<[ClaimedTask]>([])
+    public func claimDue(
+        owner: String, skipping: [TaskKind], limit: Int, nowMillis: Int64, leaseUntilMillis: Int64
+    ) throws(StoreError) -> ClaimResult {
+        guard limit > 0 else { return ClaimResult() }
+        let box = ResultBox(ClaimResult())
         let call = WriterCall { (connection) throws(StoreError) in
             box.value = try OutboxRows.claim(
-                owner: owner, limit: limit, nowMillis: nowMillis, leaseUntilMillis: leaseUntilMillis, on: connection)
+                owner: owner, skipping: skipping, limit: limit, nowMillis: nowMillis, leaseUntilMillis: leaseUntilMillis,
+                on: connection)
         }
         try queue.enqueue(call)
         try call.awaitOutcome()

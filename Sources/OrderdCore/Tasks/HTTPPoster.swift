@@ -45,11 +45,16 @@ final class HTTPPoster: Sendable {
             if Task.isCancelled { throw CancellationError() }
             throw FollowUpError.transient(Self.describe(error))
         }
-        let status = response.status.code
+        if let failure = Self.failure(status: Int(response.status.code), url: url) { throw failure }
+    }
+
+    /// What an answer's status means: nil for 2xx (done); 408, 425, 429 and 5xx are transient; any other status
+    /// (redirects included) is permanent.
+    static func failure(status: Int, url: String) -> FollowUpError? {
         switch status {
-        case 200..<300: return
-        case 408, 425, 429, 500..<600: throw FollowUpError.transient("HTTP \(status) from \(Self.hostPart(url))")
-        default: throw FollowUpError.permanent("HTTP \(status) from \(Self.hostPart(url))")
+        case 200..<300: return nil
+        case 408, 425, 429, 500..<600: return .transient("HTTP \(status) from \(hostPart(url))")
+        default: return .permanent("HTTP \(status) from \(hostPart(url))")
         }
     }
 

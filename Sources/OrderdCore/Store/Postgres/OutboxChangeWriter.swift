@@ -128,11 +128,20 @@ final class OutboxChangeWriter: Sendable {
             }
         case .release(let keys, let owner):
             for key in keys { try await keyed(OutboxRows.release, key, owner) { _ in } }
-        case .renew(let owner, let until):
-            var binds = PostgresBindings(capacity: 2)
-            binds.append(owner)
+        case .renew(let leases, let until):
+            // One statement for every lease still held, whatever their number.
+            var binds = PostgresBindings(capacity: 4)
             binds.append(until)
-            try await connection.query(PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.renew), binds: binds), logger: logger)
+            binds.append(leases.map(\.key.orderID))
+            binds.append(leases.map(\.key.kind.rawValue))
+            binds.append(leases.map(\.owner))
+            try await connection.query(PostgresQuery(unsafeSQL: Self.renew, binds: binds), logger: logger)
         }
     }
+
+    private static let renew = """
+        UPDATE tasks t SET lease_until_ms = $1
+        FROM unnest($2::text[], $3::text[], $4::text[]) AS held (order_id, kind, lease_owner)
+        WHERE t.order_id = held.order_id AND t.kind = held.kind AND t.lease_owner = held.lease_owner AND t.state = 'pending'
+        """
 }

@@ -221,9 +221,10 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         binds.append(String(decoding: OrderRows.encodeItems(order.items), as: UTF8.self))
         binds.append(write.idempotency?.key)
         binds.append(write.idempotency.map { ByteBuffer(bytes: $0.body) })
+        let (kinds, lease) = outbox?.current ?? ([], .zero)
         binds.append(outbox?.owner ?? "")
-        binds.append(millis + (outbox?.lease.millis ?? 0))
-        binds.append((outbox?.kinds ?? []).map(\.rawValue))
+        binds.append(millis + lease.millis)
+        binds.append(kinds.map(\.rawValue))
         let statement = PostgresQuery(unsafeSQL: Self.insertOrder, binds: binds)
         for _ in 0..<3 {
             if try await connection.query(statement, logger: logger).decode(Int32.self).first(where: { _ in true }) == 1 {
@@ -309,43 +310,78 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 // MARK: - OutboxStore
 
 extension PostgresOrderStore: OutboxStore {
+    // LEFT JOIN: a task whose order is missing comes back too (with NULL order columns), to be marked dead;
+    // an inner join would lease it silently, again every lease_timeout. `$5`: known kinds no handler here runs,
+    // left alone.
     private static let claim = """
         WITH claimed AS (
             UPDATE tasks SET lease_owner = $1, lease_until_ms = $2
             WHERE (order_id, kind) IN (
                 SELECT order_id, kind FROM tasks
                 WHERE state = 'pending' AND available_at_ms <= $3 AND (lease_until_ms IS NULL OR lease_until_ms < $3)
+                    AND NOT (kind = ANY($5::text[]))
                 ORDER BY available_at_ms LIMIT $4
                 FOR UPDATE SKIP LOCKED)
             RETURNING order_id, kind, attempts, age_from_ms)
         SELECT o.id, o.created_at_ms, o.phone, o.email, o.currency, o.total_cents, o.note, o.items,
-            c.kind, c.attempts, c.age_from_ms
-        FROM claimed c JOIN orders o ON o.id = c.order_id
-        ORDER BY o.created_at_ms
+            c.order_id, c.kind, c.attempts, c.age_from_ms
+        FROM claimed c LEFT JOIN orders o ON o.id = c.order_id
+        ORDER BY c.order_id
         """
 
-    public func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask] {
-        guard limit > 0 else { return [] }
-        var binds = PostgresBindings(capacity: 4)
+    public func claimDue(
+        owner: String, skipping: [TaskKind], limit: Int, nowMillis: Int64, leaseUntilMillis: Int64
+    ) throws(StoreError) -> ClaimResult {
+        guard limit > 0 else { return ClaimResult() }
+        var binds = PostgresBindings(capacity: 5)
         binds.append(owner)
         binds.append(leaseUntilMillis)
         binds.append(nowMillis)
         binds.append(Int64(limit))
+        binds.append(skipping.map(\.rawValue))
         let query = PostgresQuery(unsafeSQL: Self.claim, binds: binds)
+        let logger = logger
+        // One transaction: the leases and the dead marks of unreadable rows commit together, or neither does
+        // (then the leases were never taken and nothing is lost).
         return try call("claim due tasks") { client in
-            var claimed: [ClaimedTask] = []
-            for try await row in try await client.query(query) {
-                let order = try Self.decodeOrder(row)
-                let columns = row.makeRandomAccess()
-                let kindText = try columns[8].decode(String.self)
-                guard let kind = TaskKind(rawValue: kindText) else {
-                    throw StoreError.corrupt("task \(order.id):\(kindText) has an unknown kind")
+            try await client.withTransaction(logger: logger) { connection in
+                var result = ClaimResult()
+                for try await row in try await connection.query(query, logger: logger) {
+                    let columns = row.makeRandomAccess()
+                    let orderID = try columns[8].decode(String.self)
+                    let kindText = try columns[9].decode(String.self)
+                    let reason: String
+                    if let kind = TaskKind(rawValue: kindText), kind.isDurable {
+                        if columns[0].bytes == nil {
+                            reason = UnreadableTask.orderMissing
+                        } else {
+                            do {
+                                let order = try Self.decodeOrder(row)
+                                result.tasks.append(ClaimedTask(
+                                    key: TaskKey(orderID: orderID, kind: kind), owner: owner,
+                                    attempts: Int(try columns[10].decode(Int32.self)),
+                                    ageFromMillis: try columns[11].decode(Int64.self), order: order))
+                                continue
+                            } catch {
+                                reason = UnreadableTask.undecodable(PostgresCall.storeError(error, "read a task's order"))
+                            }
+                        }
+                    } else {
+                        reason = UnreadableTask.unknownKind(kindText)
+                    }
+                    result.unreadable.append(UnreadableTask(orderID: orderID, kind: kindText, reason: reason))
                 }
-                claimed.append(ClaimedTask(
-                    key: TaskKey(orderID: order.id, kind: kind), attempts: Int(try columns[9].decode(Int32.self)),
-                    ageFromMillis: try columns[10].decode(Int64.self), order: order))
+                for task in result.unreadable {
+                    var binds = PostgresBindings(capacity: 4)
+                    binds.append(task.orderID)
+                    binds.append(task.kind)
+                    binds.append(nowMillis)
+                    binds.append(task.reason)
+                    try await connection.query(
+                        PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.unreadable), binds: binds), logger: logger)
+                }
+                return result
             }
-            return claimed
         }
     }
 
@@ -364,11 +400,11 @@ extension PostgresOrderStore: OutboxStore {
                 try await client.query(query).decode(
                     (String, String, String, Int32, Int64, Int64, String?, Int64?, Int64?, String?).self)
             {
-                guard let kind = TaskKind(rawValue: kindText), let state = TaskRecord.State(rawValue: stateText) else {
-                    throw StoreError.corrupt("task of order \(orderID) has an unknown kind or state")
+                guard let state = TaskRecord.State(rawValue: stateText) else {
+                    throw StoreError.corrupt("task \(orderID):\(kindText) has an unknown state")
                 }
                 records.append(TaskRecord(
-                    key: TaskKey(orderID: orderID, kind: kind), state: state, attempts: Int(attempts),
+                    orderID: orderID, kind: kindText, state: state, attempts: Int(attempts),
                     createdAtMillis: created, availableAtMillis: available, leaseOwner: owner, leaseUntilMillis: until,
                     finishedAtMillis: finished, lastError: error))
             }
@@ -390,11 +426,12 @@ extension PostgresOrderStore: OutboxStore {
     public func counts() throws(StoreError) -> OutboxCounts {
         try call("count tasks") { client in
             var result = OutboxCounts()
-            for try await (count, oldest) in try await client.query(
-                PostgresQuery(unsafeSQL: OutboxRows.countPending)).decode((Int64, Int64?).self)
+            for try await (kind, count, oldest) in try await client.query(
+                PostgresQuery(unsafeSQL: OutboxRows.countPending)).decode((String, Int64, Int64?).self)
             {
-                result.pending = Int(count)
-                result.oldestPendingMillis = oldest
+                result.pending += Int(count)
+                result.pendingByKind[kind] = Int(count)
+                if let oldest { result.oldestPendingMillis = min(result.oldestPendingMillis ?? .max, oldest) }
             }
             for try await count in try await client.query(PostgresQuery(unsafeSQL: OutboxRows.countDead)).decode(Int64.self) {
                 result.dead = Int(count)
