@@ -54,7 +54,7 @@ struct FollowUpFaultIntegrationTests {
         defer { hooks.stop() }
         let hookURL = hooks.url(path: "/hook")
         let settings = F.settings(gateway: sms, [
-            "task.webhook": ["url": hookURL, "max_attempts": "1000"],
+            "task.webhook": ["url": hookURL, "max_attempts": "100"],
             // The default poll interval: the idle cost is asserted at it.
             "executor": ["poll_interval": "1s", "retry_backoff": "200ms", "retry_backoff_max": "1s"],
         ])
