@@ -72,6 +72,8 @@ enum ConfigSchema {
         ConfigKey("executor", "retry_backoff", \.executor.retryBackoff, .duration(.milliseconds(10)...(.seconds(3600)))),
         ConfigKey("executor", "retry_backoff_max", \.executor.retryBackoffMax, .duration(.milliseconds(10)...(.seconds(86_400)))),
 
+        ConfigKey("outbox", "retention", \.outbox.retention, .duration(.zero...(.seconds(365 * 86_400)))),
+
         ConfigKey("task.sms", "driver", \.sms.driver, .enumeration),
         ConfigKey("task.sms", "gateway_url", \.sms.gatewayURL, .httpURL),
         ConfigKey("task.sms", "timeout", \.sms.timeout, .optionalDuration(taskTimeouts)),

@@ -63,6 +63,8 @@ public struct TaskRecord: Sendable, Equatable {
 /// What is in the outbox, by state.
 public struct OutboxCounts: Sendable, Equatable {
     public var pending = 0
+    /// Done tasks still kept (`outbox.retention`).
+    public var done = 0
     public var dead = 0
     /// Creation time of the oldest pending task, if any.
     public var oldestPendingMillis: Int64?

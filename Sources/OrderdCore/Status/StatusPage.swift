@@ -82,6 +82,8 @@ struct StatusPage: Sendable {
             json.beginObject()
             json.key("pending")
             json.integer(outbox.pending)
+            json.key("done")
+            json.integer(outbox.done)
             json.key("dead")
             json.integer(outbox.dead)
             json.key("oldest_pending_age_seconds")
