@@ -49,7 +49,7 @@ import Testing
     @Test(arguments: [
         ("40s", Duration.seconds(40)), ("1270s", .seconds(1270)), ("21min 10s", .seconds(1270)), ("21min10s", .seconds(1270)),
         ("1h", .seconds(3600)), ("90", .seconds(90)), ("500ms", .milliseconds(500)), ("2m", .seconds(120)),
-    ])
+    ] as [(String, Duration)])
     func timeSpanParserReadsSystemdSpans(_ text: String, _ expected: Duration) {
         #expect(UnitCheck.parseTimeSpan(text) == expected)
     }

@@ -20,11 +20,12 @@ import Glibc
         init(deadDaysAgo dead: [Int?]) throws {
             var template = Array("/tmp/orderd-tasks-XXXXXX".utf8CString)
             guard let made = mkdtemp(&template) else { throw RawHTTP.Failure(description: "mkdtemp failed") }
-            dir = String(cString: made)
-            try "[store]\npath = \(dir)/orderd.db\n[task.audit]\npath = \(dir)/audit.log\n"
-                .write(toFile: dir + "/orderd.ini", atomically: true, encoding: .utf8)
+            let directory = String(cString: made)
+            dir = directory
+            try "[store]\npath = \(directory)/orderd.db\n[task.audit]\npath = \(directory)/audit.log\n"
+                .write(toFile: directory + "/orderd.ini", atomically: true, encoding: .utf8)
             var configuration = OrderdConfiguration()
-            configuration.store.path = dir + "/orderd.db"
+            configuration.store.path = directory + "/orderd.db"
             let store = try SQLiteOrderStore(
                 configuration: configuration, outbox: OutboxInsertion(kinds: [.sms, .audit], owner: "a", lease: .seconds(60)))
             var orders: [StoredOrder] = []

@@ -43,7 +43,7 @@ extension OrderStores {
     ) throws -> any OutboxAdministration {
         switch configuration.store.driver {
         case .sqlite: return try SQLiteOutboxAdministration(store: configuration.store, writable: writable)
-        case .postgres: return try PostgresOrderStore(configuration: configuration)
+        case .postgres: return try PostgresOrderStore(configuration: configuration, migrate: false)
         }
     }
 }

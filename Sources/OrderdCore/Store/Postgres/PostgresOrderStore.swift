@@ -50,12 +50,14 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     /// - Parameters:
     ///   - outbox: with it, every new order gets its durable follow-up tasks in the same statement.
     ///   - logger: for the pool's connection problems and the outbox writer's failures.
+    ///   - migrate: false for `orderd tasks`, which never migrates: a schema of another version is refused.
     public init(
         configuration: OrderdConfiguration,
         outbox: OutboxInsertion? = nil,
         logger: Logger = Logger(label: "orderd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
         wallClock: @escaping @Sendable () -> Int64 = SQLiteOrderStore.unixMillis,
-        retentionInterval: Duration = .seconds(10)
+        retentionInterval: Duration = .seconds(10),
+        migrate: Bool = true
     ) throws(StoreError) {
         let store = configuration.store
         guard let url = PostgresURL(store.url) else {
@@ -98,7 +100,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         ) {
             let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
             do {
-                let applied = try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
+                let applied = migrate
+                    ? try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
+                    : try await PostgresSchema.requireCurrent(connection, database: endpoint, logger: migrationLogger)
                 try await connection.close()
                 return applied
             } catch {
