@@ -55,6 +55,8 @@ import Testing
         BadFile("integer: decimal point", "[server]\nrequest_workers = 4.0\n",
                 "Invalid value '4.0' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
         // Durations
+        BadFile("duration: retention above a year", "[outbox]\nretention = 366d\n",
+                "Invalid value '366d' for 'outbox.retention' in /x.ini line 2; expected a duration from 0s to 365d (a whole number with unit ms, s, m, h or d)."),
         BadFile("duration: no unit", "[server]\nrequest_timeout = 30\n",
                 "Invalid value '30' for 'server.request_timeout' in /x.ini line 2; expected a duration from 100ms to 10m (a whole number with unit ms, s, m, h or d)."),
         BadFile("duration: fraction", "[store]\nbusy_timeout = 1.5s\n",
@@ -184,9 +186,12 @@ import Testing
             [log]
             level = debug
             format = json
+            [outbox]
+            retention = 0s
             """
         let configuration = try ConfigLoader.parse(text: text, file: "/x.ini")
         var expected = OrderdConfiguration()
+        expected.outbox.retention = .zero
         expected.server.listen = .tcp(host: "::1", port: 9000)
         expected.server.listenMode = 0o600
         expected.server.listenGroup = "www-data"
