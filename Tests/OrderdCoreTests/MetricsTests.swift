@@ -146,7 +146,7 @@ import TestSupport
             $0.followUps.done = 5
             $0.followUps.retried = 1
             $0.followUps.dropped[.stats] = 2
-            $0.outbox = OutboxCounts(pending: 3, dead: 1, oldestPendingMillis: 1_000_000 - 2_500)
+            $0.outbox = OutboxCounts(pending: 3, done: 7, dead: 1, oldestPendingMillis: 1_000_000 - 2_500)
             $0.queuedWrites = 6
         }
         var scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))
@@ -164,6 +164,7 @@ import TestSupport
         #expect(scrape["orderd_tasks_dead_total"] == 0)
         #expect(scrape[#"orderd_tasks_dropped_total{kind="stats"}"#] == 2)
         #expect(scrape["orderd_outbox_pending_tasks"] == 3)
+        #expect(scrape["orderd_outbox_done_tasks"] == 7)
         #expect(scrape["orderd_outbox_dead_tasks"] == 1)
         #expect(scrape["orderd_outbox_oldest_pending_age_seconds"] == 2.5)
         #expect(scrape["orderd_store_queued_writes"] == 6)

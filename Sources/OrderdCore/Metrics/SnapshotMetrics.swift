@@ -38,6 +38,7 @@ final class SnapshotMetrics: Sendable {
     private let dropped: [TaskKind: Counter]
     // Outbox and store.
     private let outboxPending: Gauge
+    private let outboxDone: Gauge
     private let outboxDead: Gauge
     private let outboxOldestAge: Gauge
     private let outboxReadErrors: Counter
@@ -87,6 +88,7 @@ final class SnapshotMetrics: Sendable {
                 labels: [("kind", kind.rawValue)]))
         })
         outboxPending = gauge("outbox_pending", "tasks", "Durable tasks pending in the outbox (queued, running or waiting for a retry).")
+        outboxDone = gauge("outbox_done", "tasks", "Done tasks still kept in the outbox; deleted outbox.retention after they finished.")
         outboxDead = gauge("outbox_dead", "tasks", "Dead tasks in the outbox, waiting for `orderd tasks retry`.")
         outboxOldestAge = gauge(
             "outbox_oldest_pending_age", "seconds", "Age of the oldest pending task in the outbox; 0 when none is pending.")
@@ -142,6 +144,7 @@ final class SnapshotMetrics: Sendable {
         do {
             let outbox = try sources.outbox()
             outboxPending.set(to: Double(outbox.pending))
+            outboxDone.set(to: Double(outbox.done))
             outboxDead.set(to: Double(outbox.dead))
             let age = outbox.oldestPendingMillis.map { max(0, sources.wallClock() - $0) } ?? 0
             outboxOldestAge.set(to: Double(age) / 1_000)
