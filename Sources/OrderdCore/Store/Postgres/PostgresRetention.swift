@@ -53,9 +53,9 @@ final class PostgresRetention: Sendable {
                         return try await rows.decode(Int32.self).reduce(0) { count, _ in count + 1 }
                     }
                     full = deleted >= Self.batchLimit
-                } catch is CancellationError {
-                    break
                 } catch {
+                    // A statement cut off by the store's close is no failure worth a warning.
+                    if Task.isCancelled { break }
                     logger.warning("could not delete done tasks past outbox.retention; trying again later", metadata: [
                         "error": "\(String(reflecting: PostgresCall.storeError(error, "delete done tasks")))"])
                 }
