@@ -10,8 +10,9 @@
 #               server.listen and store.path pointed into RUN_DIR, everything else as it is.
 #   KEEPALIVE   nginx upstream keepalive (default off, as shipped).
 #   ORDERD_BIN  default .build/release/orderd.
-#   STOP_TIMEOUT  seconds to wait for each process on stop before SIGKILL (default 40 = request
-#               timeout + drain margin, as TimeoutStopSec in systemd/orderd.service).
+#   STOP_TIMEOUT  seconds to wait for each process on stop before SIGKILL (default 70: orderd's stop
+#               budget with the default timeouts, 30 s + 0.5 s + 10 s + 20 s + 5 s = 65.5 s; README,
+#               "How long a stop may take". systemd/orderd.service covers the largest allowed values).
 #
 # Ctrl-C / SIGTERM: nginx quits gracefully (stops accepting, finishes what it has), then orderd gets
 # SIGTERM and drains. If either process dies on its own, the other is stopped and run.sh exits 1.
@@ -25,7 +26,7 @@ PORT=${PORT:-8080}
 CONFIG=${CONFIG:-}
 KEEPALIVE=${KEEPALIVE:-off}
 ORDERD_BIN=${ORDERD_BIN:-$REPO/.build/release/orderd}
-STOP_TIMEOUT=${STOP_TIMEOUT:-40}
+STOP_TIMEOUT=${STOP_TIMEOUT:-70}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 say() { echo "run: $*" >&2; }

@@ -93,11 +93,13 @@ extension Orderd {
 extension Orderd {
     struct Tasks: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show and retry follow-up tasks in the outbox (works while orderd runs).",
-            subcommands: [List.self, Retry.self]
+            abstract: "Show, retry and purge follow-up tasks in the outbox (works while orderd runs).",
+            subcommands: [List.self, Retry.self, Purge.self]
         )
 
-        static func openStore(_ options: ConfigOption) throws -> any OrderStore & OutboxStore {
+        /// The outbox as `orderd tasks` uses it beside a running daemon: never migrated, never checkpointed;
+        /// read-only unless `writable`. A database of another schema version is refused (exit 1).
+        static func openOutbox(_ options: ConfigOption, writable: Bool) throws -> any OutboxAdministration {
             let configuration: OrderdConfiguration
             do {
                 configuration = try ConfigLoader.load(path: options.config)
@@ -106,15 +108,20 @@ extension Orderd {
                 throw ExitCode(78)
             }
             do {
-                return try OrderStores.open(configuration)
+                return try OrderStores.openForAdministration(configuration, writable: writable)
+            } catch let error as SchemaMismatch {
+                printError("orderd: \(error)")
+                throw ExitCode(1)
             } catch {
                 printError("orderd: cannot open the store: \(String(reflecting: error))")
                 throw ExitCode(1)
             }
         }
 
+        static func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
         struct List: ParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "List tasks, oldest first.")
+            static let configuration = CommandConfiguration(abstract: "List tasks, oldest first (opens the database read-only).")
 
             @OptionGroup var options: ConfigOption
             @Flag(name: .long, help: "Only dead tasks (failed for good; retry them with `orderd tasks retry`).")
@@ -132,13 +139,13 @@ extension Orderd {
                     }
                     wanted = parsed
                 }
-                let store = try Tasks.openStore(options)
-                defer { store.close() }
-                let records = try store.tasks(in: wanted, limit: max(1, limit))
-                let counts = try store.counts()
-                print(TaskTable.render(records, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)), terminator: "")
+                let outbox = try Tasks.openOutbox(options, writable: false)
+                defer { outbox.close() }
+                let records = try outbox.tasks(in: wanted, limit: max(1, limit))
+                let counts = try outbox.counts()
+                print(TaskTable.render(records, nowMillis: Tasks.nowMillis()), terminator: "")
                 let oldest = counts.oldestPendingMillis.map { " (oldest created \(OrderJSON.rfc3339(millis: $0)))" } ?? ""
-                print("\(records.count) shown; outbox: \(counts.pending) pending\(oldest), \(counts.dead) dead")
+                print("\(records.count) shown; outbox: \(counts.pending) pending\(oldest), \(counts.done ?? 0) done, \(counts.dead) dead")
             }
         }
 
@@ -158,11 +165,11 @@ extension Orderd {
                     }
                     return key
                 }
-                let store = try Tasks.openStore(options)
-                defer { store.close() }
+                let outbox = try Tasks.openOutbox(options, writable: true)
+                defer { outbox.close() }
                 var missing = 0
                 for key in keys {
-                    if try store.retryDead(key, nowMillis: Int64(Date().timeIntervalSince1970 * 1000)) {
+                    if try outbox.retryDead(key, nowMillis: Tasks.nowMillis()) {
                         print("\(key): pending again")
                     } else {
                         printError("\(key): no dead task with this id")
@@ -170,6 +177,36 @@ extension Orderd {
                     }
                 }
                 if missing > 0 { throw ExitCode(1) }
+            }
+        }
+
+        struct Purge: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Delete dead tasks that died longer ago than --older-than, 500 per transaction (done tasks go by outbox.retention)."
+            )
+
+            @OptionGroup var options: ConfigOption
+            @Flag(name: .long, help: "Delete dead tasks (the only kind this command deletes; say so on purpose).")
+            var dead = false
+            @Option(name: .customLong("older-than"), help: "Only tasks that died longer ago than this: 30d, 12h, 90m.")
+            var olderThan: String
+
+            func validate() throws {
+                guard dead else {
+                    throw ValidationError("Nothing to purge without --dead: only dead tasks are purged by hand; done tasks are deleted after outbox.retention.")
+                }
+                guard DurationText.parse(olderThan) != nil else {
+                    throw ValidationError("--older-than must be a duration such as 30d, 12h or 90m, not '\(olderThan)'.")
+                }
+            }
+
+            func run() throws {
+                guard let age = DurationText.parse(olderThan) else { throw ExitCode(64) }
+                let cutoff = Tasks.nowMillis() - DurationText.millis(age)
+                let outbox = try Tasks.openOutbox(options, writable: true)
+                defer { outbox.close() }
+                let deleted = try outbox.purgeDead(finishedBeforeMillis: cutoff, batchSize: 500)
+                print("\(deleted) dead tasks deleted (died before \(OrderJSON.rfc3339(millis: cutoff))).")
             }
         }
     }

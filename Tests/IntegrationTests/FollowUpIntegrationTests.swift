@@ -78,7 +78,8 @@ struct FollowUpIntegrationTests {
                 #expect(sms.count == 1)
                 #expect(sms.first?.idempotencyKey == "\(id):sms")
                 #expect(sms.first?.to == Self.phone)
-                #expect(sms.first?.text?.contains(String(id.prefix(8))) == true)
+                // The reference is the id's random end: the start is a timestamp the orders of a minute share.
+                #expect(sms.first?.text?.hasPrefix("Order \(id.suffix(8)) confirmed: ") == true, "\(sms.first?.text ?? "")")
                 #expect(sms.first?.text?.contains("25.98 CNY") == true)
                 let hook = deliveries.filter { $0.path == "/hook" && $0.idempotencyKey == "\(id):webhook" }
                 #expect(hook.count == 1)

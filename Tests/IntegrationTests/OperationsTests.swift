@@ -75,6 +75,23 @@ struct OperationsTests {
         #expect(try RawHTTP.json("POST", "/orders", port: stack.port, body: FollowUpIntegrationTests.orderJSON("after")).status == 201)
     }
 
+    /// `server.request_timeout` and `executor.drain_timeout` are live: a stop after a reload uses the reloaded
+    /// values, not the ones of the start.
+    @Test func stopUsesTheTimeoutsOfTheLastReload() throws {
+        let stack = try Stack(settings: ["server": ["request_timeout": "5s"], "executor": ["drain_timeout": "10s"]])
+        defer { stack.shutdown() }
+        try stack.start()
+        let pid = try #require(stack.orderd?.processIdentifier)
+        try stack.rewriteConfig(["server": ["request_timeout": "9s"], "executor": ["drain_timeout": "7s"]])
+        kill(pid, SIGHUP)
+        #expect(FollowUpIntegrationTests.eventually(.seconds(20)) { stack.orderdLog.contains("msg=\"configuration reloaded\"") })
+        #expect(stack.stopOrderd(signal: SIGTERM, timeout: .seconds(60)) == 0)
+        let stopping = try #require(
+            stack.orderdLog.split(separator: "\n").first { $0.contains("msg=stopping") }, "no stopping line:\n\(stack.orderdLog)")
+        #expect(stopping.contains("request_timeout=9s"), "\(stopping)")
+        #expect(stopping.contains("drain_timeout=7s"), "\(stopping)")
+    }
+
     @Test func restartWithTheSocketHeldFailsNoRequest() throws {
         let stack = try Stack(settings: ["server": ["request_workers": "8"]], launch: .holder)
         defer { stack.shutdown() }

@@ -90,6 +90,9 @@ struct StatusPageTests {
             let outbox = try #require(json["outbox"] as? [String: Any])
             #expect(Self.figure("outbox.pending", in: html) == "\(outbox["pending"] as? Int ?? -1)")
             #expect(Self.figure("outbox.dead", in: html) == "\(outbox["dead"] as? Int ?? -1)")
+            // The tasks table by state: every order's sms and audit tasks are done and kept (retention 7d).
+            #expect(Self.figure("outbox.done", in: html) == "\(outbox["done"] as? Int ?? -1)")
+            #expect((outbox["done"] as? Int ?? 0) + (outbox["dead"] as? Int ?? 0) == 2 * Self.orders, "\(outbox)")
             #expect(outbox["oldest_pending_age_seconds"] is NSNull)
             #expect(Self.figure("outbox.oldest_pending_age_seconds", in: html) == "none pending")
             let tasks = try #require(json["tasks"] as? [String: Any])

@@ -1,4 +1,5 @@
 import Foundation
+import OrderdCore
 import Testing
 
 /// The shipped systemd units pass `systemd-analyze verify` without a word and score at most 2.0 in
@@ -28,6 +29,34 @@ import Testing
         let run = try UnitCheck.shared.get()
         #expect(run.status == 0, "scripts/check-units.sh exited \(run.status):\n\(run.output)")
         #expect(run.summary["result"] == "PASS")
+    }
+
+    /// `TimeoutStopSec=` must not SIGKILL a stop that keeps to its budget, whatever a reload set the live
+    /// timeouts to: the worst case comes from the configuration schema's maxima, so widening a range there
+    /// without raising the unit fails here.
+    @Test func timeoutStopCoversTheWorstStopBudget() throws {
+        let unit = try String(contentsOf: UnitCheck.repo.appendingPathComponent("systemd/orderd.service"), encoding: .utf8)
+        let lines = unit.split(separator: "\n").filter { $0.hasPrefix("TimeoutStopSec=") }
+        #expect(lines.count == 1, "one TimeoutStopSec= line in orderd.service, found \(lines.count)")
+        let value = String(try #require(lines.last).dropFirst("TimeoutStopSec=".count))
+        let timeout = try #require(UnitCheck.parseTimeSpan(value), "TimeoutStopSec=\(value) is not a time span")
+        let worst = OrderdService.worstCaseStopBudget
+        #expect(timeout >= worst, "TimeoutStopSec=\(value) is less than the worst stop budget \(worst)")
+        // The budget is built from the schema's maxima (10m each for the two live timeouts, capped at a stop).
+        #expect(worst >= .seconds(120))
+    }
+
+    @Test(arguments: [
+        ("40s", Duration.seconds(40)), ("1270s", .seconds(1270)), ("21min 10s", .seconds(1270)), ("21min10s", .seconds(1270)),
+        ("1h", .seconds(3600)), ("90", .seconds(90)), ("500ms", .milliseconds(500)), ("2m", .seconds(120)),
+    ] as [(String, Duration)])
+    func timeSpanParserReadsSystemdSpans(_ text: String, _ expected: Duration) {
+        #expect(UnitCheck.parseTimeSpan(text) == expected)
+    }
+
+    @Test(arguments: ["", "infinity", "10 parsecs", "s"])
+    func timeSpanParserRejectsOtherText(_ text: String) {
+        #expect(UnitCheck.parseTimeSpan(text) == nil)
     }
 
     @Test func scoreParserReadsSystemdOutput() {
@@ -71,6 +100,32 @@ fileprivate struct UnitCheck: Sendable {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
+    }
+
+    /// A systemd time span (systemd.time(7)): `40s`, `21min 10s`, `1h`, a bare number of seconds. Nil for
+    /// anything else, `infinity` included (no bound at all is not what the unit should say).
+    static func parseTimeSpan(_ text: String) -> Duration? {
+        let units: [(String, Duration)] = [
+            ("usec", .microseconds(1)), ("us", .microseconds(1)), ("msec", .milliseconds(1)), ("ms", .milliseconds(1)),
+            ("seconds", .seconds(1)), ("second", .seconds(1)), ("sec", .seconds(1)), ("s", .seconds(1)),
+            ("minutes", .seconds(60)), ("minute", .seconds(60)), ("min", .seconds(60)), ("m", .seconds(60)),
+            ("hours", .seconds(3600)), ("hour", .seconds(3600)), ("hr", .seconds(3600)), ("h", .seconds(3600)),
+            ("days", .seconds(86_400)), ("day", .seconds(86_400)), ("d", .seconds(86_400)),
+        ]
+        var rest = Substring(text.trimmingCharacters(in: .whitespaces))
+        guard !rest.isEmpty else { return nil }
+        if rest.allSatisfy(\.isNumber) { return Int64(rest).map { .seconds($0) } }
+        var total = Duration.zero
+        while !rest.isEmpty {
+            let digits = rest.prefix(while: \.isNumber)
+            guard let count = Int64(digits) else { return nil }
+            rest = rest.dropFirst(digits.count).drop(while: { $0 == " " })
+            let word = rest.prefix(while: \.isLetter)
+            guard let unit = units.first(where: { $0.0 == word })?.1 else { return nil }
+            total += unit * count
+            rest = rest.dropFirst(word.count).drop(while: { $0 == " " })
+        }
+        return total
     }
 
     /// The score from systemd's `→ Overall exposure level for orderd.service: 1.1 OK 🙂` line.

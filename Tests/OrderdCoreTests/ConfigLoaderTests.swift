@@ -30,9 +30,9 @@ import Testing
                 "Duplicate key 'server.listen' in /x.ini line 6; first set on line 2."),
         // Names
         BadFile("unknown section", "[server]\n\n[sever]\nlisten = /run/o.sock\n",
-                "Unknown section '[sever]' in /x.ini line 3; expected one of [server], [store], [orders], [log], [executor], [task.sms], [task.webhook], [task.audit], [task.stats]."),
+                "Unknown section '[sever]' in /x.ini line 3; expected one of [server], [store], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats]."),
         BadFile("section names are case-sensitive", "[Server]\n",
-                "Unknown section '[Server]' in /x.ini line 1; expected one of [server], [store], [orders], [log], [executor], [task.sms], [task.webhook], [task.audit], [task.stats]."),
+                "Unknown section '[Server]' in /x.ini line 1; expected one of [server], [store], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats]."),
         BadFile("misspelt key", "[server]\nreqest_timeout = 5s\n",
                 "Unknown key 'server.reqest_timeout' in /x.ini line 2; did you mean 'server.request_timeout'?"),
         BadFile("transposed letters", "[store]\nbusy_tiemout = 5s\n",
@@ -55,6 +55,8 @@ import Testing
         BadFile("integer: decimal point", "[server]\nrequest_workers = 4.0\n",
                 "Invalid value '4.0' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
         // Durations
+        BadFile("duration: retention above a year", "[outbox]\nretention = 366d\n",
+                "Invalid value '366d' for 'outbox.retention' in /x.ini line 2; expected a duration from 0s to 365d (a whole number with unit ms, s, m, h or d)."),
         BadFile("duration: no unit", "[server]\nrequest_timeout = 30\n",
                 "Invalid value '30' for 'server.request_timeout' in /x.ini line 2; expected a duration from 100ms to 10m (a whole number with unit ms, s, m, h or d)."),
         BadFile("duration: fraction", "[store]\nbusy_timeout = 1.5s\n",
@@ -114,7 +116,7 @@ import Testing
                 "Key 'workers' in /x.ini line 1 is outside any section; put it below a [section] header.",
                 "Invalid value '300' for 'server.request_workers' in /x.ini line 3; expected an integer from 1 to 256.",
                 "Syntax error in /x.ini line 4: expected 'key = value', '[section]' or a comment, found 'blah'.",
-                "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [orders], [log], [executor], [task.sms], [task.webhook], [task.audit], [task.stats].",
+                "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats].",
                 "Invalid value 'loud' for 'log.level' in /x.ini line 8; expected one of trace, debug, info, notice, warning, error, critical.",
                 "Duplicate key 'log.level' in /x.ini line 9; first set on line 8."),
     ]
@@ -184,9 +186,12 @@ import Testing
             [log]
             level = debug
             format = json
+            [outbox]
+            retention = 0s
             """
         let configuration = try ConfigLoader.parse(text: text, file: "/x.ini")
         var expected = OrderdConfiguration()
+        expected.outbox.retention = .zero
         expected.server.listen = .tcp(host: "::1", port: 9000)
         expected.server.listenMode = 0o600
         expected.server.listenGroup = "www-data"

@@ -42,6 +42,9 @@ import Testing
             retry_backoff = 1s
             retry_backoff_max = 10m
 
+            [outbox]
+            retention = 7d
+
             [task.sms]
             driver = log
             gateway_url =

@@ -146,7 +146,7 @@ import TestSupport
             for _ in 0..<5 { $0.followUps.count(.done, kind: "sms") }
             $0.followUps.count(.retried, kind: "webhook")
             $0.followUps.dropped[.stats] = 2
-            $0.outbox = OutboxCounts(pending: 3, dead: 1, pendingByKind: ["sms": 2, "webhook": 1], oldestPendingMillis: 1_000_000 - 2_500)
+            $0.outbox = OutboxCounts(pending: 3, done: 7, dead: 1, pendingByKind: ["sms": 2, "webhook": 1], oldestPendingMillis: 1_000_000 - 2_500)
             $0.queuedWrites = 6
         }
         var scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))

@@ -11,6 +11,8 @@ struct ConfigKey: Sendable {
     let assign: @Sendable (_ text: String, _ configuration: inout OrderdConfiguration) -> Bool
     /// The key's effective value as INI text, unquoted.
     let render: @Sendable (OrderdConfiguration) -> String
+    /// The allowed range of a duration key; nil for other types.
+    let durationRange: ClosedRange<Duration>?
 
     /// `section.name`, as used in messages.
     var fullName: String { "\(section).\(name)" }
@@ -30,6 +32,7 @@ struct ConfigKey: Sendable {
             return true
         }
         self.render = { type.format($0[keyPath: keyPath]) }
+        self.durationRange = type.durationRange
     }
 }
 
@@ -69,6 +72,8 @@ enum ConfigSchema {
         ConfigKey("executor", "retry_backoff", \.executor.retryBackoff, .duration(.milliseconds(10)...(.seconds(3600)))),
         ConfigKey("executor", "retry_backoff_max", \.executor.retryBackoffMax, .duration(.milliseconds(10)...(.seconds(86_400)))),
 
+        ConfigKey("outbox", "retention", \.outbox.retention, .duration(.zero...(.seconds(365 * 86_400)))),
+
         ConfigKey("task.sms", "driver", \.sms.driver, .enumeration),
         ConfigKey("task.sms", "gateway_url", \.sms.gatewayURL, .httpURL),
         ConfigKey("task.sms", "timeout", \.sms.timeout, .optionalDuration(taskTimeouts)),
@@ -90,6 +95,12 @@ enum ConfigSchema {
     ]
 
     static let taskTimeouts: ClosedRange<Duration> = .milliseconds(10)...(.seconds(600))
+
+    /// The largest value the duration key `fullName` (`server.request_timeout`) allows; nil for an unknown key
+    /// or one of another type.
+    static func maximumDuration(of fullName: String) -> Duration? {
+        keys.first { $0.fullName == fullName }?.durationRange?.upperBound
+    }
 
     /// Section names in table order, each once.
     static func sections(of keys: [ConfigKey]) -> [String] {

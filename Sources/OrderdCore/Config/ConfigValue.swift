@@ -16,6 +16,9 @@ struct ConfigValueType<Value>: Sendable {
     let parse: @Sendable (String) -> Value?
     /// The INI text for a value, unquoted; `parse(format(v)) == v` for every valid `v`.
     let format: @Sendable (Value) -> String
+    /// The allowed range of a duration key, so budgets built from several keys (the stop's) can be checked
+    /// against the worst case the schema allows.
+    var durationRange: ClosedRange<Duration>? = nil
 }
 
 extension ConfigValueType where Value == Int {
@@ -39,7 +42,7 @@ extension ConfigValueType where Value == Duration {
     static func duration(_ range: ClosedRange<Duration>) -> Self {
         Self(expected: "a duration from \(ConfigValue.formatDuration(range.lowerBound)) to \(ConfigValue.formatDuration(range.upperBound)) (a whole number with unit ms, s, m, h or d)",
              parse: { ConfigValue.parseDuration($0).flatMap { range.contains($0) ? $0 : nil } },
-             format: ConfigValue.formatDuration)
+             format: ConfigValue.formatDuration, durationRange: range)
     }
 }
 
@@ -115,7 +118,7 @@ extension ConfigValueType where Value == Duration? {
         let plain = ConfigValueType<Duration>.duration(range)
         return Self(expected: plain.expected + ", or nothing for executor.task_timeout",
                     parse: { text in text.isEmpty ? .some(nil) : plain.parse(text).map { .some($0) } },
-                    format: { $0.map(plain.format) ?? "" })
+                    format: { $0.map(plain.format) ?? "" }, durationRange: range)
     }
 }
 

@@ -13,6 +13,8 @@ public struct OrderdConfiguration: Sendable, Equatable {
     public var log = Log()
     /// `[executor]`: the bounded executor that runs follow-up work after each response.
     public var executor = Executor()
+    /// `[outbox]`: how long finished durable tasks are kept.
+    public var outbox = Outbox()
     /// `[task.sms]`: the SMS to the buyer (durable).
     public var sms = SMS()
     /// `[task.webhook]`: the order posted to a URL of the shop's (durable, off unless a URL is set).
@@ -108,6 +110,15 @@ extension OrderdConfiguration {
         public var retryBackoff: Duration = .seconds(1)
         /// `executor.retry_backoff_max` (duration): longest delay between two attempts; default `10m`, 10ms–1d.
         public var retryBackoffMax: Duration = .seconds(600)
+
+        public init() {}
+    }
+
+    public struct Outbox: Sendable, Equatable {
+        /// `outbox.retention` (duration): done tasks are deleted this long after they finished, in small batches
+        /// in the background; `0s` keeps them forever. Dead tasks stay until `orderd tasks retry` or
+        /// `orderd tasks purge --dead`. Default `7d`, 0s–365d.
+        public var retention: Duration = .seconds(7 * 86_400)
 
         public init() {}
     }

@@ -81,21 +81,29 @@ public final class OrderdService {
                 notifier.notify("READY=1\nSTATUS=serving on \(listener.name)")
                 continue
             }
-            logger.notice("stopping", metadata: ["signal": "\(Signals.name(signal))"])
+            logger.notice("stopping", metadata: [
+                "signal": "\(Signals.name(signal))",
+                "request_timeout": "\(ConfigValue.formatDuration(running.server.requestTimeout))",
+                "drain_timeout": "\(ConfigValue.formatDuration(running.executor.drainTimeout))",
+                "budget": "\(ConfigValue.formatDuration(Self.stopBudget(running)))",
+            ])
             health.stop()
             notifier.notify("STOPPING=1\nSTATUS=stopping: finishing requests in flight")
             break
         }
 
+        // The values in force (both keys are live, so a reload since the start counts), each capped so the stop
+        // fits TimeoutStopSec (OrderdService+StopBudget.swift).
+        let drainTimeout = Self.stopDrain(running)
         // In-flight requests get up to request_timeout; nobody new is accepted meanwhile.
-        let deadline = ContinuousClock.now.advanced(by: configuration.server.requestTimeout + .milliseconds(500))
+        let deadline = ContinuousClock.now.advanced(by: Self.stopRequestWait(running))
         let drained = server.stop(deadline: deadline)
         if !drained { logger.error("requests still running at the stop deadline; exiting anyway") }
         // Nobody reads /status any more, and the sampler reads the store: it stops before the store closes.
         parts.statusSampler.stop()
         // Then the follow-up work: up to drain_timeout for what runs and waits; the rest stays in the outbox.
-        notifier.notify("STATUS=stopping: draining follow-up tasks (up to \(ConfigValue.formatDuration(configuration.executor.drainTimeout)))")
-        let report = parts.followUps.stop(drainDeadline: .now.advanced(by: configuration.executor.drainTimeout))
+        notifier.notify("STATUS=stopping: draining follow-up tasks (up to \(ConfigValue.formatDuration(drainTimeout)))")
+        let report = parts.followUps.stop(drainDeadline: .now.advanced(by: drainTimeout))
         logger.notice("executor stopped", metadata: [
             "drained": "\(report.drained)", "cancelled": "\(report.cancelled)", "not_started": "\(report.notStarted)",
             "stuck": "\(report.stuck)",

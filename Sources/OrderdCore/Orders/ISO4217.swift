@@ -28,3 +28,43 @@ enum ISO4217 {
         "ZMW", "ZWG",
     ]
 }
+
+extension ISO4217 {
+    /// Codes whose minor unit is not two decimals, from the same List One (column "Minor unit"). Every other
+    /// active code has two. Amounts in the API (`unit_price_cents`, `total_cents`, `revenue_cents`) count this
+    /// minor unit: JPY 1299 is ¥1,299, EUR 1299 is 12.99 EUR, KWD 1299 is 1.299 KWD.
+    static let minorUnitExceptions: [String: Int] = [
+        // No decimals.
+        "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0, "RWF": 0,
+        "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+        // Three.
+        "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+        // Four (units of account).
+        "CLF": 4, "UYW": 4,
+        // "N.A." in the list: metals, bond-market units, XDR, XSU, XUA, XTS and XXX have no minor unit, so an
+        // amount in them counts whole units.
+        "XAG": 0, "XAU": 0, "XBA": 0, "XBB": 0, "XBC": 0, "XBD": 0, "XDR": 0, "XPD": 0, "XPT": 0, "XSU": 0,
+        "XTS": 0, "XUA": 0, "XXX": 0,
+    ]
+
+    /// Decimal places of `code`'s minor unit: 2 unless the list says otherwise (an unknown code too, the most
+    /// common case; the validator accepts active codes only).
+    static func minorUnits(of code: String) -> Int {
+        minorUnitExceptions[code] ?? 2
+    }
+
+    /// `amount` minor units of `currency` as a plain decimal and the code: `1299 JPY`, `12.99 EUR`,
+    /// `1.299 KWD`, `-0.05 USD`. No grouping separators and no symbol, so the text reads the same in every
+    /// language an SMS may be in.
+    static func format(minorUnits amount: Int64, currency: String) -> String {
+        let digits = minorUnits(of: currency)
+        let sign = amount < 0 ? "-" : ""
+        let magnitude = amount.magnitude
+        guard digits > 0 else { return "\(sign)\(magnitude) \(currency)" }
+        var scale: UInt64 = 1
+        for _ in 0..<digits { scale *= 10 }
+        let fraction = String(magnitude % scale)
+        let padded = String(repeating: "0", count: digits - fraction.count) + fraction
+        return "\(sign)\(magnitude / scale).\(padded) \(currency)"
+    }
+}

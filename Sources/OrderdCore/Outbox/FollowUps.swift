@@ -198,11 +198,11 @@ public final class FollowUps: Sendable {
     public var statistics: FollowUpCounters { settler.statistics }
 
     /// One reading of the follow-up state for `/status`, `/metrics` and the health monitor. `withOutbox`: also
-    /// count the outbox rows (a store read).
-    public func snapshot(withOutbox: Bool) -> FollowUpSnapshot {
+    /// count the outbox rows (a store read); `includingDone`: the done ones too (a walk over the table).
+    public func snapshot(withOutbox: Bool, includingDone: Bool = false) -> FollowUpSnapshot {
         FollowUpSnapshot(
             executor: executor.statistics, tasks: settler.statistics, heldLeases: leases.count,
-            outbox: withOutbox ? Result(catching: { () throws(StoreError) -> OutboxCounts in try outbox.counts() }) : nil,
+            outbox: withOutbox ? Result(catching: { () throws(StoreError) -> OutboxCounts in try outbox.counts(includingDone: includingDone) }) : nil,
             unhandledKinds: OutboxDispatcher.unhandledKinds(settler.current))
     }
 }

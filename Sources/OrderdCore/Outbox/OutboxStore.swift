@@ -111,6 +111,9 @@ public struct TaskRecord: Sendable, Equatable {
 /// What is in the outbox, by state.
 public struct OutboxCounts: Sendable, Equatable {
     public var pending = 0
+    /// Done tasks still kept (`outbox.retention`); nil unless asked for (`counts(includingDone: true)`): no
+    /// index serves it, so it is a walk over the table, for `/status` and `orderd tasks`, never the samplers.
+    public var done: Int?
     public var dead = 0
     /// Pending tasks by kind as stored (a kind no handler here runs shows up too).
     public var pendingByKind: [String: Int] = [:]
@@ -139,11 +142,14 @@ public protocol OutboxStore: AnyObject, Sendable {
     func tasks(in state: TaskRecord.State?, limit: Int) throws(StoreError) -> [TaskRecord]
     /// Makes a dead task pending again, due now, with its attempts and age reset. False when no dead task has this key.
     func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool
-    /// Counts by state.
-    func counts() throws(StoreError) -> OutboxCounts
+    /// Counts by state (done ones only with `includingDone`).
+    func counts(includingDone: Bool) throws(StoreError) -> OutboxCounts
 }
 
 extension OutboxStore {
+    /// Pending and dead: cheap, through partial indexes.
+    public func counts() throws(StoreError) -> OutboxCounts { try counts(includingDone: false) }
+
     /// Every kind, only the tasks that could be read.
     public func claimDue(owner: String, limit: Int, nowMillis: Int64, leaseUntilMillis: Int64) throws(StoreError) -> [ClaimedTask] {
         try claimDue(owner: owner, skipping: [], limit: limit, nowMillis: nowMillis, leaseUntilMillis: leaseUntilMillis).tasks

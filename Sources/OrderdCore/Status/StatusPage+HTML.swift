@@ -65,7 +65,7 @@ extension StatusPage {
 
         page.section("outbox", "Outbox")
         if let outbox = status.outbox {
-            counters([("pending", outbox.pending), ("dead", outbox.dead)], prefix: "outbox", into: &page)
+            counters([("pending", outbox.pending), ("done", outbox.done ?? 0), ("dead", outbox.dead)], prefix: "outbox", into: &page)
             if let age = status.oldestPendingAgeSeconds {
                 page.row(
                     "oldest pending age", "outbox.oldest_pending_age_seconds", number: age,

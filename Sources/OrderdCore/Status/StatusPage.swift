@@ -33,7 +33,7 @@ struct StatusPage: Sendable {
 
     func snapshot() -> StatusSnapshot {
         let (running, loadedAt) = configuration.current
-        let followUps = followUps.snapshot(withOutbox: true)
+        let followUps = followUps.snapshot(withOutbox: true, includingDone: true)
         return StatusSnapshot(
             version: OrderdVersion.current, nowMillis: wallClock(), startedAtMillis: startedAtMillis,
             configPath: configuration.path, configDigest: running.digest, configLoadedAtMillis: loadedAt,
@@ -84,6 +84,8 @@ struct StatusPage: Sendable {
             json.beginObject()
             json.key("pending")
             json.integer(outbox.pending)
+            json.key("done")
+            if let done = outbox.done { json.integer(done) } else { json.null() }
             json.key("dead")
             json.integer(outbox.dead)
             json.key("pending_by_kind")

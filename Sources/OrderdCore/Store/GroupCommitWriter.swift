@@ -40,6 +40,8 @@ struct GroupCommitStatistics: Sendable, Equatable {
     var purgedKeys = 0
     /// Outbox changes (task outcomes, releases, lease renewals) taken into transactions.
     var outboxChanges = 0
+    /// Done tasks deleted for `outbox.retention`.
+    var deletedDoneTasks = 0
 }
 
 /// One `create` call waiting for the writer: the request thread blocks on it, the writer completes it.
@@ -269,6 +271,10 @@ final class GroupCommitWriter: @unchecked Sendable {
         var purgeLimit = 1_000
         /// Most orders a purge transaction looks at (most of them have no key, or one already cleared).
         var purgeScanLimit = 10_000
+        /// How often done tasks past `outbox.retention` are deleted (right away again after a full batch).
+        var retentionInterval: Duration = .seconds(10)
+        /// Most done tasks deleted per statement, so the write lock is never held long.
+        var retentionBatch = 500
     }
 
     private static let savepoint = "SAVEPOINT order_write"
@@ -295,6 +301,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// id, so the first purge after a start walks the old orders once (a chunk per transaction); later purges
     /// only walk the orders created since the one before.
     private var purgedThrough = ""
+    /// `outbox.retention` in milliseconds; 0 keeps done tasks.
+    private let retentionMillis: Int64
 
     init(
         connection: SQLiteConnection,
@@ -302,7 +310,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         idempotencyTTL: Duration,
         steps: [OrderWriteStep],
         tuning: Tuning,
-        wallClock: @escaping @Sendable () -> Int64
+        wallClock: @escaping @Sendable () -> Int64,
+        retention: Duration = .zero
     ) {
         self.connection = connection
         self.queue = queue
@@ -310,13 +319,17 @@ final class GroupCommitWriter: @unchecked Sendable {
         self.steps = steps
         self.tuning = tuning
         self.wallClock = wallClock
+        self.retentionMillis = max(0, retention.millis)
     }
 
     /// The writer thread's body: runs until the queue is stopped and drained, then closes the connection.
     func run() {
         // Not right away: at startup the first batches matter more than old keys.
         var nextPurge = ContinuousClock.now + tuning.purgeInterval
-        while var batch = queue.take(limit: tuning.batchLimit, wakeAt: nextPurge) {
+        var nextRetention = ContinuousClock.now + tuning.retentionInterval
+        while var batch = queue.take(
+            limit: tuning.batchLimit, wakeAt: retentionMillis > 0 ? min(nextPurge, nextRetention) : nextPurge
+        ) {
             if !batch.isEmpty {
                 let now = ContinuousClock.now
                 let taken = batch.orders.count
@@ -330,11 +343,20 @@ final class GroupCommitWriter: @unchecked Sendable {
                 let maybeMore = purgeExpiredKeys()
                 nextPurge = maybeMore ? .now : .now + tuning.purgeInterval
             }
+            if retentionMillis > 0 && ContinuousClock.now >= nextRetention {
+                // Between batches of orders, one small DELETE: queued orders go first on the next round.
+                let maybeMore = deleteDoneTasks()
+                nextRetention = maybeMore ? .now : .now + tuning.retentionInterval
+            }
         }
-        // A clean stop leaves the database complete on its own: everything in the WAL copied back and the WAL
-        // emptied. (SQLite would do this itself on the last close, but read-only connections of the same
-        // process can keep it from getting the exclusive lock it needs for that.)
-        try? connection.run("PRAGMA wal_checkpoint(TRUNCATE)")
+        // PASSIVE, never TRUNCATE: the store may not be the database's last user (`orderd tasks` beside a
+        // running daemon, the old process of a restart beside the new one), and a TRUNCATE checkpoint waits
+        // for their readers and blocks their writer up to busy_timeout (503s, dropped outbox changes). PASSIVE
+        // copies what it can without waiting. When this connection is the last one (the store closed its
+        // readers and checkpointer first), `sqlite3_close` itself gets the exclusive lock without waiting,
+        // checkpoints the rest and deletes the WAL, so a clean stop still leaves the database complete on its
+        // own; when it is not, the lock is refused at once and the WAL stays for the others.
+        try? connection.run("PRAGMA wal_checkpoint(PASSIVE)")
         connection.close()
     }
 
@@ -489,6 +511,21 @@ final class GroupCommitWriter: @unchecked Sendable {
         defer { statement.reset() }
         try statement.bind(1, id)
         try statement.step()
+    }
+
+    /// `outbox.retention`: deletes up to `retentionBatch` done tasks that finished more than the retention ago,
+    /// in one statement of its own (its own short transaction). True when the batch was full: there may be more.
+    private func deleteDoneTasks() -> Bool {
+        do throws(StoreError) {
+            let deleted = try OutboxRows.deleteDone(
+                finishedBeforeMillis: wallClock() &- retentionMillis, limit: tuning.retentionBatch, on: connection)
+            queue.update { $0.deletedDoneTasks += deleted }
+            return deleted >= tuning.retentionBatch
+        } catch {
+            // Not urgent: the rows are only kept longer. Try again next interval.
+            connection.rollbackQuietly()
+            return false
+        }
     }
 
     /// Clears the key and request body of orders whose key has expired, in a transaction of its own: walks

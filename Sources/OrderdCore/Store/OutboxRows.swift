@@ -53,6 +53,20 @@ enum OutboxRows {
     // Through the partial indexes: no walk over the done tasks.
     static let countPending = "SELECT kind, count(*), min(created_at_ms) FROM tasks WHERE state = 'pending' GROUP BY kind"
     static let countDead = "SELECT count(*) FROM tasks WHERE state = 'dead'"
+    // No index on done tasks: a walk over the table, which `outbox.retention` keeps to a few days of tasks.
+    static let countDone = "SELECT count(*) FROM tasks WHERE state = 'done'"
+    // `outbox.retention`: done tasks that finished before ?2, at most ?3 of them. A task finishes after its
+    // order was created and ids are UUIDv7, so ?1 (the first id of ?2's millisecond) bounds a walk of the
+    // primary key to the orders older than the cutoff: no index needed, and nothing to walk once they are gone.
+    static let deleteDone = """
+        DELETE FROM tasks WHERE (order_id, kind) IN (
+            SELECT order_id, kind FROM tasks WHERE order_id < ?1 AND state = 'done' AND finished_at_ms < ?2 LIMIT ?3)
+        """
+    // `orderd tasks purge --dead`: through the partial index `tasks_dead`, oldest first.
+    static let purgeDead = """
+        DELETE FROM tasks WHERE (order_id, kind) IN (
+            SELECT order_id, kind FROM tasks WHERE state = 'dead' AND finished_at_ms < ?1 ORDER BY finished_at_ms LIMIT ?2)
+        """
 
     /// In the order's savepoint: one pending task per durable kind, leased by `owner` (the process that will
     /// hand it to its executor as soon as the response is finished).
@@ -186,7 +200,7 @@ enum OutboxRows {
         return records
     }
 
-    static func counts(on connection: SQLiteConnection) throws(StoreError) -> OutboxCounts {
+    static func counts(includingDone: Bool, on connection: SQLiteConnection) throws(StoreError) -> OutboxCounts {
         var result = OutboxCounts()
         do {
             let statement = try connection.cached(countPending)
@@ -200,10 +214,37 @@ enum OutboxRows {
                 }
             }
         }
+        if includingDone {
+            let statement = try connection.cached(countDone)
+            defer { statement.reset() }
+            if try statement.step() { result.done = Int(statement.int64(0)) }
+        }
         let statement = try connection.cached(countDead)
         defer { statement.reset() }
         if try statement.step() { result.dead = Int(statement.int64(0)) }
         return result
+    }
+
+    /// Deletes up to `limit` done tasks that finished before `finishedBeforeMillis`, in the caller's
+    /// transaction (or its own, in autocommit). Returns how many.
+    static func deleteDone(finishedBeforeMillis: Int64, limit: Int, on connection: SQLiteConnection) throws(StoreError) -> Int {
+        let statement = try connection.cached(deleteDone)
+        defer { statement.reset() }
+        try statement.bind(1, UUIDv7.lowerBound(millis: finishedBeforeMillis))
+        try statement.bind(2, finishedBeforeMillis)
+        try statement.bind(3, Int64(limit))
+        try statement.step()
+        return connection.changes
+    }
+
+    /// Deletes up to `limit` dead tasks that died before `finishedBeforeMillis`, oldest first. Returns how many.
+    static func purgeDead(finishedBeforeMillis: Int64, limit: Int, on connection: SQLiteConnection) throws(StoreError) -> Int {
+        let statement = try connection.cached(purgeDead)
+        defer { statement.reset() }
+        try statement.bind(1, finishedBeforeMillis)
+        try statement.bind(2, Int64(limit))
+        try statement.step()
+        return connection.changes
     }
 
     static func retryDead(_ key: TaskKey, nowMillis: Int64, on connection: SQLiteConnection) throws(StoreError) -> Bool {

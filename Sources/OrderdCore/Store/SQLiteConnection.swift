@@ -121,6 +121,13 @@ final class SQLiteConnection: @unchecked Sendable {
         return SQLiteStatement(statement, connection: self, sql: sql)
     }
 
+    /// Closing this connection will never checkpoint the WAL, even as the database's last connection: a
+    /// command-line look must leave the files as the daemon has them.
+    func disableCheckpointOnClose() throws(StoreError) {
+        let status = orderd_sqlite3_no_checkpoint_on_close(db)
+        guard status == SQLITE_OK else { throw error(status, "SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE") }
+    }
+
     /// False while a transaction is open.
     var isAutocommit: Bool { sqlite3_get_autocommit(db) != 0 }
 

@@ -65,7 +65,7 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     public convenience init(configuration: OrderdConfiguration, outbox: OutboxInsertion? = nil) throws(StoreError) {
         try self.init(
             store: configuration.store, idempotencyTTL: configuration.orders.idempotencyTTL,
-            writeSteps: outbox.map { [$0.writeStep] } ?? [])
+            writeSteps: outbox.map { [$0.writeStep] } ?? [], retention: configuration.outbox.retention)
     }
 
     /// Opens (or creates) the database at `store.path`, migrates it, and starts the writer.
@@ -78,12 +78,14 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     /// - Parameters:
     ///   - writeSteps: extra rows written in the same transaction as each new order (the outbox).
     ///   - wallClock: milliseconds since the Unix epoch; tests move it to expire idempotency keys.
+    ///   - retention: `outbox.retention`: the writer deletes done tasks older than this; zero keeps them.
     init(
         store: OrderdConfiguration.Store,
         idempotencyTTL: Duration,
         writeSteps: [OrderWriteStep],
         tuning: Tuning = Tuning(),
-        wallClock: @escaping @Sendable () -> Int64 = SQLiteOrderStore.unixMillis
+        wallClock: @escaping @Sendable () -> Int64 = SQLiteOrderStore.unixMillis,
+        retention: Duration = .zero
     ) throws(StoreError) {
         let path = store.path
         self.path = path
@@ -109,7 +111,8 @@ public final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
             idempotencyTTL: idempotencyTTL,
             steps: writeSteps,
             tuning: tuning.writer,
-            wallClock: wallClock
+            wallClock: wallClock,
+            retention: retention
         )
         let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
         _ = try Self.configure(checkpointConnection, store, setWAL: false)
@@ -262,9 +265,9 @@ extension SQLiteOrderStore: OutboxStore {
         return box.value
     }
 
-    public func counts() throws(StoreError) -> OutboxCounts {
+    public func counts(includingDone: Bool) throws(StoreError) -> OutboxCounts {
         try readers.withConnection { (connection) throws(StoreError) -> OutboxCounts in
-            try OutboxRows.counts(on: connection)
+            try OutboxRows.counts(includingDone: includingDone, on: connection)
         }
     }
 }

@@ -32,11 +32,16 @@ struct SMSHandler: FollowUpHandler {
         }
     }
 
-    /// "Order 0193a7c2 confirmed: 12.34 EUR." Amounts are in cents (hundredths) throughout the API.
+    /// "Order 4f1e9c07 confirmed: 12.34 EUR." The reference is the id's last 8 hex digits: its first ones are
+    /// the UUIDv7 timestamp, the same for every order within about 65 s; the last ones are random. The
+    /// amount is in the currency's ISO 4217 minor unit, as everywhere in the API (`ISO4217.format`).
     static func text(for order: StoredOrder) -> String {
-        let cents = order.order.totalCents
-        let fraction = String(cents % 100 + 100).dropFirst()
-        return "Order \(order.id.prefix(8)) confirmed: \(cents / 100).\(fraction) \(order.order.currency)."
+        "Order \(reference(for: order.id)) confirmed: \(ISO4217.format(minorUnits: order.order.totalCents, currency: order.order.currency))."
+    }
+
+    /// The short reference an SMS shows: the last 8 hex digits of the order id.
+    static func reference(for id: String) -> String {
+        String(id.suffix(8))
     }
 }
 

@@ -41,6 +41,8 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     private let changes: OutboxChangeWriter
     private let closed = Atomic<Bool>(false)
     private let commitObserver = Mutex<(any CommitObserver)?>(nil)
+    /// `outbox.retention`, in the serving process only (the one with an `outbox`), not in `orderd tasks`.
+    private let retention: PostgresRetention?
 
     /// Connects (failing with PostgreSQL's own reason: unreachable, authentication, missing database), migrates
     /// the schema, and starts the pool.
@@ -48,11 +50,14 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     /// - Parameters:
     ///   - outbox: with it, every new order gets its durable follow-up tasks in the same statement.
     ///   - logger: for the pool's connection problems and the outbox writer's failures.
+    ///   - migrate: false for `orderd tasks`, which never migrates: a schema of another version is refused.
     public init(
         configuration: OrderdConfiguration,
         outbox: OutboxInsertion? = nil,
         logger: Logger = Logger(label: "orderd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
-        wallClock: @escaping @Sendable () -> Int64 = SQLiteOrderStore.unixMillis
+        wallClock: @escaping @Sendable () -> Int64 = SQLiteOrderStore.unixMillis,
+        retentionInterval: Duration = .seconds(10),
+        migrate: Bool = true
     ) throws(StoreError) {
         let store = configuration.store
         guard let url = PostgresURL(store.url) else {
@@ -95,7 +100,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         ) {
             let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
             do {
-                let applied = try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
+                let applied = migrate
+                    ? try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
+                    : try await PostgresSchema.requireCurrent(connection, database: endpoint, logger: migrationLogger)
                 try await connection.close()
                 return applied
             } catch {
@@ -126,6 +133,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         self.client = client
         runTask = Task(executorPreference: PostgresExecutor.shared) { await client.run() }
         changes = OutboxChangeWriter(client: client, idempotencyTTLMillis: idempotencyTTLMillis, wallClock: wallClock, logger: logger)
+        retention = outbox == nil ? nil : PostgresRetention(
+            client: client, retention: configuration.outbox.retention, interval: retentionInterval, wallClock: wallClock,
+            logger: logger)
     }
 
     deinit { close() }
@@ -178,6 +188,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 
     public func close() {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        retention?.stop()
         changes.stop()  // writes what is queued first
         runTask.cancel()  // closes the pool's connections
         _ = try? PostgresCall.run("close the pool", deadline: .now + .seconds(10)) { [runTask] in await runTask.value }
@@ -423,7 +434,7 @@ extension PostgresOrderStore: OutboxStore {
         }
     }
 
-    public func counts() throws(StoreError) -> OutboxCounts {
+    public func counts(includingDone: Bool) throws(StoreError) -> OutboxCounts {
         try call("count tasks") { client in
             var result = OutboxCounts()
             for try await (kind, count, oldest) in try await client.query(
@@ -436,7 +447,32 @@ extension PostgresOrderStore: OutboxStore {
             for try await count in try await client.query(PostgresQuery(unsafeSQL: OutboxRows.countDead)).decode(Int64.self) {
                 result.dead = Int(count)
             }
+            if includingDone {
+                for try await count in try await client.query(PostgresQuery(unsafeSQL: OutboxRows.countDone)).decode(Int64.self) {
+                    result.done = Int(count)
+                }
+            }
             return result
+        }
+    }
+}
+
+// MARK: - orderd tasks
+
+extension PostgresOrderStore: OutboxAdministration {
+    public func purgeDead(finishedBeforeMillis: Int64, batchSize: Int) throws(StoreError) -> Int {
+        var deleted = 0
+        while true {
+            // One statement per batch, each its own transaction: no long lock on the table.
+            var binds = PostgresBindings(capacity: 2)
+            binds.append(finishedBeforeMillis)
+            binds.append(Int64(max(1, batchSize)))
+            let query = PostgresQuery(unsafeSQL: PostgresRetention.purgeDead, binds: binds)
+            let batch = try call("purge dead tasks") { client in
+                try await client.query(query).decode(Int32.self).reduce(0) { count, _ in count + 1 }
+            }
+            deleted += batch
+            if batch < max(1, batchSize) { return deleted }
         }
     }
 }

@@ -85,4 +85,27 @@ enum PostgresSchema {
             return applied
         }
     }
+
+    /// For `orderd tasks`, which never migrates: nothing is applied (an empty list); a database at another
+    /// version than `migrations.count` fails with `SchemaMismatch` (version 0 when orderd never ran on it).
+    static func requireCurrent(_ connection: PostgresConnection, database: String, logger: Logger) async throws -> [Int] {
+        var current = 0
+        var exists = false
+        for try await found in try await connection.query(
+            "SELECT to_regclass('orderd_schema') IS NOT NULL", logger: logger
+        ).decode(Bool.self) {
+            exists = found
+        }
+        if exists {
+            for try await version in try await connection.query(
+                "SELECT coalesce(max(version), 0)::integer FROM orderd_schema", logger: logger
+            ).decode(Int32.self) {
+                current = Int(version)
+            }
+        }
+        guard current == migrations.count else {
+            throw SchemaMismatch(database: database, found: current, expected: migrations.count)
+        }
+        return []
+    }
 }

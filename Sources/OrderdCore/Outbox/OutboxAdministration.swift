@@ -1,0 +1,49 @@
+/// What `orderd tasks` does to the outbox of a database a daemon may be serving at the same time: look at it,
+/// make dead tasks pending again, delete old dead ones. Never migrates and never checkpoints.
+public protocol OutboxAdministration: AnyObject {
+    /// Tasks in `state` (every state when nil), oldest first.
+    func tasks(in state: TaskRecord.State?, limit: Int) throws(StoreError) -> [TaskRecord]
+    /// Counts by state.
+    func counts() throws(StoreError) -> OutboxCounts
+    /// Makes a dead task pending again, due now, with its attempts and age reset. False when no dead task has this key.
+    func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool
+    /// Deletes dead tasks that died before `finishedBeforeMillis`, at most `batchSize` per transaction, so a
+    /// running daemon's writer waits for one small batch at a time. Returns how many were deleted.
+    func purgeDead(finishedBeforeMillis: Int64, batchSize: Int) throws(StoreError) -> Int
+    func close()
+}
+
+/// Why `orderd tasks` refuses a database: it never migrates one, so its schema must be exactly this binary's.
+public struct SchemaMismatch: Error, CustomStringConvertible {
+    /// The database, as the configuration names it.
+    public let database: String
+    public let found: Int
+    public let expected: Int
+
+    public var description: String {
+        if found == 0 {
+            return "The database \(database) has no orderd schema yet (version 0). orderd tasks never creates or "
+                + "migrates one: start orderd once, which does."
+        }
+        if found < expected {
+            return "The database \(database) has schema version \(found); this orderd uses version \(expected). "
+                + "orderd tasks never migrates a database: run the orderd that serves it, or start this version's "
+                + "daemon once (it migrates at start) and try again."
+        }
+        return "The database \(database) has schema version \(found), newer than this orderd's version \(expected). "
+            + "Use the orderd binary of the version that serves this database."
+    }
+}
+
+extension OrderStores {
+    /// Opens the configured store for `orderd tasks`: the schema checked (never migrated), no writer thread, no
+    /// checkpoint. `writable`: `tasks retry` and `tasks purge`; without it, SQLite opens the file read-only.
+    public static func openForAdministration(
+        _ configuration: OrderdConfiguration, writable: Bool
+    ) throws -> any OutboxAdministration {
+        switch configuration.store.driver {
+        case .sqlite: return try SQLiteOutboxAdministration(store: configuration.store, writable: writable)
+        case .postgres: return try PostgresOrderStore(configuration: configuration, migrate: false)
+        }
+    }
+}
