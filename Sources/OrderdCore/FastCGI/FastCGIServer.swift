@@ -19,7 +19,7 @@ public protocol FastCGIResponder: Sendable {
 /// socket plus every idle kept-alive connection, takes the first that is ready and hands leadership on. That
 /// serialises `accept()` (Debian's libfcgi is built without `USE_LOCKING`), and it means a connection nginx keeps
 /// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
-/// does (field-notes: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
+/// does (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
 public final class FastCGIServer: @unchecked Sendable {
     // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held; `turn`
     // belongs to whichever thread holds `leader`; each FCGX_Request struct is owned by exactly one thread at a

@@ -5,7 +5,7 @@ import Glibc
 /// A plain `pthread_mutex_t` with a condition variable, heap-allocated so it never moves.
 ///
 /// Why not `Synchronization.Mutex`: on Linux it is a priority-inheriting futex that queues badly under
-/// contention (measured here: 12.4k vs 44.6k SQLite inserts/s behind one lock, see field-notes). The locks on
+/// contention (measured here: 12.4k vs 44.6k SQLite inserts/s behind one lock). The locks on
 /// the request path (accept hand-off, group commit) are hot and contended, and they need a condition variable.
 public final class PThreadMutex: @unchecked Sendable {
     // Safe to share: the mutex and condition are only touched through pthread calls, which are thread-safe,
