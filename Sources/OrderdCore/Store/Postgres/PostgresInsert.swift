@@ -92,8 +92,9 @@ final class PostgresInsert: @unchecked Sendable {
     }
 
     /// Request thread: blocks until the outcome, until `takeUpBy` while no connection was found, or until
-    /// `answerBy` less the lookup's reserve once the statement was sent.
-    func awaitOutcome(answerBy: ContinuousClock.Instant) -> Outcome {
+    /// `answerBy` less the lookup's reserve (`lookupReserve`, at most half the time left) once the statement
+    /// was sent.
+    func awaitOutcome(answerBy: ContinuousClock.Instant, lookupReserve: Duration = PostgresInsert.lookupReserve) -> Outcome {
         mutex.lock()
         defer { mutex.unlock() }
         while true {
@@ -106,7 +107,7 @@ final class PostgresInsert: @unchecked Sendable {
                     return .settled(.failure(.deadlinePassed("deadline passed while waiting for a connection")))
                 }
             case .sent(let backend, let sentAt):
-                let giveUpAt = answerBy - min(Self.lookupReserve, (answerBy - sentAt) / 2)
+                let giveUpAt = answerBy - min(lookupReserve, (answerBy - sentAt) / 2)
                 if !mutex.wait(until: giveUpAt), case .sent = state {
                     state = .abandoned
                     return .unknown(backend: backend, reason: "the request's deadline came while the insert was in flight")

@@ -15,7 +15,7 @@ import Glibc
 /// know which one they have. What differs:
 /// - **No writer thread.** Each order is one statement (the order row, its idempotency key and its outbox rows
 ///   in one `INSERT … WITH`), so one round trip and PostgreSQL's own commit (and its group commit across
-///   connections) make it durable. The request thread blocks until that statement's outcome, nothing else.
+///   connections) make it durable. The request thread waits for that statement and nothing else.
 /// - **A pool** (postgres-nio's `PostgresClient`, `store.pool_size` connections). A request that gets no
 ///   connection before its deadline is answered `busy` (503) and never written.
 /// - **Bounded waits, known outcomes.** Every connection asks for `statement_timeout` = `server.request_timeout`
@@ -51,6 +51,8 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     /// are never reused; the table is emptied when it outgrows the pool by far (closed connections' entries).
     private let backends = Mutex<[PostgresConnection.ID: PostgresBackend]>([:])
     private let poolSize: Int
+    /// `PostgresInsert.lookupReserve`; tests lengthen it so that a slow machine does not decide their outcome.
+    let lookupReserveMillis = Atomic<Int64>(PostgresInsert.lookupReserve.millis)
     private let synchronousCommit: OrderdConfiguration.Store.SynchronousCommit
 
     /// Connects (failing with PostgreSQL's own reason: unreachable, authentication, missing database), migrates
@@ -103,6 +105,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         single.options.additionalStartupParameters = [("synchronous_commit", store.synchronousCommit.rawValue)]
         if let name = url.applicationName { single.options.additionalStartupParameters.append(("application_name", name)) }
         let singleConfiguration = single
+        let expectedCommit = store.synchronousCommit.rawValue
         let owner = outbox?.owner ?? FollowUps.makeOwner()
         let migrationLogger = logger
         let endpoint = url.endpoint
@@ -111,7 +114,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         ) {
             let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
             do {
-                try await Self.checkSynchronousCommit(on: connection, expected: singleConfiguration.options.additionalStartupParameters[0].1)
+                try await Self.checkSynchronousCommit(on: connection, expected: expectedCommit)
                 let applied = try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
                 try await connection.close()
                 return applied
@@ -203,7 +206,8 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
                 write.finish(.failure(PostgresCall.storeError(error, "get a connection for an order")))
             }
         }
-        switch write.awaitOutcome(answerBy: max(answerBy, deadline)) {
+        let reserve = Duration.milliseconds(lookupReserveMillis.load(ordering: .relaxed))
+        switch write.awaitOutcome(answerBy: max(answerBy, deadline), lookupReserve: reserve) {
         case .settled(let result):
             return try result.get()
         case .unknown(let backend, let reason):
@@ -364,7 +368,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             logger: logger)
         for try await (pid, start, synchronousCommit) in rows.decode((Int32, String, String).self) {
             guard synchronousCommit == self.synchronousCommit.rawValue else {
-                throw StoreError.unavailable(Self.synchronousCommitMismatch(seen: synchronousCommit, expected: self.synchronousCommit.rawValue))
+                let problem = Self.synchronousCommitMismatch(seen: synchronousCommit, expected: self.synchronousCommit.rawValue)
+                logger.error("a PostgreSQL connection is not used: \(problem)")
+                throw StoreError.unavailable(problem)
             }
             let backend = PostgresBackend(pid: pid, start: start)
             backends.withLock {
