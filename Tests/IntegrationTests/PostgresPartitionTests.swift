@@ -53,7 +53,10 @@ extension PostgresIntegrationTests {
                     finished.mutate { $0 += 1 }
                 }.start()
             }
-            usleep(1_500_000)
+            // The partition starts once orders go through (the wait is a hang guard, not a figure).
+            let flowing = ContinuousClock.now + .seconds(60)
+            while !answers.value.contains(where: { $0.status == 201 }) && ContinuousClock.now < flowing { usleep(50_000) }
+            usleep(500_000)
             proxy.set(.blackhole)
             usleep(5_000_000)
             proxy.cut()

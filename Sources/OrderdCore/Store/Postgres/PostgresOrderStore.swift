@@ -114,7 +114,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         ) {
             let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
             do {
-                try await Self.checkSynchronousCommit(on: connection, expected: expectedCommit)
+                try await Self.checkSynchronousCommit(on: connection, expected: expectedCommit, logger: migrationLogger)
                 let applied = try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
                 try await connection.close()
                 return applied
@@ -323,7 +323,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         let found: StoredOrder?
         do {
             found = try PostgresCall.run("look up an order whose insert outcome is unknown", deadline: answerBy) {
-                try await client.withConnection { connection in
+                try await client.withConnection { connection async throws -> StoredOrder? in
                     // Half of what is left for the process to exit, the rest for the lookup itself.
                     let left = answerBy - .now
                     let waitMillis = max(Int64(1), left.millis / 2)
@@ -354,9 +354,11 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         throw StoreError.unavailable("\(reason); order \(id) is not stored (its server process is gone and the lookup found no row)")
     }
 
-    /// No row: the process is gone already. `false`: it did not exit within $1 milliseconds.
+    /// No row: the process is gone already, or it is this very connection's (the pool handed the insert's
+    /// connection back, so its statement has ended). `false`: it did not exit within $1 milliseconds.
     private static let terminateBackend = """
-        SELECT pg_terminate_backend(pid, $1) FROM pg_stat_activity WHERE pid = $2 AND backend_start::text = $3
+        SELECT pg_terminate_backend(pid, $1) FROM pg_stat_activity
+        WHERE pid = $2 AND backend_start::text = $3 AND pid <> pg_backend_pid()
         """
 
     /// The server process of a pooled connection, asked once per connection; the same query checks the
@@ -396,8 +398,8 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     }
 
     /// Refuses a server that reports another `synchronous_commit` than the one asked for.
-    private static func checkSynchronousCommit(on connection: PostgresConnection, expected: String) async throws {
-        for try await seen in try await connection.query("SHOW synchronous_commit").decode(String.self) where seen != expected {
+    private static func checkSynchronousCommit(on connection: PostgresConnection, expected: String, logger: Logger) async throws {
+        for try await seen in try await connection.query("SHOW synchronous_commit", logger: logger).decode(String.self) where seen != expected {
             throw StoreError.unavailable(synchronousCommitMismatch(seen: seen, expected: expected))
         }
     }
