@@ -51,6 +51,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     /// are never reused; the table is emptied when it outgrows the pool by far (closed connections' entries).
     private let backends = Mutex<[PostgresConnection.ID: PostgresBackend]>([:])
     private let poolSize: Int
+    /// For the lookups that settle an unknown outcome: a connection of their own, made for each, since the
+    /// pool may be full of connections that went silent with the insert's.
+    private let lookupConfiguration: PostgresConnection.Configuration
     /// `PostgresInsert.lookupReserve`; tests lengthen it so that a slow machine does not decide their outcome.
     let lookupReserveMillis = Atomic<Int64>(PostgresInsert.lookupReserve.millis)
     private let synchronousCommit: OrderdConfiguration.Store.SynchronousCommit
@@ -105,6 +108,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         single.options.additionalStartupParameters = [("synchronous_commit", store.synchronousCommit.rawValue)]
         if let name = url.applicationName { single.options.additionalStartupParameters.append(("application_name", name)) }
         let singleConfiguration = single
+        var lookup = single
+        lookup.options.additionalStartupParameters.insert(settings[0], at: 0)
+        lookupConfiguration = lookup
         let expectedCommit = store.synchronousCommit.rawValue
         let owner = outbox?.owner ?? FollowUps.makeOwner()
         let migrationLogger = logger
@@ -309,7 +315,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 
     /// Learns an insert's outcome that its own connection did not deliver, within what is left until `answerBy`.
     ///
-    /// On another connection: first the server process that had the statement is ended (`pg_terminate_backend`,
+    /// On a connection of its own, made for this lookup (the pool may be full of connections that went silent
+    /// like the insert's, and a leased connection stuck mid-statement was seen to keep postgres-nio 1.33's pool
+    /// from opening another for seconds): first the server process that had the statement is ended (`pg_terminate_backend`,
     /// waiting for it to exit), so that a statement still running, waiting for a lock, or still on its way
     /// through the network can no longer commit afterwards; then the order is read by its id. Found: it was
     /// stored, and is answered as created (the caller hands it to the follow-ups like any new order). Absent:
@@ -318,27 +326,19 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         _ write: PostgresInsert, sentOn backend: PostgresBackend, reason: String, answerBy: ContinuousClock.Instant
     ) throws(StoreError) -> CreateOutcome {
         let id = write.stored.id
-        let client = client
+        let configuration = lookupConfiguration
         let logger = logger
         let found: StoredOrder?
         do {
             found = try PostgresCall.run("look up an order whose insert outcome is unknown", deadline: answerBy) {
-                try await client.withConnection { connection async throws -> StoredOrder? in
-                    // Half of what is left for the process to exit, the rest for the lookup itself.
-                    let left = answerBy - .now
-                    let waitMillis = max(Int64(1), left.millis / 2)
-                    var binds = PostgresBindings(capacity: 3)
-                    binds.append(Int64(waitMillis))
-                    binds.append(backend.pid)
-                    binds.append(backend.start)
-                    let terminate = PostgresQuery(unsafeSQL: Self.terminateBackend, binds: binds)
-                    for try await ended in try await connection.query(terminate, logger: logger).decode(Bool.self) where !ended {
-                        throw StoreError.outcomeUnknown("the server process \(backend.pid) that had the insert did not exit in time")
-                    }
-                    let rows = try await connection.query(
-                        "SELECT \(unescaped: OrderRows.orderColumns) FROM orders WHERE id = \(id)", logger: logger)
-                    for try await row in rows { return try Self.decodeOrder(row) }
-                    return nil
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                do {
+                    let order = try await Self.lookUp(id, endingFirst: backend, on: connection, answerBy: answerBy, logger: logger)
+                    try? await connection.close()
+                    return order
+                } catch {
+                    try? await connection.close()
+                    throw error
                 }
             }
         } catch {
@@ -354,8 +354,26 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         throw StoreError.unavailable("\(reason); order \(id) is not stored (its server process is gone and the lookup found no row)")
     }
 
-    /// No row: the process is gone already, or it is this very connection's (the pool handed the insert's
-    /// connection back, so its statement has ended). `false`: it did not exit within $1 milliseconds.
+    private static func lookUp(
+        _ id: String, endingFirst backend: PostgresBackend, on connection: PostgresConnection,
+        answerBy: ContinuousClock.Instant, logger: Logger
+    ) async throws -> StoredOrder? {
+        // Half of what is left for the process to exit, the rest for the lookup itself.
+        let waitMillis = max(Int64(1), (answerBy - .now).millis / 2)
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(waitMillis)
+        binds.append(backend.pid)
+        binds.append(backend.start)
+        let terminate = PostgresQuery(unsafeSQL: terminateBackend, binds: binds)
+        for try await ended in try await connection.query(terminate, logger: logger).decode(Bool.self) where !ended {
+            throw StoreError.outcomeUnknown("the server process \(backend.pid) that had the insert did not exit in time")
+        }
+        let rows = try await connection.query("SELECT \(unescaped: OrderRows.orderColumns) FROM orders WHERE id = \(id)", logger: logger)
+        for try await row in rows { return try decodeOrder(row) }
+        return nil
+    }
+
+    /// No row: the process is gone already. `false`: it did not exit within $1 milliseconds.
     private static let terminateBackend = """
         SELECT pg_terminate_backend(pid, $1) FROM pg_stat_activity
         WHERE pid = $2 AND backend_start::text = $3 AND pid <> pg_backend_pid()
