@@ -18,7 +18,8 @@ extension PostgresIntegrationTests {
     }
 
     /// A partition between orderd and PostgreSQL under load: a proxy swallows every byte for 5 s, then cuts all
-    /// connections mid-statement; later it lets statements through and loses their answers, then cuts again.
+    /// connections mid-statement; later it lets statements through and loses their answers, then cuts again;
+    /// last it swallows everything for 1 s and cuts.
     ///
     /// Outcomes only, never timings: every request is answered (the client's 20 s timeout is only a hang guard,
     /// four request_timeouts of 5 s); every 201 is in the database; every other answer is a 503 that either says
@@ -63,6 +64,12 @@ extension PostgresIntegrationTests {
             usleep(1_500_000)
             proxy.set(.dropAnswers)
             usleep(1_500_000)
+            proxy.cut()
+            usleep(1_500_000)
+            // A short partition: its statements never arrive, the cut comes while their requests still have
+            // time, and the lookup on a fresh connection finds nothing.
+            proxy.set(.blackhole)
+            usleep(1_000_000)
             proxy.cut()
             usleep(1_500_000)
             loading.mutate { $0 = false }
