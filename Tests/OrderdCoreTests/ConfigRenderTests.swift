@@ -23,6 +23,7 @@ import Testing
             password_file =
             pool_size = 20
             connect_timeout = 5s
+            synchronous_commit = on
 
             [orders]
             idempotency_ttl = 24h

@@ -25,6 +25,28 @@ import Testing
         #expect(response.headers.contains { $0.name == "Retry-After" && $0.value == "1" })
     }
 
+    /// An unknown outcome is a 503 of its own: the client must not read it as "nothing was stored", and the
+    /// message says how to settle it; the store's context (which may name the server) stays in the log.
+    @Test func unknownOutcomeIsA503ThatAsksForARetryWithTheSameKey() throws {
+        let error = StoreError.outcomeUnknown("insert an order: connection to 10.0.0.7 closed; lookup: timed out")
+        let response = HTTPErrorMapper.response(for: error, requestID: "r4", logger: logger)
+        #expect(response.status == 503)
+        #expect(response.headers.contains { $0.name == "Retry-After" })
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        let fields = try #require(body["error"] as? [String: Any])
+        #expect(fields["code"] as? String == "outcome_unknown")
+        let message = try #require(fields["message"] as? String)
+        #expect(message.contains("same Idempotency-Key"))
+        #expect(!message.contains("nothing was stored") && !message.contains("10.0.0.7"))
+        #expect(error.code == .outcomeUnknown && !error.isConfinedToOneWrite)
+
+        // Every other store failure that reaches a client as 503 says nothing was stored.
+        for other in [StoreError.deadlinePassed("test"), StoreError.unavailable("test")] {
+            let answer = HTTPErrorMapper.apiError(for: other, requestID: "r5", logger: logger)
+            #expect(answer.status == 503 && answer.code == "unavailable" && answer.message.contains("nothing was stored"))
+        }
+    }
+
     @Test func unexpectedErrorsAreA500ThatSaysNothingInternal() {
         struct Secret: Error { let path = "/var/lib/orderd/orderd.db" }
         let response = HTTPErrorMapper.response(for: Secret(), requestID: "r3", logger: logger)

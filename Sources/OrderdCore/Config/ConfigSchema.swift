@@ -56,6 +56,7 @@ enum ConfigSchema {
         ConfigKey("store", "password_file", \.store.passwordFile, .optionalAbsolutePath),
         ConfigKey("store", "pool_size", \.store.poolSize, .integer(1...1000)),
         ConfigKey("store", "connect_timeout", \.store.connectTimeout, .duration(.milliseconds(100)...(.seconds(600)))),
+        ConfigKey("store", "synchronous_commit", \.store.synchronousCommit, .enumeration),
 
         ConfigKey("orders", "idempotency_ttl", \.orders.idempotencyTTL, .duration(.seconds(60)...(.seconds(30 * 86_400)))),
 

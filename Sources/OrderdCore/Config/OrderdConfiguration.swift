@@ -48,6 +48,10 @@ public struct OrderdConfiguration: Sendable, Equatable {
     public struct Store: Sendable, Equatable {
         public enum Driver: String, Sendable, Equatable, CaseIterable { case sqlite, postgres }
         public enum Synchronous: String, Sendable, Equatable, CaseIterable { case full, normal }
+        /// PostgreSQL's own `synchronous_commit` values.
+        public enum SynchronousCommit: String, Sendable, Equatable, CaseIterable {
+            case on, remoteApply = "remote_apply", remoteWrite = "remote_write", local, off
+        }
         /// `store.driver` (enum sqlite|postgres): storage engine; default `sqlite`.
         public var driver: Driver = .sqlite
         /// `store.path` (path): SQLite database file; default `/var/lib/orderd/orderd.db`.
@@ -65,6 +69,10 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var poolSize: Int = 20
         /// `store.connect_timeout` (duration): longest wait for a new PostgreSQL connection; default `5s`.
         public var connectTimeout: Duration = .seconds(5)
+        /// `store.synchronous_commit` (enum on|remote_apply|remote_write|local|off): the `synchronous_commit` every
+        /// PostgreSQL connection sets and orderd checks at start; default `on` (a 201 means flushed to disk, and to
+        /// the synchronous standbys if the server has any).
+        public var synchronousCommit: SynchronousCommit = .on
 
         public init() {}
     }

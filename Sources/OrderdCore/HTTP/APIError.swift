@@ -14,6 +14,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case conflict = "idempotency_conflict"
         case requestTimeout = "request_timeout"
         case unavailable = "unavailable"
+        case outcomeUnknown = "outcome_unknown"
         case `internal` = "internal"
     }
 
@@ -90,6 +91,17 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public static func unavailable(_ message: String, retryAfterSeconds: Int) -> APIError {
         var error = APIError(.unavailable, 503, message)
+        error.headers = [("Retry-After", String(retryAfterSeconds))]
+        return error
+    }
+
+    /// The order may or may not be stored: only a retry with the same `Idempotency-Key` can tell (it answers
+    /// the stored order, or stores it now), so the message says so. Still a 503: clients that treat every 503
+    /// as "retry later" do the right thing as long as they keep the key.
+    public static func outcomeUnknown(retryAfterSeconds: Int) -> APIError {
+        var error = APIError(
+            .outcomeUnknown, 503,
+            "The order store did not confirm whether the order was stored. Retry with the same Idempotency-Key: it answers the order if it was stored and stores it once if it was not.")
         error.headers = [("Retry-After", String(retryAfterSeconds))]
         return error
     }

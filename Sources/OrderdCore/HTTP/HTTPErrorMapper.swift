@@ -80,6 +80,8 @@ extension HTTPErrorMapper {
                 return .idempotencyConflict()
             case .unavailable:
                 return .unavailable("The order store is unavailable; nothing was stored. Retry later.", retryAfterSeconds: 5)
+            case .outcomeUnknown:
+                return .outcomeUnknown(retryAfterSeconds: 1)
             default:
                 return nil  // corrupt or internal: a logged 500
             }

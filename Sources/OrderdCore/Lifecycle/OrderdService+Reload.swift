@@ -12,7 +12,7 @@ struct LiveSettings {
     static let restartOnly: Set<String> = [
         "server.listen", "server.listen_mode", "server.listen_group", "server.listen_backlog", "server.request_workers",
         "store.driver", "store.path", "store.synchronous", "store.url", "store.password_file", "store.pool_size",
-        "store.connect_timeout", "orders.idempotency_ttl", "task.audit.path", "outbox.retention",
+        "store.connect_timeout", "store.synchronous_commit", "orders.idempotency_ttl", "task.audit.path", "outbox.retention",
     ]
 
     /// The configuration that takes effect when `next` is loaded over `running`: `next`, except for the keys

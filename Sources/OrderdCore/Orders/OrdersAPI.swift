@@ -41,7 +41,11 @@ public struct OrdersAPI: Sendable {
         request.timings.validate = commitStart - validateStart
         defer { request.timings.commit = ContinuousClock.now - commitStart }
         let deadline = min(request.deadline, commitStart.advanced(by: busyTimeout.value))
-        let outcome = try store.create(order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline)
+        // The busy timeout bounds the wait for the store to take the order up; the request's own deadline bounds
+        // the wait for an outcome that was sent and may not come back (PostgreSQL).
+        let outcome = try store.create(
+            order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline,
+            answerBy: request.deadline)
         var headers = [("Location", Self.itemPrefix + outcome.order.id)]
         if case .replayed = outcome { headers.append(("Idempotent-Replayed", "true")) }
         var response = HTTPResponse.json(201, OrderJSON.createdBody(outcome.order), headers: headers)

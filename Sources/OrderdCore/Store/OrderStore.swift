@@ -11,13 +11,25 @@ public protocol OrderStore: AnyObject, Sendable {
     /// the first time (nothing new is written); the same key with a different body throws
     /// `StoreError.Code.idempotencyConflict`.
     ///
-    /// When this throws, the order was not stored. If the write was not taken up before `deadline`, it throws
-    /// `StoreError.Code.busy`; once the write is part of a transaction, the call waits for that transaction's
-    /// outcome even past the deadline, so a success always means committed.
+    /// When this throws, the order was not stored, except with `StoreError.Code.outcomeUnknown` (it may be). If
+    /// the write was not taken up before `deadline`, it throws `StoreError.Code.busy`; once the write is part of
+    /// a transaction, the call waits for that transaction's outcome even past the deadline, so a success always
+    /// means committed.
     func create(
         _ order: NewOrder,
         idempotency: IdempotencyRequest?,
         deadline: ContinuousClock.Instant
+    ) throws(StoreError) -> CreateOutcome
+
+    /// `create(_:idempotency:deadline:)` for a caller that must answer by `answerBy` (its request's deadline,
+    /// at or after `deadline`): a store whose sent write can go unanswered (PostgreSQL, over a network) waits
+    /// for it and for learning its outcome until then at most, and throws `StoreError.Code.outcomeUnknown`
+    /// when that did not settle it. The default waits as `create(_:idempotency:deadline:)` does.
+    func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant,
+        answerBy: ContinuousClock.Instant
     ) throws(StoreError) -> CreateOutcome
 
     /// The stored order with this id, or nil when there is none.
@@ -26,6 +38,19 @@ public protocol OrderStore: AnyObject, Sendable {
     /// Finishes the writes already queued, then releases every resource. Calls after this fail with
     /// `StoreError.Code.unavailable`. Safe to call more than once.
     func close()
+}
+
+extension OrderStore {
+    /// SQLite's writer is in this process: a write it took up always gets an answer, bounded by its own busy
+    /// timeout.
+    public func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant,
+        answerBy: ContinuousClock.Instant
+    ) throws(StoreError) -> CreateOutcome {
+        try create(order, idempotency: idempotency, deadline: deadline)
+    }
 }
 
 /// An `Idempotency-Key` with the request body it came with.

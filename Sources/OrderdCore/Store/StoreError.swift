@@ -7,7 +7,7 @@ import CSQLite
 /// status code and `sqlite3_errmsg` text.
 public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugStringConvertible {
     fileprivate enum Kind: Sendable, Hashable {
-        case busy, idempotencyConflict, unavailable, corrupt, internalError
+        case busy, idempotencyConflict, unavailable, outcomeUnknown, corrupt, internalError
     }
 
     /// The kind of failure, which decides the HTTP answer. A struct with static members rather than a public
@@ -22,6 +22,10 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         public static let idempotencyConflict = Code(kind: .idempotencyConflict)
         /// The database cannot be used: disk full, I/O error, read-only, cannot be opened, or the store is closed.
         public static let unavailable = Code(kind: .unavailable)
+        /// The write was sent but its outcome could not be learnt (the connection broke or the deadline passed
+        /// while it was in flight, and looking the order up failed too): it may or may not be stored. A retry
+        /// with the same idempotency key settles it (HTTP 503, `outcome_unknown`).
+        public static let outcomeUnknown = Code(kind: .outcomeUnknown)
         /// The database file is damaged or is not a database.
         public static let corrupt = Code(kind: .corrupt)
         /// A bug or an unexpected SQLite answer.
@@ -32,6 +36,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
             case .busy: return "busy"
             case .idempotencyConflict: return "idempotencyConflict"
             case .unavailable: return "unavailable"
+            case .outcomeUnknown: return "outcomeUnknown"
             case .corrupt: return "corrupt"
             case .internalError: return "internal"
             }
@@ -60,6 +65,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible, CustomDebugS
         case .busy: return "The order store is busy; try again later."
         case .idempotencyConflict: return "The idempotency key was already used with a different request body."
         case .unavailable: return "The order store is unavailable."
+        case .outcomeUnknown: return "The order store did not tell whether the order was stored."
         case .corrupt: return "The order store is damaged."
         case .internalError: return "Internal order store error."
         }
@@ -106,6 +112,8 @@ extension StoreError {
 
     static func corrupt(_ context: String) -> StoreError { StoreError(.corrupt, context: context) }
 
+    static func outcomeUnknown(_ context: String) -> StoreError { StoreError(.outcomeUnknown, context: context) }
+
     static func internalError(_ context: String) -> StoreError { StoreError(.internalError, context: context) }
 
     /// A failure of another database engine (PostgreSQL), already classified by its driver's mapping.
@@ -115,7 +123,7 @@ extension StoreError {
     /// a check of our own): the writer rolls back that order's savepoint and lets the rest of the batch
     /// commit. Anything else (I/O, disk full, busy, corruption) aborts the whole transaction.
     var isConfinedToOneWrite: Bool {
-        guard let sqliteStatus else { return code != .busy && code != .unavailable }
+        guard let sqliteStatus else { return code != .busy && code != .unavailable && code != .outcomeUnknown }
         switch sqliteStatus & 0xFF {
         case SQLITE_CONSTRAINT, SQLITE_TOOBIG, SQLITE_MISMATCH, SQLITE_RANGE: return true
         default: return false

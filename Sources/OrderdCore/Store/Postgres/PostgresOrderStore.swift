@@ -15,9 +15,15 @@ import Glibc
 /// know which one they have. What differs:
 /// - **No writer thread.** Each order is one statement (the order row, its idempotency key and its outbox rows
 ///   in one `INSERT … WITH`), so one round trip and PostgreSQL's own commit (and its group commit across
-///   connections) make it durable. The request thread blocks until that statement's outcome, nothing else.
+///   connections) make it durable. The request thread waits for that statement and nothing else.
 /// - **A pool** (postgres-nio's `PostgresClient`, `store.pool_size` connections). A request that gets no
 ///   connection before its deadline is answered `busy` (503) and never written.
+/// - **Bounded waits, known outcomes.** Every connection asks for `statement_timeout` = `server.request_timeout`
+///   and `synchronous_commit` = `store.synchronous_commit` in its startup message, and the first use of each
+///   checks the latter. A request thread waits for its insert until shortly before its deadline; when no answer
+///   came by then, or the connection broke after the statement left, it ends the server process that had the
+///   statement and looks the order up by its id (generated before the insert) on another connection: found is
+///   a 201, absent is a 503 "nothing was stored", and a lookup that fails too is `outcomeUnknown` (`settle`).
 /// - **A shared outbox.** Instances claim due tasks with `FOR UPDATE SKIP LOCKED` under a lease; a dead
 ///   instance's leases run out and the others take its tasks over. Outcomes (`record`) are written by one
 ///   background task per instance in small transactions.
@@ -43,6 +49,16 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     private let commitObserver = Mutex<(any CommitObserver)?>(nil)
     /// `outbox.retention`, in the serving process only (the one with an `outbox`), not in `orderd tasks`.
     private let retention: PostgresRetention?
+    /// Each pooled connection's server process, learnt on its first insert (`backend(of:)`). Pool connection ids
+    /// are never reused; the table is emptied when it outgrows the pool by far (closed connections' entries).
+    private let backends = Mutex<[PostgresConnection.ID: PostgresBackend]>([:])
+    private let poolSize: Int
+    /// For the lookups that settle an unknown outcome: a connection of their own, made for each, since the
+    /// pool may be full of connections that went silent with the insert's.
+    private let lookupConfiguration: PostgresConnection.Configuration
+    /// `PostgresInsert.lookupReserve`; tests lengthen it so that a slow machine does not decide their outcome.
+    let lookupReserveMillis = Atomic<Int64>(PostgresInsert.lookupReserve.millis)
+    private let synchronousCommit: OrderdConfiguration.Store.SynchronousCommit
 
     /// Connects (failing with PostgreSQL's own reason: unreachable, authentication, missing database), migrates
     /// the schema, and starts the pool.
@@ -69,6 +85,9 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         self.wallClock = wallClock
         idempotencyTTLMillis = configuration.orders.idempotencyTTL.millis
         callTimeout = store.busyTimeout
+        poolSize = store.poolSize
+        synchronousCommit = store.synchronousCommit
+        let settings = Self.startupSettings(configuration)
         let password = try Self.password(store)
         let tlsSettings = Self.tlsSettings(url)
 
@@ -90,8 +109,14 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             single = .init(host: url.host ?? "", port: url.port, username: url.user, password: password, database: url.database, tls: tls)
         }
         single.options.connectTimeout = .nanoseconds(store.connectTimeout.nanos)
-        if let name = url.applicationName { single.options.additionalStartupParameters = [("application_name", name)] }
+        // No statement_timeout here: migrations may take longer than a request.
+        single.options.additionalStartupParameters = [("synchronous_commit", store.synchronousCommit.rawValue)]
+        if let name = url.applicationName { single.options.additionalStartupParameters.append(("application_name", name)) }
         let singleConfiguration = single
+        var lookup = single
+        lookup.options.additionalStartupParameters.insert(settings[0], at: 0)
+        lookupConfiguration = lookup
+        let expectedCommit = store.synchronousCommit.rawValue
         let owner = outbox?.owner ?? FollowUps.makeOwner()
         let migrationLogger = logger
         let endpoint = url.endpoint
@@ -100,6 +125,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         ) {
             let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
             do {
+                try await Self.checkSynchronousCommit(on: connection, expected: expectedCommit, logger: migrationLogger)
                 let applied = migrate
                     ? try await PostgresSchema.migrate(connection, by: owner, logger: migrationLogger)
                     : try await PostgresSchema.requireCurrent(connection, database: endpoint, logger: migrationLogger)
@@ -128,7 +154,8 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         pooled.options.connectTimeout = store.connectTimeout
         pooled.options.maximumConnections = store.poolSize
         pooled.options.minimumConnections = 0
-        if let name = url.applicationName { pooled.options.additionalStartupParameters = [("application_name", name)] }
+        pooled.options.additionalStartupParameters = settings
+        if let name = url.applicationName { pooled.options.additionalStartupParameters.append(("application_name", name)) }
         let client = PostgresClient(configuration: pooled, backgroundLogger: logger)
         self.client = client
         runTask = Task(executorPreference: PostgresExecutor.shared) { await client.run() }
@@ -147,26 +174,46 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         idempotency: IdempotencyRequest?,
         deadline: ContinuousClock.Instant
     ) throws(StoreError) -> CreateOutcome {
+        try create(order, idempotency: idempotency, deadline: deadline, answerBy: deadline)
+    }
+
+    public func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant,
+        answerBy: ContinuousClock.Instant
+    ) throws(StoreError) -> CreateOutcome {
         guard !closed.load(ordering: .acquiring) else { throw StoreError.unavailable("the store is closed") }
         guard ContinuousClock.now < deadline else {
             throw StoreError.deadlinePassed("deadline passed before the write was queued")
         }
-        // The same hand-over as the SQLite writer's: the request may give up while it waits for a connection;
-        // once its statement is sent, it waits for the outcome, so a success always means committed.
-        let write = PendingWrite(order: order, idempotency: idempotency, deadline: deadline)
+        let (id, millis) = ids.withLock { $0.next(nowMillis: wallClock()) }
+        let write = PostgresInsert(
+            stored: StoredOrder(id: id, createdAtMillis: millis, order: order), idempotency: idempotency, takeUpBy: deadline)
         Task(executorPreference: PostgresExecutor.shared) { [self] in
             do {
                 try await client.withConnection { connection in
-                    guard write.claim(now: .now) else { return }
-                    let started = ContinuousClock.now
-                    let result: Result<CreateOutcome, StoreError>
+                    let backend: PostgresBackend
                     do {
-                        result = .success(try await self.insert(write, on: connection))
+                        backend = try await self.backend(of: connection)
                     } catch {
-                        result = .failure(PostgresCall.storeError(error, "insert an order"))
+                        write.finish(.failure(PostgresCall.storeError(error, "prepare a connection for an order")))
+                        return
                     }
-                    write.finish(result)
-                    let committed = if case .success = result { true } else { false }
+                    guard write.send(now: .now, on: backend) else { return }
+                    let started = ContinuousClock.now
+                    var committed = false
+                    do {
+                        let outcome = try await self.insert(write, on: connection)
+                        committed = true
+                        write.finish(.success(outcome))
+                    } catch {
+                        if Self.statementFailed(error) {
+                            write.finish(.failure(PostgresCall.storeError(error, "insert an order")))
+                        } else {
+                            write.finishUnknown("insert an order: \(PostgresCall.storeError(error, "the connection failed").debugDescription)")
+                        }
+                    }
                     self.commitObserver.withLock { $0 }?.transactionFinished(
                         duration: .now - started, orders: 1, committed: committed)
                 }
@@ -175,7 +222,13 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
                 write.finish(.failure(PostgresCall.storeError(error, "get a connection for an order")))
             }
         }
-        return try write.awaitOutcome()
+        let reserve = Duration.milliseconds(lookupReserveMillis.load(ordering: .relaxed))
+        switch write.awaitOutcome(answerBy: max(answerBy, deadline), lookupReserve: reserve) {
+        case .settled(let result):
+            return try result.get()
+        case .unknown(let backend, let reason):
+            return try settle(write, sentOn: backend, reason: reason, answerBy: max(answerBy, deadline))
+        }
     }
 
     public func order(id: String) throws(StoreError) -> StoredOrder? {
@@ -216,10 +269,10 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 
     /// One statement, one transaction: the order, its key and body, and its outbox rows. When the key is taken:
     /// the same body replays, another body is a conflict, an expired key is given up and the insert tried again.
-    private func insert(_ write: PendingWrite, on connection: PostgresConnection) async throws -> CreateOutcome {
+    private func insert(_ write: PostgresInsert, on connection: PostgresConnection) async throws -> CreateOutcome {
         let now = wallClock()
-        let (id, millis) = ids.withLock { $0.next(nowMillis: now) }
-        let stored = StoredOrder(id: id, createdAtMillis: millis, order: write.order)
+        let stored = write.stored
+        let (id, millis) = (stored.id, stored.createdAtMillis)
         let order = stored.order
         var binds = PostgresBindings(capacity: 13)
         binds.append(stored.id)
@@ -259,6 +312,130 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             return .replayed(existing)
         }
         throw StoreError.deadlinePassed("idempotency key \(write.idempotency?.key.count ?? 0) bytes long kept changing hands")
+    }
+
+    /// True when the server answered the statement with an error, so its transaction was rolled back: a
+    /// check of our own, or any SQLSTATE but a connection failure (08) or a shutdown (57P), which PostgreSQL
+    /// may send for a transaction it has already committed (a synchronous standby's wait cut short). Anything
+    /// else after the statement left (the connection closed, a reset, an answer we could not decode) leaves
+    /// the outcome open.
+    static func statementFailed(_ error: any Error) -> Bool {
+        if error is StoreError { return true }
+        guard let error = error as? PSQLError, let state = error.serverInfo?[.sqlState] else { return false }
+        return !state.hasPrefix("08") && !state.hasPrefix("57P")
+    }
+
+    /// Learns an insert's outcome that its own connection did not deliver, within what is left until `answerBy`.
+    ///
+    /// On a connection of its own, made for this lookup (the pool may be full of connections that went silent
+    /// like the insert's, and a leased connection stuck mid-statement was seen to keep postgres-nio 1.33's pool
+    /// from opening another for seconds): first the server process that had the statement is ended (`pg_terminate_backend`,
+    /// waiting for it to exit), so that a statement still running, waiting for a lock, or still on its way
+    /// through the network can no longer commit afterwards; then the order is read by its id. Found: it was
+    /// stored, and is answered as created (the caller hands it to the follow-ups like any new order). Absent:
+    /// provably not stored, `unavailable`. The lookup failing or not finishing in time: `outcomeUnknown`.
+    private func settle(
+        _ write: PostgresInsert, sentOn backend: PostgresBackend, reason: String, answerBy: ContinuousClock.Instant
+    ) throws(StoreError) -> CreateOutcome {
+        let id = write.stored.id
+        let configuration = lookupConfiguration
+        let logger = logger
+        let found: StoredOrder?
+        do {
+            found = try PostgresCall.run("look up an order whose insert outcome is unknown", deadline: answerBy) {
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+                do {
+                    let order = try await Self.lookUp(id, endingFirst: backend, on: connection, answerBy: answerBy, logger: logger)
+                    try? await connection.close()
+                    return order
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+            }
+        } catch {
+            logger.warning("the outcome of an order insert is unknown; the client is told to retry with its key", metadata: [
+                "order_id": "\(id)", "reason": "\(reason)", "lookup_error": "\(String(reflecting: error))"])
+            throw StoreError.outcomeUnknown("\(reason); looking the order up failed: \(String(reflecting: error))")
+        }
+        if let found {
+            logger.notice("an order insert whose answer was lost is stored", metadata: ["order_id": "\(id)", "reason": "\(reason)"])
+            return .created(found)
+        }
+        logger.notice("an order insert whose answer was lost is not stored", metadata: ["order_id": "\(id)", "reason": "\(reason)"])
+        throw StoreError.unavailable("\(reason); order \(id) is not stored (its server process is gone and the lookup found no row)")
+    }
+
+    private static func lookUp(
+        _ id: String, endingFirst backend: PostgresBackend, on connection: PostgresConnection,
+        answerBy: ContinuousClock.Instant, logger: Logger
+    ) async throws -> StoredOrder? {
+        // Half of what is left for the process to exit, the rest for the lookup itself.
+        let waitMillis = max(Int64(1), (answerBy - .now).millis / 2)
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(waitMillis)
+        binds.append(backend.pid)
+        binds.append(backend.start)
+        let terminate = PostgresQuery(unsafeSQL: terminateBackend, binds: binds)
+        for try await ended in try await connection.query(terminate, logger: logger).decode(Bool.self) where !ended {
+            throw StoreError.outcomeUnknown("the server process \(backend.pid) that had the insert did not exit in time")
+        }
+        let rows = try await connection.query("SELECT \(unescaped: OrderRows.orderColumns) FROM orders WHERE id = \(id)", logger: logger)
+        for try await row in rows { return try decodeOrder(row) }
+        return nil
+    }
+
+    /// No row: the process is gone already. `false`: it did not exit within $1 milliseconds.
+    private static let terminateBackend = """
+        SELECT pg_terminate_backend(pid, $1) FROM pg_stat_activity
+        WHERE pid = $2 AND backend_start::text = $3 AND pid <> pg_backend_pid()
+        """
+
+    /// The server process of a pooled connection, asked once per connection; the same query checks the
+    /// connection's `synchronous_commit` (a pooler between us and PostgreSQL may not pass startup parameters on).
+    private func backend(of connection: PostgresConnection) async throws -> PostgresBackend {
+        if let known = backends.withLock({ $0[connection.id] }) { return known }
+        let rows = try await connection.query(
+            "SELECT pid, backend_start::text, current_setting('synchronous_commit') FROM pg_stat_activity WHERE pid = pg_backend_pid()",
+            logger: logger)
+        for try await (pid, start, synchronousCommit) in rows.decode((Int32, String, String).self) {
+            guard synchronousCommit == self.synchronousCommit.rawValue else {
+                let problem = Self.synchronousCommitMismatch(seen: synchronousCommit, expected: self.synchronousCommit.rawValue)
+                logger.error("a PostgreSQL connection is not used: \(problem)")
+                throw StoreError.unavailable(problem)
+            }
+            let backend = PostgresBackend(pid: pid, start: start)
+            backends.withLock {
+                if $0.count >= 4 * poolSize + 16 { $0.removeAll() }
+                $0[connection.id] = backend
+            }
+            return backend
+        }
+        throw StoreError.internalError("pg_stat_activity has no row for the connection's own server process")
+    }
+
+    /// The settings every pooled connection asks for in its startup message. `statement_timeout` is
+    /// `server.request_timeout` as orderd started: no statement outlives the request that sent it by much (a
+    /// request thread gives up earlier on its own; this ends the server's side of it, e.g. a statement waiting
+    /// for a lock whose client is gone). It is fixed when the store starts: a reloaded request_timeout changes
+    /// the request threads' own waits only.
+    static func startupSettings(_ configuration: OrderdConfiguration) -> [(String, String)] {
+        let timeout = max(Int64(1), configuration.server.requestTimeout.millis)
+        return [
+            ("statement_timeout", String(timeout)),
+            ("synchronous_commit", configuration.store.synchronousCommit.rawValue),
+        ]
+    }
+
+    /// Refuses a server that reports another `synchronous_commit` than the one asked for.
+    private static func checkSynchronousCommit(on connection: PostgresConnection, expected: String, logger: Logger) async throws {
+        for try await seen in try await connection.query("SHOW synchronous_commit", logger: logger).decode(String.self) where seen != expected {
+            throw StoreError.unavailable(synchronousCommitMismatch(seen: seen, expected: expected))
+        }
+    }
+
+    static func synchronousCommitMismatch(seen: String, expected: String) -> String {
+        "PostgreSQL reports synchronous_commit = \(seen) on orderd's connection, expected \(expected) (store.synchronous_commit); a connection pooler may drop startup parameters, or set store.synchronous_commit to the value the server must use"
     }
 
     static func decodeOrder(_ row: PostgresRow) throws -> StoredOrder {
