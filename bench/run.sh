@@ -925,7 +925,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
         echo "## Retention: done tasks deleted under load"
         echo
         echo "orderd as shipped (SMS driver=log, audit, stats), POST /orders through nginx, keepalive off, c=$CONNS, ${DUR_S}s each;"
-        echo "\\`outbox.retention = 0s\\` keeps every done task (the reference), \\`1s\\` has the writer delete them, 500 rows per statement,"
+        echo 'outbox.retention = 0s keeps every done task (the reference), 1s has the writer delete them, 500 rows per statement,'
         echo "while the load runs. Then orderd idles and the done rows are counted every second."
         echo
         echo "| outbox.retention | req/s | p50 ms | p99 ms (÷ 0s) | non-2xx | orders in db | done task rows at the end of the load | done rows gone after (s) |"

@@ -75,6 +75,29 @@ extension PostgresBackedSuites {
         }
     }
 
+    /// Under a steady stream of orders the writer is never idle: the retention DELETE rides in the orders' own
+    /// transactions, and still empties the done tasks while the orders keep coming.
+    @Test func underLoadTheDeleteRidesInTheOrdersTransactions() throws {
+        try Self.withStore(.sqlite, retention: .seconds(1)) { store, flush, _ in
+            let orders = try (1...50).map { try OutboxStoreTests.create(store, $0) }
+            let now = SQLiteOrderStore.unixMillis()
+            for order in orders {
+                for kind in OutboxStoreTests.durable { store.record(.done(TaskKey(orderID: order.id, kind: kind), owner: "a", atMillis: now)) }
+            }
+            try flush()
+            #expect(try store.counts(includingDone: true).done == 100)
+            // Orders keep coming (each its own batch) until the done ones are gone: bounded, never timed.
+            let deadline = ContinuousClock.now + .seconds(60)
+            var number = 1_000
+            while (try store.counts(includingDone: true).done ?? 0) > 0 && ContinuousClock.now < deadline {
+                number += 1
+                _ = try OutboxStoreTests.create(store, number)
+            }
+            #expect(try store.counts(includingDone: true).done == 0)
+            #expect(try store.counts().pending == 2 * (number - 1_000))
+        }
+    }
+
     /// Dead tasks are purged by hand (`orderd tasks purge --dead --older-than`), oldest first, in batches; the
     /// ones that died later and every other state stay.
     @Test(arguments: Driver.available)

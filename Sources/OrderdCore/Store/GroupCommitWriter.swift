@@ -330,6 +330,8 @@ final class GroupCommitWriter: @unchecked Sendable {
         while var batch = queue.take(
             limit: tuning.batchLimit, wakeAt: retentionMillis > 0 ? min(nextPurge, nextRetention) : nextPurge
         ) {
+            let retentionDue = retentionMillis > 0 && ContinuousClock.now >= nextRetention
+            var deletedInBatch: Int?
             if !batch.isEmpty {
                 let now = ContinuousClock.now
                 let taken = batch.orders.count
@@ -337,16 +339,17 @@ final class GroupCommitWriter: @unchecked Sendable {
                 if batch.orders.count < taken {
                     queue.update { $0.expired += taken - batch.orders.count }
                 }
-                if !batch.isEmpty { commit(batch) }
+                if !batch.isEmpty { deletedInBatch = commit(batch, deletingDone: retentionDue) }
             }
             if ContinuousClock.now >= nextPurge {
                 let maybeMore = purgeExpiredKeys()
                 nextPurge = maybeMore ? .now : .now + tuning.purgeInterval
             }
-            if retentionMillis > 0 && ContinuousClock.now >= nextRetention {
-                // Between batches of orders, one small DELETE: queued orders go first on the next round.
-                let maybeMore = deleteDoneTasks()
-                nextRetention = maybeMore ? .now : .now + tuning.retentionInterval
+            if retentionDue {
+                // Under load the DELETE rides in the batch's own transaction (no fsync of its own); idle, it
+                // runs alone.
+                let deleted = deletedInBatch ?? deleteDoneTasks()
+                nextRetention = deleted >= tuning.retentionBatch ? .now : .now + tuning.retentionInterval
             }
         }
         // PASSIVE, never TRUNCATE: the store may not be the database's last user (`orderd tasks` beside a
@@ -360,10 +363,13 @@ final class GroupCommitWriter: @unchecked Sendable {
         connection.close()
     }
 
-    private func commit(_ batch: WriteBatch) {
+    /// Commits `batch`; with `deletingDone`, one retention DELETE rides in the same transaction. Returns how
+    /// many done tasks it deleted then (nil when it did not run).
+    @discardableResult
+    private func commit(_ batch: WriteBatch, deletingDone: Bool = false) -> Int? {
         let writes = batch.orders
         let started = ContinuousClock.now  // metrics hook
-        let (results, committed, expired) = runTransaction(batch)
+        let (results, committed, expired, deleted) = runTransaction(batch, deletingDone: deletingDone)
         let duration = ContinuousClock.now - started  // metrics hook
         queue.update { stats in
             stats.transactions += 1
@@ -371,6 +377,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             stats.outboxChanges += batch.changes.count
             stats.writes += writes.count
             stats.expired += expired
+            stats.deletedDoneTasks += deleted ?? 0
             stats.largestBatch = max(stats.largestBatch, writes.count)
             // A transaction of outbox changes only is not an order batch.
             if !writes.isEmpty {
@@ -381,6 +388,7 @@ final class GroupCommitWriter: @unchecked Sendable {
         for (write, result) in zip(writes, results) { write.finish(result) }
         // Metrics hook: after the requests were answered, so none of them waits for it.
         queue.commitObserver?.transactionFinished(duration: duration, orders: writes.count, committed: committed)
+        return committed ? deleted : (deletingDone ? 0 : nil)
     }
 
     /// What happens to the outbox changes and calls of a batch whose transaction failed: changes are lost
@@ -390,15 +398,16 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// One transaction for the whole batch, a savepoint per write. Returns each write's result, whether the
-    /// transaction committed, and how many writes were dropped for their deadline.
+    /// transaction committed, how many writes were dropped for their deadline, and how many done tasks the
+    /// retention DELETE removed (`deletingDone`; nil otherwise).
     private func runTransaction(
-        _ batch: WriteBatch
-    ) -> (results: [Result<CreateOutcome, StoreError>], committed: Bool, expired: Int) {
+        _ batch: WriteBatch, deletingDone: Bool
+    ) -> (results: [Result<CreateOutcome, StoreError>], committed: Bool, expired: Int, deleted: Int?) {
         let writes = batch.orders
-        func failAll(_ error: StoreError) -> ([Result<CreateOutcome, StoreError>], Bool, Int) {
+        func failAll(_ error: StoreError) -> ([Result<CreateOutcome, StoreError>], Bool, Int, Int?) {
             connection.rollbackQuietly()
             failOutbox(batch, error)
-            return (Array(repeating: .failure(error), count: writes.count), false, 0)
+            return (Array(repeating: .failure(error), count: writes.count), false, 0, nil)
         }
         do throws(StoreError) {
             try connection.run("BEGIN IMMEDIATE")
@@ -447,6 +456,23 @@ final class GroupCommitWriter: @unchecked Sendable {
         } catch {
             return failAll(error)
         }
+        var deleted: Int?
+        if deletingDone {
+            // In a savepoint: a failed DELETE only keeps the rows longer, it must not undo the batch.
+            do throws(StoreError) {
+                try connection.run("SAVEPOINT retention")
+                do throws(StoreError) {
+                    deleted = try OutboxRows.deleteDone(
+                        finishedBeforeMillis: wallClock() &- retentionMillis, limit: tuning.retentionBatch, on: connection)
+                    try connection.run("RELEASE retention")
+                } catch where error.isConfinedToOneWrite {
+                    try connection.run("ROLLBACK TO retention")
+                    try connection.run("RELEASE retention")
+                }
+            } catch {
+                return failAll(error)
+            }
+        }
         do throws(StoreError) {
             try connection.run("COMMIT")
         } catch {
@@ -454,7 +480,7 @@ final class GroupCommitWriter: @unchecked Sendable {
             return failAll(error)
         }
         for (call, result) in zip(batch.calls, callResults) { call.finish(result) }
-        return (results, true, expired)
+        return (results, true, expired, deleted)
     }
 
     /// Writes one order in its own savepoint. An error confined to this write rolls back the savepoint and
@@ -514,17 +540,18 @@ final class GroupCommitWriter: @unchecked Sendable {
     }
 
     /// `outbox.retention`: deletes up to `retentionBatch` done tasks that finished more than the retention ago,
-    /// in one statement of its own (its own short transaction). True when the batch was full: there may be more.
-    private func deleteDoneTasks() -> Bool {
+    /// in one statement of its own (its own short transaction), when the writer has no batch to carry it.
+    /// Returns how many it deleted (a full batch: there may be more).
+    private func deleteDoneTasks() -> Int {
         do throws(StoreError) {
             let deleted = try OutboxRows.deleteDone(
                 finishedBeforeMillis: wallClock() &- retentionMillis, limit: tuning.retentionBatch, on: connection)
             queue.update { $0.deletedDoneTasks += deleted }
-            return deleted >= tuning.retentionBatch
+            return deleted
         } catch {
             // Not urgent: the rows are only kept longer. Try again next interval.
             connection.rollbackQuietly()
-            return false
+            return 0
         }
     }
 
