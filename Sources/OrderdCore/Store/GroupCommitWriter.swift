@@ -303,6 +303,8 @@ final class GroupCommitWriter: @unchecked Sendable {
     private var purgedThrough = ""
     /// `outbox.retention` in milliseconds; 0 keeps done tasks.
     private let retentionMillis: Int64
+    /// The limit of the retention DELETE in the batch being committed (`commit(_:deletingDone:)`).
+    private var retentionLimitInBatch = 0
 
     init(
         connection: SQLiteConnection,
@@ -346,10 +348,10 @@ final class GroupCommitWriter: @unchecked Sendable {
                 nextPurge = maybeMore ? .now : .now + tuning.purgeInterval
             }
             if retentionDue {
-                // Under load the DELETE rides in the batch's own transaction (no fsync of its own); idle, it
-                // runs alone.
-                let deleted = deletedInBatch ?? deleteDoneTasks()
-                nextRetention = deleted >= tuning.retentionBatch ? .now : .now + tuning.retentionInterval
+                // Under load the DELETE rides in the batch's own transaction (no fsync of its own), sized to the
+                // batch; idle, it runs alone. A full DELETE means there may be more: again at the next round.
+                let full = deletedInBatch.map { $0 >= retentionLimitInBatch } ?? (deleteDoneTasks() >= tuning.retentionBatch)
+                nextRetention = full ? .now : .now + tuning.retentionInterval
             }
         }
         // PASSIVE, never TRUNCATE: the store may not be the database's last user (`orderd tasks` beside a
@@ -367,6 +369,9 @@ final class GroupCommitWriter: @unchecked Sendable {
     /// many done tasks it deleted then (nil when it did not run).
     @discardableResult
     private func commit(_ batch: WriteBatch, deletingDone: Bool = false) -> Int? {
+        // A few rows per order the batch holds: the DELETE adds to the batch's work in proportion (a batch's
+        // requests wait for its commit), and still outruns the inserts (3 tasks per order).
+        retentionLimitInBatch = min(tuning.retentionBatch, 64 + 8 * batch.orders.count)
         let writes = batch.orders
         let started = ContinuousClock.now  // metrics hook
         let (results, committed, expired, deleted) = runTransaction(batch, deletingDone: deletingDone)
@@ -463,7 +468,7 @@ final class GroupCommitWriter: @unchecked Sendable {
                 try connection.run("SAVEPOINT retention")
                 do throws(StoreError) {
                     deleted = try OutboxRows.deleteDone(
-                        finishedBeforeMillis: wallClock() &- retentionMillis, limit: tuning.retentionBatch, on: connection)
+                        finishedBeforeMillis: wallClock() &- retentionMillis, limit: retentionLimitInBatch, on: connection)
                     try connection.run("RELEASE retention")
                 } catch where error.isConfinedToOneWrite {
                     try connection.run("ROLLBACK TO retention")
