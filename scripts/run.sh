@@ -7,7 +7,8 @@
 #   RUN_DIR     where everything goes (default ./.run): orderd.ini, orderd.sock, orderd.db, nginx/.
 #   PORT        nginx listens on 127.0.0.1:PORT (default 8080).
 #   CONFIG      INI to start from instead of config/orderd.ini; it is copied to RUN_DIR/orderd.ini with
-#               server.listen and store.path pointed into RUN_DIR, everything else as it is.
+#               server.listen, store.path and task.audit.path pointed into RUN_DIR, everything else as it
+#               is (its [task.sms] driver included: the shipped example's default is driver = log).
 #   KEEPALIVE   nginx upstream keepalive (default off, as shipped).
 #   ORDERD_BIN  default .build/release/orderd.
 #   STOP_TIMEOUT  seconds to wait for each process on stop before SIGKILL (default 70: orderd's stop
@@ -48,11 +49,12 @@ if command -v curl >/dev/null && curl -s -o /dev/null --max-time 1 "http://127.0
     die "something already answers on 127.0.0.1:$PORT: choose another PORT"
 fi
 
-# INI: the shipped example (or CONFIG) with the socket and the store pointed into RUN_DIR.
+# INI: the shipped example (or CONFIG) with the socket, the store and the audit file pointed into RUN_DIR.
+# Nothing else is overridden: an INI that says `driver = http` sends its SMS.
 SRC_INI=${CONFIG:-$REPO/config/orderd.ini}
 [ -r "$SRC_INI" ] || die "cannot read $SRC_INI"
 scripts/render-ini.sh --in "$SRC_INI" --out "$INI" --set server.listen="$SOCK" --set store.path="$RUN_DIR/orderd.db" \
-    --set task.audit.path="$RUN_DIR/audit.log" --set task.sms.driver=log
+    --set task.audit.path="$RUN_DIR/audit.log"
 scripts/render-nginx.sh --run-dir "$RUN_DIR" --socket "$SOCK" --port "$PORT" --keepalive "$KEEPALIVE" >/dev/null
 
 ORDERD_PID="" NGINX_PID="" STOPPING=0
