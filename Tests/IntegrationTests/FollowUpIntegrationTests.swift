@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -56,14 +57,9 @@ struct FollowUpIntegrationTests {
         }
     }
 
-    /// Polls `condition` every 50 ms until it holds or `timeout` passes.
+    /// `pollUntil` with this suite's default bound.
     static func eventually(_ timeout: Duration = .seconds(20), _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
+        try pollUntil(timeout, condition)
     }
 
     @Test func everyOrderGetsItsSMSWebhookAuditLineAndStatistics() throws {

@@ -90,12 +90,7 @@ struct FollowUpFaultTests {
     }
 
     static func eventually(_ timeout: Duration = .seconds(60), _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
+        try pollUntil(timeout, condition)
     }
 
     // MARK: Poison rows
