@@ -53,7 +53,7 @@ enum ConfigSchema {
         ConfigKey("store", "synchronous", \.store.synchronous, .enumeration),
         ConfigKey("store", "busy_timeout", \.store.busyTimeout, .duration(.milliseconds(10)...(.seconds(60)))),
         ConfigKey("store", "url", \.store.url, .postgresURL),
-        ConfigKey("store", "password_file", \.store.passwordFile, .optionalAbsolutePath),
+        ConfigKey("store", "password_file", \.store.passwordFile, .secretFile),
         ConfigKey("store", "pool_size", \.store.poolSize, .integer(1...1000)),
         ConfigKey("store", "connect_timeout", \.store.connectTimeout, .duration(.milliseconds(100)...(.seconds(600)))),
         ConfigKey("store", "synchronous_commit", \.store.synchronousCommit, .enumeration),

@@ -97,6 +97,13 @@ extension ConfigValueType where Value == String {
              format: { $0 })
     }
 
+    /// Where a `*_file` key's secret lives: an absolute path or `credential:<name>` (`SecretFile`), or nothing.
+    static var secretFile: Self {
+        Self(expected: "an absolute file path, credential:<name> (systemd LoadCredential=), or nothing",
+             parse: { $0.isEmpty || SecretFile.isValidReference($0) ? $0 : nil },
+             format: { $0 })
+    }
+
     /// A `postgres://` URL without a password (`PostgresURL`), or nothing.
     static var postgresURL: Self {
         Self(expected: "a URL such as postgres://orderd@127.0.0.1:5432/orderd?sslmode=disable, without a password (use store.password_file or $PGPASSWORD), or nothing",

@@ -460,22 +460,16 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         return try PostgresCall.run(what, deadline: .now + callTimeout) { try await body(client) }
     }
 
-    /// `store.password_file`'s first line, else `$PGPASSWORD`, else none (trust or peer authentication).
+    /// `store.password_file`'s first line (a path or `credential:<name>`), else `$PGPASSWORD`, else none (trust or
+    /// peer authentication).
     private static func password(_ store: OrderdConfiguration.Store) throws(StoreError) -> String? {
         if !store.passwordFile.isEmpty {
-            guard let file = fopen(store.passwordFile, "r") else {
-                throw StoreError.unavailable(
-                    "store.password_file \(store.passwordFile): cannot be read: \(String(cString: strerror(errno)))")
+            do {
+                let text = try SecretFile.read(store.passwordFile, key: "store.password_file")
+                return String(text.prefix { $0 != "\n" && $0 != "\r\n" })
+            } catch {
+                throw StoreError.unavailable(error.description)
             }
-            defer { fclose(file) }
-            var bytes: [UInt8] = []
-            while bytes.count < 4096 {
-                let c = getc(file)
-                if c == EOF || c == 0x0A { break }
-                bytes.append(UInt8(truncatingIfNeeded: c))
-            }
-            if bytes.last == 0x0D { bytes.removeLast() }
-            return String(decoding: bytes, as: UTF8.self)
         }
         if let value = getenv("PGPASSWORD") { return String(cString: value) }
         return nil
