@@ -13,7 +13,7 @@ public final class OrderdService {
     let configPath: String
     let logger: Logger
     private let logSettings: LogSettings
-    private let environment: [String: String]
+    let environment: [String: String]
 
     public init(
         configuration: OrderdConfiguration, configPath: String, logger: Logger, logSettings: LogSettings,
@@ -29,6 +29,9 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
+        let keyring = APIKeyring(
+            keys: try APIKeyFile.load(configuration.auth.keysFile, environment: environment),
+            ordersPerMinute: configuration.auth.ordersPerMinute)
         let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
         // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
         let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)
@@ -41,6 +44,7 @@ public final class OrderdService {
         let requests = parts.requests
         let edge = HTTPEdge(
             router: OrderdService.router(parts, configuration: configuration, logger: logger, metrics: metrics),
+            keyring: keyring,
             maxBodyBytes: configuration.server.maxBodyBytes,
             logger: logger,
             observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger), requests, metrics.requests]
@@ -61,6 +65,7 @@ public final class OrderdService {
                 "request_workers": "\(configuration.server.requestWorkers)", "config": "\(configPath)",
                 "store": "\(configuration.store.path)", "pid": "\(getpid())",
                 "executor_workers": "\(configuration.executor.workers)", "lease_owner": "\(parts.followUps.owner)",
+                "api_keys": "\(keyring.count)",
             ]
         )
         let health = HealthMonitor(
@@ -72,7 +77,7 @@ public final class OrderdService {
 
         var running = configuration
         var posters = parts.posters
-        let live = LiveSettings(logSettings: logSettings, server: server, edge: edge, parts: parts)
+        let live = LiveSettings(logSettings: logSettings, server: server, edge: edge, keyring: keyring, parts: parts)
         while true {
             let signal = Signals.wait()
             if signal == SIGHUP {

@@ -40,6 +40,7 @@ final class Stack: @unchecked Sendable {
     var configPath: String { dir + "/orderd.ini" }
     var orderdLogPath: String { dir + "/orderd.log" }
     var auditPath: String { dir + "/audit.log" }
+    var keysPath: String { dir + "/api-keys" }
     private(set) var orderd: Process?
     private var nginx: Process?
     private var settings: [String: [String: String]]
@@ -51,8 +52,15 @@ final class Stack: @unchecked Sendable {
         port = try Stack.freePort()
         self.launch = launch
         self.settings = settings
+        try writeKeys(TestKeys.fileText)
         try writeConfig()
         try renderNginx(keepalive: keepalive)
+    }
+
+    /// Replaces the keys file (mode 0600, as orderd requires); a SIGHUP makes a running orderd read it.
+    func writeKeys(_ text: String, mode: mode_t = 0o600) throws {
+        try text.write(toFile: keysPath, atomically: true, encoding: .utf8)
+        chmod(keysPath, mode)
     }
 
     /// Starts orderd and nginx and waits until `/healthz` answers through nginx.
@@ -74,6 +82,9 @@ final class Stack: @unchecked Sendable {
             "store": ["path": databasePath],
             "log": ["level": "info"],
             "task.audit": ["path": auditPath],
+            // The per-key order limit is off: suites post thousands of orders with one key. The rate-limit tests
+            // turn it on.
+            "auth": ["keys_file": keysPath, "orders_per_minute": "0"],
         ]
         for (section, values) in settings { sections[section, default: [:]].merge(values) { _, new in new } }
         var text = "; written by the integration test harness\n"
