@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The keys in force and the order-rate buckets of each: checked on the request thread before any body is read.
@@ -27,15 +28,17 @@ public final class APIKeyring: Sendable {
     /// The presented secret is hashed once and compared with every key's hash in constant time, without
     /// stopping at a match, so the time taken says nothing about which key or how many bytes matched.
     public func authorize(_ authorization: String?, for scope: Scope) throws(APIError) -> APIKey {
-        guard let authorization, !authorization.isEmpty else { throw .unauthorized(.missing) }
-        guard let secret = Self.bearerToken(authorization) else { throw .unauthorized(.malformed) }
+        guard let authorization, !authorization.isEmpty else { throw .unauthorized(.missing, basic: scope == .admin) }
+        guard let secret = Self.bearerToken(authorization) ?? Self.basicSecret(authorization) else {
+            throw .unauthorized(.malformed, basic: scope == .admin)
+        }
         let presented = APIKey.sha256(secret)
         let candidates = keys.withLock { $0 }
         var found: APIKey?
         for key in candidates where Self.constantTimeEqual(key.secretSHA256, presented) {
             found = key
         }
-        guard let key = found else { throw .unauthorized(.invalid) }
+        guard let key = found else { throw .unauthorized(.invalid, basic: scope == .admin) }
         guard key.scopes.contains(scope) else { throw .forbidden(keyID: key.id, missing: scope) }
         return key
     }
@@ -53,10 +56,26 @@ public final class APIKeyring: Sendable {
     static func bearerToken(_ value: String) -> String? {
         let trimmed = value.drop { $0 == " " }
         guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).trimmingPrefix(" ")
+        let token = trimmed.dropFirst(7).drop { $0 == " " }
         let end = token.lastIndex { $0 != " " }.map { token.index(after: $0) } ?? token.startIndex
         let result = token[..<end]
         return result.isEmpty || result.contains(" ") ? nil : String(result)
+    }
+
+    /// `Basic base64(user:password)` with the secret as the password (a browser's login prompt: user name
+    /// anything) or as the user name with an empty password (`curl -u od_live_…:`, as Stripe's API takes keys).
+    /// For the admin pages in a browser, which cannot send a bearer token.
+    static func basicSecret(_ value: String) -> String? {
+        let trimmed = value.drop { $0 == " " }
+        guard trimmed.count > 6, trimmed.prefix(6).lowercased() == "basic " else { return nil }
+        let encoded = trimmed.dropFirst(6).trimmingCharacters(in: .whitespaces)
+        guard let data = Data(base64Encoded: encoded), let pair = String(data: data, encoding: .utf8),
+            let colon = pair.firstIndex(of: ":")
+        else { return nil }
+        let user = pair[..<colon]
+        let password = pair[pair.index(after: colon)...]
+        let secret = password.isEmpty ? user : password
+        return secret.isEmpty ? nil : String(secret)
     }
 
     static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -115,8 +115,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3): no key, not a bearer token, or a key nobody knows
-    /// (a revoked key included).
-    public static func unauthorized(_ reason: MissingCredential) -> APIError {
+    /// (a revoked key included). `basic`: also offer Basic (the admin pages), so a browser asks for the key.
+    public static func unauthorized(_ reason: MissingCredential, basic: Bool = false) -> APIError {
         let message: String
         var challenge = #"Bearer realm="orderd""#
         switch reason {
@@ -131,6 +131,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         }
         var error = APIError(.unauthorized, 401, message)
         error.headers = [("WWW-Authenticate", challenge)]
+        if basic { error.headers.append(("WWW-Authenticate", #"Basic realm="orderd admin", charset="UTF-8""#)) }
         return error
     }
 

@@ -128,7 +128,9 @@ enum RawHTTP {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            // A repeated header is one comma-separated list (RFC 9110 §5.3), e.g. two WWW-Authenticate challenges.
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased(), default: ""].append(headers[line[..<colon].lowercased()] == nil ? value : ", " + value)
         }
         var body = Array(bytes[end.upperBound...])
         if headers["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }

@@ -45,7 +45,14 @@ final class Stack: @unchecked Sendable {
     private var nginx: Process?
     private var settings: [String: [String: String]]
 
-    init(settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Launch = .direct) throws {
+    /// The nginx limit on POST /orders per client address every stack renders unless a test asks for another:
+    /// suites post far faster than a client may, all from 127.0.0.1. `RateLimitTests` render the 429.
+    static let loadTestOrdersLimit = "100000r/s:100000"
+
+    init(
+        settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Launch = .direct,
+        ordersLimit: String = Stack.loadTestOrdersLimit
+    ) throws {
         var template = Array("/tmp/orderd-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw RawHTTP.Failure(description: "mkdtemp failed") }
         dir = String(cString: made)
@@ -54,7 +61,7 @@ final class Stack: @unchecked Sendable {
         self.settings = settings
         try writeKeys(TestKeys.fileText)
         try writeConfig()
-        try renderNginx(keepalive: keepalive)
+        try renderNginx(keepalive: keepalive, ordersLimit: ordersLimit)
     }
 
     /// Replaces the keys file (mode 0600, as orderd requires); a SIGHUP makes a running orderd read it.
@@ -95,11 +102,11 @@ final class Stack: @unchecked Sendable {
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    private func renderNginx(keepalive: Bool) throws {
+    private func renderNginx(keepalive: Bool, ordersLimit: String) throws {
         let result = try Stack.run(
             "/bin/bash",
             [Stack.repo + "/scripts/render-nginx.sh", "--run-dir", dir, "--socket", socketPath, "--port", "\(port)",
-             "--keepalive", keepalive ? "on" : "off"]
+             "--keepalive", keepalive ? "on" : "off", "--orders-limit", ordersLimit]
         )
         guard result.status == 0 else { throw RawHTTP.Failure(description: "render-nginx failed: \(result.output)") }
     }
