@@ -32,6 +32,9 @@ public final class OrderdService {
         let keyring = APIKeyring(
             keys: try APIKeyFile.load(configuration.auth.keysFile, environment: environment),
             ordersPerMinute: configuration.auth.ordersPerMinute)
+        if keyring.count == 0 {
+            logger.warning("no API keys in auth.keys_file: every request but /healthz is refused; add one with `orderd keys new`", metadata: ["keys_file": "\(configuration.auth.keysFile)"])
+        }
         let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
         // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
         let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)

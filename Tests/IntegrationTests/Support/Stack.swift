@@ -246,9 +246,9 @@ final class Stack: @unchecked Sendable {
 /// Starts a stack, runs `body` with it, and always tears it down.
 func withRunningStack<T>(
     settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Stack.Launch = .direct,
-    _ body: (Stack) throws -> T
+    ordersLimit: String = Stack.loadTestOrdersLimit, _ body: (Stack) throws -> T
 ) throws -> T {
-    let stack = try Stack(settings: settings, keepalive: keepalive, launch: launch)
+    let stack = try Stack(settings: settings, keepalive: keepalive, launch: launch, ordersLimit: ordersLimit)
     defer { stack.shutdown() }
     try stack.start()
     return try body(stack)
