@@ -45,7 +45,7 @@ extension Orderd {
                 printError("orderd: configuration \(options.config) is not valid; not starting.\n\(error)")
                 throw ExitCode(78)  // EX_CONFIG
             }
-            let logSettings = LogSettings(configuration.log)
+            let logSettings = LogSettings(configuration.log, environment: ProcessInfo.processInfo.environment)
             LoggingSystem.bootstrap { label in OrderdLogHandler(label: label, settings: logSettings) }
             let logger = Logger(label: "orderd")
             let service = OrderdService(

@@ -36,6 +36,7 @@ import Testing
             level = info
             format = logfmt
             slow_request = 1s
+            requests = false
 
             [executor]
             workers = 5

@@ -66,6 +66,7 @@ enum ConfigSchema {
         ConfigKey("log", "level", \.log.level, .enumeration),
         ConfigKey("log", "format", \.log.format, .enumeration),
         ConfigKey("log", "slow_request", \.log.slowRequest, .duration(.zero...(.seconds(600)))),
+        ConfigKey("log", "requests", \.log.requests, .boolean),
 
         ConfigKey("executor", "workers", \.executor.workers, .integer(1...256)),
         ConfigKey("executor", "queue_capacity", \.executor.queueCapacity, .integer(1...1_000_000)),

@@ -109,6 +109,10 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var format: Format = .logfmt
         /// `log.slow_request` (duration): requests at least this slow are logged with their phases; `0ms` turns it off; default `1s`, 0ms–10m.
         public var slowRequest: Duration = .seconds(1)
+        /// `log.requests` (boolean): one info line per request; default `false`: nginx's access log has every
+        /// request (with its id and API key id), and at hundreds of requests a second these lines would use up
+        /// journald's rate limit and take the errors down with them.
+        public var requests: Bool = false
 
         public init() {}
     }

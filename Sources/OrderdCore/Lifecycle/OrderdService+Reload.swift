@@ -44,6 +44,7 @@ struct LiveSettings {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
         edge.maxBodyBytes = configuration.server.maxBodyBytes
+        edge.logRequests = configuration.log.requests
         keyring.ordersPerMinute = configuration.auth.ordersPerMinute
         parts.busyTimeout.value = configuration.store.busyTimeout
         parts.slowRequest.value = configuration.log.slowRequest

@@ -49,6 +49,7 @@ public final class OrderdService {
             router: OrderdService.router(parts, configuration: configuration, logger: logger, metrics: metrics),
             keyring: keyring,
             maxBodyBytes: configuration.server.maxBodyBytes,
+            logRequests: configuration.log.requests,
             logger: logger,
             observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger), requests, metrics.requests]
         )
@@ -96,6 +97,7 @@ public final class OrderdService {
                 "budget": "\(ConfigValue.formatDuration(Self.stopBudget(running)))",
             ])
             health.stop()
+            parts.readiness.beginDraining()
             notifier.notify("STOPPING=1\nSTATUS=stopping: finishing requests in flight")
             break
         }

@@ -87,7 +87,8 @@ final class Stack: @unchecked Sendable {
         var sections: [String: [String: String]] = [
             "server": ["listen": socketPath, "request_workers": "4", "request_timeout": "5s"],
             "store": ["path": databasePath],
-            "log": ["level": "info"],
+            // Request lines on: several suites read them (off by default, nginx's access log has them).
+            "log": ["level": "info", "requests": "on"],
             "task.audit": ["path": auditPath],
             // The per-key order limit is off: suites post thousands of orders with one key. The rate-limit tests
             // turn it on.
