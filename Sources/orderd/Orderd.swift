@@ -80,6 +80,7 @@ extension Orderd {
                 let configuration = try ConfigLoader.load(path: options.config)
                 print("; effective configuration of \(options.config) (defaults filled in, secrets masked)")
                 print(configuration.renderINI(), terminator: "")
+                for warning in configuration.warnings { printError("orderd: warning: \(warning)") }
                 printError("orderd: configuration file \(options.config) test is successful")
             } catch {
                 printError("\(error)")

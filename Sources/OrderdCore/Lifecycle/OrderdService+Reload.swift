@@ -42,6 +42,9 @@ struct LiveSettings {
     func apply(_ configuration: OrderdConfiguration, posters existing: [HTTPPoster], logger: Logger) -> [HTTPPoster] {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
+        // Live, so that a peer taken off the list is refused from its next connection on without a restart
+        // (connections already open stay until they close).
+        server.allowFrom = configuration.server.allowFrom
         edge.maxBodyBytes = configuration.server.maxBodyBytes
         parts.busyTimeout.value = configuration.store.busyTimeout
         parts.slowRequest.value = configuration.log.slowRequest

@@ -29,6 +29,7 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
         // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
         let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)
@@ -49,6 +50,8 @@ public final class OrderdService {
             listenFD: listener.fd,
             workers: configuration.server.requestWorkers,
             requestTimeout: configuration.server.requestTimeout,
+            allowFrom: configuration.server.allowFrom,
+            onRefusedPeer: metrics.refusedByAllowFrom,
             responder: metrics.countingInFlight(edge),
             logger: logger
         )
