@@ -63,7 +63,8 @@ public enum ConfigLoader {
                 // Secrets and URLs (which may hold a password or a token) are never quoted: these lines go to the
                 // journal through ExecStartPre=orderd check-config.
                 let quoted = key.sensitivity == .plain || key.sensitivity == .secretLocation
-                let shown = quoted ? "Invalid value '\(entry.value)'" : "Invalid value (not shown: it may hold a secret)"
+                let shown = quoted ? "Invalid value '\(entry.value)'"
+                    : key.sensitivity == .url ? "Invalid value (not shown: a URL may hold a password)" : "Invalid value"
                 let reason = key.refusalReason(entry.value).map { "; \($0)" } ?? ""
                 problems.append(ConfigProblem(
                     kind: .invalidValue, file: file, line: entry.line, key: fullName,

@@ -2,8 +2,9 @@
 /// log lines and error messages.
 ///
 /// - A secret value is replaced whole (`OrderdConfiguration.maskedSecret`).
-/// - A URL keeps what says where it goes (scheme, host, port, path, parameter names) and loses what may be a
-///   credential: the userinfo and every query value (`https://gw.example/send?token=***`). A shop's gateway
+/// - A URL keeps what says where it goes (scheme, host, port, path, parameter names, a PostgreSQL role) and loses
+///   what may be a credential: the password of the userinfo (all of it for other schemes) and every query value
+///   (`https://gw.example/send?token=***`). A shop's gateway
 ///   often takes its API key as a query parameter; which ones are secret cannot be known, so all are masked.
 public enum SecretMask {
     /// What a masked part of a URL reads.
@@ -25,7 +26,15 @@ public enum SecretMask {
         var authority = rest.prefix { $0 != "/" }
         let path = rest[authority.endIndex...]
         if let at = authority.lastIndex(of: "@") {
-            authority = Substring(maskedPart + "@") + authority[authority.index(after: at)...]
+            let userinfo = authority[..<at]
+            let host = authority[authority.index(after: at)...]
+            if let colon = userinfo.firstIndex(of: ":") {
+                authority = userinfo[...colon] + maskedPart + "@" + host
+            } else if !url.lowercased().hasPrefix("postgres") {
+                // A lone user name is a token for some HTTP APIs (`https://KEY@api.example`); in libpq's URL it is
+                // the role, which is no secret and which ops need to see.
+                authority = Substring(maskedPart + "@") + host
+            }
         }
         var shown = String(url[..<schemeEnd.upperBound]) + authority + path
         if let query {

@@ -455,6 +455,16 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             order: NewOrder(customer: Customer(phone: phone, email: email), currency: currency, items: lines, note: note, totalCents: total))
     }
 
+    /// Whether a pooled connection is encrypted, as the server sees it (`pg_stat_ssl`): for tests and checks that
+    /// must not trust the client's own settings.
+    func connectionIsEncrypted() throws(StoreError) -> Bool {
+        try call("read pg_stat_ssl") { client in
+            let rows = try await client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            for try await ssl in rows.decode(Bool.self) { return ssl }
+            return false
+        }
+    }
+
     // MARK: - Support
 
     /// Runs `body` with the pool and waits at most `store.busy_timeout` for it.

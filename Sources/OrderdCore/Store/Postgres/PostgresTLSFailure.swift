@@ -4,7 +4,7 @@ import PostgresNIO
 /// Why a TLS handshake with PostgreSQL was refused, in words ops can act on.
 ///
 /// postgres-nio hands on NIOSSL's errors as they come: BoringSSL's `CERTIFICATE_VERIFY_FAILED` for a chain that
-/// does not lead to a trusted CA, `unableToValidateCertificate` for a certificate that does not name the host.
+/// does not lead to a trusted CA, `failedToValidateHostname` for a certificate that does not name the host.
 /// Neither says which setting to look at, so the store's connect error replaces them with this.
 enum PostgresTLSFailure: Equatable {
     case untrusted
@@ -27,7 +27,7 @@ enum PostgresTLSFailure: Equatable {
                     return nil
                 }
             }
-            if let extra = error as? NIOSSLExtraError, extra == .serverHostnameImpossibleToMatch {
+            if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname || extra == .serverHostnameImpossibleToMatch {
                 self = .hostMismatch
                 return
             }

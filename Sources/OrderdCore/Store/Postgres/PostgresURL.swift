@@ -68,6 +68,18 @@ public struct PostgresURL: Sendable, Equatable {
         if query.contains(where: { $0.hasPrefix("password=") }) {
             return "a password in the URL is refused; put it in the file store.password_file names, or in $PGPASSWORD"
         }
+        let known = ["sslmode", "sslrootcert", "host", "application_name"]
+        for item in query {
+            let name = item.prefix { $0 != "=" }
+            if !known.contains(String(name)) {
+                // The name only, and only when it looks like one: a value typed in its place may be a secret.
+                let shown = name.count <= 32 && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") } ? " '\(name)'" : ""
+                return "unknown parameter\(shown) (orderd takes \(known.joined(separator: ", ")))"
+            }
+        }
+        if let mode = query.first(where: { $0.hasPrefix("sslmode=") }), SSLMode(rawValue: String(mode.dropFirst(8))) == nil {
+            return "sslmode takes \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))"
+        }
         if query.contains(where: { $0.hasPrefix("sslrootcert=") }) {
             if query.contains(where: { $0.hasPrefix("sslmode=") && $0 != "sslmode=verify-full" }) {
                 return "sslrootcert goes with sslmode=verify-full (or no sslmode, which then means verify-full)"
