@@ -6,8 +6,8 @@
 # initdb in a temporary directory, as the user `postgres` when run as root (PostgreSQL refuses to run as root),
 # listening on 127.0.0.1 at a free port and on a unix socket in that directory; scram-sha-256 for TCP; a role
 # `orderd` (CREATEDB) with a random password kept in a file. TLS is on (ssl=on) with a certificate made with openssl
-# for the run, and plain TCP still works (hostssl and host rules alike), so the tests choose per connection with
-# sslmode. COMMAND gets:
+# for the run, and plain TCP still works: pg_hba.conf has `host` rules only (they match TLS and plain connections
+# alike, where `hostssl` would refuse plain ones), so the tests choose per connection with sslmode. COMMAND gets:
 #   ORDERD_TEST_PG_URL            postgres://orderd@127.0.0.1:PORT/orderd?sslmode=disable
 #   ORDERD_TEST_PG_PASSWORD_FILE  the password, for store.password_file
 #   ORDERD_TEST_PG_PSQL           psql, to create a database per test
@@ -59,6 +59,8 @@ printf '%s\n' "$password" > "$dir/pwfile"
 "${as_pg[@]}" "$initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
 rm -f "$dir/pwfile"
+# Connections to 127.0.0.2 (ORDERD_TEST_PG_OTHER_HOST) may come from that address too.
+echo "host all all 127.0.0.0/8 scram-sha-256" >> "$dir/data/pg_hba.conf"
 
 # Certificates for the run: a CA, a server certificate it signs (SAN localhost and 127.0.0.1, not 127.0.0.2), and
 # an unrelated CA. EC P-256 keys: generated in milliseconds, where RSA would cost a second of a busy machine.
