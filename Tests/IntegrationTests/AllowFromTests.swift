@@ -54,6 +54,16 @@ struct AllowFromTests {
         #expect((1...2).contains(lines.count), "\(lines)")
         #expect(lines.first?.contains("peer=127.0.0.1") == true, "\(lines)")
         #expect(stack.orderd?.isRunning == true)
+
+        // A reload takes a new list for the connections that come afterwards: now 127.0.0.1 is served too.
+        try stack.rewriteConfig(["server": ["allow_from": "127.0.0.0/8"]])
+        let pid = try #require(stack.orderd?.processIdentifier)
+        kill(pid, SIGHUP)
+        #expect(pollUntil(.seconds(30)) { stack.orderdLog.contains("msg=\"configuration reloaded\"") }, "\(stack.orderdLog.suffix(2000))")
+        let reloaded = try FastCGIClient(host: "127.0.0.1", port: port)
+        try reloaded.send(FastCGIClient.beginRequest() + FastCGIClient.params(FastCGIClient.httpParams(method: "GET", uri: "/healthz"))
+            + FastCGIClient.record(.stdin, []))
+        #expect(try reloaded.readResponse().status == 200)
     }
 
     @Test func checkConfigWarnsAboutAnOpenTCPListen() throws {
