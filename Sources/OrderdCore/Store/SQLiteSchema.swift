@@ -55,6 +55,11 @@ enum SQLiteSchema {
         CREATE INDEX tasks_due ON tasks (available_at_ms) WHERE state = 'pending';
         CREATE INDEX tasks_dead ON tasks (finished_at_ms) WHERE state = 'dead';
         """,
+        // 3: the id of the API key that created the order (never its secret); NULL for orders from before keys.
+        // Appended after request_body (ALTER TABLE can only append); it is written once and read by ops only.
+        """
+        ALTER TABLE orders ADD COLUMN created_by TEXT;
+        """,
     ]
 
     /// Brings the database to `migrations.count`, or fails when it was written by a newer orderd.

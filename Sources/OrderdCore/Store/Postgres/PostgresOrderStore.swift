@@ -263,8 +263,8 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 
     private static let insertOrder = """
         WITH o AS (
-            INSERT INTO orders (id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO orders (id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body, created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14)
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id),
         t AS (
@@ -280,7 +280,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         let stored = write.stored
         let (id, millis) = (stored.id, stored.createdAtMillis)
         let order = stored.order
-        var binds = PostgresBindings(capacity: 13)
+        var binds = PostgresBindings(capacity: 14)
         binds.append(stored.id)
         binds.append(millis)
         binds.append(order.customer.phone)
@@ -295,6 +295,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         binds.append(outbox?.owner ?? "")
         binds.append(millis + lease.millis)
         binds.append(kinds.map(\.rawValue))
+        binds.append(order.createdBy)
         let statement = PostgresQuery(unsafeSQL: Self.insertOrder, binds: binds)
         for _ in 0..<3 {
             if try await connection.query(statement, logger: logger).decode(Int32.self).first(where: { _ in true }) == 1 {

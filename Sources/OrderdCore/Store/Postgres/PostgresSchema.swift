@@ -49,6 +49,8 @@ enum PostgresSchema {
         """,
         "CREATE INDEX tasks_due ON tasks (available_at_ms) WHERE state = 'pending'",
         "CREATE INDEX tasks_dead ON tasks (finished_at_ms) WHERE state = 'dead'"],
+        // 2: the id of the API key that created the order (never its secret); NULL for orders from before keys.
+        ["ALTER TABLE orders ADD COLUMN created_by text"],
     ]
 
     /// Brings the database to `migrations.count`; fails when a newer orderd already migrated it further.
