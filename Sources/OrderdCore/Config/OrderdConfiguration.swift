@@ -84,8 +84,9 @@ public struct OrderdConfiguration: Sendable, Equatable {
 
     public struct Auth: Sendable, Equatable {
         /// `auth.keys_file` (path or `credential:<name>`): the API keys, one per line (id, SHA-256 of the secret,
-        /// scopes, note), mode 0600; re-read on SIGHUP; required; default `/etc/orderd/api-keys`.
-        public var keysFile: String = "/etc/orderd/api-keys"
+        /// scopes, note), mode 0600; re-read on SIGHUP; required; default `credential:api-keys`, what the shipped
+        /// unit's `LoadCredential=api-keys:/etc/orderd/api-keys` provides.
+        public var keysFile: String = "credential:api-keys"
         /// `auth.orders_per_minute` (integer): `POST /orders` per API key and minute (a token bucket; bursts up to a
         /// minute's worth); `0` turns it off; default 600, 0–1000000.
         public var ordersPerMinute: Int = 600
