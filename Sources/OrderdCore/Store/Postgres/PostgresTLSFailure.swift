@@ -42,7 +42,7 @@ enum PostgresTLSFailure: Equatable {
         switch self {
         case .untrusted:
             let trusted = url.rootCertificate.map { "the CA in sslrootcert \($0)" } ?? "the system trust store (no sslrootcert in store.url)"
-            return "the server's TLS certificate could not be verified: it does not chain to \(trusted) (sslmode=verify-full)"
+            return "the server's TLS certificate could not be verified against \(trusted): not issued by it, or expired or not yet valid (sslmode=verify-full)"
         case .hostMismatch:
             return "the server's TLS certificate does not match the host name '\(url.host ?? "")' of store.url: it names other hosts (sslmode=verify-full checks the name)"
         }
