@@ -85,6 +85,7 @@ extension Orderd {
                 print("; effective configuration of \(options.config) (defaults filled in, secrets masked)")
                 print("; \(keys.count) API key\(keys.count == 1 ? "" : "s") in \(configuration.auth.keysFile)")
                 print(configuration.renderINI(), terminator: "")
+                for warning in configuration.warnings { printError("orderd: warning: \(warning)") }
                 printError("orderd: configuration file \(options.config) test is successful")
             } catch {
                 printError("\(error)")

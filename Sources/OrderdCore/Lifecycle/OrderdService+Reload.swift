@@ -43,6 +43,9 @@ struct LiveSettings {
     func apply(_ configuration: OrderdConfiguration, posters existing: [HTTPPoster], logger: Logger) -> [HTTPPoster] {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
+        // Live, so that a peer taken off the list is refused from its next connection on without a restart
+        // (connections already open stay until they close).
+        server.allowFrom = configuration.server.allowFrom
         edge.maxBodyBytes = configuration.server.maxBodyBytes
         edge.logRequests = configuration.log.requests
         keyring.ordersPerMinute = configuration.auth.ordersPerMinute

@@ -29,6 +29,7 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         let keyring = APIKeyring(
             keys: try APIKeyFile.load(configuration.auth.keysFile, environment: environment),
             ordersPerMinute: configuration.auth.ordersPerMinute)
@@ -57,6 +58,8 @@ public final class OrderdService {
             listenFD: listener.fd,
             workers: configuration.server.requestWorkers,
             requestTimeout: configuration.server.requestTimeout,
+            allowFrom: configuration.server.allowFrom,
+            onRefusedPeer: metrics.refusedByAllowFrom,
             responder: metrics.countingInFlight(edge),
             logger: logger
         )

@@ -144,6 +144,18 @@ final class Stack: @unchecked Sendable {
         try process.run()
         orderd = process
         let deadline = ContinuousClock.now + .seconds(30)
+        if let listen = settings["server"]?["listen"], !listen.hasPrefix("/") {
+            // A TCP listen: no socket file to wait for, and connecting would be a request of its own (or a refusal,
+            // with server.allow_from); wait for the line orderd logs once its request threads run.
+            while !orderdLog.contains("msg=\"orderd serving\"") {
+                guard process.isRunning else {
+                    throw RawHTTP.Failure(description: "orderd exited with \(process.terminationStatus):\n\(orderdLog)")
+                }
+                guard ContinuousClock.now < deadline else { throw RawHTTP.Failure(description: "not serving after 30 s:\n\(orderdLog)") }
+                usleep(20_000)
+            }
+            return
+        }
         while !FileManager.default.fileExists(atPath: socketPath) {
             guard process.isRunning else {
                 throw RawHTTP.Failure(description: "orderd exited with \(process.terminationStatus):\n\(orderdLog)")
