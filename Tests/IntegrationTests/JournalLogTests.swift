@@ -44,7 +44,8 @@ struct JournalLogTests {
 
     @Test func withoutTheJournalLinesHaveNoPrefix() throws {
         try withRunningStack { stack in
-            #expect(try RawHTTP.request("GET", "/healthz", port: stack.port).status == 200)
+            let status = try RawHTTP.request("GET", "/healthz", port: stack.port).status
+            #expect(status == 200)
             #expect(pollUntil(.seconds(10)) { stack.orderdLog.contains("msg=request ") })
             #expect(stack.orderdLog.split(separator: "\n").allSatisfy { $0.hasPrefix("ts=") })
         }

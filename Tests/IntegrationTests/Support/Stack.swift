@@ -135,7 +135,11 @@ final class Stack: @unchecked Sendable {
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.merge(extraEnvironment) { _, new in new }
         process.environment = environment
-        _ = FileManager.default.createFile(atPath: orderdLogPath, contents: nil)
+        // Made once and appended to (a restart keeps the earlier lines, and the file's inode, which
+        // JournalLogTests names in $JOURNAL_STREAM).
+        if !FileManager.default.fileExists(atPath: orderdLogPath) {
+            _ = FileManager.default.createFile(atPath: orderdLogPath, contents: nil)
+        }
         let log = FileHandle(forWritingAtPath: orderdLogPath)!
         log.seekToEndOfFile()
         process.standardError = log
