@@ -127,6 +127,8 @@ install:
 	  echo "# API keys: orderd keys new --scopes orders:write --note NOTE --append-to $(CONFDIR)/api-keys" > '$(DESTDIR)$(CONFDIR)/api-keys'; \
 	  echo "installed an empty $(DESTDIR)$(CONFDIR)/api-keys (mode 0600): add a key, or every request is refused"; \
 	fi
+	@install -D -m 0644 deploy/logrotate/orderd '$(DESTDIR)/etc/logrotate.d/orderd'
+	@echo "installed $(DESTDIR)/etc/logrotate.d/orderd (rotates the audit file weekly; orderd reopens it on reload)"
 	@if [ -e '$(DESTDIR)$(NGINX_SITES)/orderd.conf' ]; then \
 	  echo "kept existing $(DESTDIR)$(NGINX_SITES)/orderd.conf (the shipped one is nginx/orderd.conf)"; \
 	else \
@@ -140,7 +142,8 @@ install:
 	fi
 
 uninstall:
-	rm -f '$(DESTDIR)$(BINDIR)/orderd' '$(DESTDIR)$(UNITDIR)/orderd.service' '$(DESTDIR)$(UNITDIR)/orderd.socket'
+	rm -f '$(DESTDIR)$(BINDIR)/orderd' '$(DESTDIR)$(UNITDIR)/orderd.service' '$(DESTDIR)$(UNITDIR)/orderd.socket' \
+	  '$(DESTDIR)/etc/logrotate.d/orderd'
 	@for pair in '$(DESTDIR)$(CONFDIR)/orderd.ini:config/orderd.ini' '$(DESTDIR)$(NGINX_SITES)/orderd.conf:nginx/orderd.conf'; do \
 	  f=$${pair%%:*}; src=$${pair#*:}; \
 	  if [ ! -e "$$f" ]; then continue; fi; \

@@ -46,6 +46,8 @@ need_cmd chromium chromium
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 need_cmd psql postgresql-client
 need_cmd gcc gcc
+# the audit file's logrotate config is checked with `logrotate --debug` (LogrotateTests)
+need_cmd logrotate logrotate
 need_cmd make make
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -63,6 +63,10 @@ extension OrderdService {
     /// the running configuration. Returns the configuration in force afterwards.
     func reload(running: OrderdConfiguration, live: LiveSettings, posters: inout [HTTPPoster]) -> OrderdConfiguration {
         reloadKeys(running.auth.keysFile, into: live.keyring)
+        // logrotate renames the audit file and then reloads: the next lines go to a new file at the path.
+        if let failure = live.parts.auditLog.reopen() {
+            logger.error("audit file not reopened; lines still go to the old file", metadata: ["problem": "\(failure)"])
+        }
         let next: OrderdConfiguration
         do throws(ConfigError) {
             next = try ConfigLoader.load(path: configPath)

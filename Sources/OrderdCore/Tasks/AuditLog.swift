@@ -8,14 +8,20 @@ import Glibc
 /// Writes happen on a thread of our own, never on Swift's cooperative pool, and concurrent appends share one
 /// `write` and one `fdatasync` (group commit, as for orders). Lines carry their task id: after a crash an
 /// order's line may appear twice (at-least-once), and readers drop repeats by `task_id`.
+///
+/// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
+/// and the next lines go to a new file at the path.
 final class AuditLog: @unchecked Sendable {
-    // @unchecked Sendable: `pending` and `stopping` are only touched with `mutex` held; `fd` is written once
-    // in init and read by the writer thread only.
+    // @unchecked Sendable: `pending`, `stopping` and the reopen counters are only touched with `mutex` held;
+    // `fd` is used by the writer thread only (init sets it before the thread starts).
     let path: String
-    private let fd: Int32
+    private var fd: Int32
     private let mutex = PThreadMutex()
     private var pending: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
     private var stopping = false
+    private var reopensAsked = 0
+    private var reopensDone = 0
+    private var reopenFailure: String?
     private var thread: StoreThread?
 
     /// Opens (or creates, mode 0640) the file for appending; throws a message naming the path.
@@ -40,10 +46,26 @@ final class AuditLog: @unchecked Sendable {
             let accepted = mutex.withLock {
                 guard !stopping else { return false }
                 pending.append((line, continuation))
-                mutex.signal()
+                mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
                 return true
             }
             if !accepted { continuation.resume(throwing: FollowUpError.transient("the audit file is closed")) }
+        }
+    }
+
+    /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
+    /// at most 5 s. Returns nil, or why the old file is still in use.
+    func reopen() -> String? {
+        mutex.withLock {
+            guard !stopping else { return "the audit file is closed" }
+            reopensAsked += 1
+            let ticket = reopensAsked
+            mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
+            let deadline = ContinuousClock.now + .seconds(5)
+            while reopensDone < ticket {
+                if !mutex.wait(until: deadline) && reopensDone < ticket { return "the audit writer did not answer within 5 s" }
+            }
+            return reopenFailure
         }
     }
 
@@ -51,7 +73,7 @@ final class AuditLog: @unchecked Sendable {
     func close() {
         mutex.withLock {
             stopping = true
-            mutex.signal()
+            mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
         }
         thread?.join()
         thread = nil
@@ -59,12 +81,24 @@ final class AuditLog: @unchecked Sendable {
 
     private func run() {
         while true {
-            let batch: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = mutex.withLock {
-                while pending.isEmpty && !stopping { mutex.wait() }
+            let (batch, reopenTicket): ([(line: [UInt8], done: CheckedContinuation<Void, any Error>)], Int?) = mutex.withLock {
+                while pending.isEmpty && !stopping && reopensDone == reopensAsked { mutex.wait() }
                 defer { pending = [] }
-                return pending
+                return (pending, reopensDone < reopensAsked ? reopensAsked : nil)
             }
-            if batch.isEmpty { break }
+            if let reopenTicket {
+                // Lines queued before the reopen go to the new file too: they were not written yet.
+                let failure = reopenFile()
+                mutex.withLock {
+                    reopenFailure = failure
+                    reopensDone = reopenTicket
+                    mutex.broadcast()
+                }
+            }
+            if batch.isEmpty {
+                if reopenTicket != nil { continue }
+                break
+            }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(batch.reduce(0) { $0 + $1.line.count + 1 })
             for entry in batch {
@@ -81,6 +115,15 @@ final class AuditLog: @unchecked Sendable {
             }
         }
         Glibc.close(fd)
+    }
+
+    /// The new file in place of the old, or the old one kept and why.
+    private func reopenFile() -> String? {
+        let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fresh >= 0 else { return "cannot open \(path): \(String(cString: strerror(errno)))" }
+        Glibc.close(fd)
+        fd = fresh
+        return nil
     }
 
     /// nil on success, else what went wrong.
