@@ -13,7 +13,7 @@ struct Orderd: ParsableCommand {
         commandName: "orderd",
         abstract: "Order backend: a FastCGI responder behind nginx.",
         version: OrderdVersion.current,
-        subcommands: [Serve.self, CheckConfig.self, Tasks.self, Keys.self],
+        subcommands: [Serve.self, CheckConfig.self, Tasks.self, Keys.self, Backup.self],
         defaultSubcommand: Serve.self
     )
 }
@@ -24,8 +24,8 @@ struct ConfigOption: ParsableArguments {
 }
 
 /// Prints to stderr in one write (stderr is not safe to use through `fputs` under Swift 6 strict concurrency).
-func printError(_ text: String) {
-    let line = text.hasSuffix("\n") ? text : text + "\n"
+func printError(_ text: String, newline: Bool = true) {
+    let line = !newline || text.hasSuffix("\n") ? text : text + "\n"
     _ = line.withCString { write(2, $0, strlen($0)) }
 }
 
@@ -317,6 +317,57 @@ extension Orderd {
                     printError("orderd: cannot write \(path): \(String(cString: strerror(errno)))")
                     throw ExitCode(74)
                 }
+            }
+        }
+    }
+}
+
+extension Orderd {
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the SQLite database while orderd serves: a consistent snapshot, checked, in one file.",
+            discussion: """
+                Restore: stop orderd, put the file at store.path (remove any -wal and -shm files beside it), \
+                start orderd. PostgreSQL (store.driver = postgres): use pg_dump or the server's point-in-time \
+                recovery instead.
+                """
+        )
+
+        @OptionGroup var options: ConfigOption
+        @Option(name: .long, help: "The backup file to write (it must not exist).")
+        var to: String
+
+        func run() throws {
+            let configuration: OrderdConfiguration
+            do {
+                configuration = try ConfigLoader.load(path: options.config)
+            } catch {
+                printError("orderd: configuration \(options.config) is not valid.\n\(error)")
+                throw ExitCode(78)
+            }
+            guard configuration.store.driver == .sqlite else {
+                printError("orderd: store.driver is postgres: back it up with pg_dump or point-in-time recovery (README, Operating)")
+                throw ExitCode(64)
+            }
+            let onTerminal = isatty(2) == 1
+            let start = Date()
+            var lastShown = -1
+            do {
+                let report = try SQLiteBackup.run(from: configuration.store.path, to: to) { done, total in
+                    guard onTerminal, total > 0 else { return }
+                    let percent = done * 100 / total
+                    if percent != lastShown {
+                        lastShown = percent
+                        printError("\rbackup: \(done)/\(total) pages (\(percent)%)", newline: false)
+                    }
+                }
+                if onTerminal { printError("") }
+                let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
+                print("backup: \(to): \(report.orders) orders, \(report.pages) pages (\(report.bytes / 1024) KiB), checked, in \(seconds) s")
+            } catch {
+                if onTerminal { printError("") }
+                printError("orderd: backup failed: \(String(reflecting: error))")
+                throw ExitCode(74)  // EX_IOERR
             }
         }
     }

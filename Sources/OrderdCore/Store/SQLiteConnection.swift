@@ -53,6 +53,9 @@ final class SQLiteConnection: @unchecked Sendable {
         handle = nil
     }
 
+    /// The raw handle, for the one SQLite API this type does not wrap (the online backup, `SQLiteBackup`).
+    var rawHandle: OpaquePointer { db }
+
     private var db: OpaquePointer {
         guard let handle else { preconditionFailure("SQLite connection to \(path) used after close") }
         return handle
