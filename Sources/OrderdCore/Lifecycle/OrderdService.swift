@@ -13,7 +13,7 @@ public final class OrderdService {
     let configPath: String
     let logger: Logger
     private let logSettings: LogSettings
-    private let environment: [String: String]
+    let environment: [String: String]
 
     public init(
         configuration: OrderdConfiguration, configPath: String, logger: Logger, logSettings: LogSettings,
@@ -29,7 +29,8 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
-        let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
+        let credentials = try OutgoingCredentials.load(configuration, environment: environment)
+        let parts = try OrderdService.openParts(configuration, credentials: credentials, path: configPath, logger: logger)
         // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
         let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)
         let listener = try ListenSocket.resolve(configuration.server, environment: environment)
