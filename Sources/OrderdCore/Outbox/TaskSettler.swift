@@ -110,6 +110,13 @@ final class TaskSettler: Sendable {
         }
     }
 
+    /// An SMS task the store wrote dead with its order (`task.sms.per_recipient`): counted and logged like any
+    /// dead task, no outbox change (the row is final already, and nobody holds a lease on it).
+    func throttled(_ key: TaskKey) {
+        counters.withLock { $0.count(.dead(.throttled), kind: key.kind.rawValue) }
+        logOutcome(key, attempt: 0, duration: .zero, result: "dead", error: "throttled (task.sms.per_recipient)")
+    }
+
     // MARK: Best-effort tasks
 
     func settleBestEffort(_ kind: TaskKind, order: StoredOrder, _ outcome: ExecutorOutcome) {
