@@ -289,7 +289,8 @@ import Testing
 // MARK: - Helpers shared by the Store*Tests suites
 
 extension OrderdConfiguration {
-    /// A configuration whose database lives in `directory`.
+    /// A configuration whose database lives in `directory`, with no SMS limit per recipient (the suites send many
+    /// orders to one number; RecipientThrottleTests sets its own).
     static func store(
         in directory: String,
         synchronous: Store.Synchronous = .full,
@@ -297,6 +298,7 @@ extension OrderdConfiguration {
     ) -> OrderdConfiguration {
         var configuration = OrderdConfiguration()
         configuration.store.path = directory + "/orderd.db"
+        configuration.sms.perRecipient = nil
         configuration.store.synchronous = synchronous
         configuration.store.busyTimeout = busyTimeout
         return configuration

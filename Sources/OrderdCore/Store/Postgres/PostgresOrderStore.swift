@@ -268,12 +268,12 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id),
         r AS (
-            INSERT INTO sms_recipients AS r (recipient, sent_ms, last_ms)
+            INSERT INTO sms_recipients AS cur (recipient, sent_ms, last_ms)
             SELECT $14, ARRAY[$2], $2 FROM o WHERE $15 > 0 AND 'sms' = ANY ($13::text[])
             ON CONFLICT (recipient) DO UPDATE
-                SET sent_ms = array_append(ARRAY(SELECT s FROM unnest(r.sent_ms) AS s WHERE s > $2 - $16 ORDER BY s), $2),
+                SET sent_ms = array_append(ARRAY(SELECT s FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $16 ORDER BY s), $2),
                     last_ms = $2
-                WHERE (SELECT count(*) FROM unnest(r.sent_ms) AS s WHERE s > $2 - $16) < $15
+                WHERE (SELECT count(*) FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $16) < $15
             RETURNING 1),
         x AS (
             SELECT EXISTS (SELECT 1 FROM o) AND $15 > 0 AND 'sms' = ANY ($13::text[]) AND NOT EXISTS (SELECT 1 FROM r)
