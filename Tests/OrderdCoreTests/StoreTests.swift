@@ -106,7 +106,7 @@ import Testing
             #expect(try raw.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
             let schema = try raw.scalarText(
                 "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, name FROM sqlite_schema ORDER BY name)")
-            #expect(schema == "table orders,index orders_by_idempotency_key,table tasks,index tasks_dead,index tasks_due")
+            #expect(schema == "table orders,index orders_by_idempotency_key,table sms_recipients,index sms_recipients_by_last,table tasks,index tasks_dead,index tasks_due")
             raw.close()
 
             let second = try SQLiteOrderStore(configuration: configuration)
