@@ -92,6 +92,7 @@ extension OrderdService {
         logger.notice("configuration reloaded", metadata: [
             "config": "\(configPath)", "changed": "\(changed.joined(separator: ","))",
             "needs_restart": "\(heldBack.joined(separator: ","))", "digest": "\(effective.digest)",
+            "secrets_reread": "\(credentials.keys.joined(separator: ","))",
         ])
         // Replaced HTTP clients may still serve tasks that started before: they are closed at the stop.
         posters += live.apply(effective, credentials: credentials, posters: posters, logger: logger)

@@ -20,6 +20,11 @@ public struct OutgoingCredentials: Sendable, CustomStringConvertible {
         self.webhookSecret = webhookSecret
     }
 
+    /// The keys whose files were read (for the reload's log line: which secrets a SIGHUP took up).
+    var keys: [String] {
+        (smsHeader == nil ? [] : ["task.sms.auth_header_file"]) + (webhookSecret == nil ? [] : ["task.webhook.secret_file"])
+    }
+
     public var description: String {
         "OutgoingCredentials(sms header: \(smsHeader.map { "\($0.name): \(OrderdConfiguration.maskedSecret)" } ?? "none"), webhook secret: \(webhookSecret == nil ? "none" : OrderdConfiguration.maskedSecret))"
     }
