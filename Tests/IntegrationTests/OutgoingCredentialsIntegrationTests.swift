@@ -54,6 +54,7 @@ struct OutgoingCredentialsIntegrationTests {
             // Ops rewrite the file and reload: the next SMS carries the new token.
             try "Authorization: Bearer \(Self.rotated)\n".write(toFile: header, atomically: true, encoding: .utf8)
             try Self.reload(stack, waitingFor: "configuration reloaded")
+            #expect(stack.orderdLog.contains("secrets_reread=task.sms.auth_header_file"))
             let afterRotation = try F.createOrder(stack, "rotated")
             #expect(try F.eventually {
                 try gateway.received().contains { $0.orderID == afterRotation && $0.auth == "ok" && $0.answered == 200 }
