@@ -120,6 +120,13 @@ install:
 	  install -D -m 0644 config/orderd.ini '$(DESTDIR)$(CONFDIR)/orderd.ini'; \
 	  echo "installed $(DESTDIR)$(CONFDIR)/orderd.ini"; \
 	fi
+	@if [ -e '$(DESTDIR)$(CONFDIR)/api-keys' ]; then \
+	  echo "kept existing $(DESTDIR)$(CONFDIR)/api-keys"; \
+	else \
+	  install -D -m 0600 /dev/null '$(DESTDIR)$(CONFDIR)/api-keys'; \
+	  echo "# API keys: orderd keys new --scopes orders:write --note NOTE --append-to $(CONFDIR)/api-keys" > '$(DESTDIR)$(CONFDIR)/api-keys'; \
+	  echo "installed an empty $(DESTDIR)$(CONFDIR)/api-keys (mode 0600): add a key, or every request is refused"; \
+	fi
 	@if [ -e '$(DESTDIR)$(NGINX_SITES)/orderd.conf' ]; then \
 	  echo "kept existing $(DESTDIR)$(NGINX_SITES)/orderd.conf (the shipped one is nginx/orderd.conf)"; \
 	else \
@@ -127,7 +134,8 @@ install:
 	  echo "installed $(DESTDIR)$(NGINX_SITES)/orderd.conf"; \
 	fi
 	@if [ -z '$(DESTDIR)' ]; then \
-	  echo "next: systemctl daemon-reload && systemctl enable --now orderd.socket orderd.service"; \
+	  echo "next: $(BINDIR)/orderd keys new --scopes orders:write,orders:read --note shop --append-to $(CONFDIR)/api-keys"; \
+	  echo "      systemctl daemon-reload && systemctl enable --now orderd.socket orderd.service"; \
 	  echo "      ln -s ../sites-available/orderd.conf /etc/nginx/sites-enabled/orderd.conf && nginx -t && systemctl reload nginx"; \
 	fi
 
@@ -139,7 +147,7 @@ uninstall:
 	  if cmp -s "$$f" "$$src"; then rm -f "$$f"; echo "removed $$f"; else echo "kept $$f (changed since install)"; fi; \
 	done
 	@rmdir '$(DESTDIR)$(CONFDIR)' 2>/dev/null || true
-	@echo "orderd's data in /var/lib/orderd (StateDirectory) is left alone"
+	@echo "orderd's data in /var/lib/orderd (StateDirectory) and the keys in $(CONFDIR)/api-keys are left alone"
 
 clean:
 	rm -rf '$(RUN_DIR)' bench/bin

@@ -2,7 +2,8 @@
 -- Each request carries its own Idempotency-Key (wrk thread id + counter), so every POST is a new
 -- order: orderd stores the key too, which is the real production cost.
 --   wrk -t2 -c16 -d10s --latency -s bench/post-order.lua http://127.0.0.1:PORT/orders
--- Set ORDER_IDEMPOTENCY=0 to send no key at all.
+-- Set ORDER_IDEMPOTENCY=0 to send no key at all. $ORDERD_KEY, when set, is sent as the API key
+-- (Authorization: Bearer …; a script's own headers replace wrk's -H ones).
 
 local function script_dir()
   local src = debug.getinfo(1, "S").source
@@ -15,6 +16,7 @@ local body = f:read("*a"):gsub("%s+$", "")
 f:close()
 
 local with_key = os.getenv("ORDER_IDEMPOTENCY") ~= "0"
+local api_key = os.getenv("ORDERD_KEY")
 local next_id = 0
 
 function setup(thread)
@@ -33,5 +35,6 @@ function request()
   counter = counter + 1
   local headers = { ["Content-Type"] = "application/json" }
   if with_key then headers["Idempotency-Key"] = prefix .. "-" .. counter end
+  if api_key then headers["Authorization"] = "Bearer " .. api_key end
   return wrk.format("POST", nil, headers, body)
 end

@@ -119,6 +119,15 @@ fi
 
 # --- run dir, ports, cleanup ------------------------------------------------------------------
 RUN=$(mktemp -d /tmp/orderd-bench.XXXXXX)
+# orderd requires an API key: one key for the whole run (every request carries it: wrk's -H, the Lua
+# script's headers, curl). The peers ignore the header; orderd checks it (a SHA-256 per request), as shipped.
+# Its per-key order limit is off (auth.orders_per_minute = 0) and nginx's per-address limit_req is rendered
+# far above any load here (--orders-limit): the load comes from one key and one address.
+"$ORDERD_BIN" keys new --id bench --scopes orders:write,orders:read,admin --append-to "$RUN/api-keys" \
+    --secret-to "$RUN/api-key" 2>/dev/null
+export ORDERD_KEY=$(cat "$RUN/api-key")
+AUTH_HEADER="Authorization: Bearer $ORDERD_KEY"
+ORDERD_AUTH=(--set auth.keys_file="$RUN/api-keys" --set auth.orders_per_minute=0)
 SOCK=$RUN/backend.sock
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 PORT=${BENCH_PORT:-$(free_port)}
@@ -191,7 +200,8 @@ start_nginx() { # keepalive: on|off; the upstream is $SOCK, or every socket in $
     local socks=() s
     for s in ${NGINX_SOCKETS:-$SOCK}; do socks+=(--socket "$s"); done
     scripts/render-nginx.sh --run-dir "$RUN" "${socks[@]}" --port "$PORT" \
-        --keepalive "$1" --keepalive-conns "$KEEPALIVE_CONNS" --ceiling-port "$CEILING_PORT" >/dev/null
+        --keepalive "$1" --keepalive-conns "$KEEPALIVE_CONNS" --ceiling-port "$CEILING_PORT" \
+        --orders-limit 1000000r/s:1000000 >/dev/null
     : > "$RUN/nginx/access.log"; : > "$RUN/nginx/ceiling.access.log" 2>/dev/null || true
     "$NGINX" -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" -e stderr 2>>"$RUN/nginx/stderr.log" &
     NGINX_PID=$!
@@ -239,7 +249,7 @@ start_orderd() { # synchronous: full|normal; variant: same (THREADS threads, qui
     fi
     scripts/render-ini.sh --in "$in" --out "$RUN/orderd.ini" \
         --set server.listen="$SOCK" --set store.path="$RUN/orderd.db" --set store.synchronous="$1" \
-        --set task.audit.path="$RUN/audit.log" --set task.sms.per_recipient=off "${tuning[@]}"
+        --set task.audit.path="$RUN/audit.log" --set task.sms.per_recipient=off "${ORDERD_AUTH[@]}" "${tuning[@]}"
     "$ORDERD_BIN" serve --config "$RUN/orderd.ini" >>"$RUN/orderd.log" 2>&1 &
     BACKEND_PID=$!
     wait_socket orderd
@@ -285,7 +295,7 @@ cpu_report() { # BEFORE AFTER
 #   backend scenario keepalive rps p50 p99 non2xx errors total conns
 run_wrk() {
     local backend=$1 scenario=$2 ka=$3 url=$4 lua=${5:-} out
-    local args=(-t"$WRK_THREADS" -c"$CONNS" --latency --timeout 5s)
+    local args=(-t"$WRK_THREADS" -c"$CONNS" --latency --timeout 5s -H "$AUTH_HEADER")
     [ -n "$lua" ] && args+=(-s "$lua")
     if [ "$WARMUP" != 0 ]; then timeout $((WARMUP + 15)) wrk "${args[@]}" -d"${WARMUP}s" "$url" >/dev/null 2>&1 || true; fi
     out=$RUN/wrk.out
@@ -317,10 +327,10 @@ run_wrk() {
 probe() { # method path expected-status -> 0 if it answers as expected; prints the answer otherwise
     local code body
     if [ "$1" = POST ]; then
-        body=$(curl -s --max-time 5 -w '\n%{http_code}' -X POST -H 'Content-Type: application/json' \
+        body=$(curl -s --max-time 5 -w '\n%{http_code}' -X POST -H "$AUTH_HEADER" -H 'Content-Type: application/json' \
             -H "Idempotency-Key: bench-probe-$RANDOM$RANDOM" --data-binary @"$ORDER_BODY" "http://127.0.0.1:$PORT$2" || true)
     else
-        body=$(curl -s --max-time 5 -w '\n%{http_code}' "http://127.0.0.1:$PORT$2" || true)
+        body=$(curl -s --max-time 5 -w '\n%{http_code}' -H "$AUTH_HEADER" "http://127.0.0.1:$PORT$2" || true)
     fi
     code=${body##*$'\n'}
     [ "$code" = "$3" ] && return 0
@@ -400,7 +410,7 @@ start_orderd_followups() { # http|log [--set KEY=VALUE...]: orderd as shipped, t
     [ "$1" = http ] && smsargs=(--set task.sms.driver=http --set task.sms.gateway_url="http://127.0.0.1:$GW_PORT/sms")
     scripts/render-ini.sh --in "$in" --out "$RUN/orderd.ini" \
         --set server.listen="$SOCK" --set store.path="$RUN/orderd.db" --set log.level="${ORDERD_LOG_LEVEL:-warning}" \
-        "${smsargs[@]}" --set task.audit.path="$RUN/audit.log" --set task.sms.per_recipient=off "${@:2}"
+        "${smsargs[@]}" --set task.audit.path="$RUN/audit.log" --set task.sms.per_recipient=off "${ORDERD_AUTH[@]}" "${@:2}"
     "$ORDERD_BIN" serve --config "$RUN/orderd.ini" >>"$RUN/orderd.log" 2>&1 &
     BACKEND_PID=$!
     wait_socket orderd
@@ -412,7 +422,7 @@ rss_kb() { # VmRSS of the backend in KiB, or -
 #   outbox.pending outbox.dead tasks.overflowed_to_outbox tasks.dropped.stats executor.rejected tasks.done
 # (each `-` when missing or when /status does not answer).
 status_fields() {
-    curl -s --max-time 5 "http://127.0.0.1:$PORT/status" | python3 -c '
+    curl -s --max-time 5 -H "$AUTH_HEADER" "http://127.0.0.1:$PORT/status" | python3 -c '
 import json, sys
 try:
     s = json.load(sys.stdin)
@@ -618,7 +628,7 @@ run_postgres() {
         scripts/render-ini.sh --in "$in" --out "$RUN/pg-$i.ini" \
             --set server.listen="$sock" --set store.driver=postgres --set store.url="$url" \
             --set store.password_file="$ORDERD_TEST_PG_PASSWORD_FILE" --set log.level="${ORDERD_LOG_LEVEL:-warning}" \
-            --set task.audit.path="$RUN/pg-audit-$i.log" --set task.sms.per_recipient=off
+            --set task.audit.path="$RUN/pg-audit-$i.log" --set task.sms.per_recipient=off "${ORDERD_AUTH[@]}"
         "$ORDERD_BIN" serve --config "$RUN/pg-$i.ini" >>"$RUN/pg-$i.log" 2>&1 &
         PG_PIDS+=($!)
         if ! wait_socket "pg-$i" "$sock" "$!"; then

@@ -13,12 +13,16 @@
 #   --port PORT            loopback port: the server listens on 127.0.0.1:PORT.
 #   --keepalive on|off     upstream keepalive + fastcgi_keep_conn (default: off, as shipped).
 #   --keepalive-conns N    idle kept connections per nginx worker when --keepalive on (default: as shipped, 16).
+#   --orders-limit RATE:BURST  limit_req on POST /orders per client address (default: as shipped,
+#                          20r/s:40); e.g. 1r/m:1 for a test of the 429, 100000r/s:100000 for a load
+#                          test or the benchmark, whose clients all come from 127.0.0.1.
 #   --ceiling-port PORT    also render a `return 200` server on 127.0.0.1:PORT (benchmark ceiling).
 #   --user USER[:GROUP]    worker user when nginx runs as root (default: the invoking user and group,
 #                          `id -un`/`id -gn`). Ignored, and left out of the config, when not root.
 #   --check                run `nginx -t` on the result (needs nginx on PATH or in /usr/sbin).
 #
 # Only these lines change: `listen` (→ 127.0.0.1:PORT), the upstream `server unix:` path, the
+# limit_req rate and burst of POST /orders (--orders-limit),
 # access/error log paths, and the two keepalive lines. Output is deterministic: the same arguments
 # give byte-identical files. Prints the path of the rendered nginx.conf on stdout.
 # Start:  nginx -p DIR/nginx -c DIR/nginx/nginx.conf -e stderr        (daemon off is in the file)
@@ -28,7 +32,7 @@ die() { echo "render-nginx: $*" >&2; exit 2; }
 abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "${1#./}" ;; esac; }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RUN_DIR="" SOCKETS=() PORT="" KEEPALIVE=off KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0
+RUN_DIR="" SOCKETS=() PORT="" KEEPALIVE=off KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0 ORDERS_LIMIT=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --run-dir) RUN_DIR=${2:?}; shift 2 ;;
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
         --port) PORT=${2:?}; shift 2 ;;
         --keepalive) KEEPALIVE=${2:?}; shift 2 ;;
         --keepalive-conns) KA_CONNS=${2:?}; shift 2 ;;
+        --orders-limit) ORDERS_LIMIT=${2:?}; shift 2 ;;
         --ceiling-port) CEILING_PORT=${2:?}; shift 2 ;;
         --user) USER_SPEC=${2:?}; shift 2 ;;
         --check) CHECK=1; shift ;;
@@ -52,6 +57,8 @@ isport "$PORT" || die "--port must be 1-65535, got '$PORT'"
 [ "$KEEPALIVE" = on ] || [ "$KEEPALIVE" = off ] || die "--keepalive must be on or off"
 [ -z "$KA_CONNS" ] || [[ "$KA_CONNS" =~ ^[1-9][0-9]*$ ]] || die "--keepalive-conns must be a positive integer"
 
+[ -z "$ORDERS_LIMIT" ] || [[ "$ORDERS_LIMIT" =~ ^[1-9][0-9]*r/[sm]:[1-9][0-9]*$ ]] || die "--orders-limit must be RATE:BURST such as 20r/s:40 or 1r/m:1"
+ORDERS_RATE=${ORDERS_LIMIT%%:*} ORDERS_BURST=${ORDERS_LIMIT#*:}
 RUN_DIR=$(abspath "$RUN_DIR"); RUN_DIR=${RUN_DIR%/}
 for i in "${!SOCKETS[@]}"; do
     SOCKETS[i]=$(abspath "${SOCKETS[i]}")
@@ -78,7 +85,8 @@ OUT="$RUN_DIR/nginx"
 mkdir -p "$OUT/tmp"
 
 # orderd.conf: only lines tagged `# @render:NAME` change; every tag must be found.
-awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconns="$KA_CONNS" '
+awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconns="$KA_CONNS" \
+    -v orate="$ORDERS_RATE" -v oburst="$ORDERS_BURST" '
     function indent(s) { match(s, /^[ \t]*/); return substr(s, 1, RLENGTH) }
     function tagged(s, t) { return index(s, "# @render:" t) > 0 }
     tagged($0, "socket") {
@@ -88,6 +96,16 @@ awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconn
         n = split(sock, socks, " ")
         for (i = 1; i <= n; i++) print indent($0) "server unix:" socks[i] params ";"
         seen["socket"]++; next
+    }
+    tagged($0, "orders_rate") {
+        seen["orders_rate"]++
+        if (orate != "") { line = $0; sub(/rate=[^;]*;/, "rate=" orate ";", line); print line } else print
+        next
+    }
+    tagged($0, "orders_burst") {
+        seen["orders_burst"]++
+        if (oburst != "") { line = $0; sub(/burst=[0-9]+/, "burst=" oburst, line); print line } else print
+        next
     }
     tagged($0, "listen")     { print indent($0) "listen 127.0.0.1:" port ";"; seen["listen"]++; next }
     tagged($0, "access_log") { print indent($0) "access_log " out "/access.log orderd;"; seen["access_log"]++; next }
@@ -104,9 +122,9 @@ awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconn
     /^[ \t]*listen[ \t]/ { print "render-nginx: untagged listen line: " $0 > "/dev/stderr"; bad = 1 }
     { print }
     END {
-        if (seen["socket"] != 1 || seen["listen"] != 1 || seen["access_log"] != 1 || seen["error_log"] != 1 || seen["keepalive"] != 2) {
+        if (seen["socket"] != 1 || seen["listen"] != 1 || seen["access_log"] != 1 || seen["error_log"] != 1 || seen["keepalive"] != 2 || seen["orders_rate"] != 1 || seen["orders_burst"] != 1) {
             print "render-nginx: nginx/orderd.conf lost a # @render: tag (socket=" seen["socket"]+0 " listen=" seen["listen"]+0 \
-                  " access_log=" seen["access_log"]+0 " error_log=" seen["error_log"]+0 " keepalive=" seen["keepalive"]+0 ", want 1 1 1 1 2)" > "/dev/stderr"
+                  " access_log=" seen["access_log"]+0 " error_log=" seen["error_log"]+0 " keepalive=" seen["keepalive"]+0 " orders_rate=" seen["orders_rate"]+0 " orders_burst=" seen["orders_burst"]+0 ", want 1 1 1 1 2 1 1)" > "/dev/stderr"
             exit 3
         }
         if (bad) exit 3

@@ -7,8 +7,13 @@
 #   RUN_DIR     where everything goes (default ./.run): orderd.ini, orderd.sock, orderd.db, nginx/.
 #   PORT        nginx listens on 127.0.0.1:PORT (default 8080).
 #   CONFIG      INI to start from instead of config/orderd.ini; it is copied to RUN_DIR/orderd.ini with
-#               server.listen, store.path and task.audit.path pointed into RUN_DIR, everything else as it
-#               is (its [task.sms] driver included: the shipped example's default is driver = log).
+#               server.listen, store.path, task.audit.path and auth.keys_file pointed into RUN_DIR,
+#               everything else as it is (its [task.sms] driver included: the shipped example's default
+#               is driver = log).
+#
+# API keys are required, as in production: the first run makes one key with every scope (id `local`)
+# into RUN_DIR/api-keys (the keys file, hashes only) and RUN_DIR/api-key (its secret, mode 0600), and
+# later runs reuse it. The curl lines printed at the start carry it.
 #   KEEPALIVE   nginx upstream keepalive (default off, as shipped).
 #   ORDERD_BIN  default .build/release/orderd.
 #   STOP_TIMEOUT  seconds to wait for each process on stop before SIGKILL (default 70: orderd's stop
@@ -53,8 +58,15 @@ fi
 # Nothing else is overridden: an INI that says `driver = http` sends its SMS.
 SRC_INI=${CONFIG:-$REPO/config/orderd.ini}
 [ -r "$SRC_INI" ] || die "cannot read $SRC_INI"
+KEYS=$RUN_DIR/api-keys SECRET_FILE=$RUN_DIR/api-key
+if [ ! -s "$KEYS" ] || [ ! -s "$SECRET_FILE" ]; then
+    rm -f "$KEYS" "$SECRET_FILE"
+    "$ORDERD_BIN" keys new --id local --scopes orders:write,orders:read,admin --note "make run" \
+        --append-to "$KEYS" --secret-to "$SECRET_FILE" 2>/dev/null || die "orderd keys new failed"
+    say "made a local API key with every scope: $SECRET_FILE (hash in $KEYS)"
+fi
 scripts/render-ini.sh --in "$SRC_INI" --out "$INI" --set server.listen="$SOCK" --set store.path="$RUN_DIR/orderd.db" \
-    --set task.audit.path="$RUN_DIR/audit.log"
+    --set task.audit.path="$RUN_DIR/audit.log" --set auth.keys_file="$KEYS"
 scripts/render-nginx.sh --run-dir "$RUN_DIR" --socket "$SOCK" --port "$PORT" --keepalive "$KEEPALIVE" >/dev/null
 
 ORDERD_PID="" NGINX_PID="" STOPPING=0
@@ -115,6 +127,14 @@ done
 kill -0 "$NGINX_PID" 2>/dev/null || { tail -5 "$RUN_DIR/nginx/error.log" >&2 2>/dev/null || true; die "nginx failed to start"; }
 
 echo "orderd serving at http://127.0.0.1:$PORT"
+cat <<TRY
+Try it; every request but /healthz needs the key (it is in $SECRET_FILE):
+  KEY=\$(cat $SECRET_FILE)
+  curl -si localhost:$PORT/orders -H "Authorization: Bearer \$KEY" -H 'Content-Type: application/json' \\
+    -d '{"customer":{"phone":"+8613800138000"},"currency":"CNY","items":[{"sku":"SKU-1","quantity":2,"unit_price_cents":1299}]}'
+  curl -s localhost:$PORT/orders/<id from the Location header> -H "Authorization: Bearer \$KEY"
+  curl -s localhost:$PORT/status -H "Authorization: Bearer \$KEY"   (in a browser: any user name, the key as password)
+TRY
 say "Ctrl-C to stop (access log: $RUN_DIR/nginx/access.log)"
 say "reload $INI: kill -HUP $ORDERD_PID; restart without failing a request: kill -USR2 $ORDERD_PID"
 

@@ -44,9 +44,6 @@ struct BadRequestTests {
             return
         }
         let expectedCode = try #require(badRequest.expectedCode, "every refusal is a JSON error")
-        if badRequest.expectedNoAllow {
-            #expect(response.header("allow") == nil, context)
-        }
         if badRequest.expectedNoBody {
             #expect(response.body.isEmpty, context)
             let requestID = try #require(response.header("x-request-id"), "X-Request-Id is on every error")
@@ -122,8 +119,6 @@ struct BadRequest: Sendable, CustomTestStringConvertible {
     var expectedMessageSuffix: String? = nil
     /// nginx refuses the request itself before routing it: answered at once, connection closed.
     var refusedByNginx = false
-    /// For nginx's own 405 (TRACE): no `Allow` header at all.
-    var expectedNoAllow = false
     /// A HEAD request: the headers of the error, no body.
     var expectedNoBody = false
     var expectedContentType = "application/json"
@@ -159,10 +154,9 @@ struct BadRequest: Sendable, CustomTestStringConvertible {
     }
 
     /// Refused by nginx itself before routing, with its JSON error page (`error_page` in nginx/orderd.conf).
-    static func nginx(_ name: String, _ request: WireRequest, _ status: Int, _ code: String, noAllow: Bool = false) -> BadRequest {
-        var result = error(name, request, status, code)
+    static func nginx(_ name: String, _ request: WireRequest, _ status: Int, _ code: String, allow: String? = nil) -> BadRequest {
+        var result = error(name, request, status, code, allow: allow)
         result.refusedByNginx = true
-        result.expectedNoAllow = noAllow
         result.expectedNoBody = request.method == "HEAD"
         return result
     }
@@ -481,8 +475,8 @@ extension BadRequestTests {
             .nginx("a header of 20 000 bytes", WireRequest("GET", "/healthz", headers: [("X-Big", String(repeating: "a", count: 20_000))]), 400, "bad_request"),
             .nginx("a request line of 20 000 bytes", WireRequest("GET", "/" + String(repeating: "a", count: 20_000)), 414, "uri_too_long"),
             .nginx("HTTP/2.0 in the request line", WireRequest(method: "GET", path: "/healthz", raw: "GET /healthz HTTP/2.0\r\n\(host)\r\n"), 505, "http_version_not_supported"),
-            .nginx("TRACE /orders: nginx's 405, without Allow", WireRequest("TRACE", "/orders"), 405, "method_not_allowed", noAllow: true),
-            .nginx("TRACE on an unknown path", WireRequest("TRACE", "/nope"), 405, "method_not_allowed", noAllow: true),
+            .nginx("TRACE /orders: nginx's 405, Allow: POST", WireRequest("TRACE", "/orders"), 405, "method_not_allowed", allow: "POST"),
+            .nginx("TRACE on an unknown path", WireRequest("TRACE", "/nope"), 405, "method_not_allowed", allow: "GET, HEAD"),
         ]
     }()
 }

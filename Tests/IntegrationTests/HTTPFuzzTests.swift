@@ -156,7 +156,7 @@ final class HTTPFuzzRun: Sendable {
                 connection = fresh
             }
             kept = nil
-            connection.send(fuzzCase.bytes)
+            connection.send(RawHTTP.authorized(fuzzCase.bytes, key: TestKeys.all))
             if fuzzCase.halfClose { connection.halfClose() }
             let outcome = connection.readResponse(head: fuzzCase.isHead)
             if case .closed(0) = outcome, reused { continue }

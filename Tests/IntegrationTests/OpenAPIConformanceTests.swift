@@ -18,6 +18,7 @@ struct OpenAPIConformanceTests {
             let client = ConformanceClient(stack: stack, log: log)
             try client.exerciseHealth()
             try client.exerciseOrders()
+            try client.exerciseKeys()
             try client.exerciseRefusals()
             try client.exerciseRoutingAndReservedPaths()
             try client.exerciseMalformedHTTP()
@@ -29,6 +30,18 @@ struct OpenAPIConformanceTests {
             let client = ConformanceClient(stack: stack, log: log)
             try client.send("orderd's own 413", .order(String(repeating: " ", count: 1_500) + "{}"), expect: 413)
             try client.send("1k limit: exactly 1024 bytes reach the validator", .order(#"{"note":""# + String(repeating: "n", count: 1_024 - 11) + #""}"#), expect: 422, request: .invalid)
+        }
+
+        // The rate limits: nginx's per address turned down to one a minute with a burst of one, orderd's per key
+        // to one a minute: the first POST passes both, the second passes nginx and meets orderd's, the third
+        // meets nginx's.
+        try withRunningStack(settings: ["auth": ["orders_per_minute": "1"]], ordersLimit: "1r/m:1") { stack in
+            let client = ConformanceClient(stack: stack, log: log)
+            try client.send("first order within the limits", .order(TestOrderBody.valid), expect: 201, request: .valid)
+            let perKey = try client.send("429 from orderd: the key's orders per minute", .order(TestOrderBody.valid), expect: 429)
+            #expect(perKey.bodyText.contains("test-all"))
+            let perAddress = try client.send("429 from nginx: the address's rate", .order(TestOrderBody.valid), expect: 429)
+            #expect(perAddress.header("retry-after") == "1")
         }
 
         let report = try OpenAPICheck.run(log.exchanges)
@@ -121,10 +134,10 @@ struct ConformanceClient {
     @discardableResult
     func send(
         _ name: String, _ request: WireRequest, from source: String? = nil, expect status: Int, request expectation: RequestExpectation? = nil,
-        refusedByNginx: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+        refusedByNginx: Bool = false, key: String? = TestKeys.all, sourceLocation: SourceLocation = #_sourceLocation
     ) throws -> RawHTTPResponse {
-        let response = try source.map { try RawHTTP.send(request.bytes, port: stack.port, from: $0) }
-            ?? RawHTTP.send(request.bytes, port: stack.port)
+        let response = try source.map { try RawHTTP.send(request.bytes, port: stack.port, from: $0, key: key) }
+            ?? RawHTTP.send(request.bytes, port: stack.port, key: key)
         #expect(response.status == status, "\(name): \(response.status) \(response.bodyText.prefix(400))", sourceLocation: sourceLocation)
         let (headers, body) = Self.split(request.bytes)
         log.append(
@@ -151,6 +164,25 @@ struct ConformanceClient {
         try send("GET /healthz with a query string", WireRequest("GET", "/healthz?verbose=1"), expect: 200)
         let head = try send("HEAD /healthz", WireRequest("HEAD", "/healthz"), expect: 200)
         #expect(head.body.isEmpty)
+    }
+
+    /// 401 without a usable key, 403 with a key that lacks the operation's scope, on every protected operation.
+    func exerciseKeys() throws {
+        let id = "/orders/01a21a2e-7c73-72b3-b04e-a3379c39b7b4"
+        try send("401 POST without a key", .order(TestOrderBody.valid), expect: 401, key: nil)
+        try send("401 POST with an unknown key", .order(TestOrderBody.valid, headers: [TestKeys.bearer("od_live_0")]), expect: 401)
+        try send("401 GET an order with a malformed header", WireRequest("GET", id, headers: [("Authorization", "od_live_0")]), expect: 401)
+        try send("401 HEAD an order without a key", WireRequest("HEAD", id), expect: 401, key: nil)
+        for path in ["/status", "/stats", "/metrics"] {
+            let refused = try send("401 \(path) without a key", WireRequest("GET", path), expect: 401, key: nil)
+            #expect(refused.header("www-authenticate")?.contains("Basic realm") == true)
+        }
+        try send("403 POST with a read-only key", .order(TestOrderBody.valid), expect: 403, key: TestKeys.readOnly)
+        try send("403 GET an order with a write-only key", WireRequest("GET", id), expect: 403, key: TestKeys.writeOnly)
+        try send("403 HEAD an order with an admin key", WireRequest("HEAD", id), expect: 403, key: TestKeys.adminOnly)
+        for path in ["/status", "/stats", "/metrics"] {
+            try send("403 \(path) with an orders key", WireRequest("GET", path), expect: 403, key: TestKeys.writeOnly)
+        }
     }
 
     func exerciseOrders() throws {

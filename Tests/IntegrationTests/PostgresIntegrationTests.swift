@@ -223,7 +223,8 @@ final class FrontNginx: @unchecked Sendable {
         port = try Stack.freePort()
         let result = try Stack.run(
             "/bin/bash",
-            [Stack.repo + "/scripts/render-nginx.sh", "--run-dir", dir, "--port", "\(port)"] + sockets.flatMap { ["--socket", $0] })
+            [Stack.repo + "/scripts/render-nginx.sh", "--run-dir", dir, "--port", "\(port)", "--orders-limit", Stack.loadTestOrdersLimit]
+                + sockets.flatMap { ["--socket", $0] })
         guard result.status == 0 else { throw RawHTTP.Failure(description: "render-nginx failed: \(result.output)") }
     }
 

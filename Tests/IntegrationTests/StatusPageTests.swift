@@ -154,7 +154,7 @@ struct StatusPageTests {
             process.arguments = [
                 "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
                 "--user-data-dir=\(stack.dir)/chromium", "--no-first-run", "--disable-extensions",
-                "--dump-dom", "http://127.0.0.1:\(stack.port)/status?html",
+                "--dump-dom", "http://admin:\(TestKeys.adminOnly)@127.0.0.1:\(stack.port)/status?html",
             ]
             let out = Pipe()
             let err = Pipe()

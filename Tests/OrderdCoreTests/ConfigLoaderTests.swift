@@ -30,9 +30,9 @@ import Testing
                 "Duplicate key 'server.listen' in /x.ini line 6; first set on line 2."),
         // Names
         BadFile("unknown section", "[server]\n\n[sever]\nlisten = /run/o.sock\n",
-                "Unknown section '[sever]' in /x.ini line 3; expected one of [server], [store], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats]."),
+                "Unknown section '[sever]' in /x.ini line 3; expected one of [server], [store], [auth], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats]."),
         BadFile("section names are case-sensitive", "[Server]\n",
-                "Unknown section '[Server]' in /x.ini line 1; expected one of [server], [store], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats]."),
+                "Unknown section '[Server]' in /x.ini line 1; expected one of [server], [store], [auth], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats]."),
         BadFile("misspelt key", "[server]\nreqest_timeout = 5s\n",
                 "Unknown key 'server.reqest_timeout' in /x.ini line 2; did you mean 'server.request_timeout'?"),
         BadFile("transposed letters", "[store]\nbusy_tiemout = 5s\n",
@@ -116,7 +116,7 @@ import Testing
                 "Key 'workers' in /x.ini line 1 is outside any section; put it below a [section] header.",
                 "Invalid value '300' for 'server.request_workers' in /x.ini line 3; expected an integer from 1 to 256.",
                 "Syntax error in /x.ini line 4: expected 'key = value', '[section]' or a comment, found 'blah'.",
-                "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats].",
+                "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [auth], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats].",
                 "Invalid value 'loud' for 'log.level' in /x.ini line 8; expected one of trace, debug, info, notice, warning, error, critical.",
                 "Duplicate key 'log.level' in /x.ini line 9; first set on line 8."),
     ]

@@ -25,6 +25,10 @@ import Testing
             connect_timeout = 5s
             synchronous_commit = on
 
+            [auth]
+            keys_file = credential:api-keys
+            orders_per_minute = 600
+
             [orders]
             idempotency_ttl = 24h
 

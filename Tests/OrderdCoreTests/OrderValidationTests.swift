@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import OrderdCore
 
@@ -394,5 +395,21 @@ struct BadOrderCase: Sendable, CustomTestStringConvertible {
     @Test(arguments: ["CNY", "USD", "EUR", "XCG", "ZWG"])
     func acceptsActiveCode(_ code: String) throws {
         #expect(try validate(order(currency: "\"\(code)\"")).currency == code)
+    }
+}
+
+/// openapi.yaml's `CurrencyCode` enum is the validator's table, so generated clients refuse what orderd refuses.
+@Suite struct CurrencyEnumTests {
+    @Test func theSpecListsExactlyTheActiveCodes() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let spec = try String(contentsOf: repo.appendingPathComponent("openapi.yaml"), encoding: .utf8)
+        let start = try #require(spec.range(of: "    CurrencyCode:\n"))
+        let enumStart = try #require(spec.range(of: "      enum: [", range: start.upperBound..<spec.endIndex))
+        let enumEnd = try #require(spec.range(of: "]", range: enumStart.upperBound..<spec.endIndex))
+        let listed = spec[enumStart.upperBound..<enumEnd.lowerBound]
+            .split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+        #expect(listed.count == Set(listed).count)
+        #expect(Set(listed) == ISO4217.activeCodes, "run scripts/openapi-currencies.sh")
     }
 }

@@ -169,7 +169,7 @@ struct PostgresStoreTests {
 
         configuration.store.passwordFile = "/nonexistent/orderd-password"
         let missing = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
-        #expect(missing.map { String(reflecting: $0) }?.contains("store.password_file /nonexistent/orderd-password") == true)
+        #expect(missing.map { String(reflecting: $0) }?.contains("store.password_file = /nonexistent/orderd-password") == true)
     }
 
     @Test func anUnreachableServerFailsTheStartWithinTheConnectTimeout() throws {

@@ -58,6 +58,9 @@ enum ConfigSchema {
         ConfigKey("store", "connect_timeout", \.store.connectTimeout, .duration(.milliseconds(100)...(.seconds(600)))),
         ConfigKey("store", "synchronous_commit", \.store.synchronousCommit, .enumeration),
 
+        ConfigKey("auth", "keys_file", \.auth.keysFile, .requiredSecretFile),
+        ConfigKey("auth", "orders_per_minute", \.auth.ordersPerMinute, .integer(0...1_000_000)),
+
         ConfigKey("orders", "idempotency_ttl", \.orders.idempotencyTTL, .duration(.seconds(60)...(.seconds(30 * 86_400)))),
 
         ConfigKey("log", "level", \.log.level, .enumeration),

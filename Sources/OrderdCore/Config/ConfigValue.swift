@@ -104,6 +104,13 @@ extension ConfigValueType where Value == String {
              format: { $0 })
     }
 
+    /// Like `secretFile`, for a key that must name one.
+    static var requiredSecretFile: Self {
+        Self(expected: "an absolute file path or credential:<name> (systemd LoadCredential=)",
+             parse: { SecretFile.isValidReference($0) ? $0 : nil },
+             format: { $0 })
+    }
+
     /// A `postgres://` URL without a password (`PostgresURL`), or nothing.
     static var postgresURL: Self {
         Self(expected: "a URL such as postgres://orderd@127.0.0.1:5432/orderd?sslmode=disable, without a password (use store.password_file or $PGPASSWORD), or nothing",

@@ -7,6 +7,8 @@ public struct OrderdConfiguration: Sendable, Equatable {
     public var server = Server()
     /// `[store]`: where orders are kept.
     public var store = Store()
+    /// `[auth]`: the API keys requests must carry.
+    public var auth = Auth()
     /// `[orders]`: order-handling policy.
     public var orders = Orders()
     /// `[log]`: what is logged and how.
@@ -73,6 +75,18 @@ public struct OrderdConfiguration: Sendable, Equatable {
         /// PostgreSQL connection sets and orderd checks at start; default `on` (a 201 means flushed to disk, and to
         /// the synchronous standbys if the server has any).
         public var synchronousCommit: SynchronousCommit = .on
+
+        public init() {}
+    }
+
+    public struct Auth: Sendable, Equatable {
+        /// `auth.keys_file` (path or `credential:<name>`): the API keys, one per line (id, SHA-256 of the secret,
+        /// scopes, note), mode 0600; re-read on SIGHUP; required; default `credential:api-keys`, what the shipped
+        /// unit's `LoadCredential=api-keys:/etc/orderd/api-keys` provides.
+        public var keysFile: String = "credential:api-keys"
+        /// `auth.orders_per_minute` (integer): `POST /orders` per API key and minute (a token bucket; bursts up to a
+        /// minute's worth); `0` turns it off; default 600, 0–1000000.
+        public var ordersPerMinute: Int = 600
 
         public init() {}
     }

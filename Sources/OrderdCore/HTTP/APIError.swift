@@ -15,6 +15,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case requestTimeout = "request_timeout"
         case unavailable = "unavailable"
         case outcomeUnknown = "outcome_unknown"
+        case unauthorized = "unauthorized"
+        case forbidden = "forbidden"
+        case rateLimited = "rate_limited"
         case `internal` = "internal"
     }
 
@@ -102,6 +105,45 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         var error = APIError(
             .outcomeUnknown, 503,
             "The order store did not confirm whether the order was stored. Retry with the same Idempotency-Key: it answers the order if it was stored and stores it once if it was not.")
+        error.headers = [("Retry-After", String(retryAfterSeconds))]
+        return error
+    }
+
+    /// Why a request has no usable key; each says how to fix it, none echoes what was sent.
+    public enum MissingCredential: Sendable {
+        case missing, malformed, invalid
+    }
+
+    /// 401 with `WWW-Authenticate: Bearer` (RFC 6750 §3): no key, not a bearer token, or a key nobody knows
+    /// (a revoked key included). `basic`: also offer Basic (the admin pages), so a browser asks for the key.
+    public static func unauthorized(_ reason: MissingCredential, basic: Bool = false) -> APIError {
+        let message: String
+        var challenge = #"Bearer realm="orderd""#
+        switch reason {
+        case .missing:
+            message = "This request needs an API key: send 'Authorization: Bearer <key>'."
+        case .malformed:
+            message = "The Authorization header must be 'Bearer <key>'."
+            challenge += #", error="invalid_request""#
+        case .invalid:
+            message = "The API key is not valid (unknown or revoked)."
+            challenge += #", error="invalid_token""#
+        }
+        var error = APIError(.unauthorized, 401, message)
+        error.headers = [("WWW-Authenticate", challenge)]
+        if basic { error.headers.append(("WWW-Authenticate", #"Basic realm="orderd admin", charset="UTF-8""#)) }
+        return error
+    }
+
+    /// 403: a valid key without the scope the route needs.
+    public static func forbidden(keyID: String, missing scope: Scope) -> APIError {
+        var error = APIError(.forbidden, 403, "API key '\(keyID)' lacks the scope '\(scope.rawValue)' this request needs.")
+        error.headers = [("WWW-Authenticate", #"Bearer realm="orderd", error="insufficient_scope", scope="\#(scope.rawValue)""#)]
+        return error
+    }
+
+    public static func rateLimited(_ message: String, retryAfterSeconds: Int) -> APIError {
+        var error = APIError(.rateLimited, 429, message)
         error.headers = [("Retry-After", String(retryAfterSeconds))]
         return error
     }

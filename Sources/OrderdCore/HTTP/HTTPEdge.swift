@@ -8,9 +8,11 @@ public final class HTTPEdge: FastCGIResponder {
     private let maxBodyBytesSetting: Atomic<Int>
     private let logger: Logger
     private let observers: [any RequestObserver]
+    private let keyring: APIKeyring
 
-    public init(router: Router, maxBodyBytes: Int, logger: Logger, observers: [any RequestObserver] = []) {
+    public init(router: Router, keyring: APIKeyring, maxBodyBytes: Int, logger: Logger, observers: [any RequestObserver] = []) {
         self.router = router
+        self.keyring = keyring
         self.maxBodyBytesSetting = Atomic(maxBodyBytes)
         self.logger = logger
         self.observers = observers
@@ -24,13 +26,19 @@ public final class HTTPEdge: FastCGIResponder {
 
     public func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
         let start = ContinuousClock.now
-        let request = Self.request(from: exchange, deadline: readDeadline)
+        var request = Self.request(from: exchange, deadline: readDeadline)
         var bodyConsumed = false
         var response: HTTPResponse
         var routeLabel = "unmatched"
         do throws(any Error) {
             let route = try router.route(method: request.method, path: request.path)
             routeLabel = route.pattern.label
+            // Before the body is read: a client without a key costs a header parse, not a body upload.
+            if let scope = route.scope {
+                let key = try keyring.authorize(request.authorization, for: scope)
+                request.apiKeyID = key.id
+                if route.countsAsOrder { try keyring.admitOrder(for: key) }
+            }
             var body: [UInt8] = []
             if route.takesBody {
                 let readStart = ContinuousClock.now
@@ -42,6 +50,8 @@ public final class HTTPEdge: FastCGIResponder {
         } catch {
             response = HTTPErrorMapper.response(for: error, requestID: request.requestID, logger: logger)
         }
+        // For nginx's access log (`$upstream_http_x_orderd_key`); nginx hides it from the client.
+        if let keyID = request.apiKeyID { response.headers.append(("X-Orderd-Key", keyID)) }
         var wire = response.serialized(requestID: request.requestID)
         if request.method == "HEAD" { wire.removeLast(response.body.count) }
         if !bodyConsumed { drainOrClose(exchange) }
@@ -59,6 +69,7 @@ public final class HTTPEdge: FastCGIResponder {
                 "bytes": "\(response.body.count)",
                 "request_id": "\(request.requestID)",
             ]
+            if let keyID = request.apiKeyID { metadata["key"] = "\(keyID)" }
             if !delivered { metadata["client"] = "gone" }
             return metadata
         }())
@@ -107,6 +118,7 @@ public final class HTTPEdge: FastCGIResponder {
             (path, query) = (uri, exchange.param("QUERY_STRING") ?? "")
         }
         let idempotencyKey = exchange.param("HTTP_IDEMPOTENCY_KEY")
+        let authorization = exchange.param("HTTP_AUTHORIZATION")
         var request = HTTPRequest(
             method: exchange.param("REQUEST_METHOD") ?? "GET",
             path: path,
@@ -118,6 +130,7 @@ public final class HTTPEdge: FastCGIResponder {
             remoteAddress: exchange.param("REMOTE_ADDR"),
             deadline: deadline
         )
+        request.authorization = authorization
         if idempotencyKey != nil { request.repeatedIdempotencyKey = exchange.paramCount("HTTP_IDEMPOTENCY_KEY") > 1 }
         return request
     }

@@ -12,6 +12,10 @@ public struct HTTPRequest: Sendable {
     public var idempotencyKey: String?
     /// True when the client sent `Idempotency-Key` more than once (refused: which one would count?).
     public var repeatedIdempotencyKey: Bool = false
+    /// The `Authorization` header, checked by the edge before the handler runs.
+    public var authorization: String?
+    /// The id of the API key the request was authorized with (logs, the order's `created_by`).
+    public var apiKeyID: String?
     /// The client address nginx saw, for logs.
     public var remoteAddress: String?
     /// When the request must be answered by: its start plus `server.request_timeout`.

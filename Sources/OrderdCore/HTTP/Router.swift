@@ -32,6 +32,10 @@ public struct Router: Sendable {
     public struct Route: Sendable {
         public var method: String
         public var pattern: Pattern
+        /// The scope an API key needs for this route; nil: no key (`/healthz`).
+        public var scope: Scope?
+        /// Each request takes one token of its key's order-rate bucket (`auth.orders_per_minute`).
+        public var countsAsOrder: Bool
         public var takesBody: Bool
         public var handler: Handler
     }
@@ -40,8 +44,14 @@ public struct Router: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: Pattern, takesBody: Bool = false, _ handler: @escaping Handler) {
-        routes.append(Route(method: method, pattern: pattern, takesBody: takesBody, handler: handler))
+    /// `scope` has no default: every route says whether it needs a key, so a new one cannot be public by omission.
+    public mutating func add(
+        _ method: String, _ pattern: Pattern, scope: Scope?, countsAsOrder: Bool = false, takesBody: Bool = false,
+        _ handler: @escaping Handler
+    ) {
+        routes.append(Route(
+            method: method, pattern: pattern, scope: scope, countsAsOrder: countsAsOrder, takesBody: takesBody,
+            handler: handler))
     }
 
     /// The route for this request, or the 404/405 it deserves. `HEAD` is served by `GET` routes.

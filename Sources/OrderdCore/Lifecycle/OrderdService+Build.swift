@@ -88,23 +88,23 @@ extension OrderdService {
 
     static func router(_ parts: Parts, configuration: OrderdConfiguration, logger: Logger, metrics: OrderdMetrics) -> Router {
         var router = Router()
-        router.add("GET", .exact("/healthz")) { _, _ in
+        router.add("GET", .exact("/healthz"), scope: nil) { _, _ in
             .json(200, Array(#"{"status":"ok"}"#.utf8))
         }
         OrdersAPI(store: parts.store, busyTimeout: parts.busyTimeout, followUps: parts.followUps)
             .register(in: &router)
         let statistics = parts.statistics
-        router.add("GET", .exact("/stats")) { _, _ in
+        router.add("GET", .exact("/stats"), scope: .admin) { _, _ in
             .json(200, statistics.json(), headers: [("Cache-Control", "no-store")])
         }
         let status = StatusPage(
             followUps: parts.followUps, configuration: parts.running, sampler: parts.statusSampler,
             startedAtMillis: SQLiteOrderStore.unixMillis(), wallClock: SQLiteOrderStore.unixMillis)
-        router.add("GET", .exact("/status")) { request, _ in
+        router.add("GET", .exact("/status"), scope: .admin) { request, _ in
             status.response(to: request)
         }
         // Prometheus text format (nginx serves it to localhost only).
-        router.add("GET", .exact("/metrics")) { _, _ in metrics.response() }
+        router.add("GET", .exact("/metrics"), scope: .admin) { _, _ in metrics.response() }
         return router
     }
 }

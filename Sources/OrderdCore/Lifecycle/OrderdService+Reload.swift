@@ -5,6 +5,7 @@ struct LiveSettings {
     let logSettings: LogSettings
     let server: FastCGIServer
     let edge: HTTPEdge
+    let keyring: APIKeyring
     let parts: OrderdService.Parts
 
     /// Keys a running process cannot take over: the socket, the request threads, the store. A changed one is
@@ -12,7 +13,7 @@ struct LiveSettings {
     static let restartOnly: Set<String> = [
         "server.listen", "server.listen_mode", "server.listen_group", "server.listen_backlog", "server.request_workers",
         "store.driver", "store.path", "store.synchronous", "store.url", "store.password_file", "store.pool_size",
-        "store.connect_timeout", "store.synchronous_commit", "orders.idempotency_ttl", "task.audit.path", "outbox.retention",
+        "store.connect_timeout", "store.synchronous_commit", "auth.keys_file", "orders.idempotency_ttl", "task.audit.path", "outbox.retention",
     ]
 
     /// The configuration that takes effect when `next` is loaded over `running`: `next`, except for the keys
@@ -45,6 +46,7 @@ struct LiveSettings {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
         edge.maxBodyBytes = configuration.server.maxBodyBytes
+        keyring.ordersPerMinute = configuration.auth.ordersPerMinute
         parts.busyTimeout.value = configuration.store.busyTimeout
         parts.slowRequest.value = configuration.log.slowRequest
         let (handlers, posters) = OrderdService.makeHandlers(
@@ -61,6 +63,7 @@ extension OrderdService {
     /// `check-config`) and keeps the running configuration and secrets. Returns the configuration in force
     /// afterwards.
     func reload(running: OrderdConfiguration, live: LiveSettings, posters: inout [HTTPPoster]) -> OrderdConfiguration {
+        reloadKeys(running.auth.keysFile, into: live.keyring)
         let next: OrderdConfiguration
         do throws(ConfigError) {
             next = try ConfigLoader.load(path: configPath)
@@ -98,6 +101,20 @@ extension OrderdService {
         posters += live.apply(effective, credentials: credentials, posters: posters, logger: logger)
         live.parts.running.replace(with: effective, at: SQLiteOrderStore.unixMillis())
         return effective
+    }
+}
+
+extension OrderdService {
+    /// The keys file is read again at every reload, whatever the INI says (its path is restart-only): that is
+    /// how a key is revoked without a restart. A file that no longer reads or parses keeps the keys in force.
+    func reloadKeys(_ reference: String, into keyring: APIKeyring) {
+        do throws(APIKeyFile.Failure) {
+            let keys = try APIKeyFile.load(reference, environment: environment)
+            keyring.replace(with: keys)
+            logger.notice("API keys reloaded", metadata: ["keys": "\(keys.count)"])
+        } catch {
+            logger.error("API keys not reloaded; the keys in force stay", metadata: ["problem": "\(error.description)"])
+        }
     }
 }
 

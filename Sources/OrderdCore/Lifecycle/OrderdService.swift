@@ -29,6 +29,12 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
+        let keyring = APIKeyring(
+            keys: try APIKeyFile.load(configuration.auth.keysFile, environment: environment),
+            ordersPerMinute: configuration.auth.ordersPerMinute)
+        if keyring.count == 0 {
+            logger.warning("no API keys in auth.keys_file: every request but /healthz is refused; add one with `orderd keys new`", metadata: ["keys_file": "\(configuration.auth.keysFile)"])
+        }
         let credentials = try OutgoingCredentials.load(configuration, environment: environment)
         let parts = try OrderdService.openParts(configuration, credentials: credentials, path: configPath, logger: logger)
         // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
@@ -42,6 +48,7 @@ public final class OrderdService {
         let requests = parts.requests
         let edge = HTTPEdge(
             router: OrderdService.router(parts, configuration: configuration, logger: logger, metrics: metrics),
+            keyring: keyring,
             maxBodyBytes: configuration.server.maxBodyBytes,
             logger: logger,
             observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger), requests, metrics.requests]
@@ -62,6 +69,7 @@ public final class OrderdService {
                 "request_workers": "\(configuration.server.requestWorkers)", "config": "\(configPath)",
                 "store": "\(configuration.store.path)", "pid": "\(getpid())",
                 "executor_workers": "\(configuration.executor.workers)", "lease_owner": "\(parts.followUps.owner)",
+                "api_keys": "\(keyring.count)",
             ]
         )
         let health = HealthMonitor(
@@ -73,7 +81,7 @@ public final class OrderdService {
 
         var running = configuration
         var posters = parts.posters
-        let live = LiveSettings(logSettings: logSettings, server: server, edge: edge, parts: parts)
+        let live = LiveSettings(logSettings: logSettings, server: server, edge: edge, keyring: keyring, parts: parts)
         while true {
             let signal = Signals.wait()
             if signal == SIGHUP {

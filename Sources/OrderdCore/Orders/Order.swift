@@ -31,13 +31,16 @@ public struct NewOrder: Sendable, Equatable {
     public var items: [OrderItem]
     public var note: String?
     public var totalCents: Int64
+    /// The id of the API key that created the order (never the secret); nil for orders from before keys.
+    public var createdBy: String?
 
-    public init(customer: Customer, currency: String, items: [OrderItem], note: String?, totalCents: Int64) {
+    public init(customer: Customer, currency: String, items: [OrderItem], note: String?, totalCents: Int64, createdBy: String? = nil) {
         self.customer = customer
         self.currency = currency
         self.items = items
         self.note = note
         self.totalCents = totalCents
+        self.createdBy = createdBy
     }
 }
 

@@ -20,10 +20,10 @@ public struct OrdersAPI: Sendable {
     }
 
     public func register(in router: inout Router) {
-        router.add("POST", .exact(Self.collectionPath), takesBody: true) { request, body in
+        router.add("POST", .exact(Self.collectionPath), scope: .ordersWrite, countsAsOrder: true, takesBody: true) { request, body in
             try create(request, body: body)
         }
-        router.add("GET", .parameter(prefix: Self.itemPrefix)) { request, _ in
+        router.add("GET", .parameter(prefix: Self.itemPrefix), scope: .ordersRead) { request, _ in
             try lookup(id: Router.parameter(of: request.path, after: Self.itemPrefix))
         }
     }
@@ -36,7 +36,8 @@ public struct OrdersAPI: Sendable {
         }
         let key = try Self.idempotencyKey(request.idempotencyKey)
         let validateStart = ContinuousClock.now
-        let order = try OrderValidator.parseAndValidate(body)
+        var order = try OrderValidator.parseAndValidate(body)
+        order.createdBy = request.apiKeyID
         let commitStart = ContinuousClock.now
         request.timings.validate = commitStart - validateStart
         defer { request.timings.commit = ContinuousClock.now - commitStart }

@@ -10,8 +10,9 @@ enum OrderRows {
     private static let selectByID = "SELECT \(orderColumns) FROM orders WHERE id = ?1"
     private static let insertOrder = """
         INSERT INTO orders (
-            id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body)
-        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body,
+            created_by)
+        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
         """
 
     static func fetch(id: String, on connection: SQLiteConnection) throws(StoreError) -> StoredOrder? {
@@ -62,6 +63,7 @@ enum OrderRows {
             try statement.bind(9, idempotency.key)
             try statement.bind(10, blob: idempotency.body)
         }  // else ?9 and ?10 stay NULL (reset() clears bindings)
+        try statement.bind(11, order.createdBy)
         try statement.step()
     }
 

@@ -55,7 +55,12 @@ enum SQLiteSchema {
         CREATE INDEX tasks_due ON tasks (available_at_ms) WHERE state = 'pending';
         CREATE INDEX tasks_dead ON tasks (finished_at_ms) WHERE state = 'dead';
         """,
-        // 3: `task.sms.per_recipient`: the recent SMS tasks of each recipient, keyed by the SHA-256 of its
+        // 3: the id of the API key that created the order (never its secret); NULL for orders from before keys.
+        // Appended after request_body (ALTER TABLE can only append); it is written once and read by ops only.
+        """
+        ALTER TABLE orders ADD COLUMN created_by TEXT;
+        """,
+        // 4: `task.sms.per_recipient`: the recent SMS tasks of each recipient, keyed by the SHA-256 of its
         // number (RecipientThrottle, RecipientRows). A row is forgotten once its last SMS is older than any
         // window the key allows.
         """

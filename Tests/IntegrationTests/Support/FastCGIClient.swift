@@ -93,8 +93,11 @@ final class FastCGIClient {
     }
 
     /// The params nginx would send for a request.
-    static func httpParams(method: String, uri: String, contentType: String? = nil, contentLength: Int? = nil) -> [(String, String)] {
+    static func httpParams(
+        method: String, uri: String, contentType: String? = nil, contentLength: Int? = nil, key: String? = TestKeys.all
+    ) -> [(String, String)] {
         var pairs = [("REQUEST_METHOD", method), ("REQUEST_URI", uri), ("SERVER_PROTOCOL", "HTTP/1.1")]
+        if let key { pairs.append(("HTTP_AUTHORIZATION", "Bearer \(key)")) }
         if let contentType { pairs.append(("CONTENT_TYPE", contentType)) }
         if let contentLength { pairs.append(("CONTENT_LENGTH", String(contentLength))) }
         return pairs

@@ -98,7 +98,8 @@ enum FastCGIFuzzGenerator {
     /// POST /orders params; the body sent with them decides the answer.
     static func postParams(_ random: inout FuzzRandom, contentLength: String) -> [(String, String)] {
         [("REQUEST_METHOD", "POST"), ("REQUEST_URI", "/orders"), ("SERVER_PROTOCOL", "HTTP/1.1"),
-         ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", contentLength), ("REQUEST_ID", requestID(&random))]
+         ("CONTENT_TYPE", "application/json"), ("CONTENT_LENGTH", contentLength), ("REQUEST_ID", requestID(&random)),
+         ("HTTP_AUTHORIZATION", "Bearer \(TestKeys.all)")]
     }
 
     static let invalidBody = Array(#"{"customer":{"phone":"+8613800138000"},"currency":"CNY","items":["#.utf8)

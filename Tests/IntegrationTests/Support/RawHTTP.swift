@@ -32,8 +32,23 @@ enum RawHTTP {
     /// Sends `raw` to 127.0.0.1:`port` and reads the response until the server closes the connection.
     /// `source` binds the client end to another loopback address first (127.0.0.2 is not "localhost" to
     /// nginx's `allow` rules).
-    static func send(_ raw: [UInt8], port: Int, from source: String? = nil, timeout: Duration = .seconds(20)) throws -> RawHTTPResponse {
-        try parse(sendReceivingBytes(raw, port: port, from: source, timeout: timeout))
+    ///
+    /// `key`: the API key a request line gets, as an `Authorization: Bearer` header after the request line,
+    /// unless the bytes already carry an Authorization header (or `key` is nil). Only an `HTTP/1.x` request
+    /// line gets it, so malformed and HTTP/0.9 requests are sent exactly as written.
+    static func send(
+        _ raw: [UInt8], port: Int, from source: String? = nil, timeout: Duration = .seconds(20), key: String? = TestKeys.all
+    ) throws -> RawHTTPResponse {
+        try parse(sendReceivingBytes(authorized(raw, key: key), port: port, from: source, timeout: timeout))
+    }
+
+    static func authorized(_ raw: [UInt8], key: String?) -> [UInt8] {
+        guard let key, let lineEnd = raw.firstRange(of: Array("\r\n".utf8)) else { return raw }
+        let requestLine = String(decoding: raw[..<lineEnd.lowerBound], as: UTF8.self)
+        guard requestLine.hasSuffix(" HTTP/1.1") || requestLine.hasSuffix(" HTTP/1.0") else { return raw }
+        let headEnd = raw.firstRange(of: Array("\r\n\r\n".utf8))?.lowerBound ?? raw.endIndex
+        if String(decoding: raw[..<headEnd], as: UTF8.self).lowercased().contains("\r\nauthorization:") { return raw }
+        return Array(raw[..<lineEnd.upperBound]) + Array("Authorization: Bearer \(key)\r\n".utf8) + Array(raw[lineEnd.upperBound...])
     }
 
     /// Sends `raw` and returns every byte the server sent until it closed the connection, unparsed (an
@@ -85,7 +100,7 @@ enum RawHTTP {
     /// the headers already carry one (or `contentLength: false`).
     static func request(
         _ method: String, _ path: String, port: Int, headers: [(String, String)] = [], body: [UInt8]? = nil,
-        contentLength: Bool = true
+        contentLength: Bool = true, key: String? = TestKeys.all
     ) throws -> RawHTTPResponse {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
@@ -93,11 +108,13 @@ enum RawHTTP {
             head += "Content-Length: \(body.count)\r\n"
         }
         head += "\r\n"
-        return try send(Array(head.utf8) + (body ?? []), port: port)
+        return try send(Array(head.utf8) + (body ?? []), port: port, key: key)
     }
 
-    static func json(_ method: String, _ path: String, port: Int, body: String, headers: [(String, String)] = []) throws -> RawHTTPResponse {
-        try request(method, path, port: port, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8))
+    static func json(
+        _ method: String, _ path: String, port: Int, body: String, headers: [(String, String)] = [], key: String? = TestKeys.all
+    ) throws -> RawHTTPResponse {
+        try request(method, path, port: port, headers: [("Content-Type", "application/json")] + headers, body: Array(body.utf8), key: key)
     }
 
     static func parse(_ bytes: [UInt8]) throws -> RawHTTPResponse {
@@ -111,7 +128,9 @@ enum RawHTTP {
         var headers: [String: String] = [:]
         for line in lines {
             guard let colon = line.firstIndex(of: ":") else { continue }
-            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            // A repeated header is one comma-separated list (RFC 9110 §5.3), e.g. two WWW-Authenticate challenges.
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            headers[line[..<colon].lowercased(), default: ""].append(headers[line[..<colon].lowercased()] == nil ? value : ", " + value)
         }
         var body = Array(bytes[end.upperBound...])
         if headers["transfer-encoding"]?.lowercased() == "chunked" { body = dechunk(body) }

@@ -42,19 +42,34 @@ final class Stack: @unchecked Sendable {
     var auditPath: String { dir + "/audit.log" }
     /// `task.webhook.secret_file` when a test sets a webhook URL and no secret (`TestGateway.webhookSecret`).
     var webhookSecretPath: String { dir + "/webhook.secret" }
+    var keysPath: String { dir + "/api-keys" }
     private(set) var orderd: Process?
     private var nginx: Process?
     private var settings: [String: [String: String]]
 
-    init(settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Launch = .direct) throws {
+    /// The nginx limit on POST /orders per client address every stack renders unless a test asks for another:
+    /// suites post far faster than a client may, all from 127.0.0.1. `RateLimitTests` render the 429.
+    static let loadTestOrdersLimit = "100000r/s:100000"
+
+    init(
+        settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Launch = .direct,
+        ordersLimit: String = Stack.loadTestOrdersLimit
+    ) throws {
         var template = Array("/tmp/orderd-test-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw RawHTTP.Failure(description: "mkdtemp failed") }
         dir = String(cString: made)
         port = try Stack.freePort()
         self.launch = launch
         self.settings = settings
+        try writeKeys(TestKeys.fileText)
         try writeConfig()
-        try renderNginx(keepalive: keepalive)
+        try renderNginx(keepalive: keepalive, ordersLimit: ordersLimit)
+    }
+
+    /// Replaces the keys file (mode 0600, as orderd requires); a SIGHUP makes a running orderd read it.
+    func writeKeys(_ text: String, mode: mode_t = 0o600) throws {
+        try text.write(toFile: keysPath, atomically: true, encoding: .utf8)
+        chmod(keysPath, mode)
     }
 
     /// Starts orderd and nginx and waits until `/healthz` answers through nginx.
@@ -78,6 +93,9 @@ final class Stack: @unchecked Sendable {
             "log": ["level": "info"],
             "task.audit": ["path": auditPath],
             "task.sms": ["per_recipient": "off"],
+            // The per-key order limit is off: suites post thousands of orders with one key. The rate-limit tests
+            // turn it on.
+            "auth": ["keys_file": keysPath, "orders_per_minute": "0"],
         ]
         for (section, values) in settings { sections[section, default: [:]].merge(values) { _, new in new } }
         // A webhook needs its secret (orderd refuses a url without one): the one every TestGateway checks.
@@ -94,11 +112,11 @@ final class Stack: @unchecked Sendable {
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    private func renderNginx(keepalive: Bool) throws {
+    private func renderNginx(keepalive: Bool, ordersLimit: String) throws {
         let result = try Stack.run(
             "/bin/bash",
             [Stack.repo + "/scripts/render-nginx.sh", "--run-dir", dir, "--socket", socketPath, "--port", "\(port)",
-             "--keepalive", keepalive ? "on" : "off"]
+             "--keepalive", keepalive ? "on" : "off", "--orders-limit", ordersLimit]
         )
         guard result.status == 0 else { throw RawHTTP.Failure(description: "render-nginx failed: \(result.output)") }
     }
@@ -238,9 +256,9 @@ final class Stack: @unchecked Sendable {
 /// Starts a stack, runs `body` with it, and always tears it down.
 func withRunningStack<T>(
     settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Stack.Launch = .direct,
-    _ body: (Stack) throws -> T
+    ordersLimit: String = Stack.loadTestOrdersLimit, _ body: (Stack) throws -> T
 ) throws -> T {
-    let stack = try Stack(settings: settings, keepalive: keepalive, launch: launch)
+    let stack = try Stack(settings: settings, keepalive: keepalive, launch: launch, ordersLimit: ordersLimit)
     defer { stack.shutdown() }
     try stack.start()
     return try body(stack)

@@ -255,7 +255,7 @@ final class TestGateway: @unchecked Sendable {
     }
 
     private func control(_ method: String, _ target: String) throws -> RawHTTPResponse {
-        let response = try RawHTTP.request(method, target, port: port)
+        let response = try RawHTTP.request(method, target, port: port, key: nil)
         guard response.status == 200 else {
             throw RawHTTP.Failure(description: "test gateway \(method) \(target): \(response.status) \(response.bodyText)")
         }

@@ -255,39 +255,39 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 
     // MARK: - Writing an order
 
-    // `r`: `task.sms.per_recipient` ($15 sends per $16 ms, $15 = 0: off) for recipient $14, only for an order
+    // `r`: `task.sms.per_recipient` ($16 sends per $17 ms, $16 = 0: off) for recipient $15, only for an order
     // actually inserted. ON CONFLICT DO UPDATE locks the recipient's row: a second instance's statement for the same
     // number waits for this transaction and then sees its send, so the limit is exact across instances. The
-    // update's WHERE refuses a send when $15 of the kept ones are within the window; then `r` returns no row and
+    // update's WHERE refuses a send when $16 of the kept ones are within the window; then `r` returns no row and
     // the SMS task is written dead. `f`: a few recipients whose last send is older than any window are forgotten
     // (SKIP LOCKED: never a wait for another instance doing the same).
     private static let insertOrder = """
         WITH o AS (
-            INSERT INTO orders (id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+            INSERT INTO orders (id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body, created_by)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14)
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id),
         r AS (
             INSERT INTO sms_recipients AS cur (recipient, sent_ms, last_ms)
-            SELECT $14, ARRAY[$2], $2 FROM o WHERE $15 > 0 AND 'sms' = ANY ($13::text[])
+            SELECT $15, ARRAY[$2], $2 FROM o WHERE $16 > 0 AND 'sms' = ANY ($13::text[])
             ON CONFLICT (recipient) DO UPDATE
-                SET sent_ms = array_append(ARRAY(SELECT s FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $16 ORDER BY s), $2),
+                SET sent_ms = array_append(ARRAY(SELECT s FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $17 ORDER BY s), $2),
                     last_ms = $2
-                WHERE (SELECT count(*) FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $16) < $15
+                WHERE (SELECT count(*) FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $17) < $16
             RETURNING 1),
         x AS (
-            SELECT EXISTS (SELECT 1 FROM o) AND $15 > 0 AND 'sms' = ANY ($13::text[]) AND NOT EXISTS (SELECT 1 FROM r)
+            SELECT EXISTS (SELECT 1 FROM o) AND $16 > 0 AND 'sms' = ANY ($13::text[]) AND NOT EXISTS (SELECT 1 FROM r)
                 AS throttled),
         f AS (
-            DELETE FROM sms_recipients WHERE $15 > 0 AND recipient = ANY (ARRAY(
-                SELECT recipient FROM sms_recipients WHERE last_ms < $2 - $18 AND recipient <> $14
-                ORDER BY last_ms LIMIT $19 FOR UPDATE SKIP LOCKED))),
+            DELETE FROM sms_recipients WHERE $16 > 0 AND recipient = ANY (ARRAY(
+                SELECT recipient FROM sms_recipients WHERE last_ms < $2 - $19 AND recipient <> $15
+                ORDER BY last_ms LIMIT $20 FOR UPDATE SKIP LOCKED))),
         t AS (
             INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, lease_owner, lease_until_ms,
                 finished_at_ms, last_error)
             SELECT o.id, k.kind, CASE WHEN d THEN 'dead' ELSE 'pending' END, $2, $2, $2,
                 CASE WHEN d THEN NULL ELSE $11 END, CASE WHEN d THEN NULL ELSE $12 END,
-                CASE WHEN d THEN $2 END, CASE WHEN d THEN $17 END
+                CASE WHEN d THEN $2 END, CASE WHEN d THEN $18 END
             FROM o CROSS JOIN unnest($13::text[]) AS k (kind) CROSS JOIN LATERAL (
                 SELECT k.kind = 'sms' AND (SELECT throttled FROM x) AS d) AS throttle)
         SELECT (SELECT count(*)::integer FROM o), (SELECT throttled FROM x)
@@ -300,7 +300,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         let stored = write.stored
         let (id, millis) = (stored.id, stored.createdAtMillis)
         let order = stored.order
-        var binds = PostgresBindings(capacity: 19)
+        var binds = PostgresBindings(capacity: 20)
         binds.append(stored.id)
         binds.append(millis)
         binds.append(order.customer.phone)
@@ -315,6 +315,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         binds.append(outbox?.owner ?? "")
         binds.append(millis + settings.lease.millis)
         binds.append(settings.kinds.map(\.rawValue))
+        binds.append(order.createdBy)
         binds.append(ByteBuffer(bytes: RecipientThrottle.key(phone: order.customer.phone)))
         binds.append(Int64(settings.perRecipient?.count ?? 0))
         binds.append(settings.perRecipient?.window.millis ?? 0)

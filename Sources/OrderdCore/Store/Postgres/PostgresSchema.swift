@@ -49,7 +49,9 @@ enum PostgresSchema {
         """,
         "CREATE INDEX tasks_due ON tasks (available_at_ms) WHERE state = 'pending'",
         "CREATE INDEX tasks_dead ON tasks (finished_at_ms) WHERE state = 'dead'"],
-        // 2: `task.sms.per_recipient`: the recent SMS tasks of each recipient, keyed by the SHA-256 of its number
+        // 2: the id of the API key that created the order (never its secret); NULL for orders from before keys.
+        ["ALTER TABLE orders ADD COLUMN created_by text"],
+        // 3: `task.sms.per_recipient`: the recent SMS tasks of each recipient, keyed by the SHA-256 of its number
         // (RecipientThrottle). The order's statement updates the row with ON CONFLICT DO UPDATE, which locks it:
         // instances sending to the same number take turns, so the limit holds exactly across instances.
         ["""

@@ -1,0 +1,94 @@
+import Foundation
+
+/// The keys file (`auth.keys_file`): one key per line,
+///
+///     # id        hash                                                                      scopes                       note
+///     shop-web    sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  orders:write                 checkout
+///     ops-1       sha256:...                                                                admin,orders:read            on-call
+///
+/// Blank lines and lines starting with `#` are skipped. It holds no secret (only hashes), but who may add a
+/// line may mint a key: the file must be readable and writable by its owner alone, like an ssh key.
+public enum APIKeyFile {
+    public struct Failure: Error, Sendable, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Reads and checks the file a `keys_file` reference names (a path or `credential:<name>`).
+    public static func load(
+        _ reference: String, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(Failure) -> [APIKey] {
+        let path: String
+        do { path = try SecretFile.path(of: reference, key: "auth.keys_file", environment: environment) } catch {
+            throw Failure(description: error.description)
+        }
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            throw Failure(description: "auth.keys_file = \(reference): \(path) cannot be read (\(String(cString: strerror(errno)))); create it with `orderd keys new --append-to \(path)`")
+        }
+        let mode = info.st_mode & 0o777
+        guard mode & 0o077 == 0 else {
+            throw Failure(description: "auth.keys_file = \(reference): \(path) has mode \(String(mode, radix: 8)); it must be readable by its owner only (chmod 600 \(path))")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Failure(description: "auth.keys_file = \(reference): \(path) cannot be read (\(String(cString: strerror(errno))))")
+        }
+        return try parse(String(decoding: data, as: UTF8.self), source: path)
+    }
+
+    /// Parses the text of a keys file; `source` names it in messages. Every bad line is a failure: a key file
+    /// half-read would lock out the keys after the bad line.
+    public static func parse(_ text: String, source: String) throws(Failure) -> [APIKey] {
+        var keys: [APIKey] = []
+        var seen: Set<String> = []
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            let place = "\(source):\(index + 1)"
+            let fields = line.split(maxSplits: 3, whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard fields.count >= 3 else {
+                throw Failure(description: "\(place): expected `id sha256:<64 hex digits> scope[,scope...] [note]`")
+            }
+            let id = fields[0]
+            guard APIKey.isValidID(id) else {
+                throw Failure(description: "\(place): key id '\(id.prefix(64))' must be 1 to 64 of A-Z a-z 0-9 _ - .")
+            }
+            guard seen.insert(id).inserted else { throw Failure(description: "\(place): key id '\(id)' appears twice") }
+            guard fields[1].hasPrefix("sha256:"), let hash = hexBytes(fields[1].dropFirst(7)), hash.count == 32 else {
+                throw Failure(description: "\(place): key '\(id)': expected sha256:<64 hex digits> (the hash, never the secret; `orderd keys new` prints the line)")
+            }
+            var scopes: Set<Scope> = []
+            for name in fields[2].split(separator: ",") {
+                guard let scope = Scope(rawValue: String(name)) else {
+                    throw Failure(description: "\(place): key '\(id)': unknown scope '\(name.prefix(32))'; expected \(Scope.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                scopes.insert(scope)
+            }
+            guard !scopes.isEmpty else { throw Failure(description: "\(place): key '\(id)' has no scope") }
+            keys.append(APIKey(id: id, secretSHA256: hash, scopes: scopes, note: fields.count > 3 ? fields[3] : ""))
+        }
+        return keys
+    }
+
+    private static func hexBytes(_ text: Substring) -> [UInt8]? {
+        let digits = Array(text.utf8)
+        guard digits.count % 2 == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    private static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return digit - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return digit - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
