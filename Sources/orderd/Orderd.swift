@@ -52,7 +52,7 @@ extension Orderd {
                 printError("orderd: configuration \(options.config) is not valid; not starting.\n\(error.description)")
                 throw ExitCode(78)
             }
-            let logSettings = LogSettings(configuration.log)
+            let logSettings = LogSettings(configuration.log, environment: ProcessInfo.processInfo.environment)
             LoggingSystem.bootstrap { label in OrderdLogHandler(label: label, settings: logSettings) }
             let logger = Logger(label: "orderd")
             let service = OrderdService(
@@ -93,6 +93,7 @@ extension Orderd {
                 print("; effective configuration of \(options.config) (defaults filled in, secrets masked)")
                 print("; \(keys.count) API key\(keys.count == 1 ? "" : "s") in \(configuration.auth.keysFile)")
                 print(configuration.renderINI(), terminator: "")
+                for warning in configuration.warnings { printError("orderd: warning: \(warning)") }
                 printError("orderd: configuration file \(options.config) test is successful")
             } catch {
                 printError("\(error)")

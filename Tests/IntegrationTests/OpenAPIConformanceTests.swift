@@ -164,6 +164,8 @@ struct ConformanceClient {
         try send("GET /healthz with a query string", WireRequest("GET", "/healthz?verbose=1"), expect: 200)
         let head = try send("HEAD /healthz", WireRequest("HEAD", "/healthz"), expect: 200)
         #expect(head.body.isEmpty)
+        let ready = try send("GET /readyz", WireRequest("GET", "/readyz"), expect: 200, key: nil)
+        #expect(ready.json?["status"] as? String == "ready")
     }
 
     /// 401 without a usable key, 403 with a key that lacks the operation's scope, on every protected operation.
@@ -335,6 +337,7 @@ struct ConformanceClient {
         let id = "01a21a2e-7c73-72b3-b04e-a3379c39b7b4"
         #expect(stack.stopOrderd(signal: SIGTERM, timeout: .seconds(10)) == 0)
         try send("502 GET /healthz", WireRequest("GET", "/healthz"), expect: 502)
+        try send("502 GET /readyz", WireRequest("GET", "/readyz"), expect: 502)
         try send("502 HEAD /healthz", WireRequest("HEAD", "/healthz"), expect: 502)
         try send("502 POST /orders", .order(TestOrderBody.valid), expect: 502, request: .valid)
         try send("502 GET /orders/{id}", WireRequest("GET", "/orders/\(id)"), expect: 502)

@@ -42,7 +42,7 @@ import Testing
         BadFile("key in the wrong section", "[server]\nbusy_timeout = 5s\n",
                 "Unknown key 'server.busy_timeout' in /x.ini line 2; did you mean 'store.busy_timeout'?"),
         BadFile("unknown key with nothing close", "[server]\nthreads = 4\n",
-                "Unknown key 'server.threads' in /x.ini line 2; expected one of listen, listen_mode, listen_group, listen_backlog, request_workers, request_timeout, max_body_bytes."),
+                "Unknown key 'server.threads' in /x.ini line 2; expected one of listen, listen_mode, listen_group, listen_backlog, request_workers, request_timeout, max_body_bytes, allow_from."),
         // Integers
         BadFile("integer: not a number", "[server]\nrequest_workers = abc\n",
                 "Invalid value 'abc' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
@@ -85,7 +85,18 @@ import Testing
         BadFile("postgres without url", "[store]\ndriver = postgres\n",
                 "Missing value for 'store.url' in /x.ini: 'store.driver' is postgres in /x.ini line 2; expected a URL such as postgres://orderd@127.0.0.1:5432/orderd, or driver = sqlite."),
         BadFile("postgres url: bad sslmode", "[store]\nurl = postgres://orderd@127.0.0.1/orderd?sslmode=maybe\n",
-                "Invalid value 'postgres://orderd@127.0.0.1/orderd?sslmode=maybe' for 'store.url' in /x.ini line 2; expected a URL such as postgres://orderd@127.0.0.1:5432/orderd?sslmode=disable, without a password (use store.password_file or $PGPASSWORD), or nothing."),
+                "Invalid value (not shown: a URL may hold a password) for 'store.url' in /x.ini line 2; sslmode takes disable, prefer, require, verify-full; expected a URL such as postgres://orderd@db.example:5432/orderd?sslrootcert=/etc/orderd/pg-ca.pem, without a password (use store.password_file or $PGPASSWORD), or nothing."),
+        BadFile("postgres url: a password", "[store]\nurl = postgres://orderd:hunter2@127.0.0.1/orderd\n",
+                "Invalid value (not shown: a URL may hold a password) for 'store.url' in /x.ini line 2; a password in the URL is refused; put it in the file store.password_file names, or in $PGPASSWORD; expected a URL such as postgres://orderd@db.example:5432/orderd?sslrootcert=/etc/orderd/pg-ca.pem, without a password (use store.password_file or $PGPASSWORD), or nothing."),
+        BadFile("postgres url: sslrootcert with require", "[store]\nurl = postgres://orderd@127.0.0.1/orderd?sslmode=require&sslrootcert=/ca.pem\n",
+                "Invalid value (not shown: a URL may hold a password) for 'store.url' in /x.ini line 2; sslrootcert goes with sslmode=verify-full (or no sslmode, which then means verify-full); expected a URL such as postgres://orderd@db.example:5432/orderd?sslrootcert=/etc/orderd/pg-ca.pem, without a password (use store.password_file or $PGPASSWORD), or nothing."),
+        BadFile("http url: user info", "[task.webhook]\nurl = https://shop:s3cret@hooks.example/orders\n",
+                "Invalid value (not shown: a URL may hold a password) for 'task.webhook.url' in /x.ini line 2; user info (user:password@) in the URL is refused; expected an http:// or https:// URL with a host, such as http://127.0.0.1:9000/sms, or nothing."),
+        // server.allow_from
+        BadFile("allow_from: not an address", "[server]\nallow_from = 10.0.0.0/8, web1\n",
+                "Invalid value '10.0.0.0/8, web1' for 'server.allow_from' in /x.ini line 2; expected IP addresses or CIDR blocks (IPv4 or IPv6, such as 10.0.0.0/8, 127.0.0.1, fd00::/8) separated by commas or blanks, or nothing for every peer."),
+        BadFile("allow_from: prefix too long", "[server]\nallow_from = 10.0.0.0/33\n",
+                "Invalid value '10.0.0.0/33' for 'server.allow_from' in /x.ini line 2; expected IP addresses or CIDR blocks (IPv4 or IPv6, such as 10.0.0.0/8, 127.0.0.1, fd00::/8) separated by commas or blanks, or nothing for every peer."),
         BadFile("enum: case-sensitive", "[store]\nsynchronous = FULL\n",
                 "Invalid value 'FULL' for 'store.synchronous' in /x.ini line 2; expected one of full, normal."),
         BadFile("enum: log level", "[log]\nlevel = verbose\n",
@@ -229,6 +240,43 @@ import Testing
             #expect(error.description == "Invalid value for 'store.password' in /x.ini line 2; expected an absolute file path.")
             #expect(error.problems.first?.value == nil)
         }
+    }
+
+    /// What `ExecStartPre=orderd check-config` would send to the journal for a password in `store.url`: file, line,
+    /// key and what was expected, never the password nor the rest of the URL.
+    @Test(arguments: [
+        "postgres://orderd:hunter2-Pw@pg.internal/orderd",
+        "postgres://orderd@pg.internal/orderd?password=hunter2-Pw",
+        "postgres://orderd:hunter2-Pw@pg.internal/orderd?sslmode=maybe",
+        "postgres://orderd:hunter2-Pw/x@pg.internal/orderd",
+    ])
+    func aPasswordInTheStoreURLIsRefusedWithoutEchoingIt(_ url: String) {
+        let error = #expect(throws: ConfigError.self) {
+            try ConfigLoader.parse(text: "[store]\ndriver = postgres\nurl = \(url)\n", file: "/etc/orderd/orderd.ini")
+        }
+        let text = error?.description ?? ""
+        #expect(!text.contains("hunter2") && !text.contains("pg.internal"), "\(text)")
+        #expect(text.contains("'store.url' in /etc/orderd/orderd.ini line 3") && text.contains("expected a URL"), "\(text)")
+        #expect(error?.problems.first?.value == nil)
+    }
+
+    /// Every key that holds a secret or names where one is, is marked so in the schema: by its type (a `*_file` key
+    /// is `.secretFile`, a URL one of the URL types) or `secret: true`. A new key named like a secret fails here
+    /// until it is marked.
+    @Test func keysThatHoldOrPointToSecretsAreMarked() {
+        for key in ConfigSchema.keys {
+            let name = key.name.lowercased()
+            if name.hasSuffix("_file") && (name.contains("password") || name.contains("secret") || name.contains("key") || name.contains("auth") || name.contains("token")) {
+                #expect(key.sensitivity == .secretLocation || key.sensitivity == .secret, "\(key.fullName)")
+            } else if name.contains("password") || name.contains("secret") || name.contains("token") {
+                #expect(key.sensitivity == .secret, "\(key.fullName)")
+            }
+            if name == "url" || name.hasSuffix("_url") {
+                #expect(key.sensitivity == .url, "\(key.fullName)")
+            }
+        }
+        let marked = ConfigSchema.keys.filter { $0.sensitivity != .plain }.map(\.fullName)
+        #expect(Set(["store.url", "store.password_file", "task.sms.gateway_url", "task.webhook.url"]).isSubset(of: marked))
     }
 
     // MARK: Files

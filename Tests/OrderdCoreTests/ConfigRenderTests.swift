@@ -13,6 +13,7 @@ import Testing
             request_workers = 16
             request_timeout = 30s
             max_body_bytes = 64k
+            allow_from =
 
             [store]
             driver = sqlite
@@ -36,6 +37,7 @@ import Testing
             level = info
             format = logfmt
             slow_request = 1s
+            requests = false
 
             [executor]
             workers = 5
@@ -101,12 +103,13 @@ import Testing
                 $0.orders.idempotencyTTL = .seconds(90)
                 $0.log.level = .trace
                 $0.log.format = .json
+                $0.server.allowFrom = AllowedPeers("10.0.0.0/8, ::1")!
                 $0.executor.workers = 64
                 $0.executor.queueCapacity = 1
                 $0.executor.drainTimeout = .zero
                 $0.executor.retryBackoff = .milliseconds(10)
                 $0.sms.driver = .http
-                $0.sms.gatewayURL = "https://sms.example.com:8443/v1/send?account=shop"
+                $0.sms.gatewayURL = "https://sms.example.com:8443/v1/send"
                 $0.sms.timeout = .milliseconds(1500)
                 $0.sms.authHeaderFile = "credential:sms-gateway"
                 $0.sms.perRecipient = RecipientLimit(count: 20, window: .seconds(86_400))
@@ -156,6 +159,21 @@ import Testing
         #expect(text.contains("\npassword = ********\n"))
         #expect(text.contains("\npath = /var/lib/orderd/orderd.db\n"))
         #expect(!text.contains("password = /var/lib"))
+    }
+
+    @Test func urlsAreShownWithUserinfoAndQueryValuesMasked() throws {
+        var configuration = OrderdConfiguration()
+        configuration.store.url = "postgres://orderd@db.example:5432/shop?sslrootcert=/etc/orderd/ca.pem&application_name=o1"
+        configuration.store.passwordFile = "credential:pgpassword"
+        configuration.sms.gatewayURL = "https://gw.example/send?token=t0ps3cret&from=shop"
+        configuration.webhook.url = "https://hooks.example/orders?sig=abc123"
+        let text = configuration.renderINI()
+        #expect(text.contains("\nurl = postgres://orderd@db.example:5432/shop?sslrootcert=***&application_name=***\n"), "\(text)")
+        #expect(text.contains("\ngateway_url = https://gw.example/send?token=***&from=***\n"))
+        #expect(text.contains("\nurl = https://hooks.example/orders?sig=***\n"))
+        // A *_file key names a place, not the secret: shown as it is.
+        #expect(text.contains("\npassword_file = credential:pgpassword\n"))
+        #expect(!text.contains("t0ps3cret") && !text.contains("abc123"))
     }
 
     @Test func emptySecretsStayEmpty() {

@@ -319,12 +319,39 @@ struct PostgresStoreTests {
         #expect(PostgresURL(text) == nil)
     }
 
+    @Test func sslrootcertMakesVerifyFullTheDefault() throws {
+        let named = try #require(PostgresURL("postgres://orderd@db.example/shop?sslrootcert=/etc/orderd/pg-ca.pem"))
+        #expect(named.sslMode == .verifyFull && named.sslModeIsDefault && named.rootCertificate == "/etc/orderd/pg-ca.pem")
+        let system = try #require(PostgresURL("postgres://orderd@db.example/shop?sslrootcert=system"))
+        #expect(system.sslMode == .verifyFull && system.rootCertificate == nil)
+        let explicit = try #require(PostgresURL("postgres://orderd@db.example/shop?sslmode=verify-full&sslrootcert=/ca.pem"))
+        #expect(explicit.sslMode == .verifyFull && !explicit.sslModeIsDefault)
+        let plain = try #require(PostgresURL("postgres://orderd@db.example/shop"))
+        #expect(plain.sslMode == .prefer && plain.sslModeIsDefault && plain.rootCertificate == nil)
+        #expect(PostgresURL("postgres://orderd@db.example/shop?sslmode=require")?.sslMode == .require)
+        // A CA with a mode that would not use it, or a relative path: refused, with the reason.
+        for refused in ["postgres://o@h/d?sslmode=require&sslrootcert=/ca.pem", "postgres://o@h/d?sslrootcert=ca.pem"] {
+            #expect(PostgresURL(refused) == nil)
+            #expect(PostgresURL.refusalReason(refused)?.contains("sslrootcert") == true, "\(refused)")
+        }
+    }
+
+    @Test(arguments: [
+        ("postgres://o@127.0.0.1/d", true), ("postgres://o@127.1.2.3/d", true), ("postgres://o@localhost/d", true),
+        ("postgres://o@[::1]/d", true), ("postgres://o@/d?host=/run/postgresql", true),
+        ("postgres://o@db.example/d", false), ("postgres://o@10.0.0.5/d", false), ("postgres://o@[2001:db8::1]/d", false),
+    ])
+    func loopback(_ text: String, _ expected: Bool) throws {
+        #expect(try #require(PostgresURL(text)).isLoopback == expected)
+    }
+
     @Test func aPasswordInTheURLIsRefusedPointingToThePasswordFile() throws {
         let error = #expect(throws: ConfigError.self) {
             try ConfigLoader.parse(text: "[store]\ndriver = postgres\nurl = postgres://orderd:hunter2@127.0.0.1/orderd\n", file: "/etc/orderd/orderd.ini")
         }
         let text = error.map { "\($0)" } ?? ""
         #expect(text.contains("store.url") && text.contains("line 3") && text.contains("password_file"))
+        #expect(text.contains("a password in the URL is refused") && !text.contains("hunter2"), "\(text)")
         let missing = #expect(throws: ConfigError.self) {
             try ConfigLoader.parse(text: "[store]\ndriver = postgres\n", file: "/etc/orderd/orderd.ini")
         }

@@ -21,6 +21,32 @@ public enum TestPostgres {
     /// The file holding the `orderd` role's password (`store.password_file`).
     public static var passwordFile: String { environment["ORDERD_TEST_PG_PASSWORD_FILE"] ?? "" }
 
+    /// The CA that signed the server's certificate (`sslrootcert`), and one that did not.
+    public static var certificateAuthority: String { environment["ORDERD_TEST_PG_CA"] ?? "" }
+    public static var wrongCertificateAuthority: String { environment["ORDERD_TEST_PG_WRONG_CA"] ?? "" }
+    /// An address the server listens on that its certificate does not name.
+    public static var otherHost: String { environment["ORDERD_TEST_PG_OTHER_HOST"] ?? "" }
+
+    /// Why the TLS tests cannot run here (an older scripts/with-postgres.sh made no certificates), or nil.
+    public static var tlsSkipReason: String? {
+        if let reason = skipReason { return reason }
+        if certificateAuthority.isEmpty || wrongCertificateAuthority.isEmpty || otherHost.isEmpty {
+            return "ORDERD_TEST_PG_CA, ORDERD_TEST_PG_WRONG_CA or ORDERD_TEST_PG_OTHER_HOST is not set: run through `make test`, whose scripts/with-postgres.sh makes the certificates"
+        }
+        return nil
+    }
+
+    /// `url` with its query replaced by `query` (nothing: no query) and, if given, another host.
+    public static func url(_ url: String, query: String, host: String? = nil) -> String {
+        var base = String(url.split(separator: "?", maxSplits: 1)[0])
+        if let host, let at = base.firstIndex(of: "@") {
+            let rest = base[base.index(after: at)...]
+            let colon = rest.firstIndex(of: ":") ?? rest.firstIndex(of: "/") ?? rest.endIndex
+            base = String(base[...at]) + host + rest[colon...]
+        }
+        return query.isEmpty ? base : base + "?" + query
+    }
+
     /// Creates a new, empty database named `prefix` and random hex; returns its URL.
     public static func freshDatabaseURL(prefix: String) throws -> String {
         let name = prefix + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(16)

@@ -60,11 +60,16 @@ public enum ConfigLoader {
                 continue
             }
             if !key.assign(entry.value, &configuration) {
-                let shown = key.isSecret ? "Invalid value" : "Invalid value '\(entry.value)'"
+                // Secrets and URLs (which may hold a password or a token) are never quoted: these lines go to the
+                // journal through ExecStartPre=orderd check-config.
+                let quoted = key.sensitivity == .plain || key.sensitivity == .secretLocation
+                let shown = quoted ? "Invalid value '\(entry.value)'"
+                    : key.sensitivity == .url ? "Invalid value (not shown: a URL may hold a password)" : "Invalid value"
+                let reason = key.refusalReason(entry.value).map { "; \($0)" } ?? ""
                 problems.append(ConfigProblem(
                     kind: .invalidValue, file: file, line: entry.line, key: fullName,
-                    value: key.isSecret ? nil : entry.value,
-                    message: "\(shown) for '\(fullName)' in \(file) line \(entry.line); expected \(key.expected)."))
+                    value: quoted ? entry.value : nil,
+                    message: "\(shown) for '\(fullName)' in \(file) line \(entry.line)\(reason); expected \(key.expected)."))
             }
         }
 

@@ -5,14 +5,48 @@ struct ConfigKey: Sendable {
     let name: String
     /// Completes "expected ...", e.g. `an integer from 1 to 256`.
     let expected: String
-    /// Secret values are never echoed: masked when rendered, left out of error messages.
-    let isSecret: Bool
+    /// How the value may be shown wherever configuration is shown (`check-config`, `/status`, logs, messages).
+    let sensitivity: Sensitivity
     /// Parses `text` into the configuration; `false` if the text is invalid or out of range.
     let assign: @Sendable (_ text: String, _ configuration: inout OrderdConfiguration) -> Bool
     /// The key's effective value as INI text, unquoted.
     let render: @Sendable (OrderdConfiguration) -> String
     /// The allowed range of a duration key; nil for other types.
     let durationRange: ClosedRange<Duration>?
+
+    /// Why an invalid value was refused, beyond `expected` (e.g. "a password in the URL is refused"); never
+    /// quotes the value.
+    let refusalReason: @Sendable (String) -> String?
+
+    /// How much of a key's value may be shown.
+    enum Sensitivity: Sendable, Equatable {
+        /// Shown as it is.
+        case plain
+        /// Holds a secret itself: masked whole when rendered, left out of error messages. Mark every such key
+        /// (`secret: true`).
+        case secret
+        /// Names where a secret is (the `*_file` keys: a path or `credential:<name>`): shown as it is. The place is
+        /// not the secret, reading it needs the file's permissions anyway, and ops must see which file is read;
+        /// the file's contents are never shown anywhere. Implied by the `.secretFile` value type.
+        case secretLocation
+        /// A URL, which may carry credentials (userinfo, a token parameter): shown with `SecretMask.url`, and an
+        /// invalid one is not quoted in messages at all (text that does not parse cannot be masked reliably).
+        /// Implied by the URL value types.
+        case url
+    }
+
+    /// Secret values are never echoed: masked when rendered, left out of error messages.
+    var isSecret: Bool { sensitivity == .secret }
+
+    /// `text` (this key's value as INI text) as it may be shown.
+    func shown(_ text: String) -> String {
+        guard !text.isEmpty else { return text }
+        switch sensitivity {
+        case .plain, .secretLocation: return text
+        case .secret: return OrderdConfiguration.maskedSecret
+        case .url: return SecretMask.url(text)
+        }
+    }
 
     /// `section.name`, as used in messages.
     var fullName: String { "\(section).\(name)" }
@@ -25,7 +59,8 @@ struct ConfigKey: Sendable {
         self.section = section
         self.name = name
         self.expected = type.expected
-        self.isSecret = secret
+        self.sensitivity = secret ? .secret : type.sensitivity
+        self.refusalReason = type.refusalReason
         self.assign = { text, configuration in
             guard let value = type.parse(text) else { return false }
             configuration[keyPath: keyPath] = value
@@ -47,6 +82,7 @@ enum ConfigSchema {
         ConfigKey("server", "request_workers", \.server.requestWorkers, .integer(1...256)),
         ConfigKey("server", "request_timeout", \.server.requestTimeout, .duration(.milliseconds(100)...(.seconds(600)))),
         ConfigKey("server", "max_body_bytes", \.server.maxBodyBytes, .size(1024...(16 << 20))),
+        ConfigKey("server", "allow_from", \.server.allowFrom, .allowedPeers),
 
         ConfigKey("store", "driver", \.store.driver, .enumeration),
         ConfigKey("store", "path", \.store.path, .absolutePath),
@@ -66,6 +102,7 @@ enum ConfigSchema {
         ConfigKey("log", "level", \.log.level, .enumeration),
         ConfigKey("log", "format", \.log.format, .enumeration),
         ConfigKey("log", "slow_request", \.log.slowRequest, .duration(.zero...(.seconds(600)))),
+        ConfigKey("log", "requests", \.log.requests, .boolean),
 
         ConfigKey("executor", "workers", \.executor.workers, .integer(1...256)),
         ConfigKey("executor", "queue_capacity", \.executor.queueCapacity, .integer(1...1_000_000)),

@@ -19,6 +19,10 @@ struct ConfigValueType<Value>: Sendable {
     /// The allowed range of a duration key, so budgets built from several keys (the stop's) can be checked
     /// against the worst case the schema allows.
     var durationRange: ClosedRange<Duration>? = nil
+    /// How values of this type may be shown; a key marked `secret: true` is masked whole whatever its type.
+    var sensitivity: ConfigKey.Sensitivity = .plain
+    /// Why `text` was refused, for the cases `expected` does not explain; never quotes `text`.
+    var refusalReason: @Sendable (String) -> String? = { _ in nil }
 }
 
 extension ConfigValueType where Value == Int {
@@ -73,6 +77,15 @@ extension ConfigValueType where Value == ListenAddress {
     }
 }
 
+extension ConfigValueType where Value == AllowedPeers {
+    /// IP addresses and CIDR blocks, IPv4 or IPv6, separated by commas or blanks; nothing for every peer.
+    static var allowedPeers: Self {
+        Self(expected: "IP addresses or CIDR blocks (IPv4 or IPv6, such as 10.0.0.0/8, 127.0.0.1, fd00::/8) separated by commas or blanks, or nothing for every peer",
+             parse: { AllowedPeers($0) },
+             format: { $0.text })
+    }
+}
+
 extension ConfigValueType where Value == String {
     /// An absolute file path.
     static var absolutePath: Self {
@@ -101,28 +114,29 @@ extension ConfigValueType where Value == String {
     static var secretFile: Self {
         Self(expected: "an absolute file path, credential:<name> (systemd LoadCredential=), or nothing",
              parse: { $0.isEmpty || SecretFile.isValidReference($0) ? $0 : nil },
-             format: { $0 })
+             format: { $0 }, sensitivity: .secretLocation)
     }
 
     /// Like `secretFile`, for a key that must name one.
     static var requiredSecretFile: Self {
         Self(expected: "an absolute file path or credential:<name> (systemd LoadCredential=)",
              parse: { SecretFile.isValidReference($0) ? $0 : nil },
-             format: { $0 })
+             format: { $0 }, sensitivity: .secretLocation)
     }
 
     /// A `postgres://` URL without a password (`PostgresURL`), or nothing.
     static var postgresURL: Self {
-        Self(expected: "a URL such as postgres://orderd@127.0.0.1:5432/orderd?sslmode=disable, without a password (use store.password_file or $PGPASSWORD), or nothing",
+        Self(expected: "a URL such as postgres://orderd@db.example:5432/orderd?sslrootcert=/etc/orderd/pg-ca.pem, without a password (use store.password_file or $PGPASSWORD), or nothing",
              parse: { $0.isEmpty || PostgresURL($0) != nil ? $0 : nil },
-             format: { $0 })
+             format: { $0 }, sensitivity: .url, refusalReason: PostgresURL.refusalReason)
     }
 
     /// An `http://` or `https://` URL with a host, or nothing.
     static var httpURL: Self {
         Self(expected: "an http:// or https:// URL with a host, such as http://127.0.0.1:9000/sms, or nothing",
              parse: { ConfigValue.isHTTPURL($0) || $0.isEmpty ? $0 : nil },
-             format: { $0 })
+             format: { $0 }, sensitivity: .url,
+             refusalReason: { $0.contains("@") ? "user info (user:password@) in the URL is refused" : nil })
     }
 }
 

@@ -5,8 +5,9 @@ extension OrderdConfiguration {
     /// Every section and key with its effective value, in INI syntax, for `orderd check-config`
     /// (like `php-fpm -tt`). Durations read `30s`, `250ms`, `24h`; sizes `64k`; modes `0660`.
     ///
-    /// Secret values are shown as `********` (an unset, empty secret stays empty). Without
-    /// secrets, parsing the output with `ConfigLoader.parse` gives back this configuration.
+    /// Secret values are shown as `********` (an unset, empty secret stays empty), URLs with their userinfo and
+    /// query values as `***` (`ConfigKey.shown`, `SecretMask`). Without secrets and URL parameters, parsing the
+    /// output with `ConfigLoader.parse` gives back this configuration.
     public func renderINI() -> String {
         renderINI(keys: ConfigSchema.keys)
     }
@@ -17,8 +18,7 @@ extension OrderdConfiguration {
             if !lines.isEmpty { lines.append("") }
             lines.append("[\(section)]")
             for key in keys where key.section == section {
-                let text = key.render(self)
-                let shown = key.isSecret && !text.isEmpty ? Self.maskedSecret : Self.quotedForINI(text)
+                let shown = Self.quotedForINI(key.shown(key.render(self)))
                 lines.append(shown.isEmpty ? "\(key.name) =" : "\(key.name) = \(shown)")
             }
         }

@@ -43,6 +43,9 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var requestTimeout: Duration = .seconds(30)
         /// `server.max_body_bytes` (size): largest accepted request body; default `64k`, 1k–16m.
         public var maxBodyBytes: Int = 64 * 1024
+        /// `server.allow_from` (addresses/CIDRs, comma or blank separated): peers a TCP listen serves, others are
+        /// closed unanswered; default empty (every peer; a unix socket is guarded by its mode and group). Live on reload.
+        public var allowFrom = AllowedPeers()
 
         public init() {}
     }
@@ -62,8 +65,8 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var synchronous: Synchronous = .full
         /// `store.busy_timeout` (duration): longest wait for the database; default `5s`, 10ms–1m.
         public var busyTimeout: Duration = .seconds(5)
-        /// `store.url` (postgres URL): `postgres://user@host[:port]/database[?sslmode=…&host=/socket/dir]`, no
-        /// password in it; required with driver postgres.
+        /// `store.url` (postgres URL): `postgres://user@host[:port]/database[?sslmode=…&sslrootcert=/ca.pem&host=/socket/dir]`,
+        /// no password in it; required with driver postgres. sslmode defaults to `verify-full` with sslrootcert, else `prefer`.
         public var url: String = ""
         /// `store.password_file` (path): a file holding the PostgreSQL password; empty: `$PGPASSWORD`, else none.
         public var passwordFile: String = ""
@@ -109,6 +112,10 @@ public struct OrderdConfiguration: Sendable, Equatable {
         public var format: Format = .logfmt
         /// `log.slow_request` (duration): requests at least this slow are logged with their phases; `0ms` turns it off; default `1s`, 0ms–10m.
         public var slowRequest: Duration = .seconds(1)
+        /// `log.requests` (boolean): one info line per request; default `false`: nginx's access log has every
+        /// request (with its id and API key id), and at hundreds of requests a second these lines would use up
+        /// journald's rate limit and take the errors down with them.
+        public var requests: Bool = false
 
         public init() {}
     }

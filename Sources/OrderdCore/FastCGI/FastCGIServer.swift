@@ -46,6 +46,13 @@ public final class FastCGIServer: @unchecked Sendable {
     private var running = 0
     /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
     private var turn = 0
+    private let allowed: Mutex<AllowedPeers>
+    private let onRefusedPeer: (@Sendable () -> Void)?
+    /// When a refused peer was last logged, and how many were refused since without a line of their own; only
+    /// touched with `leader` held (the leader is the only thread that accepts).
+    private var refusalLog: (at: ContinuousClock.Instant, unlogged: Int)?
+    /// At most one log line per this long about refused peers: a scanner must not be able to flood the journal.
+    static let refusalLogInterval: Duration = .seconds(10)
 
     /// Grows while request threads make progress: each request handled, each round of the idle leader (at
     /// least once a second). Flat for long means every thread is stuck.
@@ -63,15 +70,29 @@ public final class FastCGIServer: @unchecked Sendable {
         set { requestTimeoutNanos.store(newValue.nanos, ordering: .relaxed) }
     }
 
+    /// `server.allow_from`: peers of a TCP listener outside it are closed at accept; a reload changes it for
+    /// connections accepted afterwards.
+    public var allowFrom: AllowedPeers {
+        get { allowed.withLock { $0 } }
+        set { allowed.withLock { $0 = newValue } }
+    }
+
+    /// - Parameters:
+    ///   - allowFrom: the peers served on a TCP listener (`server.allow_from`); every peer when empty.
+    ///   - onRefusedPeer: called for each connection closed because its peer is not in `allowFrom` (metrics).
     public init(
         listenFD: Int32,
         workers: Int,
         requestTimeout: Duration,
         maxParkedConnections: Int = 1024,
+        allowFrom: AllowedPeers = AllowedPeers(),
+        onRefusedPeer: (@Sendable () -> Void)? = nil,
         responder: any FastCGIResponder,
         logger: Logger
     ) {
         self.listenFD = listenFD
+        self.allowed = Mutex(allowFrom)
+        self.onRefusedPeer = onRefusedPeer
         var address = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let named = withUnsafeMutablePointer(to: &address) {
@@ -213,6 +234,30 @@ public final class FastCGIServer: @unchecked Sendable {
         }
     }
 
+    /// `server.allow_from` at accept, like PHP-FPM's `listen.allowed_clients`. Checked here, on the address
+    /// `accept` returns, rather than with libfcgi's `FCGI_WEB_SERVER_ADDRS`: that one takes IPv4 addresses only (no
+    /// IPv6, no CIDR blocks), and only works inside libfcgi's own accept, which orderd does not use (the leader
+    /// accepts, see `nextConnection`). A refused connection is closed before a byte is read or written, so the
+    /// peer learns nothing but that the port is open. Peers without an address (a unix socket) always pass: who
+    /// may connect there is whoever may write the socket file (`server.listen_mode`, `server.listen_group`).
+    /// Called with `leader` held.
+    private func isAllowed(_ peer: sockaddr_storage) -> Bool {
+        guard let address = AllowedPeers.addressBytes(of: peer) else { return true }
+        let list = allowed.withLock { $0 }
+        if list.allows(address) { return true }
+        onRefusedPeer?()
+        let now = ContinuousClock.now
+        if let last = refusalLog, now - last.at < Self.refusalLogInterval {
+            refusalLog?.unlogged += 1
+        } else {
+            var metadata: Logger.Metadata = ["peer": "\(AllowedPeers.text(of: address))", "allow_from": "\(list.text)"]
+            if let last = refusalLog, last.unlogged > 0 { metadata["refused_unlogged"] = "\(last.unlogged)" }
+            logger.warning("connection refused: peer not in server.allow_from; closed without an answer", metadata: metadata)
+            refusalLog = (now, 0)
+        }
+        return false
+    }
+
     private func wakeLeader() {
         var byte: UInt8 = 1
         _ = Glibc.write(wakeWriteFD, &byte, 1)
@@ -271,7 +316,11 @@ public final class FastCGIServer: @unchecked Sendable {
                 state.withLock { parked.removeAll { $0 == request } }
                 return .connection(request)
             }
-            let fd = accept(listenFD, nil, nil)
+            var peer = sockaddr_storage()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &peerLength) }
+            }
             if fd < 0 {
                 switch errno {
                 case EAGAIN, EINTR, ECONNABORTED, EPROTO: continue
@@ -281,6 +330,10 @@ public final class FastCGIServer: @unchecked Sendable {
                     usleep(50_000)
                     continue
                 }
+            }
+            if !isAllowed(peer) {
+                close(fd)
+                continue
             }
             // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
             let (seconds, attoseconds) = requestTimeout.components

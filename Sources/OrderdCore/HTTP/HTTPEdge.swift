@@ -6,12 +6,17 @@ import Synchronization
 public final class HTTPEdge: FastCGIResponder {
     private let router: Router
     private let maxBodyBytesSetting: Atomic<Int>
+    private let logRequestsSetting: Atomic<Bool>
     private let logger: Logger
     private let observers: [any RequestObserver]
     private let keyring: APIKeyring
 
-    public init(router: Router, keyring: APIKeyring, maxBodyBytes: Int, logger: Logger, observers: [any RequestObserver] = []) {
+    public init(
+        router: Router, keyring: APIKeyring, maxBodyBytes: Int, logRequests: Bool = true, logger: Logger,
+        observers: [any RequestObserver] = []
+    ) {
         self.router = router
+        self.logRequestsSetting = Atomic(logRequests)
         self.keyring = keyring
         self.maxBodyBytesSetting = Atomic(maxBodyBytes)
         self.logger = logger
@@ -22,6 +27,12 @@ public final class HTTPEdge: FastCGIResponder {
     public var maxBodyBytes: Int {
         get { maxBodyBytesSetting.load(ordering: .relaxed) }
         set { maxBodyBytesSetting.store(newValue, ordering: .relaxed) }
+    }
+
+    /// `log.requests`; a reload changes it.
+    public var logRequests: Bool {
+        get { logRequestsSetting.load(ordering: .relaxed) }
+        set { logRequestsSetting.store(newValue, ordering: .relaxed) }
     }
 
     public func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
@@ -60,6 +71,18 @@ public final class HTTPEdge: FastCGIResponder {
         let end = ContinuousClock.now
         request.timings.respond = end - writeStart
         let elapsed = end - start
+        if logRequests { logRequest(request, response, elapsed: elapsed, delivered: delivered) }
+        if !observers.isEmpty {
+            let record = RequestRecord(
+                method: request.method, route: routeLabel, status: response.status, duration: elapsed,
+                bytes: response.body.count, requestID: request.requestID, timings: request.timings)
+            for observer in observers { observer.requestFinished(record) }
+        }
+        // The order is committed whether or not the client still listens: its follow-ups run either way.
+        return response.afterResponse
+    }
+
+    private func logRequest(_ request: HTTPRequest, _ response: HTTPResponse, elapsed: Duration, delivered: Bool) {
         logger.info("request", metadata: {
             var metadata: Logger.Metadata = [
                 "method": "\(request.method)",
@@ -73,14 +96,6 @@ public final class HTTPEdge: FastCGIResponder {
             if !delivered { metadata["client"] = "gone" }
             return metadata
         }())
-        if !observers.isEmpty {
-            let record = RequestRecord(
-                method: request.method, route: routeLabel, status: response.status, duration: elapsed,
-                bytes: response.body.count, requestID: request.requestID, timings: request.timings)
-            for observer in observers { observer.requestFinished(record) }
-        }
-        // The order is committed whether or not the client still listens: its follow-ups run either way.
-        return response.afterResponse
     }
 
     private func readBody(_ exchange: borrowing FastCGIExchange, _ request: HTTPRequest) throws(APIError) -> [UInt8] {

@@ -16,6 +16,8 @@ extension OrderdService {
         var slowRequest: DurationSetting
         /// Requests finished, by outcome: `/status` and the systemd status line read it.
         var requests = RequestCounter()
+        /// `GET /readyz`; the stop marks it draining first.
+        var readiness: Readiness
         /// Samples for `/status`'s history and charts, every 5 s on its own thread; `run()` starts and stops it.
         var statusSampler: StatusSampler
     }
@@ -44,6 +46,7 @@ extension OrderdService {
             busyTimeout: DurationSetting(configuration.store.busyTimeout),
             running: RunningConfiguration(configuration, path: path, loadedAtMillis: SQLiteOrderStore.unixMillis()),
             slowRequest: DurationSetting(configuration.log.slowRequest), requests: requests,
+            readiness: Readiness(store: store),
             statusSampler: StatusSampler(followUps: followUps, requests: requests, wallClock: SQLiteOrderStore.unixMillis))
     }
 
@@ -90,6 +93,20 @@ extension OrderdService {
         var router = Router()
         router.add("GET", .exact("/healthz"), scope: nil) { _, _ in
             .json(200, Array(#"{"status":"ok"}"#.utf8))
+        }
+        // Readiness for a balancer or an orchestrator: no key, like /healthz; the reason says no more than a
+        // state (the store's error is in orderd's log, not in a public answer).
+        let readiness = parts.readiness
+        router.add("GET", .exact("/readyz"), scope: nil) { _, _ in
+            guard let reason = readiness.check() else { return .json(200, Array(#"{"status":"ready"}"#.utf8)) }
+            var writer = JSONWriter(capacity: 64 + reason.utf8.count)
+            writer.beginObject()
+            writer.key("status")
+            writer.string("not_ready")
+            writer.key("reason")
+            writer.string(reason)
+            writer.endObject()
+            return .json(503, writer.bytes, headers: [("Retry-After", "1"), ("Cache-Control", "no-store")])
         }
         OrdersAPI(store: parts.store, busyTimeout: parts.busyTimeout, followUps: parts.followUps)
             .register(in: &router)

@@ -45,7 +45,11 @@ struct LiveSettings {
     ) -> [HTTPPoster] {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
+        // Live, so that a peer taken off the list is refused from its next connection on without a restart
+        // (connections already open stay until they close).
+        server.allowFrom = configuration.server.allowFrom
         edge.maxBodyBytes = configuration.server.maxBodyBytes
+        edge.logRequests = configuration.log.requests
         keyring.ordersPerMinute = configuration.auth.ordersPerMinute
         parts.busyTimeout.value = configuration.store.busyTimeout
         parts.slowRequest.value = configuration.log.slowRequest

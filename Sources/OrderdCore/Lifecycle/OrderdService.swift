@@ -29,6 +29,7 @@ public final class OrderdService {
     /// Serves until SIGTERM/SIGINT/SIGQUIT; returns the process exit code.
     public func run() throws -> Int32 {
         let notifier = SystemdNotifier(environment: environment)
+        for warning in configuration.warnings { logger.warning("\(warning)") }
         let keyring = APIKeyring(
             keys: try APIKeyFile.load(configuration.auth.keysFile, environment: environment),
             ordersPerMinute: configuration.auth.ordersPerMinute)
@@ -50,6 +51,7 @@ public final class OrderdService {
             router: OrderdService.router(parts, configuration: configuration, logger: logger, metrics: metrics),
             keyring: keyring,
             maxBodyBytes: configuration.server.maxBodyBytes,
+            logRequests: configuration.log.requests,
             logger: logger,
             observers: [SlowRequestLog(threshold: parts.slowRequest, logger: logger), requests, metrics.requests]
         )
@@ -57,6 +59,8 @@ public final class OrderdService {
             listenFD: listener.fd,
             workers: configuration.server.requestWorkers,
             requestTimeout: configuration.server.requestTimeout,
+            allowFrom: configuration.server.allowFrom,
+            onRefusedPeer: metrics.refusedByAllowFrom,
             responder: metrics.countingInFlight(edge),
             logger: logger
         )
@@ -97,6 +101,7 @@ public final class OrderdService {
                 "budget": "\(ConfigValue.formatDuration(Self.stopBudget(running)))",
             ])
             health.stop()
+            parts.readiness.beginDraining()
             notifier.notify("STOPPING=1\nSTATUS=stopping: finishing requests in flight")
             break
         }

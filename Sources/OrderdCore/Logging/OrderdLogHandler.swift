@@ -9,6 +9,9 @@ import Glibc
 ///
 /// Written here because swift-log ships only `StreamLogHandler`, whose line format is fixed and is neither
 /// logfmt nor JSON. Each line goes out in one `write(2)`, so lines from request threads never interleave.
+/// When stderr is the journal's stream (`$JOURNAL_STREAM` names it, as systemd sets it), each line starts with
+/// its syslog priority, `<3>` for an error and so on (journald's `SyslogLevelPrefix=`, on by default), so
+/// `journalctl -p err` shows the errors.
 public struct OrderdLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     private let label: String
@@ -44,7 +47,8 @@ public struct OrderdLogHandler: LogHandler {
         }
         for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
         if event.level >= .error { fields.append(("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)")) }
-        var line = settings.format == .json ? Self.json(fields) : Self.logfmt(fields)
+        var line = settings.journalPriorities ? "<\(Self.syslogPriority(event.level))>" : ""
+        line += settings.format == .json ? Self.json(fields) : Self.logfmt(fields)
         line.append("\n")
         line.withUTF8 { raw in
             var offset = 0
@@ -63,8 +67,35 @@ public struct OrderdLogHandler: LogHandler {
         }.joined(separator: " ")
     }
 
+    /// Numbers are JSON numbers (`"status":201`, `"duration_ms":0.42`), so a log pipeline can compare and sum
+    /// them; everything else is a string.
     static func json(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(quoted($0.0)):\(quoted($0.1))" }.joined(separator: ",") + "}"
+        "{" + fields.map { "\(quoted($0.0)):\(isJSONNumber($0.1) ? $0.1 : quoted($0.1))" }.joined(separator: ",") + "}"
+    }
+
+    /// A decimal number of at most 15 significant digits before the point (exact as a double, so a parser
+    /// reads back what was meant); longer digit strings, such as ids that happen to be all digits, stay strings.
+    static func isJSONNumber(_ text: String) -> Bool {
+        var bytes = Substring(text).utf8[...]
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let integer = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }
+        guard !integer.isEmpty, integer.count <= 15, integer.count == 1 || integer.first != 0x30 else { return false }
+        let rest = bytes.dropFirst(integer.count)
+        if rest.isEmpty { return true }
+        guard rest.first == UInt8(ascii: "."), rest.count > 1 else { return false }
+        return rest.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
+    }
+
+    /// The syslog priority of a level: 7 debug (and trace), 6 info, 5 notice, 4 warning, 3 error, 2 critical.
+    static func syslogPriority(_ level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: return 7
+        case .info: return 6
+        case .notice: return 5
+        case .warning: return 4
+        case .error: return 3
+        case .critical: return 2
+        }
     }
 
     /// A JSON string literal; logfmt uses the same quoting.
@@ -91,13 +122,31 @@ public final class LogSettings: Sendable {
     private static let levels = Logger.Level.allCases
     private static let formats = OrderdConfiguration.Log.Format.allCases
 
-    public init(level: Logger.Level, format: OrderdConfiguration.Log.Format) {
+    /// Lines start with `<N>`: stderr is the journal's stream.
+    public let journalPriorities: Bool
+
+    public init(level: Logger.Level, format: OrderdConfiguration.Log.Format, journalPriorities: Bool = false) {
         levelIndex = Atomic(Self.levels.firstIndex(of: level) ?? 2)
         formatIndex = Atomic(Self.formats.firstIndex(of: format) ?? 0)
+        self.journalPriorities = journalPriorities
     }
 
-    public convenience init(_ log: OrderdConfiguration.Log) {
-        self.init(level: Logger.Level(log.level), format: log.format)
+    public convenience init(_ log: OrderdConfiguration.Log, environment: [String: String] = [:]) {
+        self.init(
+            level: Logger.Level(log.level), format: log.format,
+            journalPriorities: Self.stderrIsJournal(environment["JOURNAL_STREAM"]))
+    }
+
+    /// systemd sets `$JOURNAL_STREAM` to `<device>:<inode>` of the stream it connected stdout/stderr to; the
+    /// variable is inherited, so it counts only when fd 2 is still that stream (not a file a child was
+    /// redirected to).
+    public static func stderrIsJournal(_ journalStream: String?, fd: Int32 = 2) -> Bool {
+        guard let journalStream else { return false }
+        let parts = journalStream.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
     }
 
     public var level: Logger.Level {

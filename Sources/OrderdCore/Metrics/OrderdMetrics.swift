@@ -40,6 +40,18 @@ final class OrderdMetrics: Sendable {
                 "http_requests_in_flight", unit: "",
                 help: "Requests being answered now (this scrape included)."))
         snapshots = sources.map { SnapshotMetrics(registry: registry, sources: $0) }
+        refusedConnections = registry.makeCounter(
+            descriptor: .orderd(
+                "connections_refused", unit: "total",
+                help: "FastCGI connections closed at accept without an answer, by reason (allow_from: the peer is not in server.allow_from)."),
+            labels: [("reason", "allow_from")])
+    }
+
+    private let refusedConnections: Prometheus.Counter
+
+    /// For `FastCGIServer`'s `onRefusedPeer`: counts a connection refused by `server.allow_from`.
+    var refusedByAllowFrom: @Sendable () -> Void {
+        { [refusedConnections] in refusedConnections.increment() }
     }
 
     /// The metrics of a running orderd: the store's writer and the follow-ups report to it from now on.

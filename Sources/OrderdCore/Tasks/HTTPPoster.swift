@@ -69,7 +69,13 @@ final class HTTPPoster: Sendable {
         try? client.syncShutdown()
     }
 
-    private static func describe(_ error: any Error) -> String {
+    /// What went wrong, for the task's error (logged and kept in the outbox): URLs an error may quote are masked
+    /// (`SecretMask`), since a gateway URL may carry a token.
+    static func describe(_ error: any Error) -> String {
+        SecretMask.urls(in: plainDescription(error))
+    }
+
+    private static func plainDescription(_ error: any Error) -> String {
         if let error = error as? HTTPClientError {
             switch error {
             case .deadlineExceeded: return "deadline exceeded"
@@ -81,11 +87,12 @@ final class HTTPPoster: Sendable {
         return "\(error)"
     }
 
-    /// `scheme://host:port` of a URL: enough to say who answered, without a path that might carry a token.
+    /// `scheme://host:port` of a URL: enough to say who answered, without a path that might carry a token (and
+    /// userinfo masked, should a URL ever carry one).
     static func hostPart(_ url: String) -> String {
-        guard let schemeEnd = url.range(of: "://") else { return url }
+        guard let schemeEnd = url.range(of: "://") else { return SecretMask.url(url) }
         let rest = url[schemeEnd.upperBound...]
         let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return String(url[..<schemeEnd.upperBound]) + host
+        return SecretMask.url(String(url[..<schemeEnd.upperBound]) + host)
     }
 }

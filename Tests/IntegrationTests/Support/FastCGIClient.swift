@@ -30,7 +30,51 @@ final class FastCGIClient {
         }
     }
 
+    /// Connects over TCP to `host:port` (IPv4), from `source` when given (a loopback address such as 127.0.0.2,
+    /// to be another peer than 127.0.0.1 on the same machine).
+    init(host: String, port: Int, source: String? = nil, timeout: Duration = .seconds(20)) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        func address(_ text: String, port: Int) -> sockaddr_in {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr(text)
+            return address
+        }
+        if let source {
+            var local = address(source, port: 0)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else { throw RawHTTP.Failure(description: "bind \(source) failed: errno \(errno)") }
+        }
+        var remote = address(host, port: port)
+        let connected = withUnsafePointer(to: &remote) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw RawHTTP.Failure(description: "connect \(host):\(port) failed: errno \(errno)") }
+    }
+
     deinit { close(fd) }
+
+    /// What arrives before the peer closes: the bytes, and how it ended (`0` for an orderly close, else the errno
+    /// of the failed read: ECONNRESET when the peer closed with data unread, EAGAIN when the read timed out).
+    func readUntilClosed() -> (bytes: [UInt8], end: Int32) {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = recv(fd, &chunk, chunk.count, 0)
+            if count == 0 { return (bytes, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return (bytes, errno)
+            }
+            bytes += chunk[0..<count]
+        }
+    }
 
     static func record(_ type: RecordType, requestID: UInt16 = 1, _ content: [UInt8]) -> [UInt8] {
         precondition(content.count <= 65535)

@@ -90,7 +90,8 @@ final class Stack: @unchecked Sendable {
         var sections: [String: [String: String]] = [
             "server": ["listen": socketPath, "request_workers": "4", "request_timeout": "5s"],
             "store": ["path": databasePath],
-            "log": ["level": "info"],
+            // Request lines on: several suites read them (off by default, nginx's access log has them).
+            "log": ["level": "info", "requests": "on"],
             "task.audit": ["path": auditPath],
             "task.sms": ["per_recipient": "off"],
             // The per-key order limit is off: suites post thousands of orders with one key. The rate-limit tests
@@ -144,7 +145,11 @@ final class Stack: @unchecked Sendable {
         environment.removeValue(forKey: "NOTIFY_SOCKET")
         environment.merge(extraEnvironment) { _, new in new }
         process.environment = environment
-        _ = FileManager.default.createFile(atPath: orderdLogPath, contents: nil)
+        // Made once and appended to (a restart keeps the earlier lines, and the file's inode, which
+        // JournalLogTests names in $JOURNAL_STREAM).
+        if !FileManager.default.fileExists(atPath: orderdLogPath) {
+            _ = FileManager.default.createFile(atPath: orderdLogPath, contents: nil)
+        }
         let log = FileHandle(forWritingAtPath: orderdLogPath)!
         log.seekToEndOfFile()
         process.standardError = log
@@ -153,6 +158,18 @@ final class Stack: @unchecked Sendable {
         try process.run()
         orderd = process
         let deadline = ContinuousClock.now + .seconds(30)
+        if let listen = settings["server"]?["listen"], !listen.hasPrefix("/") {
+            // A TCP listen: no socket file to wait for, and connecting would be a request of its own (or a refusal,
+            // with server.allow_from); wait for the line orderd logs once its request threads run.
+            while !orderdLog.contains("msg=\"orderd serving\"") {
+                guard process.isRunning else {
+                    throw RawHTTP.Failure(description: "orderd exited with \(process.terminationStatus):\n\(orderdLog)")
+                }
+                guard ContinuousClock.now < deadline else { throw RawHTTP.Failure(description: "not serving after 30 s:\n\(orderdLog)") }
+                usleep(20_000)
+            }
+            return
+        }
         while !FileManager.default.fileExists(atPath: socketPath) {
             guard process.isRunning else {
                 throw RawHTTP.Failure(description: "orderd exited with \(process.terminationStatus):\n\(orderdLog)")

@@ -89,7 +89,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         synchronousCommit = store.synchronousCommit
         let settings = Self.startupSettings(configuration)
         let password = try Self.password(store)
-        let tlsSettings = Self.tlsSettings(url)
+        let tlsSettings = try Self.tlsSettings(url)
 
         // One plain connection first: it reports the real reason when PostgreSQL cannot be used (the pool would
         // only retry and trip its circuit breaker), and it runs the migrations.
@@ -123,7 +123,13 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         let applied = try PostgresCall.run(
             "connect to PostgreSQL at \(endpoint)", deadline: .now + store.connectTimeout + .seconds(60)
         ) {
-            let connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
+            let connection: PostgresConnection
+            do {
+                connection = try await PostgresConnection.connect(configuration: singleConfiguration, id: 1, logger: migrationLogger)
+            } catch {
+                guard let failure = PostgresTLSFailure(error) else { throw error }
+                throw StoreError.unavailable("connect to PostgreSQL at \(endpoint): \(failure.message(url))")
+            }
             do {
                 try await Self.checkSynchronousCommit(on: connection, expected: expectedCommit, logger: migrationLogger)
                 let applied = migrate
@@ -492,6 +498,16 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             order: NewOrder(customer: Customer(phone: phone, email: email), currency: currency, items: lines, note: note, totalCents: total))
     }
 
+    /// Whether a pooled connection is encrypted, as the server sees it (`pg_stat_ssl`): for tests and checks that
+    /// must not trust the client's own settings.
+    func connectionIsEncrypted() throws(StoreError) -> Bool {
+        try call("read pg_stat_ssl") { client in
+            let rows = try await client.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+            for try await ssl in rows.decode(Bool.self) { return ssl }
+            return false
+        }
+    }
+
     // MARK: - Support
 
     /// Runs `body` with the pool and waits at most `store.busy_timeout` for it.
@@ -519,12 +535,23 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
     }
 
     /// libpq's `sslmode` as NIOSSL settings, nil for `disable`: `require` and `prefer` encrypt without checking
-    /// the certificate (as libpq does), `verify-full` checks it and the host name. `required`: fail without TLS.
-    private static func tlsSettings(_ url: PostgresURL) -> (configuration: TLSConfiguration, required: Bool)? {
+    /// the certificate (as libpq does), `verify-full` checks the chain against `sslrootcert` (else the system
+    /// trust store) and the host name against the certificate. `required`: fail without TLS.
+    private static func tlsSettings(_ url: PostgresURL) throws(StoreError) -> (configuration: TLSConfiguration, required: Bool)? {
         var configuration = TLSConfiguration.makeClientConfiguration()
         switch url.sslMode {
         case .disable: return nil
-        case .verifyFull: return (configuration, true)
+        case .verifyFull:
+            configuration.certificateVerification = .fullVerification
+            if let path = url.rootCertificate {
+                // Checked here so that a typo reads as one, not as a handshake failure.
+                guard access(path, R_OK) == 0 else {
+                    throw StoreError.unavailable(
+                        "TLS for PostgreSQL at \(url.endpoint): sslrootcert \(path) cannot be read (\(String(cString: strerror(errno))))")
+                }
+                configuration.trustRoots = .file(path)
+            }
+            return (configuration, true)
         case .require, .prefer:
             configuration.certificateVerification = .none
             return (configuration, url.sslMode == .require)
