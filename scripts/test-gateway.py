@@ -4,6 +4,8 @@
 
     scripts/test-gateway.py --port 0 [--host 127.0.0.1] [--mode ok|fail|hang|close|flaky|slow] [--delay SECONDS]
                             [--status NNN] [--fail-every N] [--record FILE] [--stop-on-stdin-eof]
+                            [--require-header 'Name: value' [--auth-path /sms]...]
+                            [--webhook-secret-file FILE [--signed-path /hook]...]
 
 It binds (`--port 0`: a free port the kernel picks), prints exactly one line `LISTENING <port>` to stdout,
 flushes, and serves until SIGTERM or SIGINT (exit status 0). With `--stop-on-stdin-eof` it also stops when its
@@ -21,13 +23,27 @@ Deliveries: a POST to any path not starting with `/_` (`/sms`, `/hooks/orders`, 
     flaky  every `fail_every`-th delivery (default 2: the 2nd, 4th, ...) since the mode was set is answered as
            `fail`, the others as `ok`
 
+Credentials, checked on arrival before the mode decides (a failed check is recorded and answered 401
+{"status":"unauthorized",...} whatever the mode, as a real gateway or receiver would):
+
+    --require-header 'Name: value'   deliveries to an --auth-path (default /sms) must carry exactly this header;
+                                     recorded as "auth": "ok", "missing" or "wrong" (null on other paths).
+                                     POST /_auth?header=<Name: value, URL-encoded> changes it; an empty header
+                                     turns the check off.
+    --webhook-secret-file FILE       deliveries to a --signed-path (default /hook) must carry a valid
+                                     X-Orderd-Signature for FILE's secret, checked with verify() from
+                                     scripts/verify-webhook.py (the README's example); recorded as "signature":
+                                     "ok", "missing" or "invalid" (null on other paths).
+
 A request with another method to such a path gets 405. "Connection refused" is not a mode: stop the gateway
 (SIGTERM) or point the client at a port nothing listens on.
 
 Each delivery is recorded as
     {"seq": n, "path": "/sms", "idempotency_key": <Idempotency-Key header or null>,
      "body": <the body parsed as JSON, else the raw text>, "received_at": <unix time, float>,
-     "answered": <the status the gateway answers with, decided on arrival; null for hang and close>}
+     "answered": <the status the gateway answers with, decided on arrival; null for hang and close>,
+     "auth": <see --require-header>, "signature": <see --webhook-secret-file>}
+(plus "signature_header" and "raw_body", as received, on a signed path)
 in memory and, with `--record FILE`, as one JSON line appended to FILE (flushed at arrival, before the answer), so
 a test can read what arrived even after killing the gateway. `seq` starts at 1 and never goes back, not even on
 /_reset.
@@ -40,15 +56,17 @@ Control endpoints (any method, JSON answers):
                                 delay 0, status 503, fail_every 2) and answers the new settings; 400 on bad values
     GET  /_mode                 the current settings
     POST /_reset                forgets the recorded deliveries (the record file is left alone)
+    POST /_auth?header=H         sets the header --require-header asks for (empty: no check)
     GET  /_stats                {"count": n, "distinct_keys": k, "duplicates": deliveries whose idempotency key
                                  was seen before, "by_path": {"/sms": n, ...}, "by_status": {"200": n, ...,
-                                 "none": n}, "seq": last seq}
+                                 "none": n}, "auth_failures": n, "signature_failures": n, "seq": last seq}
 
 Concurrency: ThreadingHTTPServer with daemon threads and a listen backlog of 1024, HTTP/1.1 keep-alive (every
 answer carries Content-Length), so a few hundred concurrent slow requests are fine. No per-request logging.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import select
@@ -61,14 +79,27 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 MODES = ("ok", "fail", "hang", "close", "flaky")
+
+
+def load_verifier():
+    """scripts/verify-webhook.py as a module: the receivers' example itself checks every signature here."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "verify-webhook.py")
+    spec = importlib.util.spec_from_file_location("verify_webhook", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 DEFAULTS = {"mode": "ok", "delay": 0.0, "status": 503, "fail_every": 2}
 
 
 class Gateway:
     """Behaviour settings and recorded deliveries, shared by all handler threads."""
 
-    def __init__(self, settings, record_path):
+    def __init__(self, settings, record_path, auth=None, webhook=None):
         self.lock = threading.Lock()
+        # auth: {"header": (name, value) or None, "paths": [...]}; webhook: {"secret": bytes, "paths": [...],
+        # "verify": the verifier module} or None.
+        self.auth = auth or {"header": None, "paths": []}
+        self.webhook = webhook
         self.settings = dict(settings)
         self.flaky_count = 0
         self.seq = 0
@@ -86,20 +117,47 @@ class Gateway:
         with self.lock:
             return dict(self.settings)
 
-    def arrive(self, path, key, body):
+    def set_auth(self, header):
+        with self.lock:
+            self.auth["header"] = header
+            return {"header": None if header is None else header[0], "paths": self.auth["paths"]}
+
+    def check(self, path, headers, raw):
+        """(auth, signature): each "ok", "missing", "wrong"/"invalid", or None when the path is not checked."""
+        auth = signature = None
+        required = self.auth["header"]
+        if required is not None and path in self.auth["paths"]:
+            got = headers.get_all(required[0]) or []
+            auth = "missing" if not got else "ok" if got == [required[1]] else "wrong"
+        if self.webhook is not None and path in self.webhook["paths"]:
+            header = headers.get("X-Orderd-Signature")
+            if header is None:
+                signature = "missing"
+            else:
+                valid = self.webhook["verify"].verify(self.webhook["secret"], header, raw)
+                signature = "ok" if valid else "invalid"
+        return auth, signature
+
+    def arrive(self, path, key, body, headers=None, raw=b""):
         """Records a delivery and decides how to answer it: (action, status, delay, record)."""
         with self.lock:
+            auth, signature = self.check(path, headers, raw) if headers is not None else (None, None)
             s = self.settings
             mode = s["mode"]
-            if mode == "flaky":
+            if auth not in (None, "ok") or signature not in (None, "ok"):
+                action = "unauthorized"
+            elif mode == "flaky":
                 self.flaky_count += 1
                 action = "fail" if self.flaky_count % s["fail_every"] == 0 else "ok"
             else:
                 action = mode
-            status = {"ok": 200, "fail": s["status"]}.get(action)
+            status = {"ok": 200, "fail": s["status"], "unauthorized": 401}.get(action)
             self.seq += 1
             entry = {"seq": self.seq, "path": path, "idempotency_key": key, "body": body,
-                     "received_at": time.time(), "answered": status}
+                     "received_at": time.time(), "answered": status, "auth": auth, "signature": signature}
+            if signature is not None:
+                entry["signature_header"] = headers.get("X-Orderd-Signature")
+                entry["raw_body"] = raw.decode("utf-8", errors="replace")
             self.deliveries.append(entry)
             if self.record is not None:
                 self.record.write(json.dumps(entry, separators=(",", ":")) + "\n")
@@ -129,7 +187,9 @@ class Gateway:
                 answered = "none" if d["answered"] is None else str(d["answered"])
                 by_status[answered] = by_status.get(answered, 0) + 1
             return {"count": len(self.deliveries), "distinct_keys": len(seen), "duplicates": duplicates,
-                    "by_path": by_path, "by_status": by_status, "seq": self.seq}
+                    "by_path": by_path, "by_status": by_status, "seq": self.seq,
+                    "auth_failures": sum(1 for d in self.deliveries if d["auth"] not in (None, "ok")),
+                    "signature_failures": sum(1 for d in self.deliveries if d["signature"] not in (None, "ok"))}
 
 
 def parse_settings(query):
@@ -233,7 +293,8 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(text)
         except ValueError:
             body = text
-        action, status, delay, entry = self.gateway.arrive(path, self.headers.get("Idempotency-Key"), body)
+        action, status, delay, entry = self.gateway.arrive(
+            path, self.headers.get("Idempotency-Key"), body, headers=self.headers, raw=raw)
         if action == "hang":
             self.hang()
             return
@@ -243,7 +304,10 @@ class Handler(BaseHTTPRequestHandler):
         if delay > 0 and self.gateway.stopping.wait(delay):
             self.close_connection = True  # shutting down mid-delay: drop it
             return
-        if action == "ok":
+        if action == "unauthorized":
+            self.answer(401, {"status": "unauthorized", "auth": entry["auth"], "signature": entry["signature"]},
+                        extra={"WWW-Authenticate": "Bearer"})
+        elif action == "ok":
             self.answer(200, {"status": "sent"})
         else:
             self.answer(status, {"status": "failed", "error": f"test gateway answers {status} (mode fail)",
@@ -281,10 +345,25 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, gw.set_settings(settings))
         if path == "/_reset":
             return self.answer(200, gw.reset())
+        if path == "/_auth":
+            text = query.get("header", [""])[-1]
+            try:
+                header = parse_header(text) if text else None
+            except ValueError as error:
+                return self.answer(400, {"error": str(error)})
+            return self.answer(200, gw.set_auth(header))
         if path == "/_stats":
             return self.answer(200, gw.stats())
         return self.answer(404, {"error": f"no control endpoint {path}",
-                                 "endpoints": ["/_received", "/_mode", "/_reset", "/_stats"]})
+                                 "endpoints": ["/_received", "/_mode", "/_reset", "/_stats", "/_auth"]})
+
+
+def parse_header(text):
+    """'Name: value' to (name, value); raises ValueError."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise ValueError("a header is 'Name: value'")
+    return name.strip(), value.strip()
 
 
 class Server(ThreadingHTTPServer):
@@ -308,6 +387,10 @@ def main():
     parser.add_argument("--fail-every", default="2", metavar="N", help="flaky: every N-th delivery fails (default 2)")
     parser.add_argument("--record", metavar="FILE", help="append one JSON line per delivery to FILE")
     parser.add_argument("--stop-on-stdin-eof", action="store_true", help="also stop when stdin is closed")
+    parser.add_argument("--require-header", metavar="'NAME: VALUE'", help="deliveries to --auth-path must carry it")
+    parser.add_argument("--auth-path", action="append", metavar="PATH", help="checked for the header (default /sms)")
+    parser.add_argument("--webhook-secret-file", metavar="FILE", help="check X-Orderd-Signature on --signed-path")
+    parser.add_argument("--signed-path", action="append", metavar="PATH", help="signature checked (default /hook)")
     args = parser.parse_args()
     try:
         settings = parse_settings({"mode": [args.mode], "delay": [args.delay], "status": [args.status],
@@ -316,7 +399,17 @@ def main():
         parser.error(str(error))
 
     server = Server((args.host, args.port), Handler)
-    server.gateway = Gateway(settings, args.record)
+    try:
+        auth = {"header": parse_header(args.require_header) if args.require_header else None,
+                "paths": args.auth_path or ["/sms"]}
+    except ValueError as error:
+        parser.error(str(error))
+    webhook = None
+    if args.webhook_secret_file:
+        verifier = load_verifier()
+        webhook = {"secret": verifier.read_secret(args.webhook_secret_file), "paths": args.signed_path or ["/hook"],
+                   "verify": verifier}
+    server.gateway = Gateway(settings, args.record, auth=auth, webhook=webhook)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

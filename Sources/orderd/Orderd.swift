@@ -45,6 +45,13 @@ extension Orderd {
                 printError("orderd: configuration \(options.config) is not valid; not starting.\n\(error)")
                 throw ExitCode(78)  // EX_CONFIG
             }
+            // Before anything starts, with the same wording as check-config (the key and the file, never the secret).
+            do {
+                _ = try OutgoingCredentials.load(configuration)
+            } catch {
+                printError("orderd: configuration \(options.config) is not valid; not starting.\n\(error.description)")
+                throw ExitCode(78)
+            }
             let logSettings = LogSettings(configuration.log, environment: ProcessInfo.processInfo.environment)
             LoggingSystem.bootstrap { label in OrderdLogHandler(label: label, settings: logSettings) }
             let logger = Logger(label: "orderd")
@@ -81,6 +88,7 @@ extension Orderd {
         func run() throws {
             do {
                 let configuration = try ConfigLoader.load(path: options.config)
+                _ = try OutgoingCredentials.load(configuration)
                 let keys = try APIKeyFile.load(configuration.auth.keysFile)
                 print("; effective configuration of \(options.config) (defaults filled in, secrets masked)")
                 print("; \(keys.count) API key\(keys.count == 1 ? "" : "s") in \(configuration.auth.keysFile)")

@@ -62,6 +62,25 @@ struct FollowUpIntegrationTests {
         try pollUntil(timeout, condition)
     }
 
+    /// `task.sms.per_recipient = 2/1h` on SQLite: four orders to one number are all 201; two SMS reach the gateway,
+    /// two tasks are dead `throttled`, counted in /metrics; another number is not affected.
+    @Test func theSMSLimitPerRecipientThrottlesTheRest() throws {
+        let gateway = try TestGateway.start(mode: .ok)
+        defer { gateway.stop() }
+        try withRunningStack(settings: Self.settings(gateway: gateway, ["task.sms": ["per_recipient": "2/1h"]])) { stack in
+            let ids = try (1...4).map { try Self.createOrder(stack, "limited-\($0)") }
+            let other = try RawHTTP.json("POST", "/orders", port: stack.port, body: Self.orderJSON("other").replacingOccurrences(of: Self.phone, with: "+4915112345678"))
+            #expect(other.status == 201)
+            let otherID = other.json?["id"] as? String ?? ""
+            #expect(try Self.eventually { Set(try gateway.received().compactMap(\.orderID)) == Set(ids.prefix(2) + [otherID]) })
+            let dead = try Self.taskLines(stack, ["--dead"])
+            #expect(dead.count == 2 && ids.suffix(2).allSatisfy { id in dead.contains { $0.hasPrefix("\(id):sms ") && $0.contains("throttled") } })
+            let scrape = MetricsScrape(try RawHTTP.request("GET", "/metrics", port: stack.port).bodyText)
+            #expect(scrape[#"orderd_tasks_dead_total{kind="sms",reason="throttled"}"#] == 2)
+            #expect(try Self.eventually { try gateway.stats().byPath["/sms"] == 3 })
+        }
+    }
+
     @Test func everyOrderGetsItsSMSWebhookAuditLineAndStatistics() throws {
         let gateway = try TestGateway.start()
         defer { gateway.stop() }

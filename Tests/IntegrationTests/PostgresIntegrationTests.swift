@@ -82,6 +82,53 @@ struct PostgresIntegrationTests {
         }
     }
 
+    // MARK: - Two instances
+
+    /// `task.sms.per_recipient = 3/1h` with two instances on one database, each behind its own nginx, taking turns
+    /// at orders to one number: every order is answered 201, exactly 3 SMS reach the gateway, the others are dead
+    /// `throttled` and counted by whichever instance wrote them.
+    @Test func thePerRecipientLimitHoldsAcrossTwoInstances() throws {
+        let gateway = try TestGateway.start(mode: .ok)
+        defer { gateway.stop() }
+        let settings = FollowUpIntegrationTests.settings(gateway: gateway, try Self.postgresSettings().merging([
+            "task.sms": ["per_recipient": "3/1h"],
+        ]) { $0.merging($1) { _, new in new } })
+        let instances = try (0..<2).map { _ in try Stack(settings: settings) }
+        defer { instances.forEach { $0.shutdown() } }
+        for instance in instances { try instance.start() }
+
+        var ids: [String] = []
+        for number in 0..<10 {
+            let stack = instances[number % 2]
+            let response = try RawHTTP.json("POST", "/orders", port: stack.port, body: FollowUpIntegrationTests.orderJSON("limit-\(number)"))
+            #expect(response.status == 201, "\(response.status) \(response.bodyText)")
+            ids.append(response.json?["id"] as? String ?? "")
+        }
+        let database = Self.database(of: settings)
+        #expect(try FollowUpIntegrationTests.eventually {
+            try Self.psql("SELECT count(*) FROM tasks WHERE kind = 'sms' AND state = 'pending'", database: database) == "0"
+        })
+        let sent = try gateway.waitForDeliveries(3, timeout: .seconds(30))
+        #expect(Set(sent.compactMap(\.orderID)) == Set(ids.prefix(3)))
+        #expect(try Self.psql("SELECT count(*) FROM orders", database: database) == "10")
+        let dead = try Self.psql(
+            "SELECT order_id FROM tasks WHERE kind = 'sms' AND state = 'dead' AND last_error LIKE 'throttled:%' ORDER BY order_id",
+            database: database)
+        #expect(dead.split(separator: "\n").map(String.init) == ids.suffix(7).sorted())
+        #expect(try Self.psql("SELECT count(*) FROM sms_recipients", database: database) == "1")
+        // Both instances wrote some of them; together they counted every one.
+        var throttled = 0.0
+        for stack in instances {
+            let scrape = MetricsScrape(try RawHTTP.request("GET", "/metrics", port: stack.port).bodyText)
+            let count = scrape[#"orderd_tasks_dead_total{kind="sms",reason="throttled"}"#] ?? 0
+            #expect(count > 0)
+            throttled += count
+        }
+        #expect(throttled == 7)
+        // Nothing more reaches the gateway afterwards.
+        #expect(try gateway.stats().byPath["/sms"] == 3)
+    }
+
     // MARK: - Three instances
 
     /// Three orderd instances on one PostgreSQL behind one nginx upstream; one is SIGKILLed under load.

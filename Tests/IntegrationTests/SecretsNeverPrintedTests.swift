@@ -12,10 +12,15 @@ import Glibc
 @Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipComment)))
 struct SecretsNeverPrintedTests {
     @Test func plantedSecretsAndContactDetailsAppearNowhere() throws {
-        let gateway = try TestGateway.start()
+        let gatewayToken = "planted-gateway-token-5e1d8a"
+        let gateway = try TestGateway.start(requireHeader: "Authorization: Bearer \(gatewayToken)")
         defer { gateway.stop() }
+        let headerFile = gateway.dir + "/sms.header"
+        try "Authorization: Bearer \(gatewayToken)\n".write(toFile: headerFile, atomically: true, encoding: .utf8)
+        // The webhook's secret is the harness's (`Stack` writes it to task.webhook.secret_file).
         var settings = FollowUpIntegrationTests.settings(gateway: gateway, [
             "task.webhook": ["url": gateway.url(path: "/hook")],
+            "task.sms": ["auth_header_file": headerFile],
             "log": ["level": "debug"],
         ])
         for (section, values) in try PostgresIntegrationTests.postgresSettings() {
@@ -23,7 +28,8 @@ struct SecretsNeverPrintedTests {
         }
         let databasePassword = try String(contentsOfFile: TestPostgres.passwordFile, encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        let secrets = ["database password": databasePassword] + TestKeys.keys.map { ("API key \($0.id)", $0.secret) }
+        let secrets = ["database password": databasePassword, "SMS gateway token": gatewayToken,
+                       "webhook secret": TestGateway.webhookSecret] + TestKeys.keys.map { ("API key \($0.id)", $0.secret) }
         let phone = FollowUpIntegrationTests.phone
         let email = FollowUpIntegrationTests.email
         let contacts = ["phone": phone, "email": email, "phone digits": String(phone.dropFirst())]
@@ -44,6 +50,8 @@ struct SecretsNeverPrintedTests {
             outputs["error answers"] = refused.map(\.bodyText).joined(separator: "\n")
             // Every follow-up ran (the SMS and the webhook carried the contact details out, as they must).
             #expect(pollUntil(.seconds(60)) { ((try? gateway.received()) ?? []).filter { $0.path == "/hook" }.count >= 3 })
+            #expect(pollUntil(.seconds(60)) { ((try? gateway.received()) ?? []).filter { $0.path == "/sms" && $0.auth == "ok" }.count >= 3 })
+            #expect(try gateway.stats().authFailures == 0 && gateway.stats().signatureFailures == 0)
             outputs["/status"] = try RawHTTP.request("GET", "/status", port: stack.port).bodyText
             outputs["/status?html"] = try RawHTTP.request("GET", "/status?html", port: stack.port).bodyText
             outputs["/metrics"] = try RawHTTP.request("GET", "/metrics", port: stack.port).bodyText

@@ -11,9 +11,12 @@ import Glibc
 struct TestGatewayTests {
     static let sms = #"{"to":"+15550100","text":"Order 42 shipped","order_id":"ord-42"}"#
 
-    static func post(_ gateway: TestGateway, _ body: String = sms, key: String? = nil, path: String = "/sms") -> [UInt8] {
+    static func post(
+        _ gateway: TestGateway, _ body: String = sms, key: String? = nil, path: String = "/sms", headers: [String] = []
+    ) -> [UInt8] {
         var head = "POST \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
         if let key { head += "Idempotency-Key: \(key)\r\n" }
+        for header in headers { head += header + "\r\n" }
         head += "Content-Length: \(body.utf8.count)\r\n\r\n"
         return Array((head + body).utf8)
     }
@@ -21,6 +24,35 @@ struct TestGatewayTests {
     static func seconds(since start: ContinuousClock.Instant) -> Double {
         let (seconds, attoseconds) = (ContinuousClock.now - start).components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// A gateway that requires a header answers 401 without it or with another value, whatever its mode; a
+    /// `/hook` delivery is checked with scripts/verify-webhook.py against the secret, other paths are not.
+    @Test func refusesAMissingOrWrongHeaderAndABadSignature() throws {
+        // key: nil: the harness's API key is for orderd, not for the gateway.
+        let gateway = try TestGateway.start(requireHeader: "Authorization: Bearer right")
+        defer { gateway.stop() }
+        #expect(try RawHTTP.send(Self.post(gateway), port: gateway.port, key: nil).status == 401)
+        #expect(try RawHTTP.send(Self.post(gateway, headers: ["Authorization: Bearer wrong"]), port: gateway.port, key: nil).status == 401)
+        #expect(try RawHTTP.send(Self.post(gateway, headers: ["Authorization: Bearer right"]), port: gateway.port, key: nil).status == 200)
+        try gateway.requireHeader("X-Api-Key: k2")
+        #expect(try RawHTTP.send(Self.post(gateway, headers: ["Authorization: Bearer right"]), port: gateway.port, key: nil).status == 401)
+        #expect(try RawHTTP.send(Self.post(gateway, headers: ["X-Api-Key: k2"]), port: gateway.port, key: nil).status == 200)
+        try gateway.requireHeader(nil)
+        #expect(try RawHTTP.send(Self.post(gateway), port: gateway.port, key: nil).status == 200)
+        let auth = try gateway.received().map { $0.auth ?? "-" }
+        #expect(auth == ["missing", "wrong", "ok", "missing", "ok", "-"])
+
+        // Unsigned, and signed with another secret: refused; paths other than /hook are not checked.
+        let body = #"{"id":"x"}"#
+        #expect(try RawHTTP.send(Self.post(gateway, body, path: "/hook"), port: gateway.port, key: nil).status == 401)
+        let forged = "t=\(Int(Date().timeIntervalSince1970)),v1=" + String(repeating: "0", count: 64)
+        #expect(try RawHTTP.send(Self.post(gateway, body, path: "/hook", headers: ["X-Orderd-Signature: \(forged)"]), port: gateway.port, key: nil).status == 401)
+        #expect(try RawHTTP.send(Self.post(gateway, body, path: "/hooks/orders"), port: gateway.port, key: nil).status == 200)
+        let stats = try gateway.stats()
+        #expect(stats.authFailures == 3 && stats.signatureFailures == 2)
+        let signatures = try gateway.received(since: 6).map { $0.signature ?? "-" }
+        #expect(signatures == ["missing", "invalid", "-"])
     }
 
     @Test func behavesAsToldAndRecords() throws {

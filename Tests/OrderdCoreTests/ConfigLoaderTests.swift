@@ -405,6 +405,7 @@ private final class TemporaryDirectory {
             timeout = 250ms
             [task.webhook]
             url = https://shop.example/hooks/orders
+            secret_file = /etc/orderd/webhook.secret
             """, file: "/x.ini")
         #expect(configuration.sms.timeout == .milliseconds(250))
         #expect(configuration.webhook.timeout == nil)

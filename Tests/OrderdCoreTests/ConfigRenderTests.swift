@@ -58,12 +58,15 @@ import Testing
             timeout =
             max_attempts = 5
             max_age = 1h
+            auth_header_file =
+            per_recipient = 5/1h
 
             [task.webhook]
             url =
             timeout =
             max_attempts = 10
             max_age = 24h
+            secret_file =
 
             [task.audit]
             path = /var/lib/orderd/audit.log
@@ -108,7 +111,10 @@ import Testing
                 $0.sms.driver = .http
                 $0.sms.gatewayURL = "https://sms.example.com:8443/v1/send"
                 $0.sms.timeout = .milliseconds(1500)
+                $0.sms.authHeaderFile = "credential:sms-gateway"
+                $0.sms.perRecipient = RecipientLimit(count: 20, window: .seconds(86_400))
                 $0.webhook.url = "http://[::1]:9000/hook"
+                $0.webhook.secretFile = "/etc/orderd/webhook.secret"
                 $0.audit.path = "/var/log/orderd/audit.jsonl"
                 $0.stats.enabled = false
             }),

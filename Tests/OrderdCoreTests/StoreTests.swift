@@ -106,7 +106,7 @@ import Testing
             #expect(try raw.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
             let schema = try raw.scalarText(
                 "SELECT group_concat(type || ' ' || name, ',') FROM (SELECT type, name FROM sqlite_schema ORDER BY name)")
-            #expect(schema == "table orders,index orders_by_idempotency_key,table tasks,index tasks_dead,index tasks_due")
+            #expect(schema == "table orders,index orders_by_idempotency_key,table sms_recipients,index sms_recipients_by_last,table tasks,index tasks_dead,index tasks_due")
             raw.close()
 
             let second = try SQLiteOrderStore(configuration: configuration)
@@ -289,7 +289,8 @@ import Testing
 // MARK: - Helpers shared by the Store*Tests suites
 
 extension OrderdConfiguration {
-    /// A configuration whose database lives in `directory`.
+    /// A configuration whose database lives in `directory`, with no SMS limit per recipient (the suites send many
+    /// orders to one number; RecipientThrottleTests sets its own).
     static func store(
         in directory: String,
         synchronous: Store.Synchronous = .full,
@@ -297,6 +298,7 @@ extension OrderdConfiguration {
     ) -> OrderdConfiguration {
         var configuration = OrderdConfiguration()
         configuration.store.path = directory + "/orderd.db"
+        configuration.sms.perRecipient = nil
         configuration.store.synchronous = synchronous
         configuration.store.busyTimeout = busyTimeout
         return configuration

@@ -88,6 +88,14 @@ public enum ConfigLoader {
                 kind: .invalidValue, file: file, line: line, key: "task.sms.gateway_url", value: "",
                 message: "Missing value for 'task.sms.gateway_url' in \(file): 'task.sms.driver' is http in \(place); expected an http:// or https:// URL of the SMS gateway, or driver = log."))
         }
+        if !configuration.webhook.url.isEmpty && configuration.webhook.secretFile.isEmpty {
+            // Secure by default: a receiver that cannot check where a POST came from accepts forged orders.
+            let line = document.entries.last { $0.section == "task.webhook" && $0.key == "url" }?.line
+            let place = line.map { "\(file) line \($0)" } ?? file
+            problems.append(ConfigProblem(
+                kind: .invalidValue, file: file, line: line, key: "task.webhook.secret_file", value: "",
+                message: "Missing value for 'task.webhook.secret_file' in \(file): 'task.webhook.url' is set in \(place); expected the file of the secret that signs every webhook (X-Orderd-Signature), such as /etc/orderd/webhook.secret or credential:webhook-secret."))
+        }
         if configuration.store.driver == .postgres && configuration.store.url.isEmpty {
             let line = document.entries.last { $0.section == "store" && $0.key == "driver" }?.line
             let place = line.map { "\(file) line \($0)" } ?? file

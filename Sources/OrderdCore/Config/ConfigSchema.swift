@@ -120,11 +120,14 @@ enum ConfigSchema {
         ConfigKey("task.sms", "timeout", \.sms.timeout, .optionalDuration(taskTimeouts)),
         ConfigKey("task.sms", "max_attempts", \.sms.maxAttempts, .integer(1...100)),
         ConfigKey("task.sms", "max_age", \.sms.maxAge, .duration(.seconds(1)...(.seconds(30 * 86_400)))),
+        ConfigKey("task.sms", "auth_header_file", \.sms.authHeaderFile, .secretFile),
+        ConfigKey("task.sms", "per_recipient", \.sms.perRecipient, .recipientLimit(count: 1...10_000, window: recipientWindows)),
 
         ConfigKey("task.webhook", "url", \.webhook.url, .httpURL),
         ConfigKey("task.webhook", "timeout", \.webhook.timeout, .optionalDuration(taskTimeouts)),
         ConfigKey("task.webhook", "max_attempts", \.webhook.maxAttempts, .integer(1...100)),
         ConfigKey("task.webhook", "max_age", \.webhook.maxAge, .duration(.seconds(1)...(.seconds(30 * 86_400)))),
+        ConfigKey("task.webhook", "secret_file", \.webhook.secretFile, .secretFile),
 
         ConfigKey("task.audit", "path", \.audit.path, .absolutePath),
         ConfigKey("task.audit", "timeout", \.audit.timeout, .optionalDuration(taskTimeouts)),
@@ -136,6 +139,9 @@ enum ConfigSchema {
     ]
 
     static let taskTimeouts: ClosedRange<Duration> = .milliseconds(10)...(.seconds(600))
+    /// The windows `task.sms.per_recipient` allows. The store keeps a recipient's row this long after its last
+    /// SMS at most (`RecipientLimit.longestWindow`), whatever window is configured now.
+    static let recipientWindows: ClosedRange<Duration> = .seconds(1)...RecipientLimit.longestWindow
 
     /// The largest value the duration key `fullName` (`server.request_timeout`) allows; nil for an unknown key
     /// or one of another type.

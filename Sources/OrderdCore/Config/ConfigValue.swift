@@ -150,6 +150,24 @@ extension ConfigValueType where Value == Duration? {
     }
 }
 
+extension ConfigValueType where Value == RecipientLimit? {
+    /// `count/duration` such as `5/1h`, or `off` (also `0`) for no limit.
+    static func recipientLimit(count: ClosedRange<Int>, window: ClosedRange<Duration>) -> Self {
+        let windows = ConfigValueType<Duration>.duration(window)
+        return Self(
+            expected: "a count from \(count.lowerBound) to \(count.upperBound), a slash and a duration from \(ConfigValue.formatDuration(window.lowerBound)) to \(ConfigValue.formatDuration(window.upperBound)), such as 5/1h; or off (or 0) for no limit",
+            parse: { text in
+                if text == "off" || text == "0" { return .some(nil) }
+                let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+                guard parts.count == 2, parts[0].utf8.allSatisfy({ (0x30...0x39).contains($0) }),
+                      let limit = Int(parts[0]), count.contains(limit), let duration = windows.parse(String(parts[1]))
+                else { return nil }
+                return .some(RecipientLimit(count: limit, window: duration))
+            },
+            format: { $0.map { "\($0.count)/\(ConfigValue.formatDuration($0.window))" } ?? "off" })
+    }
+}
+
 extension ConfigValueType where Value: RawRepresentable & CaseIterable & Sendable, Value.RawValue == String {
     /// One of the enum's raw values, case-sensitive.
     static var enumeration: Self {

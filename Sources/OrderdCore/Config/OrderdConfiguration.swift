@@ -164,6 +164,10 @@ extension OrderdConfiguration {
         public var maxAttempts: Int = 5
         /// `task.sms.max_age` (duration): after this long since the order, no more attempts; default `1h`, 1s–30d.
         public var maxAge: Duration = .seconds(3600)
+        /// `task.sms.auth_header_file` (path or `credential:<name>`): a file holding one header line sent with every gateway request, such as `Authorization: Bearer …`; re-read on reload; default empty (none).
+        public var authHeaderFile: String = ""
+        /// `task.sms.per_recipient` (count/duration, or `off`): most SMS tasks to one phone number within any such window, counted in the store across instances; over it the task ends dead, `throttled`; default `5/1h`, 1–10000 per 1s–30d.
+        public var perRecipient: RecipientLimit? = RecipientLimit(count: 5, window: .seconds(3600))
 
         public init() {}
     }
@@ -177,6 +181,8 @@ extension OrderdConfiguration {
         public var maxAttempts: Int = 10
         /// `task.webhook.max_age` (duration): default `24h`, 1s–30d.
         public var maxAge: Duration = .seconds(86_400)
+        /// `task.webhook.secret_file` (path or `credential:<name>`): the HMAC-SHA256 key of `X-Orderd-Signature`, at least 16 bytes; required with a `url`; re-read on reload; default empty.
+        public var secretFile: String = ""
 
         public init() {}
     }
@@ -201,6 +207,21 @@ extension OrderdConfiguration {
         public var timeout: Duration? = nil
 
         public init() {}
+    }
+}
+
+/// `task.sms.per_recipient`: at most `count` SMS tasks to one phone number within any `window` (a sliding
+/// window: the `count` most recent sends are remembered, not a counter reset on the hour).
+public struct RecipientLimit: Sendable, Equatable {
+    public var count: Int
+    public var window: Duration
+
+    /// The longest window the key accepts; the store forgets a recipient this long after its last SMS.
+    public static let longestWindow: Duration = .seconds(30 * 86_400)
+
+    public init(count: Int, window: Duration) {
+        self.count = count
+        self.window = window
     }
 }
 

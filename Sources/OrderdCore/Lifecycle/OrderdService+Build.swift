@@ -22,7 +22,9 @@ extension OrderdService {
         var statusSampler: StatusSampler
     }
 
-    static func openParts(_ configuration: OrderdConfiguration, path: String, logger: Logger) throws -> Parts {
+    static func openParts(
+        _ configuration: OrderdConfiguration, credentials: OutgoingCredentials, path: String, logger: Logger
+    ) throws -> Parts {
         let owner = FollowUps.makeOwner()
         let insertion = FollowUps.insertion(for: configuration, owner: owner)
         let store = try OrderStores.open(configuration, outbox: insertion, logger: logger)
@@ -34,7 +36,8 @@ extension OrderdService {
             throw error
         }
         let statistics = OrderStatistics()
-        let (handlers, posters) = makeHandlers(configuration, auditLog: auditLog, statistics: statistics, logger: logger)
+        let (handlers, posters) = makeHandlers(
+            configuration, credentials: credentials, auditLog: auditLog, statistics: statistics, logger: logger)
         let followUps = FollowUps(
             configuration: configuration, outbox: store, insertion: insertion, handlers: handlers, logger: logger)
         let requests = RequestCounter()
@@ -52,8 +55,8 @@ extension OrderdService {
     /// instead of a new one: a reload that changes other keys (a log level, a backoff) makes no new client, so
     /// clients and their pooled connections do not pile up with every SIGHUP. Only new clients are returned.
     static func makeHandlers(
-        _ configuration: OrderdConfiguration, auditLog: AuditLog, statistics: OrderStatistics, logger: Logger,
-        reusing existing: [HTTPPoster] = []
+        _ configuration: OrderdConfiguration, credentials: OutgoingCredentials = OutgoingCredentials(), auditLog: AuditLog,
+        statistics: OrderStatistics, logger: Logger, reusing existing: [HTTPPoster] = []
     ) -> ([TaskKind: any FollowUpHandler], [HTTPPoster]) {
         var posters: [HTTPPoster] = []
         func poster(_ url: String, timeout: Duration?) -> HTTPPoster {
@@ -73,11 +76,15 @@ extension OrderdService {
             .stats: StatsHandler(statistics: statistics),
         ]
         switch configuration.sms.driver {
-        case .http: handlers[.sms] = SMSHandler(transport: .http(poster(configuration.sms.gatewayURL, timeout: configuration.sms.timeout)))
+        case .http:
+            handlers[.sms] = SMSHandler(transport: .http(
+                poster(configuration.sms.gatewayURL, timeout: configuration.sms.timeout), header: credentials.smsHeader))
         case .log: handlers[.sms] = SMSHandler(transport: .log(logger))
         }
         if !configuration.webhook.url.isEmpty {
-            handlers[.webhook] = WebhookHandler(poster: poster(configuration.webhook.url, timeout: configuration.webhook.timeout))
+            handlers[.webhook] = WebhookHandler(
+                poster: poster(configuration.webhook.url, timeout: configuration.webhook.timeout),
+                signature: credentials.webhookSecret, wallClock: SQLiteOrderStore.unixMillis)
         }
         return (handlers, posters)
     }

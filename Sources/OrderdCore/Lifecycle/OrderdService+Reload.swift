@@ -40,7 +40,9 @@ struct LiveSettings {
     /// Puts `configuration` in force for everything that starts from now on. Requests and tasks in flight
     /// finish under the settings they started with. Returns the HTTP clients it had to make (those in
     /// `posters` whose settings did not change are used again).
-    func apply(_ configuration: OrderdConfiguration, posters existing: [HTTPPoster], logger: Logger) -> [HTTPPoster] {
+    func apply(
+        _ configuration: OrderdConfiguration, credentials: OutgoingCredentials, posters existing: [HTTPPoster], logger: Logger
+    ) -> [HTTPPoster] {
         logSettings.apply(configuration.log)
         server.requestTimeout = configuration.server.requestTimeout
         // Live, so that a peer taken off the list is refused from its next connection on without a restart
@@ -52,15 +54,18 @@ struct LiveSettings {
         parts.busyTimeout.value = configuration.store.busyTimeout
         parts.slowRequest.value = configuration.log.slowRequest
         let (handlers, posters) = OrderdService.makeHandlers(
-            configuration, auditLog: parts.auditLog, statistics: parts.statistics, logger: logger, reusing: existing)
+            configuration, credentials: credentials, auditLog: parts.auditLog, statistics: parts.statistics, logger: logger,
+            reusing: existing)
         parts.followUps.reconfigure(configuration, handlers: handlers)
         return posters
     }
 }
 
 extension OrderdService {
-    /// Re-reads the file; on any problem logs every one of them (the same lines as `check-config`) and keeps
-    /// the running configuration. Returns the configuration in force afterwards.
+    /// Re-reads the file and the secret files it names (`OutgoingCredentials`: a rotated gateway token or webhook
+    /// secret takes effect here, with no key changed); on any problem logs every one of them (the same lines as
+    /// `check-config`) and keeps the running configuration and secrets. Returns the configuration in force
+    /// afterwards.
     func reload(running: OrderdConfiguration, live: LiveSettings, posters: inout [HTTPPoster]) -> OrderdConfiguration {
         reloadKeys(running.auth.keysFile, into: live.keyring)
         // logrotate renames the audit file and then reloads: the next lines go to a new file at the path.
@@ -80,6 +85,17 @@ extension OrderdService {
             return running
         }
         let (effective, changed, heldBack) = LiveSettings.merge(running: running, next: next)
+        let credentials: OutgoingCredentials
+        do throws(SecretFile.Failure) {
+            credentials = try OutgoingCredentials.load(effective, environment: environment)
+        } catch {
+            // Names the key and the file, never what is in it.
+            logger.error("reload refused: a secret file cannot be used", metadata: ["problem": "\(error.description)"])
+            logger.error("reload refused; the running configuration stays in force", metadata: [
+                "config": "\(configPath)", "problems": "1",
+            ])
+            return running
+        }
         for key in heldBack {
             logger.warning("reload: this key needs a restart; the running value stays in force", metadata: ["key": "\(key)"])
         }
@@ -87,9 +103,10 @@ extension OrderdService {
         logger.notice("configuration reloaded", metadata: [
             "config": "\(configPath)", "changed": "\(changed.joined(separator: ","))",
             "needs_restart": "\(heldBack.joined(separator: ","))", "digest": "\(effective.digest)",
+            "secrets_reread": "\(credentials.keys.joined(separator: ","))",
         ])
         // Replaced HTTP clients may still serve tasks that started before: they are closed at the stop.
-        posters += live.apply(effective, posters: posters, logger: logger)
+        posters += live.apply(effective, credentials: credentials, posters: posters, logger: logger)
         live.parts.running.replace(with: effective, at: SQLiteOrderStore.unixMillis())
         return effective
     }

@@ -36,7 +36,8 @@ public final class OrderdService {
         if keyring.count == 0 {
             logger.warning("no API keys in auth.keys_file: every request but /healthz is refused; add one with `orderd keys new`", metadata: ["keys_file": "\(configuration.auth.keysFile)"])
         }
-        let parts = try OrderdService.openParts(configuration, path: configPath, logger: logger)
+        let credentials = try OutgoingCredentials.load(configuration, environment: environment)
+        let parts = try OrderdService.openParts(configuration, credentials: credentials, path: configPath, logger: logger)
         // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
         let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)
         let listener = try ListenSocket.resolve(configuration.server, environment: environment)

@@ -185,7 +185,7 @@ final class SnapshotMetrics: Sendable {
                 made = registry.makeCounter(
                     descriptor: .orderd(
                         "tasks_dead", unit: "total",
-                        help: "Durable follow-up tasks given up, by kind and reason: rejected (a permanent failure), attempts (max_attempts used up), expired (past max_age), unreadable (a row that cannot be read)."),
+                        help: "Durable follow-up tasks given up, by kind and reason: rejected (a permanent failure), attempts (max_attempts used up), expired (past max_age), unreadable (a row that cannot be read), throttled (over task.sms.per_recipient, never sent)."),
                     labels: [("kind", key.kind), ("reason", reason.rawValue)])
             }
             counters[key] = made

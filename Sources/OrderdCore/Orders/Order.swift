@@ -51,6 +51,10 @@ public struct StoredOrder: Sendable, Equatable {
     /// Milliseconds since the Unix epoch, UTC.
     public var createdAtMillis: Int64
     public var order: NewOrder
+    /// True on the order `OrderStore.create` returns when its SMS task was written dead, `throttled`
+    /// (`task.sms.per_recipient`), so the follow-ups neither send it nor hold a lease on it; false on an order
+    /// read back from the store.
+    public var smsThrottled = false
 
     public init(id: String, createdAtMillis: Int64, order: NewOrder) {
         self.id = id

@@ -69,7 +69,9 @@ public final class FollowUps: Sendable {
     /// What the store writes with each new order: the durable kinds, leased by this process. Hand the same
     /// object to `init(insertion:)`, so a reload can change the kinds.
     public static func insertion(for configuration: OrderdConfiguration, owner: String) -> OutboxInsertion {
-        OutboxInsertion(kinds: configuration.enabledTaskKinds, owner: owner, lease: configuration.executor.leaseTimeout)
+        OutboxInsertion(
+            kinds: configuration.enabledTaskKinds, owner: owner, lease: configuration.executor.leaseTimeout,
+            perRecipient: configuration.sms.perRecipient)
     }
 
     public static func makeOwner() -> String {
@@ -113,7 +115,9 @@ public final class FollowUps: Sendable {
     /// (gateway URLs, the SMS driver; the webhook on or off), and the kinds new orders get.
     public func reconfigure(_ configuration: OrderdConfiguration, handlers: [TaskKind: any FollowUpHandler]) {
         settler.current = FollowUpSettings(configuration, handlers: handlers)
-        insertion?.update(kinds: configuration.enabledTaskKinds, lease: configuration.executor.leaseTimeout)
+        insertion?.update(
+            kinds: configuration.enabledTaskKinds, lease: configuration.executor.leaseTimeout,
+            perRecipient: configuration.sms.perRecipient)
         reportUnhandledKinds()
         let size = Self.executorConfiguration(configuration.executor)
         let current = executor
@@ -155,7 +159,8 @@ public final class FollowUps: Sendable {
 
     /// Hands every task of a just-created order to the executor. O(1) per task, never waits. A durable task
     /// that cannot go to the executor (queue full, or its handler gone since the order was written) gives its
-    /// lease up at once and stays pending in the outbox.
+    /// lease up at once and stays pending in the outbox. An SMS task the store wrote dead (`throttled`) is only
+    /// counted.
     func submit(for order: StoredOrder) {
         let current = settler.current
         let executor = self.executor
@@ -164,6 +169,10 @@ public final class FollowUps: Sendable {
         var overflowed = 0
         for kind in current.kinds {
             let key = TaskKey(orderID: order.id, kind: kind)
+            if kind == .sms && order.smsThrottled {
+                settler.throttled(key)
+                continue
+            }
             guard let handler = current.handlers[kind], let policy = current.policies[kind] else {
                 if kind.isDurable { released.append(key) }
                 continue

@@ -25,6 +25,8 @@ public enum RetryPolicy {
         case expired
         /// The row could not be read (a kind this orderd does not know, its order missing).
         case unreadable
+        /// Over `task.sms.per_recipient`: written dead with its order, never attempted.
+        case throttled
     }
 
     public enum Decision: Sendable, Equatable {

@@ -110,6 +110,15 @@ final class TaskSettler: Sendable {
         }
     }
 
+    /// An SMS task the store wrote dead with its order (`task.sms.per_recipient`): counted and logged like any
+    /// dead task, no outbox change (the row is final already, and nobody holds a lease on it).
+    /// Logged at notice, not error: it is the limit doing its job, and a pumping attempt would otherwise fill the
+    /// log with errors (the counter is what to alert on).
+    func throttled(_ key: TaskKey) {
+        counters.withLock { $0.count(.dead(.throttled), kind: key.kind.rawValue) }
+        logOutcome(key, attempt: 0, duration: .zero, result: "dead", error: "throttled (task.sms.per_recipient)", level: .notice)
+    }
+
     // MARK: Best-effort tasks
 
     func settleBestEffort(_ kind: TaskKind, order: StoredOrder, _ outcome: ExecutorOutcome) {
@@ -143,8 +152,10 @@ final class TaskSettler: Sendable {
         }
     }
 
-    private func logOutcome(_ key: TaskKey, attempt: Int, duration: Duration, result: String, error: String?) {
-        let level: Logger.Level = result == "done" ? .info : (result == "dead" ? .error : .warning)
+    private func logOutcome(
+        _ key: TaskKey, attempt: Int, duration: Duration, result: String, error: String?, level: Logger.Level? = nil
+    ) {
+        let level: Logger.Level = level ?? (result == "done" ? .info : (result == "dead" ? .error : .warning))
         logger.log(level: level, "task", metadata: {
             var metadata: Logger.Metadata = [
                 "kind": "\(key.kind.rawValue)", "task_id": "\(key)", "attempt": "\(attempt)",

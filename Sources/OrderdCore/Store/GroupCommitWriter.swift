@@ -5,10 +5,11 @@ import Synchronization
 ///
 /// Runs on the writer thread with the writer's connection (use `connection.cached(_:)` for statements).
 /// Throwing undoes that one order (its request fails, the rest of the batch commits), unless the error is
-/// fatal for the whole transaction (I/O error, disk full).
+/// fatal for the whole transaction (I/O error, disk full). A step may note on the order what it decided for
+/// its follow-ups (`StoredOrder.smsThrottled`): the caller gets the order as the steps left it.
 struct OrderWriteStep: Sendable {
     var name: String
-    var write: @Sendable (_ connection: SQLiteConnection, _ order: StoredOrder) throws(StoreError) -> Void
+    var write: @Sendable (_ connection: SQLiteConnection, _ order: inout StoredOrder) throws(StoreError) -> Void
 }
 
 // MARK: Metrics hook (GET /metrics): the writer reports each transaction's duration and size.
@@ -509,10 +510,10 @@ final class GroupCommitWriter: @unchecked Sendable {
             return .replayed(existing)
         }
         let (id, createdAt) = ids.next(nowMillis: nowMillis)
-        let stored = StoredOrder(id: id, createdAtMillis: createdAt, order: write.order)
+        var stored = StoredOrder(id: id, createdAtMillis: createdAt, order: write.order)
         try OrderRows.insert(stored, idempotency: write.idempotency, on: connection)
         for step in steps {
-            try step.write(connection, stored)
+            try step.write(connection, &stored)
         }
         return .created(stored)
     }

@@ -4,6 +4,11 @@ enum OutboxRows {
         INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, lease_owner, lease_until_ms)
         VALUES (?1, ?2, 'pending', ?3, ?3, ?3, ?4, ?5)
         """
+    /// An SMS task over `task.sms.per_recipient`: written dead at once, never leased, never attempted.
+    static let insertThrottled = """
+        INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, finished_at_ms, last_error)
+        VALUES (?1, ?2, 'dead', ?3, ?3, ?3, ?3, ?4)
+        """
     // Due and free (never leased, released, or the holder's lease ran out), oldest first, through `tasks_due`;
     // `?5`: a JSON array of known kinds no handler here runs, left alone (never leased, so never churned).
     static let claim = """
@@ -69,13 +74,24 @@ enum OutboxRows {
         """
 
     /// In the order's savepoint: one pending task per durable kind, leased by `owner` (the process that will
-    /// hand it to its executor as soon as the response is finished).
+    /// hand it to its executor as soon as the response is finished); with `throttled`, the SMS task dead instead,
+    /// with that message.
     static func insert(
         orderID: String, kinds: [TaskKind], createdAtMillis: Int64, owner: String, leaseUntilMillis: Int64,
-        on connection: SQLiteConnection
+        throttled: String? = nil, on connection: SQLiteConnection
     ) throws(StoreError) {
         let statement = try connection.cached(insert)
         for kind in kinds where kind.isDurable {
+            if kind == .sms, let throttled {
+                let dead = try connection.cached(insertThrottled)
+                defer { dead.reset() }
+                try dead.bind(1, orderID)
+                try dead.bind(2, kind.rawValue)
+                try dead.bind(3, createdAtMillis)
+                try dead.bind(4, throttled)
+                try dead.step()
+                continue
+            }
             defer { statement.reset() }
             try statement.bind(1, orderID)
             try statement.bind(2, kind.rawValue)

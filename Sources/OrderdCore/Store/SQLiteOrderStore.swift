@@ -7,10 +7,18 @@ import Glibc
 extension OutboxInsertion {
     var writeStep: OrderWriteStep {
         OrderWriteStep(name: "outbox") { [self] (connection, order) throws(StoreError) in
-            let (kinds, lease) = current
+            let settings = self.settings
+            var throttled: String?
+            if let limit = settings.perRecipient, settings.kinds.contains(.sms),
+               try !RecipientRows.admit(
+                   phone: order.order.customer.phone, nowMillis: order.createdAtMillis, limit: limit, on: connection)
+            {
+                throttled = RecipientThrottle.message(limit)
+                order.smsThrottled = true
+            }
             try OutboxRows.insert(
-                orderID: order.id, kinds: kinds, createdAtMillis: order.createdAtMillis, owner: owner,
-                leaseUntilMillis: order.createdAtMillis + lease.millis, on: connection)
+                orderID: order.id, kinds: settings.kinds, createdAtMillis: order.createdAtMillis, owner: owner,
+                leaseUntilMillis: order.createdAtMillis + settings.lease.millis, throttled: throttled, on: connection)
         }
     }
 }

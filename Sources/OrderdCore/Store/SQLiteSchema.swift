@@ -60,6 +60,18 @@ enum SQLiteSchema {
         """
         ALTER TABLE orders ADD COLUMN created_by TEXT;
         """,
+        // 4: `task.sms.per_recipient`: the recent SMS tasks of each recipient, keyed by the SHA-256 of its
+        // number (RecipientThrottle, RecipientRows). A row is forgotten once its last SMS is older than any
+        // window the key allows.
+        """
+        CREATE TABLE sms_recipients (
+            recipient BLOB    NOT NULL PRIMARY KEY,  -- SHA-256 of the E.164 number
+            sent_ms   TEXT    NOT NULL,              -- times of its SMS tasks within the window, comma-separated, oldest first
+            last_ms   INTEGER NOT NULL               -- the newest of them
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE INDEX sms_recipients_by_last ON sms_recipients (last_ms);
+        """,
     ]
 
     /// Brings the database to `migrations.count`, or fails when it was written by a newer orderd.

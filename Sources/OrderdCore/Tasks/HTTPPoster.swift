@@ -4,7 +4,8 @@ import NIOCore
 import NIOHTTP1
 
 /// POSTs JSON to one URL with AsyncHTTPClient: the deadline bounds the whole call (connect included), the
-/// task's cancellation cancels the request, and every call carries `Idempotency-Key`.
+/// task's cancellation cancels the request, and every call carries `Idempotency-Key` (and whatever credentials the
+/// caller adds: the SMS gateway's header, a webhook's signature).
 ///
 /// A 2xx answer is success. 408, 425, 429 and 5xx, timeouts and connection failures are transient (retried);
 /// any other answer, redirects included, is permanent: the receiver rejected the request itself.
@@ -28,12 +29,17 @@ final class HTTPPoster: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
-    func post(json: [UInt8], idempotencyKey: String, deadline: ContinuousClock.Instant) async throws {
+    /// - Parameter headers: added as they are; their values are never logged (errors name the host only).
+    func post(
+        json: [UInt8], idempotencyKey: String, headers: [(name: String, value: String)] = [],
+        deadline: ContinuousClock.Instant
+    ) async throws {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
         request.headers.add(name: "User-Agent", value: "orderd/\(OrderdVersion.current)")
+        for header in headers { request.headers.add(name: header.name, value: header.value) }
         request.body = .bytes(ByteBuffer(bytes: json))
         let remaining = ContinuousClock.now.duration(to: deadline)
         let response: HTTPClientResponse

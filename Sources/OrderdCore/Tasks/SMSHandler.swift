@@ -1,10 +1,11 @@
 import Logging
 
 /// `sms`: the buyer's confirmation SMS. The gateway receives `{"to":phone,"text":…,"order_id":…}` with
-/// `Idempotency-Key: <task id>`; with `driver = log` the message is only logged (phone masked).
+/// `Idempotency-Key: <task id>` and the header line of `task.sms.auth_header_file`, if any; with `driver = log`
+/// the message is only logged (phone masked).
 struct SMSHandler: FollowUpHandler {
     enum Transport: Sendable {
-        case http(HTTPPoster)
+        case http(HTTPPoster, header: HeaderLine?)
         case log(Logger)
     }
 
@@ -13,7 +14,7 @@ struct SMSHandler: FollowUpHandler {
     func perform(order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant) async throws {
         let text = Self.text(for: order)
         switch transport {
-        case .http(let poster):
+        case .http(let poster, let header):
             var json = JSONWriter(capacity: 256)
             json.beginObject()
             json.key("to")
@@ -23,7 +24,9 @@ struct SMSHandler: FollowUpHandler {
             json.key("order_id")
             json.string(order.id)
             json.endObject()
-            try await poster.post(json: json.bytes, idempotencyKey: taskID, deadline: deadline)
+            try await poster.post(
+                json: json.bytes, idempotencyKey: taskID, headers: header.map { [($0.name, $0.value)] } ?? [],
+                deadline: deadline)
         case .log(let logger):
             logger.info("sms (driver log, not sent)", metadata: [
                 "to": "\(Redact.phone(order.order.customer.phone))", "order_id": "\(order.id)", "text": "\(text)",
@@ -45,11 +48,21 @@ struct SMSHandler: FollowUpHandler {
     }
 }
 
-/// `webhook`: the order, as `GET /orders/{id}` shows it, posted to `task.webhook.url`.
+/// `webhook`: the order, as `GET /orders/{id}` shows it, posted to `task.webhook.url`, signed
+/// (`X-Orderd-Signature`) with the time of this attempt.
 struct WebhookHandler: FollowUpHandler {
     let poster: HTTPPoster
+    /// nil only where no secret is configured (the configuration refuses a URL without one; tests may omit it).
+    let signature: WebhookSignature?
+    /// Milliseconds since the Unix epoch.
+    let wallClock: @Sendable () -> Int64
 
     func perform(order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant) async throws {
-        try await poster.post(json: OrderJSON.fullBody(order), idempotencyKey: taskID, deadline: deadline)
+        let body = OrderJSON.fullBody(order)
+        var headers: [(name: String, value: String)] = []
+        if let signature {
+            headers.append((WebhookSignature.headerName, signature.header(body: body, unixSeconds: wallClock() / 1000)))
+        }
+        try await poster.post(json: body, idempotencyKey: taskID, headers: headers, deadline: deadline)
     }
 }

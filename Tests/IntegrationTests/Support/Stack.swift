@@ -40,6 +40,8 @@ final class Stack: @unchecked Sendable {
     var configPath: String { dir + "/orderd.ini" }
     var orderdLogPath: String { dir + "/orderd.log" }
     var auditPath: String { dir + "/audit.log" }
+    /// `task.webhook.secret_file` when a test sets a webhook URL and no secret (`TestGateway.webhookSecret`).
+    var webhookSecretPath: String { dir + "/webhook.secret" }
     var keysPath: String { dir + "/api-keys" }
     private(set) var orderd: Process?
     private var nginx: Process?
@@ -84,17 +86,25 @@ final class Stack: @unchecked Sendable {
     }
 
     func writeConfig() throws {
+        // No SMS limit per recipient unless a test sets one: the suites send many orders to one number.
         var sections: [String: [String: String]] = [
             "server": ["listen": socketPath, "request_workers": "4", "request_timeout": "5s"],
             "store": ["path": databasePath],
             // Request lines on: several suites read them (off by default, nginx's access log has them).
             "log": ["level": "info", "requests": "on"],
             "task.audit": ["path": auditPath],
+            "task.sms": ["per_recipient": "off"],
             // The per-key order limit is off: suites post thousands of orders with one key. The rate-limit tests
             // turn it on.
             "auth": ["keys_file": keysPath, "orders_per_minute": "0"],
         ]
         for (section, values) in settings { sections[section, default: [:]].merge(values) { _, new in new } }
+        // A webhook needs its secret (orderd refuses a url without one): the one every TestGateway checks.
+        if let webhook = sections["task.webhook"], !(webhook["url"] ?? "").isEmpty, webhook["secret_file"] == nil {
+            try (TestGateway.webhookSecret + "\n").write(toFile: webhookSecretPath, atomically: true, encoding: .utf8)
+            chmod(webhookSecretPath, 0o600)
+            sections["task.webhook"]?["secret_file"] = webhookSecretPath
+        }
         var text = "; written by the integration test harness\n"
         for section in sections.keys.sorted() {
             text += "[\(section)]\n"

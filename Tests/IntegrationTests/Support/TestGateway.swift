@@ -34,6 +34,14 @@ final class TestGateway: @unchecked Sendable {
         let receivedAt: Double
         /// The status the gateway decided to answer with on arrival; nil for hang and close.
         let answered: Int?
+        /// On a path that requires a header (`requireHeader`): "ok", "missing" or "wrong"; nil elsewhere.
+        let auth: String?
+        /// On a signed path (`/hook` with a webhook secret): "ok", "missing" or "invalid" as
+        /// scripts/verify-webhook.py found it; nil elsewhere.
+        let signature: String?
+        /// On a signed path: the `X-Orderd-Signature` header and the body exactly as received.
+        let signatureHeader: String?
+        let rawBody: String?
 
         /// A string member of a JSON object body.
         subscript(field: String) -> String? {
@@ -46,9 +54,11 @@ final class TestGateway: @unchecked Sendable {
         var orderID: String? { self["order_id"] }
 
         private enum CodingKeys: String, CodingKey {
-            case seq, path, body, answered
+            case seq, path, body, answered, auth, signature
             case idempotencyKey = "idempotency_key"
             case receivedAt = "received_at"
+            case signatureHeader = "signature_header"
+            case rawBody = "raw_body"
         }
 
         init(from decoder: any Decoder) throws {
@@ -59,6 +69,10 @@ final class TestGateway: @unchecked Sendable {
             body = try container.decode(AnyJSON.self, forKey: .body).value
             receivedAt = try container.decode(Double.self, forKey: .receivedAt)
             answered = try container.decodeIfPresent(Int.self, forKey: .answered)
+            auth = try container.decodeIfPresent(String.self, forKey: .auth)
+            signature = try container.decodeIfPresent(String.self, forKey: .signature)
+            signatureHeader = try container.decodeIfPresent(String.self, forKey: .signatureHeader)
+            rawBody = try container.decodeIfPresent(String.self, forKey: .rawBody)
         }
     }
 
@@ -70,12 +84,18 @@ final class TestGateway: @unchecked Sendable {
         let byPath: [String: Int]
         /// By answered status ("200", "503", ...; "none" for hang and close).
         let byStatus: [String: Int]
+        /// Deliveries refused 401 for a missing or wrong required header.
+        let authFailures: Int
+        /// Deliveries to a signed path whose signature was missing or did not verify.
+        let signatureFailures: Int
 
         private enum CodingKeys: String, CodingKey {
             case count, duplicates
             case distinctKeys = "distinct_keys"
             case byPath = "by_path"
             case byStatus = "by_status"
+            case authFailures = "auth_failures"
+            case signatureFailures = "signature_failures"
         }
     }
 
@@ -99,9 +119,20 @@ final class TestGateway: @unchecked Sendable {
         self.recordPath = dir + "/deliveries.jsonl"
     }
 
+    /// The webhook secret of every test: `Stack` writes it to the `task.webhook.secret_file` of a stack with a
+    /// webhook URL and no secret of its own, and every gateway checks `/hook` deliveries against it.
+    static let webhookSecret = "orderd-integration-test-webhook-secret"
+
     /// Launches `python3 scripts/test-gateway.py --port 0 --record <tmp>/deliveries.jsonl` and waits (10 s at
     /// most) for its `LISTENING <port>` line. The gateway also exits when this process dies (its stdin closes).
-    static func start(mode: Mode = .ok, delay: Duration = .zero) throws -> TestGateway {
+    /// - Parameters:
+    ///   - requireHeader: `Name: value` every `/sms` delivery must carry, or it is answered 401.
+    ///   - webhookSecret: every `/hook` delivery must carry a valid `X-Orderd-Signature` for it, or it is answered
+    ///     401 (nil: not checked).
+    static func start(
+        mode: Mode = .ok, delay: Duration = .zero, requireHeader: String? = nil,
+        webhookSecret: String? = TestGateway.webhookSecret
+    ) throws -> TestGateway {
         var template = Array("/tmp/orderd-gateway-XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else { throw RawHTTP.Failure(description: "mkdtemp failed") }
         let dir = String(cString: made)
@@ -112,6 +143,11 @@ final class TestGateway: @unchecked Sendable {
             "python3", Stack.repo + "/scripts/test-gateway.py", "--port", "0", "--record", dir + "/deliveries.jsonl",
             "--mode", mode.rawValue, "--delay", seconds(delay), "--stop-on-stdin-eof",
         ]
+        if let requireHeader { process.arguments! += ["--require-header", requireHeader] }
+        if let webhookSecret {
+            try (webhookSecret + "\n").write(toFile: dir + "/webhook.secret", atomically: true, encoding: .utf8)
+            process.arguments! += ["--webhook-secret-file", dir + "/webhook.secret"]
+        }
         let stdout = Pipe()
         let stdin = Pipe()
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -159,6 +195,12 @@ final class TestGateway: @unchecked Sendable {
     /// Sets the whole behaviour (`POST /_mode`); ok with a delay is "slow". The flaky counter starts over.
     func setMode(_ mode: Mode, delay: Duration = .zero, status: Int = 503, failEvery: Int = 2) throws {
         _ = try control("POST", "/_mode?mode=\(mode.rawValue)&delay=\(Self.seconds(delay))&status=\(status)&fail_every=\(failEvery)")
+    }
+
+    /// Sets the header `/sms` deliveries must carry (`POST /_auth`); nil turns the check off.
+    func requireHeader(_ header: String?) throws {
+        let encoded = (header ?? "").addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        _ = try control("POST", "/_auth?header=\(encoded)")
     }
 
     /// Recorded deliveries with `seq > since`, oldest first (`GET /_received`).
@@ -213,7 +255,7 @@ final class TestGateway: @unchecked Sendable {
     }
 
     private func control(_ method: String, _ target: String) throws -> RawHTTPResponse {
-        let response = try RawHTTP.request(method, target, port: port)
+        let response = try RawHTTP.request(method, target, port: port, key: nil)
         guard response.status == 200 else {
             throw RawHTTP.Failure(description: "test gateway \(method) \(target): \(response.status) \(response.bodyText)")
         }

@@ -261,16 +261,42 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
 
     // MARK: - Writing an order
 
+    // `r`: `task.sms.per_recipient` ($16 sends per $17 ms, $16 = 0: off) for recipient $15, only for an order
+    // actually inserted. ON CONFLICT DO UPDATE locks the recipient's row: a second instance's statement for the same
+    // number waits for this transaction and then sees its send, so the limit is exact across instances. The
+    // update's WHERE refuses a send when $16 of the kept ones are within the window; then `r` returns no row and
+    // the SMS task is written dead. `f`: a few recipients whose last send is older than any window are forgotten
+    // (SKIP LOCKED: never a wait for another instance doing the same).
     private static let insertOrder = """
         WITH o AS (
             INSERT INTO orders (id, created_at_ms, phone, email, currency, total_cents, note, items, idempotency_key, request_body, created_by)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $14)
             ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id),
+        r AS (
+            INSERT INTO sms_recipients AS cur (recipient, sent_ms, last_ms)
+            SELECT $15, ARRAY[$2], $2 FROM o WHERE $16 > 0 AND 'sms' = ANY ($13::text[])
+            ON CONFLICT (recipient) DO UPDATE
+                SET sent_ms = array_append(ARRAY(SELECT s FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $17 ORDER BY s), $2),
+                    last_ms = $2
+                WHERE (SELECT count(*) FROM unnest(cur.sent_ms) AS s WHERE s > $2 - $17) < $16
+            RETURNING 1),
+        x AS (
+            SELECT EXISTS (SELECT 1 FROM o) AND $16 > 0 AND 'sms' = ANY ($13::text[]) AND NOT EXISTS (SELECT 1 FROM r)
+                AS throttled),
+        f AS (
+            DELETE FROM sms_recipients WHERE $16 > 0 AND recipient = ANY (ARRAY(
+                SELECT recipient FROM sms_recipients WHERE last_ms < $2 - $19 AND recipient <> $15
+                ORDER BY last_ms LIMIT $20 FOR UPDATE SKIP LOCKED))),
         t AS (
-            INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, lease_owner, lease_until_ms)
-            SELECT o.id, k.kind, 'pending', $2, $2, $2, $11, $12 FROM o CROSS JOIN unnest($13::text[]) AS k (kind))
-        SELECT count(*)::integer FROM o
+            INSERT INTO tasks (order_id, kind, state, created_at_ms, age_from_ms, available_at_ms, lease_owner, lease_until_ms,
+                finished_at_ms, last_error)
+            SELECT o.id, k.kind, CASE WHEN d THEN 'dead' ELSE 'pending' END, $2, $2, $2,
+                CASE WHEN d THEN NULL ELSE $11 END, CASE WHEN d THEN NULL ELSE $12 END,
+                CASE WHEN d THEN $2 END, CASE WHEN d THEN $18 END
+            FROM o CROSS JOIN unnest($13::text[]) AS k (kind) CROSS JOIN LATERAL (
+                SELECT k.kind = 'sms' AND (SELECT throttled FROM x) AS d) AS throttle)
+        SELECT (SELECT count(*)::integer FROM o), (SELECT throttled FROM x)
         """
 
     /// One statement, one transaction: the order, its key and body, and its outbox rows. When the key is taken:
@@ -280,7 +306,7 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         let stored = write.stored
         let (id, millis) = (stored.id, stored.createdAtMillis)
         let order = stored.order
-        var binds = PostgresBindings(capacity: 14)
+        var binds = PostgresBindings(capacity: 20)
         binds.append(stored.id)
         binds.append(millis)
         binds.append(order.customer.phone)
@@ -291,15 +317,25 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
         binds.append(String(decoding: OrderRows.encodeItems(order.items), as: UTF8.self))
         binds.append(write.idempotency?.key)
         binds.append(write.idempotency.map { ByteBuffer(bytes: $0.body) })
-        let (kinds, lease) = outbox?.current ?? ([], .zero)
+        let settings = outbox?.settings ?? OutboxInsertion.Settings(kinds: [], lease: .zero, perRecipient: nil)
         binds.append(outbox?.owner ?? "")
-        binds.append(millis + lease.millis)
-        binds.append(kinds.map(\.rawValue))
+        binds.append(millis + settings.lease.millis)
+        binds.append(settings.kinds.map(\.rawValue))
         binds.append(order.createdBy)
+        binds.append(ByteBuffer(bytes: RecipientThrottle.key(phone: order.customer.phone)))
+        binds.append(Int64(settings.perRecipient?.count ?? 0))
+        binds.append(settings.perRecipient?.window.millis ?? 0)
+        binds.append(settings.perRecipient.map(RecipientThrottle.message) ?? "")
+        binds.append(RecipientThrottle.forgetAfter.millis)
+        binds.append(Int64(RecipientThrottle.forgetPerOrder))
         let statement = PostgresQuery(unsafeSQL: Self.insertOrder, binds: binds)
         for _ in 0..<3 {
-            if try await connection.query(statement, logger: logger).decode(Int32.self).first(where: { _ in true }) == 1 {
-                return .created(stored)
+            let answer = try await connection.query(statement, logger: logger).decode((Int32, Bool).self)
+                .first(where: { _ in true })
+            if let (inserted, throttled) = answer, inserted == 1 {
+                var created = stored
+                created.smsThrottled = throttled
+                return .created(created)
             }
             guard let request = write.idempotency else { throw StoreError.internalError("insert of order \(id) wrote no row") }
             // The key is taken (or was, a moment ago): by which order, and is it still live?
@@ -388,8 +424,14 @@ public final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             throw StoreError.outcomeUnknown("the server process \(backend.pid) that had the insert did not exit in time")
         }
         let rows = try await connection.query("SELECT \(unescaped: OrderRows.orderColumns) FROM orders WHERE id = \(id)", logger: logger)
-        for try await row in rows { return try decodeOrder(row) }
-        return nil
+        guard var order = try await rows.first(where: { _ in true }).map(decodeOrder) else { return nil }
+        // Written dead with its order (`task.sms.per_recipient`): the follow-ups must not send it.
+        for try await throttled in try await connection.query(
+            "SELECT state = 'dead' AND last_error LIKE 'throttled:%' FROM tasks WHERE order_id = \(id) AND kind = 'sms'", logger: logger
+        ).decode(Bool.self) {
+            order.smsThrottled = throttled
+        }
+        return order
     }
 
     /// No row: the process is gone already. `false`: it did not exit within $1 milliseconds.

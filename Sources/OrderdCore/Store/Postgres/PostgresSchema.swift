@@ -51,6 +51,17 @@ enum PostgresSchema {
         "CREATE INDEX tasks_dead ON tasks (finished_at_ms) WHERE state = 'dead'"],
         // 2: the id of the API key that created the order (never its secret); NULL for orders from before keys.
         ["ALTER TABLE orders ADD COLUMN created_by text"],
+        // 3: `task.sms.per_recipient`: the recent SMS tasks of each recipient, keyed by the SHA-256 of its number
+        // (RecipientThrottle). The order's statement updates the row with ON CONFLICT DO UPDATE, which locks it:
+        // instances sending to the same number take turns, so the limit holds exactly across instances.
+        ["""
+        CREATE TABLE sms_recipients (
+            recipient bytea    NOT NULL PRIMARY KEY,  -- SHA-256 of the E.164 number
+            sent_ms   bigint[] NOT NULL,              -- times of its SMS tasks within the window, oldest first
+            last_ms   bigint   NOT NULL               -- the newest of them
+        )
+        """,
+        "CREATE INDEX sms_recipients_by_last ON sms_recipients (last_ms)"],
     ]
 
     /// Brings the database to `migrations.count`; fails when a newer orderd already migrated it further.
