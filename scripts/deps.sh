@@ -48,6 +48,8 @@ need_cmd psql postgresql-client
 need_cmd gcc gcc
 # the audit file's logrotate config is checked with `logrotate --debug` (LogrotateTests)
 need_cmd logrotate logrotate
+# deploy/prometheus/orderd-rules.yml is checked and unit-tested with promtool (DeployFilesTests)
+need_cmd promtool prometheus
 need_cmd make make
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -12,7 +12,7 @@ struct Orderd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "orderd",
         abstract: "Order backend: a FastCGI responder behind nginx.",
-        version: OrderdVersion.current,
+        version: OrderdVersion.full,
         subcommands: [Serve.self, CheckConfig.self, Tasks.self, Keys.self, Backup.self],
         defaultSubcommand: Serve.self
     )

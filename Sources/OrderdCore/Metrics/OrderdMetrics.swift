@@ -45,6 +45,11 @@ final class OrderdMetrics: Sendable {
                 "connections_refused", unit: "total",
                 help: "FastCGI connections closed at accept without an answer, by reason (allow_from: the peer is not in server.allow_from)."),
             labels: [("reason", "allow_from")])
+        // Always 1: the labels say what runs (dashboards join on it; a deploy shows as a label change).
+        registry.makeGauge(
+            descriptor: .orderd("build_info", unit: "", help: "The orderd version and the Swift compiler it was built with; always 1."),
+            labels: [("version", OrderdVersion.current), ("swift", OrderdVersion.swiftCompiler)]
+        ).set(1.0)
     }
 
     private let refusedConnections: Prometheus.Counter
