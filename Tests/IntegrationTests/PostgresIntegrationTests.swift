@@ -79,6 +79,25 @@ struct PostgresIntegrationTests {
             let password = try String(contentsOfFile: TestPostgres.passwordFile, encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!check.output.contains(password) && !stack.orderdLog.contains(password), "the password is never printed")
+
+            // The operator commands on PostgreSQL: JSON listing by kind, the dead-task selection, orders a page at a time.
+            func orderd(_ arguments: [String]) throws -> (status: Int32, output: String) {
+                try Stack.run(Stack.binary, arguments + ["--config", stack.configPath])
+            }
+            let audits = try orderd(["tasks", "list", "--kind", "audit", "--state", "done", "--json", "--limit", "1000"])
+            #expect(audits.output.split(separator: "\n").count == 20, "\(audits.output.prefix(300))")
+            #expect(audits.output.split(separator: "\n").allSatisfy { $0.contains(#""kind":"audit""#) })
+            let dryRun = try orderd(["tasks", "retry", "--dead", "--kind", "sms", "--since", "1h", "--dry-run"])
+            #expect(dryRun.status == 0 && dryRun.output.hasPrefix("0 dead tasks would be"), "\(dryRun.output)")
+            let retried = try orderd(["tasks", "retry", "--dead"])
+            #expect(retried.status == 0 && retried.output.hasPrefix("0 dead tasks pending again"), "\(retried.output)")
+            let page = try orderd(["orders", "list", "--limit", "5", "--since", "1h"])
+            #expect(page.status == 0, "\(page.output)")
+            #expect(page.output.contains("more: orderd orders list --after "))
+            #expect(!page.output.contains(FollowUpIntegrationTests.phone))
+            let shown = try orderd(["orders", "show", ids[0], "--show-pii"])
+            #expect(shown.output.contains(FollowUpIntegrationTests.phone) && shown.output.contains(#""created_by":"test-all""#),
+                    "\(shown.output)")
         }
     }
 

@@ -131,3 +131,95 @@ import Glibc
         #expect(try fixture.orderd(["tasks", "list", "--dead"]).output.contains("\(fixture.orders[0].id):sms"))
     }
 }
+
+/// `orderd tasks retry --dead` selections, `tasks list --json`, and `orderd orders`, on a SQLite database.
+@Suite struct OperatorCommandTests {
+    typealias Fixture = TasksCommandTests.Fixture
+
+    /// Orders 0, 1 and 3 have a dead SMS (1, 3 and 10 days ago); order 3's was throttled.
+    static func fixture() throws -> Fixture {
+        let fixture = try Fixture(deadDaysAgo: [1, 3, nil, 10])
+        let raw = try SQLiteConnection(path: fixture.databasePath, readOnly: false)
+        try raw.execute("UPDATE tasks SET last_error = 'throttled: test' WHERE order_id = '\(fixture.orders[3].id)' AND kind = 'sms'")
+        raw.close()
+        return fixture
+    }
+
+    static func jsonLines(_ output: String) -> [[String: Any]] {
+        output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+    }
+
+    @Test func retryDeadSelectsByKindAndAgeOldestFirstAndLeavesThrottledSMSDead() throws {
+        let fixture = try Self.fixture()
+        func count(_ arguments: [String]) throws -> String {
+            let run = try fixture.orderd(["tasks", "retry", "--dead", "--dry-run"] + arguments)
+            #expect(run.status == 0, "\(run.output)")
+            return String(run.output.prefix { $0 != " " })
+        }
+        #expect(try count(["--kind", "webhook"]) == "0")
+        #expect(try count(["--since", "2d"]) == "1")
+        #expect(try count([]) == "2")
+        #expect(try count(["--include-throttled"]) == "3")
+
+        let one = try fixture.orderd(["tasks", "retry", "--dead", "--limit", "1"])
+        #expect(one.status == 0 && one.output.contains("1 dead tasks pending again"), "\(one.output)")
+        // Oldest death first: order 1's (3 days ago) before order 0's (1 day ago).
+        var dead = Self.jsonLines(try fixture.orderd(["tasks", "list", "--dead", "--json"]).output)
+        #expect(Set(dead.compactMap { $0["order_id"] as? String }) == [fixture.orders[0].id, fixture.orders[3].id])
+
+        let rest = try fixture.orderd(["tasks", "retry", "--dead"])
+        #expect(rest.output.contains("1 dead tasks pending again"), "\(rest.output)")
+        dead = Self.jsonLines(try fixture.orderd(["tasks", "list", "--state", "dead", "--json"]).output)
+        #expect(dead.count == 1)
+        #expect(dead.first?["last_error"] as? String == "throttled: test")
+        #expect(dead.first?["id"] as? String == "\(fixture.orders[3].id):sms")
+
+        let pendingSMS = Self.jsonLines(try fixture.orderd(["tasks", "list", "--state", "pending", "--kind", "sms", "--json"]).output)
+        #expect(pendingSMS.count == 3)
+        #expect(pendingSMS.allSatisfy { $0["kind"] as? String == "sms" && $0["attempts"] as? Int == 0 })
+    }
+
+    @Test(arguments: [
+        (["tasks", "retry"], "Give task ids"),
+        (["tasks", "retry", "--dead", "x:sms"], "not both"),
+        (["tasks", "retry", "x:sms", "--kind", "sms"], "go with --dead"),
+        (["tasks", "retry", "--dead", "--since", "soon"], "--since must be a duration"),
+        (["tasks", "list", "--state", "lost"], "lost"),
+        (["tasks", "list", "--dead", "--state", "pending"], "contradict"),
+        (["orders", "list", "--limit", "0"], "--limit must be"),
+    ])
+    func badUsageExits64WithAMessage(_ arguments: [String], _ message: String) throws {
+        let fixture = try Fixture(deadDaysAgo: [nil])
+        let run = try fixture.orderd(arguments)
+        #expect(run.status == 64, "\(run.output)")
+        #expect(run.output.contains(message), "\(run.output)")
+    }
+
+    @Test func ordersAreListedAPageAtATimeWithContactDetailsMasked() throws {
+        let fixture = try Self.fixture()
+        let phone = "+8613800138000"
+        let all = try fixture.orderd(["orders", "list"])
+        #expect(all.status == 0, "\(all.output)")
+        #expect(!all.output.contains(phone) && all.output.contains(Redact.phone(phone)))
+        #expect(fixture.orders.allSatisfy { all.output.contains($0.id) })
+        #expect(all.output.contains("4 orders"))
+
+        let first = try fixture.orderd(["orders", "list", "--limit", "2"])
+        let next = try #require(first.output.split(separator: "\n").last { $0.hasPrefix("more: ") })
+        #expect(next.hasSuffix("--after \(fixture.orders[1].id) --limit 2"))
+        let second = try fixture.orderd(["orders", "list", "--limit", "2", "--after", fixture.orders[1].id, "--json"])
+        #expect(Self.jsonLines(second.output).compactMap { $0["id"] as? String } == [fixture.orders[2].id, fixture.orders[3].id])
+
+        let clear = try fixture.orderd(["orders", "list", "--show-pii", "--json"])
+        #expect(Self.jsonLines(clear.output).allSatisfy { ($0["customer"] as? [String: Any])?["phone"] as? String == phone })
+
+        let shown = try fixture.orderd(["orders", "show", fixture.orders[0].id])
+        let object = try #require(Self.jsonLines(shown.output).first)
+        #expect(object["id"] as? String == fixture.orders[0].id)
+        #expect(object["created_by"] is NSNull)
+        #expect((object["customer"] as? [String: Any])?["phone"] as? String == Redact.phone(phone))
+
+        let missing = try fixture.orderd(["orders", "show", "0190a000-0000-7000-8000-000000000000"])
+        #expect(missing.status == 65 && missing.output.contains("no order with id"))
+    }
+}

@@ -10,7 +10,37 @@ public protocol OutboxAdministration: AnyObject {
     /// Deletes dead tasks that died before `finishedBeforeMillis`, at most `batchSize` per transaction, so a
     /// running daemon's writer waits for one small batch at a time. Returns how many were deleted.
     func purgeDead(finishedBeforeMillis: Int64, batchSize: Int) throws(StoreError) -> Int
+    /// Tasks in `state` and of `kind` (any when nil), oldest first.
+    func tasks(in state: TaskRecord.State?, kind: String?, limit: Int) throws(StoreError) -> [TaskRecord]
+    /// Makes at most `selection.limit` of the selected dead tasks pending again, in one transaction, oldest
+    /// death first; with `dryRun`, only counts them. Returns how many.
+    func retryDead(_ selection: DeadTaskSelection, nowMillis: Int64, dryRun: Bool) throws(StoreError) -> Int
+    /// Orders created at or after `createdSinceMillis`, with ids after `afterID`, by id, at most `limit`.
+    func orders(createdSinceMillis: Int64?, afterID: String?, limit: Int) throws(StoreError) -> [OrderRecord]
+    func orderRecord(id: String) throws(StoreError) -> OrderRecord?
     func close()
+}
+
+/// Which dead tasks `orderd tasks retry --dead` takes.
+public struct DeadTaskSelection: Sendable {
+    public var kind: String?
+    public var diedSinceMillis: Int64?
+    /// Throttled SMS too: retrying them sends what `task.sms.per_recipient` refused.
+    public var includeThrottled: Bool
+    public var limit: Int
+
+    public init(kind: String? = nil, diedSinceMillis: Int64? = nil, includeThrottled: Bool = false, limit: Int) {
+        self.kind = kind
+        self.diedSinceMillis = diedSinceMillis
+        self.includeThrottled = includeThrottled
+        self.limit = limit
+    }
+}
+
+/// An order as `orderd orders` shows it: the order and the id of the API key that created it.
+public struct OrderRecord: Sendable {
+    public var order: StoredOrder
+    public var createdBy: String?
 }
 
 /// Why `orderd tasks` refuses a database: it never migrates one, so its schema must be exactly this binary's.

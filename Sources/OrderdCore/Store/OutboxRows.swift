@@ -52,6 +52,37 @@ enum OutboxRows {
             finished_at_ms = NULL, lease_owner = NULL, lease_until_ms = NULL
         WHERE order_id = ?1 AND kind = ?2 AND state = 'dead'
         """
+    // `orderd tasks retry --dead`: dead tasks of a kind (?2, or any), died at or after ?3 (or ever), oldest first,
+    // at most ?4 per statement; throttled SMS only with ?5 = 1 (retrying them sends what the per-recipient limit
+    // refused). CASTs so PostgreSQL knows the type of a parameter that may be NULL; SQLite accepts them as they are.
+    static let deadSelection = """
+        SELECT order_id, kind FROM tasks
+        WHERE state = 'dead' AND (CAST(?2 AS TEXT) IS NULL OR kind = CAST(?2 AS TEXT))
+            AND (CAST(?3 AS BIGINT) IS NULL OR finished_at_ms >= CAST(?3 AS BIGINT))
+            AND (CAST(?5 AS BIGINT) = 1 OR kind <> 'sms' OR last_error IS NULL OR last_error NOT LIKE 'throttled:%')
+        ORDER BY finished_at_ms LIMIT ?4
+        """
+    static let retryDeadBatch = """
+        UPDATE tasks SET state = 'pending', attempts = 0, age_from_ms = ?1, available_at_ms = ?1,
+            finished_at_ms = NULL, lease_owner = NULL, lease_until_ms = NULL
+        WHERE state = 'dead' AND (order_id, kind) IN (\(deadSelection))
+        """
+    static let countDeadSelection = "SELECT count(*) FROM (\(deadSelection)) AS selected"
+    // `orderd tasks list [--state S] [--kind K]`: ?2 and ?3 may be NULL (any).
+    static let listSelected = """
+        SELECT \(listColumns) FROM tasks
+        WHERE (CAST(?2 AS TEXT) IS NULL OR state = CAST(?2 AS TEXT)) AND (CAST(?3 AS TEXT) IS NULL OR kind = CAST(?3 AS TEXT))
+        ORDER BY created_at_ms, order_id, kind LIMIT ?1
+        """
+    // `orderd orders list`: created at or after ?1 (or ever), ids after ?2 (the page before's last), by id (UUIDv7:
+    // creation order), at most ?3; `created_by` after the order's own columns.
+    static let listOrders = """
+        SELECT \(OrderRows.orderColumns), created_by FROM orders
+        WHERE (CAST(?1 AS BIGINT) IS NULL OR created_at_ms >= CAST(?1 AS BIGINT))
+            AND (CAST(?2 AS TEXT) IS NULL OR id > CAST(?2 AS TEXT))
+        ORDER BY id LIMIT ?3
+        """
+    static let showOrder = "SELECT \(OrderRows.orderColumns), created_by FROM orders WHERE id = ?1"
     static let listColumns = """
         order_id, kind, state, attempts, created_at_ms, available_at_ms, lease_owner, lease_until_ms, finished_at_ms, last_error
         """
@@ -202,18 +233,21 @@ enum OutboxRows {
         try statement.bind(1, Int64(limit))
         if let state { try statement.bind(2, state.rawValue) }
         var records: [TaskRecord] = []
-        while try statement.step() {
-            let orderID = statement.text(0)
-            guard let state = TaskRecord.State(rawValue: statement.text(2)) else {
-                throw StoreError.corrupt("task \(orderID):\(statement.text(1)) has an unknown state")
-            }
-            records.append(TaskRecord(
-                orderID: orderID, kind: statement.text(1), state: state, attempts: Int(statement.int64(3)),
-                createdAtMillis: statement.int64(4), availableAtMillis: statement.int64(5),
-                leaseOwner: statement.optionalText(6), leaseUntilMillis: statement.isNull(7) ? nil : statement.int64(7),
-                finishedAtMillis: statement.isNull(8) ? nil : statement.int64(8), lastError: statement.optionalText(9)))
-        }
+        while try statement.step() { records.append(try record(statement)) }
         return records
+    }
+
+    /// The task in the current row of a statement whose columns are `listColumns`.
+    static func record(_ statement: SQLiteStatement) throws(StoreError) -> TaskRecord {
+        let orderID = statement.text(0)
+        guard let state = TaskRecord.State(rawValue: statement.text(2)) else {
+            throw StoreError.corrupt("task \(orderID):\(statement.text(1)) has an unknown state")
+        }
+        return TaskRecord(
+            orderID: orderID, kind: statement.text(1), state: state, attempts: Int(statement.int64(3)),
+            createdAtMillis: statement.int64(4), availableAtMillis: statement.int64(5),
+            leaseOwner: statement.optionalText(6), leaseUntilMillis: statement.isNull(7) ? nil : statement.int64(7),
+            finishedAtMillis: statement.isNull(8) ? nil : statement.int64(8), lastError: statement.optionalText(9))
     }
 
     static func counts(includingDone: Bool, on connection: SQLiteConnection) throws(StoreError) -> OutboxCounts {

@@ -193,6 +193,10 @@ final class SQLiteStatement {
         try check(status)
     }
 
+    func bind(_ index: Int32, _ value: Int64?) throws(StoreError) {
+        if let value { try bind(index, value) } else { try check(sqlite3_bind_null(handle, index)) }
+    }
+
     func bind(_ index: Int32, _ value: String?) throws(StoreError) {
         if let value { try bind(index, value) } else { try check(sqlite3_bind_null(handle, index)) }
     }

@@ -65,5 +65,54 @@ final class SQLiteOutboxAdministration: OutboxAdministration {
         }
     }
 
+    func tasks(in state: TaskRecord.State?, kind: String?, limit: Int) throws(StoreError) -> [TaskRecord] {
+        let statement = try connection.cached(OutboxRows.listSelected)
+        defer { statement.reset() }
+        try statement.bind(1, Int64(limit))
+        try statement.bind(2, state?.rawValue)
+        try statement.bind(3, kind)
+        var records: [TaskRecord] = []
+        while try statement.step() { records.append(try OutboxRows.record(statement)) }
+        return records
+    }
+
+    func retryDead(_ selection: DeadTaskSelection, nowMillis: Int64, dryRun: Bool) throws(StoreError) -> Int {
+        let statement = try connection.cached(dryRun ? OutboxRows.countDeadSelection : OutboxRows.retryDeadBatch)
+        defer { statement.reset() }
+        try statement.bind(1, nowMillis)
+        try statement.bind(2, selection.kind)
+        try statement.bind(3, selection.diedSinceMillis)
+        try statement.bind(4, Int64(max(1, selection.limit)))
+        try statement.bind(5, Int64(selection.includeThrottled ? 1 : 0))
+        if dryRun {
+            guard try statement.step() else { return 0 }
+            return Int(statement.int64(0))
+        }
+        // One statement, one short write transaction: the daemon's writer waits for one batch at most.
+        try statement.step()
+        return connection.changes
+    }
+
+    func orders(createdSinceMillis: Int64?, afterID: String?, limit: Int) throws(StoreError) -> [OrderRecord] {
+        let statement = try connection.cached(OutboxRows.listOrders)
+        defer { statement.reset() }
+        try statement.bind(1, createdSinceMillis)
+        try statement.bind(2, afterID)
+        try statement.bind(3, Int64(max(1, limit)))
+        var records: [OrderRecord] = []
+        while try statement.step() {
+            records.append(OrderRecord(order: try OrderRows.decode(statement), createdBy: statement.optionalText(8)))
+        }
+        return records
+    }
+
+    func orderRecord(id: String) throws(StoreError) -> OrderRecord? {
+        let statement = try connection.cached(OutboxRows.showOrder)
+        defer { statement.reset() }
+        try statement.bind(1, id)
+        guard try statement.step() else { return nil }
+        return OrderRecord(order: try OrderRows.decode(statement), createdBy: statement.optionalText(8))
+    }
+
     func close() { connection.close() }
 }

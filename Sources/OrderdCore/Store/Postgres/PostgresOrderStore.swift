@@ -701,6 +701,91 @@ extension PostgresOrderStore: OutboxStore {
 // MARK: - orderd tasks
 
 extension PostgresOrderStore: OutboxAdministration {
+    public func tasks(in state: TaskRecord.State?, kind: String?, limit: Int) throws(StoreError) -> [TaskRecord] {
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(Int64(limit))
+        binds.append(state?.rawValue)
+        binds.append(kind)
+        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.listSelected), binds: binds)
+        return try call("list tasks") { client in
+            var records: [TaskRecord] = []
+            for try await (orderID, kindText, stateText, attempts, created, available, owner, until, finished, error) in
+                try await client.query(query).decode(
+                    (String, String, String, Int32, Int64, Int64, String?, Int64?, Int64?, String?).self)
+            {
+                guard let state = TaskRecord.State(rawValue: stateText) else {
+                    throw StoreError.corrupt("task \(orderID):\(kindText) has an unknown state")
+                }
+                records.append(TaskRecord(
+                    orderID: orderID, kind: kindText, state: state, attempts: Int(attempts),
+                    createdAtMillis: created, availableAtMillis: available, leaseOwner: owner, leaseUntilMillis: until,
+                    finishedAtMillis: finished, lastError: error))
+            }
+            return records
+        }
+    }
+
+    public func retryDead(_ selection: DeadTaskSelection, nowMillis: Int64, dryRun: Bool) throws(StoreError) -> Int {
+        var binds = PostgresBindings(capacity: 5)
+        binds.append(nowMillis)
+        binds.append(selection.kind)
+        binds.append(selection.diedSinceMillis)
+        binds.append(Int64(max(1, selection.limit)))
+        binds.append(Int64(selection.includeThrottled ? 1 : 0))
+        if dryRun {
+            // $1 is not in the count: PostgreSQL wants every parameter used, so it is compared with itself.
+            let query = PostgresQuery(
+                unsafeSQL: OutboxRows.postgres(OutboxRows.countDeadSelection) + " WHERE CAST($1 AS BIGINT) = CAST($1 AS BIGINT)",
+                binds: binds)
+            return try call("count dead tasks") { client in
+                try await client.query(query).decode(Int64.self).reduce(0) { _, count in Int(count) }
+            }
+        }
+        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.retryDeadBatch) + " RETURNING 1", binds: binds)
+        return try call("retry dead tasks") { client in
+            try await client.query(query).decode(Int32.self).reduce(0) { count, _ in count + 1 }
+        }
+    }
+
+    public func orders(createdSinceMillis: Int64?, afterID: String?, limit: Int) throws(StoreError) -> [OrderRecord] {
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(createdSinceMillis)
+        binds.append(afterID)
+        binds.append(Int64(max(1, limit)))
+        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.listOrders), binds: binds)
+        return try call("list orders") { client in
+            var records: [OrderRecord] = []
+            for try await row in try await client.query(query) { records.append(try Self.decodeOrderRecord(row)) }
+            return records
+        }
+    }
+
+    public func orderRecord(id: String) throws(StoreError) -> OrderRecord? {
+        var binds = PostgresBindings(capacity: 1)
+        binds.append(id)
+        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.showOrder), binds: binds)
+        return try call("show an order") { client in
+            for try await row in try await client.query(query) { return try Self.decodeOrderRecord(row) }
+            return nil
+        }
+    }
+
+    /// A row of `orderColumns` followed by `created_by`.
+    static func decodeOrderRecord(_ row: PostgresRow) throws -> OrderRecord {
+        let (id, createdAt, phone, email, currency, total, note, items, createdBy) = try row.decode(
+            (String, Int64, String, String?, String, Int64, String?, String, String?).self)
+        let lines = try Array(items.utf8).withUnsafeBytes { (json) throws(StoreError) -> [OrderItem] in
+            try OrderRows.decodeItems(json, orderID: id)
+        }
+        return OrderRecord(
+            order: StoredOrder(
+                id: id, createdAtMillis: createdAt,
+                order: NewOrder(
+                    customer: Customer(phone: phone, email: email), currency: currency, items: lines, note: note,
+                    totalCents: total, createdBy: createdBy)),
+            createdBy: createdBy)
+    }
+
     public func purgeDead(finishedBeforeMillis: Int64, batchSize: Int) throws(StoreError) -> Int {
         var deleted = 0
         while true {

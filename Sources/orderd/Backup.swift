@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import OrderdCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Orderd {
+    struct Backup: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy the SQLite database while orderd serves: a consistent snapshot, checked, in one file.",
+            discussion: """
+                Restore: stop orderd, put the file at store.path (remove any -wal and -shm files beside it), \
+                start orderd. PostgreSQL (store.driver = postgres): use pg_dump or the server's point-in-time \
+                recovery instead.
+                """
+        )
+
+        @OptionGroup var options: ConfigOption
+        @Option(name: .long, help: "The backup file to write (it must not exist).")
+        var to: String
+
+        func run() throws {
+            let configuration: OrderdConfiguration
+            do {
+                configuration = try ConfigLoader.load(path: options.config)
+            } catch {
+                printError("orderd: configuration \(options.config) is not valid.\n\(error)")
+                throw ExitStatus.config
+            }
+            guard configuration.store.driver == .sqlite else {
+                printError("orderd: store.driver is postgres: back it up with pg_dump or point-in-time recovery (README, Operating)")
+                throw ExitStatus.usage
+            }
+            let onTerminal = isatty(2) == 1
+            let start = Date()
+            var lastShown = -1
+            do {
+                let report = try SQLiteBackup.run(from: configuration.store.path, to: to) { done, total in
+                    guard onTerminal, total > 0 else { return }
+                    let percent = done * 100 / total
+                    if percent != lastShown {
+                        lastShown = percent
+                        printError("\rbackup: \(done)/\(total) pages (\(percent)%)", newline: false)
+                    }
+                }
+                if onTerminal { printError("") }
+                let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
+                print("backup: \(to): \(report.orders) orders, \(report.pages) pages (\(report.bytes / 1024) KiB), checked, in \(seconds) s")
+            } catch {
+                if onTerminal { printError("") }
+                printError("orderd: backup failed: \(String(reflecting: error))")
+                throw ExitStatus.ioError
+            }
+        }
+    }
+}
