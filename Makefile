@@ -5,7 +5,9 @@
 #   make bench      deps, release build, bench/run.sh (table in bench/results/<date>.md)
 #   make soak       deps, debug build, only SoakTests for DURATION (default 10m; 60 s of it run in make test),
 #                   audit report printed and written to bench/results/<date>.soak.md
-#   make install    binary, example INI (kept if present), systemd units, nginx site
+#   make install    a self-contained stripped binary, example INI (kept if present), systemd units, nginx site,
+#                   logrotate file, an empty keys file
+#   make deb        deps, release build, .build/deb/orderd_<version>_amd64.deb (scripts/build-deb.sh), lintian
 #   make uninstall  the reverse; a config file you changed is kept
 #   make check-units  systemd-analyze verify + security score of systemd/*
 #   make clean      run dirs, bench binaries, swift build products
@@ -25,8 +27,14 @@ SWIFT_SCRATCH ?=
 SCRATCH_FLAG := $(if $(SWIFT_SCRATCH),--scratch-path $(SWIFT_SCRATCH))
 # `make test` builds with warnings as errors; the same flags go to `swift test --skip-build` and
 # `--show-bin-path`, so nothing is rebuilt and ORDERD_BIN names the binary that was just built.
+# --static-swift-stdlib: the Swift runtime and Foundation linked into orderd, so the binary runs where the
+# toolchain is not (ldd names nothing under /opt/swift): every release build (run, bench, install, deb), and one
+# debug build of orderd alone in its own scratch directory for PackageTests. The tests themselves cannot link
+# statically (swift-testing has no static library), hence the second directory.
 TEST_FLAGS := $(SCRATCH_FLAG) -Xswiftc -warnings-as-errors
-RELEASE_FLAGS := $(SCRATCH_FLAG) -c release
+RELEASE_FLAGS := $(SCRATCH_FLAG) -c release --static-swift-stdlib
+STATIC_SCRATCH ?= $(CURDIR)/.build-static
+STATIC_FLAGS := --scratch-path $(STATIC_SCRATCH) -Xswiftc -warnings-as-errors --static-swift-stdlib
 
 PORT ?= 8080
 RUN_DIR ?= $(CURDIR)/.run
@@ -42,13 +50,23 @@ UNITDIR ?= $(PREFIX)/lib/systemd/system
 CONFDIR := /etc/orderd
 NGINX_SITES := /etc/nginx/sites-available
 
-.PHONY: help deps build build-debug run test bench soak install uninstall check-units clean
+.PHONY: help deps deps-run deps-bench deps-package deb build build-debug run test bench soak install uninstall check-units clean
 
 help:
 	@sed -n '3,/^$$/p' Makefile | sed 's/^# \{0,1\}//'
 
+# What each purpose needs (scripts/deps.sh --help): `make run` installs only what serving needs.
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
+
+deps-run:
+	@scripts/deps.sh run
+
+deps-bench:
+	@scripts/deps.sh bench
+
+deps-package:
+	@scripts/deps.sh package
 
 build:
 	$(SWIFT) build $(RELEASE_FLAGS)
@@ -56,14 +74,16 @@ build:
 build-debug:
 	$(SWIFT) build $(TEST_FLAGS)
 
-run: deps build
+run: deps-run build
 	ORDERD_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd" \
 	RUN_DIR='$(RUN_DIR)' PORT='$(PORT)' CONFIG='$(CONFIG)' KEEPALIVE='$(KEEPALIVE)' \
 	scripts/run.sh
 
 test: deps
 	$(SWIFT) build --build-tests $(TEST_FLAGS)
+	$(SWIFT) build $(STATIC_FLAGS) --product orderd
 	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd"; export ORDERD_BIN; \
+	export ORDERD_STATIC_BIN="$$($(SWIFT) build $(STATIC_FLAGS) --show-bin-path)/orderd"; \
 	export ORDERD_REPO='$(CURDIR)'; \
 	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build $(TEST_FLAGS) --filter OrderdCoreTests; unit=$$?; \
 	  $(SWIFT) test --skip-build $(TEST_FLAGS) --filter IntegrationTests; exit $$(( unit || $$? ))'
@@ -74,7 +94,7 @@ test: deps
 
 # Builds only orderd here: bench/run.sh builds executor-bench itself (SCENARIOS=...executor), so a broken or
 # missing executor-bench costs the executor section alone, not the whole bench.
-bench: deps
+bench: deps-bench
 	$(SWIFT) build $(RELEASE_FLAGS) --product orderd
 	ORDERD_BIN="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd" \
 	SWIFT='$(SWIFT)' SWIFT_SCRATCH='$(SWIFT_SCRATCH)' bench/run.sh
@@ -102,10 +122,11 @@ check-units:
 	scripts/check-units.sh
 
 install:
+	$(SWIFT) build $(RELEASE_FLAGS) --product orderd
 	@bin="$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd"; \
-	if [ ! -x "$$bin" ]; then $(SWIFT) build $(RELEASE_FLAGS); fi; \
-	install -D -m 0755 "$$bin" '$(DESTDIR)$(BINDIR)/orderd'; \
-	echo "installed $(DESTDIR)$(BINDIR)/orderd"
+	install -d -m 0755 '$(DESTDIR)$(BINDIR)'; \
+	objcopy --strip-all "$$bin" '$(DESTDIR)$(BINDIR)/orderd'; chmod 0755 '$(DESTDIR)$(BINDIR)/orderd'; \
+	echo "installed $(DESTDIR)$(BINDIR)/orderd ($$(du -h '$(DESTDIR)$(BINDIR)/orderd' | cut -f1), stripped, build id kept)"
 	@install -d -m 0755 '$(DESTDIR)$(UNITDIR)'
 	@sed 's|/usr/local/bin/orderd|$(BINDIR)/orderd|g' systemd/orderd.service > '$(DESTDIR)$(UNITDIR)/orderd.service.tmp'
 	@chmod 0644 '$(DESTDIR)$(UNITDIR)/orderd.service.tmp'
@@ -141,6 +162,10 @@ install:
 	  echo "      ln -s ../sites-available/orderd.conf /etc/nginx/sites-enabled/orderd.conf && nginx -t && systemctl reload nginx"; \
 	fi
 
+deb: deps-package
+	$(SWIFT) build $(RELEASE_FLAGS) --product orderd
+	scripts/build-deb.sh --binary "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/orderd" --lintian
+
 uninstall:
 	rm -f '$(DESTDIR)$(BINDIR)/orderd' '$(DESTDIR)$(UNITDIR)/orderd.service' '$(DESTDIR)$(UNITDIR)/orderd.socket' \
 	  '$(DESTDIR)/etc/logrotate.d/orderd'
@@ -153,5 +178,5 @@ uninstall:
 	@echo "orderd's data in /var/lib/orderd (StateDirectory) and the keys in $(CONFDIR)/api-keys are left alone"
 
 clean:
-	rm -rf '$(RUN_DIR)' bench/bin
+	rm -rf '$(RUN_DIR)' bench/bin '$(STATIC_SCRATCH)'
 	$(SWIFT) package clean $(SCRATCH_FLAG)

@@ -765,7 +765,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     fi
     echo "- Figures move by tens of percent between sittings on a shared machine: compare within one run, by the ratios."
     if want backends && [ -s "$ROWS" ]; then
-    # Summary: the backends table pivoted, one row per connections × scenario × keepalive (README copies it).
+    # Summary: the backends table pivoted, one row per connections × scenario × keepalive (docs/performance.md copies it).
     echo
     echo "## Summary: orderd against the C libfcgi responder"
     echo

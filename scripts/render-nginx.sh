@@ -19,6 +19,8 @@
 #   --ceiling-port PORT    also render a `return 200` server on 127.0.0.1:PORT (benchmark ceiling).
 #   --user USER[:GROUP]    worker user when nginx runs as root (default: the invoking user and group,
 #                          `id -un`/`id -gn`). Ignored, and left out of the config, when not root.
+#   --site FILE            the site config to render (default: nginx/orderd.conf; the package test renders
+#                          the one a .deb installed, to prove that one works).
 #   --check                run `nginx -t` on the result (needs nginx on PATH or in /usr/sbin).
 #
 # Only these lines change: `listen` (→ 127.0.0.1:PORT), the upstream `server unix:` path, the
@@ -33,6 +35,7 @@ abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "$
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RUN_DIR="" SOCKETS=() PORT="" KEEPALIVE=off KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0 ORDERS_LIMIT=""
+SITE="$REPO/nginx/orderd.conf"
 while [ $# -gt 0 ]; do
     case "$1" in
         --run-dir) RUN_DIR=${2:?}; shift 2 ;;
@@ -41,6 +44,7 @@ while [ $# -gt 0 ]; do
         --keepalive) KEEPALIVE=${2:?}; shift 2 ;;
         --keepalive-conns) KA_CONNS=${2:?}; shift 2 ;;
         --orders-limit) ORDERS_LIMIT=${2:?}; shift 2 ;;
+        --site) SITE=${2:?}; shift 2 ;;
         --ceiling-port) CEILING_PORT=${2:?}; shift 2 ;;
         --user) USER_SPEC=${2:?}; shift 2 ;;
         --check) CHECK=1; shift ;;
@@ -128,7 +132,7 @@ awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconn
             exit 3
         }
         if (bad) exit 3
-    }' "$REPO/nginx/orderd.conf" > "$OUT/orderd.conf.tmp"
+    }' "$SITE" > "$OUT/orderd.conf.tmp"
 mv -f "$OUT/orderd.conf.tmp" "$OUT/orderd.conf"
 
 # nginx.conf from the template: @RUN_NGINX@, @USER@, @GROUP@, @CEILING_PORT@, #@root, #@ceiling.

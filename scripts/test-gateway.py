@@ -32,7 +32,7 @@ Credentials, checked on arrival before the mode decides (a failed check is recor
                                      turns the check off.
     --webhook-secret-file FILE       deliveries to a --signed-path (default /hook) must carry a valid
                                      X-Orderd-Signature for FILE's secret, checked with verify() from
-                                     scripts/verify-webhook.py (the README's example); recorded as "signature":
+                                     scripts/verify-webhook.py (the example in docs/design.md); recorded as "signature":
                                      "ok", "missing" or "invalid" (null on other paths).
 
 A request with another method to such a path gets 405. "Connection refused" is not a mode: stop the gateway

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks one orderd webhook delivery the way a receiver should: the README's example, run as it is shown.
+"""Checks one orderd webhook delivery the way a receiver should: the example in docs/design.md, run as it is shown.
 
     scripts/verify-webhook.py --secret-file FILE --header 'X-Orderd-Signature value' [--body-file FILE] [--now UNIX]
 
@@ -11,7 +11,7 @@ before parsing them). Exit status 0: the signature is valid and `t` is within 5 
 import argparse
 import sys
 
-# --- the example in README.md, "Verifying webhooks" (keep the two identical) ---
+# --- the example in docs/design.md, "Verifying webhooks" (keep the two identical) ---
 import hashlib, hmac, time
 
 def verify(secret: bytes, header: str, body: bytes, now: float | None = None, tolerance: int = 300) -> bool:

@@ -30,7 +30,7 @@ extension Orderd {
                 throw ExitStatus.config
             }
             guard configuration.store.driver == .sqlite else {
-                printError("orderd: store.driver is postgres: back it up with pg_dump or point-in-time recovery (README, Operating)")
+                printError("orderd: store.driver is postgres: back it up with pg_dump or point-in-time recovery (docs/operations.md, Operating)")
                 throw ExitStatus.usage
             }
             let onTerminal = isatty(2) == 1

@@ -14,8 +14,14 @@ extension Orderd {
         )
 
         @OptionGroup var options: ConfigOption
+        @Flag(name: .long, help: "Print the configuration reference (docs/configuration.md) made from the schema, and exit.")
+        var reference = false
 
         func run() throws {
+            if reference {
+                print(ConfigReference.markdown(), terminator: "")
+                return
+            }
             do {
                 let configuration = try ConfigLoader.load(path: options.config)
                 _ = try OutgoingCredentials.load(configuration)

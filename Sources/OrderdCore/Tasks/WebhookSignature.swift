@@ -2,7 +2,7 @@ import Crypto
 
 /// `X-Orderd-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, Stripe's scheme: the
 /// receiver recomputes the MAC over the bytes it received and refuses a `t` outside its replay window (the
-/// README shows how, `scripts/verify-webhook.py` runs that code). Each attempt signs anew with its own time,
+/// docs/design.md shows how, `scripts/verify-webhook.py` runs that code). Each attempt signs anew with its own time,
 /// so a retry hours later is not refused as a replay.
 struct WebhookSignature: Sendable {
     static let headerName = "X-Orderd-Signature"
