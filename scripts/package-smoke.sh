@@ -44,7 +44,7 @@ echo "version: $("$BIN" --version | tr '\n' ' ')"
     --set server.listen="$WORK/orderd.sock" --set store.path="$WORK/orderd.db" \
     --set task.audit.path="$WORK/audit.log" --set auth.keys_file="$WORK/api-keys"
 "$BIN" check-config --config "$WORK/orderd.ini" > "$WORK/check-config.out" 2>&1
-echo "check-config: $(tail -1 "$WORK/check-config.out")"
+echo "check-config: $(grep 'configuration file' "$WORK/check-config.out")"
 
 "$BIN" serve --config "$WORK/orderd.ini" > "$WORK/orderd.log" 2>&1 &
 ORDERD=$!
