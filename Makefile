@@ -32,6 +32,8 @@ SCRATCH_FLAG := $(if $(SWIFT_SCRATCH),--scratch-path $(SWIFT_SCRATCH))
 # debug build of orderd alone in its own scratch directory for PackageTests. The tests themselves cannot link
 # statically (swift-testing has no static library), hence the second directory.
 TEST_FLAGS := $(SCRATCH_FLAG) -Xswiftc -warnings-as-errors
+# A target that imports one it does not declare (a layer reaching up, see Package.swift) fails the build.
+LAYER_CHECK := --explicit-target-dependency-import-check error
 RELEASE_FLAGS := $(SCRATCH_FLAG) -c release --static-swift-stdlib
 STATIC_SCRATCH ?= $(CURDIR)/.build-static
 STATIC_FLAGS := --scratch-path $(STATIC_SCRATCH) -Xswiftc -warnings-as-errors --static-swift-stdlib
@@ -80,12 +82,12 @@ run: deps-run build
 	scripts/run.sh
 
 test: deps
-	$(SWIFT) build --build-tests $(TEST_FLAGS)
+	$(SWIFT) build --build-tests $(TEST_FLAGS) $(LAYER_CHECK)
 	$(SWIFT) build $(STATIC_FLAGS) --product orderd
 	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd"; export ORDERD_BIN; \
 	export ORDERD_STATIC_BIN="$$($(SWIFT) build $(STATIC_FLAGS) --show-bin-path)/orderd"; \
 	export ORDERD_REPO='$(CURDIR)'; \
-	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build $(TEST_FLAGS) --filter OrderdCoreTests; unit=$$?; \
+	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build $(TEST_FLAGS) --skip IntegrationTests; unit=$$?; \
 	  $(SWIFT) test --skip-build $(TEST_FLAGS) --filter IntegrationTests; exit $$(( unit || $$? ))'
 
 # `make test` runs the unit tests and the integration tests one after the other, each in parallel within: the

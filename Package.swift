@@ -37,15 +37,37 @@ let package = Package(
             pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
+        // The library targets, bottom to top: each may import only the ones above it in this list (a wrong-way
+        // import is a compile error). docs/design.md draws the graph.
+        // Clock, locks, owned threads, JSON, secrets: what every layer uses and that knows nothing of orders.
         .target(
-            name: "OrderdCore",
+            name: "OrderdSupport",
+            swiftSettings: strict
+        ),
+        // The bounded executor: workers, queue, deadlines. Its own target so executor-bench depends on it alone.
+        .target(
+            name: "OrderdExecutor",
+            dependencies: ["OrderdSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // The INI file: parser, schema (ranges, defaults, live or restart-only), typed sections. No store types.
+        .target(
+            name: "OrderdConfig",
+            dependencies: ["OrderdSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // What an order is: the model, validation, currencies, its JSON form.
+        .target(
+            name: "OrderdOrders",
+            dependencies: ["OrderdSupport"],
+            swiftSettings: strict
+        ),
+        // Durable state: SQLite and PostgreSQL stores of orders and the outbox's task rows.
+        .target(
+            name: "OrderdStore",
             dependencies: [
-                "CFastCGI",
-                "CSQLite",
+                "CSQLite", "OrderdSupport", "OrderdConfig", "OrderdOrders",
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "CoreMetrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -53,35 +75,81 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The follow-ups: the dispatcher that leases outbox tasks onto the executor, retries, and the task kinds
+        // (SMS, webhook, statistics, audit).
+        .target(
+            name: "OrderdFollowUps",
+            dependencies: [
+                "OrderdStore", "OrderdExecutor",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The libfcgi server: the listening socket, request threads, peers, read deadlines. Knows no HTTP routes.
+        .target(
+            name: "OrderdFastCGI",
+            dependencies: ["CFastCGI", "OrderdConfig", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // HTTP on FastCGI: requests, responses, the router, API keys, the order API and the one error-to-status map.
+        .target(
+            name: "OrderdHTTP",
+            dependencies: ["OrderdFastCGI", "OrderdFollowUps", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict
+        ),
+        // What the on-call engineer reads: the status page, Prometheus metrics, the log format.
+        .target(
+            name: "OrderdOperations",
+            dependencies: [
+                "OrderdHTTP",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strict
+        ),
+        // The wiring: builds every part from the configuration, starts them in order, reloads, stops in reverse.
+        .target(
+            name: "OrderdServer",
+            dependencies: ["OrderdOperations", "CSQLite", "CFastCGI"],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "orderd",
             dependencies: [
-                "OrderdCore",
+                "OrderdServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        // What both test targets use: the throwaway PostgreSQL of `make test`, the Prometheus text parser.
+        // What the test targets share: the throwaway PostgreSQL of `make test`, the Prometheus text parser, store fixtures.
         .target(
             name: "TestSupport",
+            dependencies: ["OrderdStore"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
-        .testTarget(
-            name: "OrderdCoreTests",
-            dependencies: ["OrderdCore", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics")],
-            swiftSettings: strict
-        ),
+        .testTarget(name: "OrderdSupportTests", dependencies: ["OrderdSupport"], swiftSettings: strict),
+        .testTarget(name: "OrderdExecutorTests", dependencies: ["OrderdExecutor"], swiftSettings: strict),
+        .testTarget(name: "OrderdConfigTests", dependencies: ["OrderdConfig"], swiftSettings: strict),
+        .testTarget(name: "OrderdOrdersTests", dependencies: ["OrderdOrders"], swiftSettings: strict),
+        .testTarget(name: "OrderdStoreTests", dependencies: ["OrderdStore", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "OrderdFollowUpsTests", dependencies: ["OrderdFollowUps", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "OrderdHTTPTests", dependencies: ["OrderdHTTP"], swiftSettings: strict),
+        .testTarget(name: "OrderdOperationsTests", dependencies: ["OrderdOperations", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strict),
+        .testTarget(name: "OrderdServerTests", dependencies: ["OrderdServer", "TestSupport"], swiftSettings: strict),
+        // The real binary behind the real nginx, PostgreSQL, the SMS gateway: end to end, fuzzers, the package.
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["OrderdCore", "TestSupport"],
+            dependencies: ["OrderdServer", "TestSupport"],
             swiftSettings: strict
         ),
         // `make bench`: the executor micro-benchmark (submit latency, no-op tasks per second). Not a test:
         // timings on a shared machine are reported as figures, never asserted.
         .executableTarget(
             name: "executor-bench",
-            dependencies: ["OrderdCore"],
+            dependencies: ["OrderdExecutor"],
             path: "bench/executor",
             swiftSettings: strict
         ),

@@ -11,7 +11,7 @@
 #   --out DIR       where the .deb goes (default .build/deb)
 #   --lintian       run lintian on the result; exit non-zero on any error (warnings are printed)
 #
-# Prints the path of the .deb on stdout. The version is orderd's (Sources/OrderdCore/Support/OrderdVersion.swift),
+# Prints the path of the .deb on stdout. The version is orderd's (Sources/OrderdSupport/OrderdVersion.swift),
 # with +git<commits>.<sha> when the commit is not a release tag (v<version>).
 set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,7 +32,7 @@ if ldd "$BINARY" | grep -q '/opt/swift'; then
     exit 1
 fi
 
-base=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' "$REPO/Sources/OrderdCore/Support/OrderdVersion.swift")
+base=$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' "$REPO/Sources/OrderdSupport/OrderdVersion.swift")
 [ -n "$base" ] || { echo "build-deb: no version in OrderdVersion.swift" >&2; exit 1; }
 version=$base
 if git -C "$REPO" rev-parse --git-dir >/dev/null 2>&1; then

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
-import OrderdCore
+import OrderdConfig
+import OrderdStore
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import OrderdCore
+import OrderdConfig
+import OrderdFollowUps
+import OrderdHTTP
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc

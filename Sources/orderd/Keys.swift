@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import OrderdCore
+import OrderdHTTP
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
-import OrderdCore
+import OrderdConfig
+import OrderdStore
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import OrderdCore
+import OrderdConfig
+import OrderdOrders
+import OrderdStore
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -92,7 +95,7 @@ extension Orderd {
                     let order = Orders.shown(record, showPII: pii.showPII)
                     let total = "\(order.order.totalCents) \(order.order.currency)"
                     print([
-                        order.id, OrderJSON.rfc3339(millis: order.createdAtMillis).padding(toLength: 24, withPad: " ", startingAt: 0),
+                        order.id, WallClock.rfc3339(millis: order.createdAtMillis).padding(toLength: 24, withPad: " ", startingAt: 0),
                         total.padding(toLength: 14, withPad: " ", startingAt: 0),
                         String(order.order.items.count).padding(toLength: 6, withPad: " ", startingAt: 0),
                         order.order.customer.phone.padding(toLength: 16, withPad: " ", startingAt: 0),

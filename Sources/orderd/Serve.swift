@@ -1,7 +1,12 @@
 import ArgumentParser
 import Foundation
 import Logging
-import OrderdCore
+import OrderdConfig
+import OrderdFollowUps
+import OrderdHTTP
+import OrderdOperations
+import OrderdServer
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import OrderdCore
+import OrderdConfig
+import OrderdFollowUps
+import OrderdOrders
+import OrderdStore
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -56,19 +60,19 @@ extension Orderd {
                 }
                 let counts = try outbox.counts()
                 print(TaskTable.render(records, nowMillis: nowMillis()), terminator: "")
-                let oldest = counts.oldestPendingMillis.map { " (oldest created \(OrderJSON.rfc3339(millis: $0)))" } ?? ""
+                let oldest = counts.oldestPendingMillis.map { " (oldest created \(WallClock.rfc3339(millis: $0)))" } ?? ""
                 print("\(records.count) shown; outbox: \(counts.pending) pending\(oldest), \(counts.done ?? 0) done, \(counts.dead) dead")
             }
 
             static func jsonLine(_ record: TaskRecord) throws -> String {
                 var object: [String: Any] = [
                     "id": record.id, "order_id": record.orderID, "kind": record.kind, "state": record.state.rawValue,
-                    "attempts": record.attempts, "created_at": OrderJSON.rfc3339(millis: record.createdAtMillis),
-                    "available_at": OrderJSON.rfc3339(millis: record.availableAtMillis),
+                    "attempts": record.attempts, "created_at": WallClock.rfc3339(millis: record.createdAtMillis),
+                    "available_at": WallClock.rfc3339(millis: record.availableAtMillis),
                 ]
                 if let owner = record.leaseOwner { object["lease_owner"] = owner }
-                if let until = record.leaseUntilMillis { object["lease_until"] = OrderJSON.rfc3339(millis: until) }
-                if let finished = record.finishedAtMillis { object["finished_at"] = OrderJSON.rfc3339(millis: finished) }
+                if let until = record.leaseUntilMillis { object["lease_until"] = WallClock.rfc3339(millis: until) }
+                if let finished = record.finishedAtMillis { object["finished_at"] = WallClock.rfc3339(millis: finished) }
                 if let error = record.lastError { object["last_error"] = error }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
                 return String(decoding: data, as: UTF8.self)
@@ -199,7 +203,7 @@ extension Orderd {
                 let outbox = try openAdministration(options, writable: true)
                 defer { outbox.close() }
                 let deleted = try outbox.purgeDead(finishedBeforeMillis: cutoff, batchSize: 500)
-                print("\(deleted) dead tasks deleted (died before \(OrderJSON.rfc3339(millis: cutoff))).")
+                print("\(deleted) dead tasks deleted (died before \(WallClock.rfc3339(millis: cutoff))).")
             }
         }
     }

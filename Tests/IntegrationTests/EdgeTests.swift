@@ -1,5 +1,4 @@
 import Foundation
-@testable import OrderdCore
 import Testing
 
 #if canImport(Glibc)

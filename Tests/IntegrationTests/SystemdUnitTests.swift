@@ -1,5 +1,5 @@
 import Foundation
-import OrderdCore
+import OrderdServer
 import Testing
 
 /// The shipped systemd units pass `systemd-analyze verify` without a word and score at most 2.0 in

@@ -1,5 +1,8 @@
 import Foundation
-@testable import OrderdCore
+@testable import OrderdSupport
+@testable import OrderdConfig
+@testable import OrderdOrders
+@testable import OrderdStore
 import Testing
 
 #if canImport(Glibc)
@@ -29,7 +32,7 @@ import Glibc
             let store = try SQLiteOrderStore(
                 configuration: configuration, outbox: OutboxInsertion(kinds: [.sms, .audit], owner: "a", lease: .seconds(60)))
             var orders: [StoredOrder] = []
-            let now = SQLiteOrderStore.unixMillis()
+            let now = WallClock.unixMillis()
             for (index, days) in dead.enumerated() {
                 let order = try store.create(
                     NewOrder(customer: Customer(phone: "+8613800138000"), currency: "EUR",

@@ -1,5 +1,5 @@
 import Foundation
-import OrderdCore
+import OrderdSupport
 import Testing
 
 #if canImport(Glibc)

@@ -6,13 +6,14 @@
 // Figures, not assertions: on a shared machine they vary from run to run (see the load average it prints).
 
 import Logging
-import OrderdCore
+import OrderdExecutor
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
+import OrderdExecutor
 #endif
 
 // MARK: - Options

@@ -1,5 +1,4 @@
 import Foundation
-@testable import OrderdCore
 
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import Foundation
-import OrderdCore
+import OrderdSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -268,7 +268,7 @@ final class TestGateway: @unchecked Sendable {
     }
 }
 
-/// Any JSON value, decoded into OrderdCore's `JSONValue` (numbers keep an integer's exact text; other numbers
+/// Any JSON value, decoded into OrderdSupport's `JSONValue` (numbers keep an integer's exact text; other numbers
 /// go through Double).
 private struct AnyJSON: Decodable {
     let value: JSONValue

@@ -1,4 +1,4 @@
-import OrderdCore
+import OrderdHTTP
 
 /// The API keys every test stack's keys file holds. Secrets fixed for the tests only: the stack's keys file has
 /// their SHA-256 like any other, so a request authenticates exactly as in production.

@@ -1,0 +1,352 @@
+import CFastCGI
+import Foundation
+import Logging
+import OrderdConfig
+import OrderdSupport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a request thread does with one request: answer it through the exchange, and optionally hand back
+/// work to run once the response is finished (`FCGX_Finish_r`), such as submitting follow-up tasks.
+package protocol FastCGIResponder: Sendable {
+    func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)?
+}
+
+/// The FastCGI responder: `workers` threads we own, each looping accept → handle → finish on libfcgi.
+///
+/// Connections are handed out leader/follower style: one idle thread at a time (the leader) polls the listening
+/// socket plus every idle kept-alive connection, takes the first that is ready and hands leadership on. That
+/// serialises `accept()` (Debian's libfcgi is built without `USE_LOCKING`), and it means a connection nginx keeps
+/// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
+/// does (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
+package final class FastCGIServer: @unchecked Sendable {
+    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held; `turn`
+    // belongs to whichever thread holds `leader`; each FCGX_Request struct is owned by exactly one thread at a
+    // time (a worker, or the parked/spare lists).
+    private let listenFD: Int32
+    /// Read and write ends of a pipe that interrupts the leader's poll (stop, or a newly parked connection).
+    private let wakeFD: Int32
+    private let wakeWriteFD: Int32
+    private let workers: Int
+    private let requestTimeoutNanos: Atomic<Int64>
+    /// Metrics: threads handling a connection now (the others wait for one).
+    private let busyCount = Atomic<Int>(0)
+    private let heartbeatCount = Atomic<UInt64>(0)
+    private let maxParked: Int
+    private let isUnixListener: Bool
+    private let responder: any FastCGIResponder
+    private let logger: Logger
+    private let leader = PThreadMutex()
+    private let state = PThreadMutex()
+    private let deadlines: ReadDeadlines
+    private var parked: [UnsafeMutablePointer<FCGX_Request>] = []
+    private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
+    private var stopping = false
+    private var running = 0
+    /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
+    private var turn = 0
+    private let allowed: Mutex<AllowedPeers>
+    private let onRefusedPeer: (@Sendable () -> Void)?
+    /// When a refused peer was last logged, and how many were refused since without a line of their own; only
+    /// touched with `leader` held (the leader is the only thread that accepts).
+    private var refusalLog: (at: ContinuousClock.Instant, unlogged: Int)?
+    /// At most one log line per this long about refused peers: a scanner must not be able to flood the journal.
+    static let refusalLogInterval: Duration = .seconds(10)
+
+    /// Grows while request threads make progress: each request handled, each round of the idle leader (at
+    /// least once a second). Flat for long means every thread is stuck.
+    package var heartbeats: UInt64 { heartbeatCount.load(ordering: .relaxed) }
+
+    /// Request threads handling a connection now, for metrics; the others wait for one.
+    package var busyThreads: Int { busyCount.load(ordering: .relaxed) }
+
+    /// Request threads running: `workers` from `start()` until they end at the stop.
+    package var threads: Int { state.withLock { running } }
+
+    /// `server.request_timeout`; a reload changes it for requests that start afterwards.
+    package var requestTimeout: Duration {
+        get { .nanoseconds(requestTimeoutNanos.load(ordering: .relaxed)) }
+        set { requestTimeoutNanos.store(newValue.nanos, ordering: .relaxed) }
+    }
+
+    /// `server.allow_from`: peers of a TCP listener outside it are closed at accept; a reload changes it for
+    /// connections accepted afterwards.
+    package var allowFrom: AllowedPeers {
+        get { allowed.withLock { $0 } }
+        set { allowed.withLock { $0 = newValue } }
+    }
+
+    /// - Parameters:
+    ///   - allowFrom: the peers served on a TCP listener (`server.allow_from`); every peer when empty.
+    ///   - onRefusedPeer: called for each connection closed because its peer is not in `allowFrom` (metrics).
+    package init(
+        listenFD: Int32,
+        workers: Int,
+        requestTimeout: Duration,
+        maxParkedConnections: Int = 1024,
+        allowFrom: AllowedPeers = AllowedPeers(),
+        onRefusedPeer: (@Sendable () -> Void)? = nil,
+        responder: any FastCGIResponder,
+        logger: Logger
+    ) {
+        self.listenFD = listenFD
+        self.allowed = Mutex(allowFrom)
+        self.onRefusedPeer = onRefusedPeer
+        var address = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listenFD, $0, &length) == 0 }
+        }
+        self.isUnixListener = named && address.ss_family == sa_family_t(AF_UNIX)
+        self.workers = workers
+        self.requestTimeoutNanos = Atomic(requestTimeout.nanos)
+        self.maxParked = maxParkedConnections
+        self.responder = responder
+        self.logger = logger
+        var ends: [Int32] = [-1, -1]
+        pipe(&ends)
+        for fd in ends {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        self.wakeFD = ends[0]
+        self.wakeWriteFD = ends[1]
+        self.deadlines = ReadDeadlines(slots: workers)
+    }
+
+    /// Starts the request threads; returns at once.
+    package func start() {
+        FCGX_Init()
+        // Readiness comes from poll; a non-blocking listener keeps a lost accept race (another process sharing
+        // the socket during a restart) from blocking the leader.
+        let flags = fcntl(listenFD, F_GETFL)
+        _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
+        deadlines.start()
+        state.withLock { running = workers }
+        for slot in 0..<workers {
+            let thread = Thread { [self] in workerLoop(slot: slot) }
+            thread.name = "orderd-request-\(slot)"
+            thread.stackSize = 1 << 20
+            thread.start()
+        }
+    }
+
+    /// Stops accepting; requests in flight finish. Returns false if they did not finish before `deadline`.
+    @discardableResult
+    package func stop(deadline: ContinuousClock.Instant) -> Bool {
+        state.withLock { stopping = true }
+        wakeLeader()
+        let finished = state.withLock { () -> Bool in
+            while running > 0 {
+                if !state.wait(until: deadline) { return running == 0 }
+            }
+            return true
+        }
+        deadlines.stop()
+        if finished {
+            state.withLock {
+                for request in parked + spare {
+                    FCGX_Free(request, 1)
+                    request.deallocate()
+                }
+                parked.removeAll()
+                spare.removeAll()
+            }
+        }
+        return finished
+    }
+
+    private enum Work {
+        case connection(UnsafeMutablePointer<FCGX_Request>)
+        case stop
+    }
+
+    private func workerLoop(slot: Int) {
+        defer {
+            state.withLock {
+                running -= 1
+                state.broadcast()
+            }
+        }
+        while true {
+            guard case .connection(let request) = nextConnection() else { return }
+            busyCount.add(1, ordering: .relaxed)  // metrics
+            defer { busyCount.subtract(1, ordering: .relaxed) }
+            let deadline = ContinuousClock.now.advanced(by: requestTimeout)
+            deadlines.arm(slot, fd: request.pointee.ipcFd, deadline: deadline)
+            guard FCGX_Accept_r(request) == 0 else {
+                // The peer closed or sent garbage before a whole request; libfcgi closed the connection.
+                deadlines.disarm(slot)
+                recycle(request)
+                continue
+            }
+            // libfcgi's ReadParams stops at the first EOF of the PARAMS stream without checking why: a peer that
+            // closed, or a record it refused (wrong version or type), ends the params as if the empty PARAMS record
+            // had come, and FCGX_Accept_r succeeds with whatever pairs arrived (none: a "GET /"). The error is left
+            // on the input stream; such a request was never sent whole, so it gets no answer (found by the
+            // FastCGI fuzzer, FastCGIFuzzTests).
+            if case let code = FCGX_GetError(request.pointee.in), code != 0 {
+                logger.debug("FastCGI params did not arrive whole; connection closed without an answer", metadata: ["fcgx_error": "\(code)"])
+                deadlines.disarm(slot)
+                FCGX_Free(request, 1)
+                recycle(request)
+                continue
+            }
+            let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
+            let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
+            if deadlines.disarm(slot) || state.withLock({ stopping }) {
+                request.pointee.keepConnection = 0
+            }
+            // libfcgi closes a connection with a "lingering close": shutdown(), then select() and read() until the
+            // peer closes or 2 s pass, which holds this thread (measured: 13% of orderd's CPU per POST). The
+            // linger protects TCP data from a reset; on a unix socket the response already sits in nginx's receive
+            // queue, so close at once ("detached" is libfcgi's flag for exactly that).
+            if isUnixListener { request.pointee.detached = 1 }
+            FCGX_Finish_r(request)
+            afterFinish?()
+            heartbeatCount.add(1, ordering: .relaxed)
+            recycle(request)
+        }
+    }
+
+    /// Parks a kept-alive connection for the leader to poll, or returns the struct to the spare list.
+    private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
+        enum Fate { case parked, spare, close }
+        // Decided under the lock: once parked, the struct belongs to the leader and may be in use again.
+        let fate = state.withLock { () -> Fate in
+            guard request.pointee.ipcFd >= 0 else {
+                spare.append(request)
+                return .spare
+            }
+            guard parked.count < maxParked && !stopping else { return .close }
+            parked.append(request)
+            return .parked
+        }
+        switch fate {
+        case .parked:
+            wakeLeader()  // so the new parked fd joins the leader's poll set
+        case .close:
+            FCGX_Free(request, 1)
+            state.withLock { spare.append(request) }
+        case .spare:
+            break
+        }
+    }
+
+    /// `server.allow_from` at accept, like PHP-FPM's `listen.allowed_clients`. Checked here, on the address
+    /// `accept` returns, rather than with libfcgi's `FCGI_WEB_SERVER_ADDRS`: that one takes IPv4 addresses only (no
+    /// IPv6, no CIDR blocks), and only works inside libfcgi's own accept, which orderd does not use (the leader
+    /// accepts, see `nextConnection`). A refused connection is closed before a byte is read or written, so the
+    /// peer learns nothing but that the port is open. Peers without an address (a unix socket) always pass: who
+    /// may connect there is whoever may write the socket file (`server.listen_mode`, `server.listen_group`).
+    /// Called with `leader` held.
+    private func isAllowed(_ peer: sockaddr_storage) -> Bool {
+        guard let address = AllowedPeers.addressBytes(of: peer) else { return true }
+        let list = allowed.withLock { $0 }
+        if list.allows(address) { return true }
+        onRefusedPeer?()
+        let now = ContinuousClock.now
+        if let last = refusalLog, now - last.at < Self.refusalLogInterval {
+            refusalLog?.unlogged += 1
+        } else {
+            var metadata: Logger.Metadata = ["peer": "\(AllowedPeers.text(of: address))", "allow_from": "\(list.text)"]
+            if let last = refusalLog, last.unlogged > 0 { metadata["refused_unlogged"] = "\(last.unlogged)" }
+            logger.warning("connection refused: peer not in server.allow_from; closed without an answer", metadata: metadata)
+            refusalLog = (now, 0)
+        }
+        return false
+    }
+
+    private func wakeLeader() {
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWriteFD, &byte, 1)
+    }
+
+    private func freshRequest() -> UnsafeMutablePointer<FCGX_Request> {
+        if let request = state.withLock({ spare.popLast() }) { return request }
+        let request = UnsafeMutablePointer<FCGX_Request>.allocate(capacity: 1)
+        // listen_sock -1: libfcgi never accepts on its own. If a connection drops before a whole request,
+        // FCGX_Accept_r's retry loop calls accept(-1), gets EBADF and returns instead of blocking.
+        FCGX_InitRequest(request, -1, 0)
+        return request
+    }
+
+    private func nextConnection() -> Work {
+        leader.lock()
+        defer { leader.unlock() }
+        var fds: [pollfd] = []
+        while true {
+            let (isStopping, snapshot) = state.withLock { (stopping, parked) }
+            if isStopping { return .stop }
+            fds.removeAll(keepingCapacity: true)
+            fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
+            fds.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
+            for request in snapshot { fds.append(pollfd(fd: request.pointee.ipcFd, events: Int16(POLLIN), revents: 0)) }
+            // A timeout, not -1: an idle leader still shows it is alive (the systemd watchdog reads `heartbeats`).
+            let ready = poll(&fds, nfds_t(fds.count), 1_000)
+            heartbeatCount.add(1, ordering: .relaxed)
+            if ready < 0 {
+                if errno == EINTR { continue }
+                logger.critical("poll on the listening socket failed", metadata: ["errno": "\(errno)"])
+                usleep(100_000)
+                continue
+            }
+            if fds[1].revents != 0 {
+                var scratch = [UInt8](repeating: 0, count: 64)
+                while Glibc.read(wakeFD, &scratch, scratch.count) > 0 {}
+            }
+            // Take turns among the ready sources (the listening socket is source 0, parked connections 1…n):
+            // always preferring one kind starves the other, e.g. new connections waiting seconds in the
+            // backlog while kept connections always have a request ready.
+            let sources = snapshot.count + 1
+            var pick: Int?
+            for step in 0..<sources {
+                let source = (turn + step) % sources
+                let ready = source == 0 ? fds[0].revents != 0 : fds[source + 1].revents != 0
+                if ready {
+                    pick = source
+                    break
+                }
+            }
+            guard let pick else { continue }
+            turn = pick + 1
+            if pick > 0 {
+                let request = snapshot[pick - 1]
+                state.withLock { parked.removeAll { $0 == request } }
+                return .connection(request)
+            }
+            var peer = sockaddr_storage()
+            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &peerLength) }
+            }
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EINTR, ECONNABORTED, EPROTO: continue
+                default:
+                    // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the connection waits in the backlog.
+                    logger.error("accept failed", metadata: ["errno": "\(errno)", "reason": "\(String(cString: strerror(errno)))"])
+                    usleep(50_000)
+                    continue
+                }
+            }
+            if !isAllowed(peer) {
+                close(fd)
+                continue
+            }
+            // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
+            let (seconds, attoseconds) = requestTimeout.components
+            var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+            let request = freshRequest()
+            request.pointee.ipcFd = fd
+            // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
+            // the BEGIN_REQUEST record then sets it to what the web server asked for.
+            request.pointee.keepConnection = 1
+            return .connection(request)
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import OrderdSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Bounds how long a request thread can sit in a blocking read from a slow or stalled peer.
+///
+/// libfcgi reads with plain blocking `read()` calls and offers no timeout. `SO_RCVTIMEO` bounds one read, not a
+/// whole body dribbled in byte by byte, so a watchdog thread cuts the read side (`shutdown(SHUT_RD)`) of any
+/// connection whose request passed its deadline: the blocked read returns at once, the thread can still write
+/// its 408, and it is free again.
+final class ReadDeadlines: @unchecked Sendable {
+    // Safe: `slots` is only touched with `lock` held; the watchdog thread only calls shutdown() under the lock,
+    // while the slot still names the fd, so it can never cut a descriptor that was closed and reused.
+    private struct Slot {
+        var fd: Int32 = -1
+        var deadline: ContinuousClock.Instant = .now
+        var fired = false
+    }
+
+    private let lock = PThreadMutex()
+    private var slots: [Slot]
+    private var stopped = false
+    private let interval: Duration
+
+    init(slots count: Int, checkEvery interval: Duration = .milliseconds(100)) {
+        slots = Array(repeating: Slot(), count: count)
+        self.interval = interval
+    }
+
+    func start() {
+        let thread = Thread { [self] in run() }
+        thread.name = "orderd-deadlines"
+        thread.stackSize = 256 * 1024
+        thread.start()
+    }
+
+    func stop() {
+        lock.withLock {
+            stopped = true
+            lock.broadcast()
+        }
+    }
+
+    func arm(_ slot: Int, fd: Int32, deadline: ContinuousClock.Instant) {
+        lock.withLock { slots[slot] = Slot(fd: fd, deadline: deadline, fired: false) }
+    }
+
+    /// Stops watching the slot; returns whether the deadline had fired.
+    @discardableResult
+    func disarm(_ slot: Int) -> Bool {
+        lock.withLock {
+            let fired = slots[slot].fired
+            slots[slot].fd = -1
+            return fired
+        }
+    }
+
+    func fired(_ slot: Int) -> Bool {
+        lock.withLock { slots[slot].fired }
+    }
+
+    private func run() {
+        lock.lock()
+        defer { lock.unlock() }
+        while !stopped {
+            let now = ContinuousClock.now
+            for index in slots.indices where slots[index].fd >= 0 && !slots[index].fired && slots[index].deadline <= now {
+                shutdown(slots[index].fd, Int32(SHUT_RD))
+                slots[index].fired = true
+            }
+            lock.wait(until: now.advanced(by: interval))
+        }
+    }
+}

@@ -1,0 +1,189 @@
+import OrderdOrders
+import OrderdSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The audit file: one JSON line per order, appended and made durable (`fdatasync`) before the task counts
+/// as done.
+///
+/// Writes happen on a thread of our own, never on Swift's cooperative pool, and concurrent appends share one
+/// `write` and one `fdatasync` (group commit, as for orders). Lines carry their task id: after a crash an
+/// order's line may appear twice (at-least-once), and readers drop repeats by `task_id`.
+///
+/// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
+/// and the next lines go to a new file at the path.
+package final class AuditLog: @unchecked Sendable {
+    // @unchecked Sendable: `pending`, `stopping` and the reopen counters are only touched with `mutex` held;
+    // `fd` is used by the writer thread only (init sets it before the thread starts).
+    let path: String
+    private var fd: Int32
+    private let mutex = PThreadMutex()
+    private var pending: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
+    private var stopping = false
+    private var reopensAsked = 0
+    private var reopensDone = 0
+    private var reopenFailure: String?
+    private var thread: OwnedThread?
+
+    /// Opens (or creates, mode 0640) the file for appending; throws a message naming the path.
+    package init(path: String) throws(FollowUpError) {
+        self.path = path
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fd >= 0 else {
+            throw .permanent("cannot open the audit file \(path): \(String(cString: strerror(errno)))")
+        }
+        self.fd = fd
+        do {
+            thread = try OwnedThread(name: "orderd-audit") { [self] in run() }
+        } catch {
+            Glibc.close(fd)
+            throw .permanent("cannot start the audit writer thread: \(error)")
+        }
+    }
+
+    /// Appends one line (a newline is added) and returns once it is on disk.
+    func append(_ line: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let accepted = mutex.withLock {
+                guard !stopping else { return false }
+                pending.append((line, continuation))
+                mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
+                return true
+            }
+            if !accepted { continuation.resume(throwing: FollowUpError.transient("the audit file is closed")) }
+        }
+    }
+
+    /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
+    /// at most 5 s. Returns nil, or why the old file is still in use.
+    package func reopen() -> String? {
+        mutex.withLock {
+            guard !stopping else { return "the audit file is closed" }
+            reopensAsked += 1
+            let ticket = reopensAsked
+            mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
+            let deadline = ContinuousClock.now + .seconds(5)
+            while reopensDone < ticket {
+                if !mutex.wait(until: deadline) && reopensDone < ticket { return "the audit writer did not answer within 5 s" }
+            }
+            return reopenFailure
+        }
+    }
+
+    /// Writes what is queued, then closes the file.
+    package func close() {
+        mutex.withLock {
+            stopping = true
+            mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
+        }
+        thread?.join()
+        thread = nil
+    }
+
+    private func run() {
+        while true {
+            let (batch, reopenTicket): ([(line: [UInt8], done: CheckedContinuation<Void, any Error>)], Int?) = mutex.withLock {
+                while pending.isEmpty && !stopping && reopensDone == reopensAsked { mutex.wait() }
+                defer { pending = [] }
+                return (pending, reopensDone < reopensAsked ? reopensAsked : nil)
+            }
+            if let reopenTicket {
+                // Lines queued before the reopen go to the new file too: they were not written yet.
+                let failure = reopenFile()
+                mutex.withLock {
+                    reopenFailure = failure
+                    reopensDone = reopenTicket
+                    mutex.broadcast()
+                }
+            }
+            if batch.isEmpty {
+                if reopenTicket != nil { continue }
+                break
+            }
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(batch.reduce(0) { $0 + $1.line.count + 1 })
+            for entry in batch {
+                bytes += entry.line
+                bytes.append(UInt8(ascii: "\n"))
+            }
+            let failure = writeAll(bytes) ?? (fdatasync(fd) == 0 ? nil : "fdatasync: \(String(cString: strerror(errno)))")
+            for entry in batch {
+                if let failure {
+                    entry.done.resume(throwing: FollowUpError.transient("audit file \(path): \(failure)"))
+                } else {
+                    entry.done.resume()
+                }
+            }
+        }
+        Glibc.close(fd)
+    }
+
+    /// The new file in place of the old, or the old one kept and why.
+    private func reopenFile() -> String? {
+        let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
+        guard fresh >= 0 else { return "cannot open \(path): \(String(cString: strerror(errno)))" }
+        Glibc.close(fd)
+        fd = fresh
+        return nil
+    }
+
+    /// nil on success, else what went wrong.
+    private func writeAll(_ bytes: [UInt8]) -> String? {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return "write: \(String(cString: strerror(errno)))"
+            }
+            offset += written
+        }
+        return nil
+    }
+}
+
+/// `audit`: the order's line in the audit file. Personal data is masked.
+package struct AuditHandler: FollowUpHandler {
+    let log: AuditLog
+    let wallClock: @Sendable () -> Int64
+
+    package func perform(order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant) async throws {
+        try await log.append(Self.record(order, taskID: taskID, recordedAtMillis: wallClock()))
+    }
+
+    static func record(_ order: StoredOrder, taskID: String, recordedAtMillis: Int64) -> [UInt8] {
+        var json = JSONWriter(capacity: 320)
+        json.beginObject()
+        json.key("task_id")
+        json.string(taskID)
+        json.key("event")
+        json.string("order_created")
+        json.key("order_id")
+        json.string(order.id)
+        json.key("created_at")
+        json.timestamp(millis: order.createdAtMillis)
+        json.key("recorded_at")
+        json.timestamp(millis: recordedAtMillis)
+        json.key("currency")
+        json.string(order.order.currency)
+        json.key("total_cents")
+        json.integer(order.order.totalCents)
+        json.key("items")
+        json.integer(order.order.items.count)
+        json.key("phone")
+        json.string(Redact.phone(order.order.customer.phone))
+        if let email = order.order.customer.email {
+            json.key("email")
+            json.string(Redact.email(email))
+        }
+        json.endObject()
+        return json.bytes
+    }
+
+    package init(log: AuditLog, wallClock: @escaping @Sendable () -> Int64) {
+        self.log = log
+        self.wallClock = wallClock
+    }
+}

@@ -1,0 +1,16 @@
+import OrderdFastCGI
+import OrderdSupport
+import Prometheus
+
+/// Wraps the HTTP edge to count the requests it is answering: from the moment a request thread hands it a
+/// request to the moment its answer was written (the follow-up hand-off after `FCGX_Finish_r` not included).
+struct InFlightResponder: FastCGIResponder {
+    let responder: any FastCGIResponder
+    let inFlight: Gauge
+
+    func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
+        inFlight.increment()
+        defer { inFlight.decrement() }
+        return responder.respond(to: exchange, readDeadline: readDeadline)
+    }
+}

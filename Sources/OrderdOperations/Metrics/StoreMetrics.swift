@@ -1,0 +1,43 @@
+import OrderdConfig
+import OrderdStore
+import OrderdSupport
+import Prometheus
+
+/// The group-commit writer's transactions as they end: how long each took from `BEGIN IMMEDIATE` to `COMMIT`
+/// (the fsync included), and how many orders it carried. Recorded on the writer thread, after the requests in
+/// the batch were answered.
+final class StoreMetrics: CommitObserver {
+    /// From a commit without fsync (tens of microseconds) to a wait for another process's write lock
+    /// (`store.busy_timeout`, 5 s by default).
+    static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+    ]
+    /// Powers of two up to the writer's batch limit (256), like `GroupCommitStatistics.batchSizes`.
+    static let batchBuckets: [Double] = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+
+    private let committed: DurationHistogram
+    private let failed: DurationHistogram
+    private let batchSize: ValueHistogram
+
+    init(registry: PrometheusCollectorRegistry) {
+        let duration = MetricNameDescriptor.orderd(
+            "store_commit_duration", unit: "seconds",
+            help: "Group-commit transactions of the store writer, by result (committed or failed), and how long each took from BEGIN to COMMIT.")
+        committed = registry.makeDurationHistogram(
+            descriptor: duration, labels: [("result", "committed")], buckets: Self.durationBuckets)
+        failed = registry.makeDurationHistogram(
+            descriptor: duration, labels: [("result", "failed")], buckets: Self.durationBuckets)
+        batchSize = registry.makeValueHistogram(
+            descriptor: .orderd(
+                "store_commit_batch", unit: "orders",
+                help: "Orders written per group-commit transaction (transactions of outbox changes only are not counted)."),
+            buckets: Self.batchBuckets)
+    }
+
+    func transactionFinished(duration: Duration, orders: Int, committed didCommit: Bool) {
+        (didCommit ? committed : failed).record(duration)
+        if orders > 0 { batchSize.record(Double(orders)) }
+    }
+}

@@ -1,0 +1,543 @@
+import Foundation
+import Logging
+import Testing
+
+import OrderdExecutor
+
+/// The bounded executor: every task once, the worker bound, a full queue, deadlines with real cancellation,
+/// stuck tasks, stop, and waiting for capacity. Serialized: several tests measure how promptly things happen.
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct ExecutorTests {
+    @Test func runsEveryAcceptedTaskExactlyOnce() async {
+        let executor = makeExecutor(workers: 4, capacity: 10_000)
+        let outcomes = Outcomes()
+        let runs = Locked([Int](repeating: 0, count: 5_000))
+        executor.start()
+        for id in 0..<5_000 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, outcomes: outcomes) {
+                    runs.withLock { $0[id] += 1 }
+                })
+            #expect(accepted)
+        }
+        #expect(await outcomes.waitForCount(5_000))
+        let report = await stopOnThread(executor)
+
+        #expect(runs.withLock { $0 } == [Int](repeating: 1, count: 5_000))
+        #expect(outcomes.ids == Set(0..<5_000))
+        #expect(outcomes.all.allSatisfy { $0.value.map(\.label) == ["completed"] })
+        let statistics = executor.statistics
+        #expect(statistics.submitted == 5_000)
+        #expect(statistics.completed == 5_000)
+        #expect(statistics.rejected == 0)
+        #expect(statistics.running == 0 && statistics.queued == 0)
+        #expect(report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+    }
+
+    @Test func neverRunsMoreThanWorkersAtOnce() async {
+        let executor = makeExecutor(workers: 3, capacity: 1_000)
+        let outcomes = Outcomes()
+        let concurrency = Locked((current: 0, highest: 0))
+        executor.start()
+        for id in 0..<300 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, outcomes: outcomes) {
+                    concurrency.withLock {
+                        $0.current += 1
+                        $0.highest = max($0.highest, $0.current)
+                    }
+                    try await Task.sleep(for: .milliseconds(1))
+                    concurrency.withLock { $0.current -= 1 }
+                })
+            #expect(accepted)
+            #expect(executor.statistics.running <= 3)
+        }
+        #expect(await outcomes.waitForCount(300))
+        _ = await stopOnThread(executor)
+        #expect(concurrency.withLock { $0.highest } == 3)
+        #expect(executor.statistics.completed == 300)
+    }
+
+    @Test func burstReachesEveryIdleWorker() async {
+        // A burst right after a task ends: one worker is searching, the others parked. Each burst task waits until
+        // all four run at once, so a burst left in the queue behind a busy worker fails.
+        let executor = makeExecutor(workers: 4, capacity: 64)
+        let outcomes = Outcomes()
+        executor.start()
+        for round in 0..<20 {
+            let base = round * 10
+            #expect(executor.trySubmit(Probe(id: base, outcomes: outcomes) {}))
+            let arrived = Locked(0)
+            for id in (base + 1)...(base + 4) {
+                let accepted = executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) {
+                        arrived.withLock { $0 += 1 }
+                        guard await pollUntil(within: .seconds(5), { arrived.withLock { $0 } == 4 }) else {
+                            throw ProbeError.noRendezvous
+                        }
+                    })
+                #expect(accepted)
+            }
+            #expect(await outcomes.waitForCount(base / 2 + 5))
+            let labels = (base...(base + 4)).flatMap { outcomes.outcomes(of: $0).map(\.label) }
+            guard labels == Array(repeating: "completed", count: 5) else {
+                Issue.record("round \(round): \(labels)")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(round % 3))
+        }
+        _ = await stopOnThread(executor)
+        #expect(outcomes.all.allSatisfy { $0.value.map(\.label) == ["completed"] })
+        #expect(executor.statistics.completed == 100)
+    }
+
+    @Test func mixedOutcomesEachFinishExactlyOnce() async {
+        let executor = makeExecutor(workers: 4, capacity: 1_000)
+        let outcomes = Outcomes()
+        executor.start()
+        for id in 0..<400 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, timeout: .milliseconds(15), outcomes: outcomes) {
+                    switch id % 4 {
+                    case 0: return
+                    case 1: throw ProbeError.boom
+                    case 2: try await Task.sleep(for: .milliseconds(id % 30))
+                    default: try await Task.sleep(for: .seconds(10))
+                    }
+                })
+            #expect(accepted)
+        }
+        #expect(await outcomes.waitForCount(400))
+        let report = await stopOnThread(executor)
+        #expect(report.drained)
+        let all = outcomes.all
+        #expect(all.count == 400)
+        #expect(all.values.allSatisfy { $0.count == 1 }, "one finished call per task")
+        for (id, outcome) in all {
+            let label = outcome.first?.label
+            switch id % 4 {
+            case 0: #expect(label == "completed" || label == "timedOut", "\(id): \(String(describing: label))")
+            case 1: #expect(label == "failed" || label == "timedOut", "\(id): \(String(describing: label))")
+            case 2: #expect(label == "completed" || label == "timedOut", "\(id): \(String(describing: label))")
+            default: #expect(label == "timedOut", "\(id): \(String(describing: label))")
+            }
+        }
+        let statistics = executor.statistics
+        let labels = all.values.compactMap { $0.first?.label }
+        #expect(statistics.completed == labels.filter { $0 == "completed" }.count)
+        #expect(statistics.failed == labels.filter { $0 == "failed" }.count)
+        #expect(statistics.timedOut == labels.filter { $0 == "timedOut" }.count)
+        #expect(statistics.completed + statistics.failed + statistics.timedOut == 400)
+        #expect(statistics.stuck == 0)
+    }
+
+    @Test func rejectsWhenTheQueueIsFullWithoutCallingFinished() async {
+        let executor = makeExecutor(workers: 2, capacity: 3)
+        let outcomes = Outcomes()
+        let gate = Gate()
+        executor.start()
+        for id in 0..<2 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) { await gate.wait() }))
+        }
+        #expect(await pollUntil { executor.statistics.running == 2 })
+        for id in 2..<5 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
+        }
+        #expect(executor.freeCapacity == 0)
+        #expect(!executor.trySubmit(Probe(id: 99, outcomes: outcomes) {}))
+        var statistics = executor.statistics
+        #expect(statistics.rejected == 1)
+        #expect(statistics.submitted == 5)
+        #expect(statistics.queued == 3)
+        #expect(statistics.running == 2)
+
+        gate.open()
+        #expect(await outcomes.waitForCount(5))
+        #expect(executor.freeCapacity == 3)
+        let report = await stopOnThread(executor)
+        #expect(report.drained)
+        #expect(!executor.trySubmit(Probe(id: 100, outcomes: outcomes) {}), "a stopped executor accepts nothing")
+        statistics = executor.statistics
+        #expect(statistics.rejected == 2)
+        #expect(statistics.completed == 5)
+        #expect(outcomes.outcomes(of: 99).isEmpty)
+        #expect(outcomes.outcomes(of: 100).isEmpty)
+    }
+
+    @Test func taskPastItsTimeoutIsCancelledAndItsWorkerReplaced() async {
+        let executor = makeExecutor(workers: 2, capacity: 16)
+        let outcomes = Outcomes()
+        executor.start()
+        let submitted = ContinuousClock.now
+        for id in 0..<2 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, timeout: .milliseconds(100), outcomes: outcomes) {
+                    try await Task.sleep(for: .seconds(20))
+                })
+            #expect(accepted)
+        }
+        // Queued behind the two: runs on the replacement workers and must not see the cancellation.
+        let sawCancellation = Locked(false)
+        #expect(
+            executor.trySubmit(
+                Probe(id: 2, outcomes: outcomes) {
+                    if Task.isCancelled { sawCancellation.withLock { $0 = true } }
+                    try await Task.sleep(for: .milliseconds(20))
+                }))
+        #expect(await outcomes.waitForCount(3))
+        let elapsed = submitted.duration(to: .now)
+        for id in 0..<2 {
+            let outcome = outcomes.outcomes(of: id)
+            #expect(outcome.map(\.label) == ["timedOut"])
+            if case .timedOut(let duration) = outcome.first {
+                #expect(duration >= .milliseconds(100))
+            }
+        }
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["completed"])
+        #expect(!sawCancellation.withLock { $0 })
+        #expect(elapsed < .seconds(10), "cancelled promptly, not after the 20 s sleep: \(elapsed)")
+
+        // Full parallelism afterwards: two tasks that each wait until both are running.
+        let arrived = Locked(0)
+        for id in 10..<12 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, outcomes: outcomes) {
+                    arrived.withLock { $0 += 1 }
+                    guard await pollUntil(within: .seconds(5), { arrived.withLock { $0 } == 2 }) else {
+                        throw ProbeError.noRendezvous
+                    }
+                })
+            #expect(accepted)
+        }
+        #expect(await outcomes.waitForCount(5))
+        #expect(outcomes.outcomes(of: 10).map(\.label) == ["completed"])
+        #expect(outcomes.outcomes(of: 11).map(\.label) == ["completed"])
+        _ = await stopOnThread(executor)
+        let statistics = executor.statistics
+        #expect(statistics.timedOut == 2)
+        #expect(statistics.completed == 3)
+    }
+
+    @Test func taskIgnoringCancellationIsStuckAndDoesNotHoldItsWorker() async {
+        let executor = makeExecutor(workers: 1, capacity: 16, stuckGrace: .milliseconds(200))
+        let outcomes = Outcomes()
+        let gate = Gate()
+        let returned = Locked(false)
+        executor.start()
+        let submitted = ContinuousClock.now
+        #expect(
+            executor.trySubmit(
+                Probe(id: 1, timeout: .milliseconds(100), outcomes: outcomes) {
+                    await gate.wait()  // not cancellable
+                    returned.withLock { $0 = true }
+                }))
+        #expect(executor.trySubmit(Probe(id: 2, outcomes: outcomes) {}))
+        #expect(await outcomes.waitForCount(1))
+        let elapsed = submitted.duration(to: .now)
+        let outcome = outcomes.outcomes(of: 1)
+        #expect(outcome.map(\.label) == ["stuck"])
+        #expect(elapsed >= .milliseconds(300) && elapsed < .seconds(5), "timeout + grace, then promptly: \(elapsed)")
+        if case .stuck(let duration) = outcome.first {
+            #expect(duration >= .milliseconds(300))
+        }
+        // The only worker was given up and replaced: the next task runs while the stuck one still waits.
+        #expect(await outcomes.waitForCount(2))
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["completed"])
+        #expect(!returned.withLock { $0 })
+        #expect(executor.statistics.abandonedWorkers == 1)
+
+        gate.open()
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
+        #expect(returned.withLock { $0 })
+        #expect(outcomes.outcomes(of: 1).count == 1, "what a stuck task does later is ignored")
+        let report = await stopOnThread(executor)
+        #expect(report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        #expect(executor.statistics.stuck == 1)
+    }
+
+    @Test func abandonedWorkersAreCappedAtTheWorkerCount() async {
+        let executor = makeExecutor(workers: 1, capacity: 16, stuckGrace: .milliseconds(100))
+        let outcomes = Outcomes()
+        let gates = [Gate(), Gate()]
+        executor.start()
+        for id in 0..<2 {
+            let gate = gates[id]
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, timeout: .milliseconds(50), outcomes: outcomes) { await gate.wait() }))
+        }
+        #expect(executor.trySubmit(Probe(id: 2, outcomes: outcomes) {}))
+        #expect(await outcomes.waitForCount(2))
+        #expect(outcomes.outcomes(of: 0).map(\.label) == ["stuck"])
+        #expect(outcomes.outcomes(of: 1).map(\.label) == ["stuck"])
+        // Two abandoned workers alive with one allowed: the slot stays empty, the third task waits.
+        try? await Task.sleep(for: .milliseconds(300))
+        var statistics = executor.statistics
+        #expect(statistics.abandonedWorkers == 2)
+        #expect(statistics.queued == 1)
+        #expect(outcomes.outcomes(of: 2).isEmpty)
+
+        gates[0].open()
+        #expect(await outcomes.waitForCount(3))
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["completed"])
+        gates[1].open()
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
+        _ = await stopOnThread(executor)
+        statistics = executor.statistics
+        #expect(statistics.stuck == 2)
+        #expect(statistics.completed == 1)
+    }
+
+    @Test func stopDrainsQueuedTasksBeforeTheDeadline() async {
+        let executor = makeExecutor(workers: 2, capacity: 64)
+        let outcomes = Outcomes()
+        executor.start()
+        for id in 0..<20 {
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) { try await Task.sleep(for: .milliseconds(10)) }))
+        }
+        let started = ContinuousClock.now
+        let report = await stopOnThread(executor, deadline: .seconds(20))
+        #expect(started.duration(to: .now) < .seconds(10))
+        #expect(report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        #expect(outcomes.count == 20, "stop returns after every finished call")
+        #expect(outcomes.all.allSatisfy { $0.value.map(\.label) == ["completed"] })
+        #expect(await stopOnThread(executor) == report, "a second stop returns the same report")
+        #expect(!executor.trySubmit(Probe(id: 99, outcomes: outcomes) {}))
+    }
+
+    @Test func stopCancelsRunningTasksAndDropsQueuedOnes() async {
+        let executor = makeExecutor(workers: 2, capacity: 16, stuckGrace: .seconds(10))
+        let outcomes = Outcomes()
+        executor.start()
+        for id in 0..<2 {
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) { try await Task.sleep(for: .seconds(30)) }))
+        }
+        #expect(await pollUntil { executor.statistics.running == 2 })
+        for id in 2..<5 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
+        }
+        let started = ContinuousClock.now
+        let report = await stopOnThread(executor, deadline: .milliseconds(200))
+        let elapsed = started.duration(to: .now)
+        #expect(report == ExecutorStopReport(drained: false, cancelled: 2, notStarted: 3, stuck: 0))
+        #expect(elapsed >= .milliseconds(190), "\(elapsed)")
+        #expect(elapsed < .seconds(5), "cancelled tasks returned at once; no wait for the 10 s grace: \(elapsed)")
+        #expect(outcomes.count == 5)
+        for id in 0..<2 { #expect(outcomes.outcomes(of: id).map(\.label) == ["cancelledAtStop"]) }
+        for id in 2..<5 { #expect(outcomes.outcomes(of: id).map(\.label) == ["notStarted"]) }
+        let statistics = executor.statistics
+        #expect(statistics.cancelledAtStop == 2)
+        #expect(statistics.notStarted == 3)
+    }
+
+    @Test func stopGivesUpATaskIgnoringCancellationAfterTheGrace() async {
+        let executor = makeExecutor(workers: 2, capacity: 16, stuckGrace: .milliseconds(500))
+        let outcomes = Outcomes()
+        let gate = Gate()
+        executor.start()
+        #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) { try await Task.sleep(for: .seconds(30)) }))
+        #expect(executor.trySubmit(Probe(id: 1, outcomes: outcomes) { await gate.wait() }))
+        #expect(await pollUntil { executor.statistics.running == 2 })
+        for id in 2..<5 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
+        }
+        let started = ContinuousClock.now
+        let report = await stopOnThread(executor, deadline: .milliseconds(200))
+        let elapsed = started.duration(to: .now)
+        #expect(report == ExecutorStopReport(drained: false, cancelled: 1, notStarted: 3, stuck: 1))
+        #expect(elapsed >= .milliseconds(690), "deadline + grace: \(elapsed)")
+        #expect(elapsed < .seconds(5), "deadline + grace, then promptly: \(elapsed)")
+        #expect(outcomes.outcomes(of: 0).map(\.label) == ["cancelledAtStop"])
+        #expect(outcomes.outcomes(of: 1).map(\.label) == ["stuck"])
+        for id in 2..<5 { #expect(outcomes.outcomes(of: id).map(\.label) == ["notStarted"]) }
+        gate.open()
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
+        #expect(outcomes.count == 5)
+    }
+
+    @Test func waitForCapacityWakesWhenASlotFrees() async {
+        let executor = makeExecutor(workers: 1, capacity: 2)
+        let outcomes = Outcomes()
+        let gate = Gate()
+        executor.start()
+        #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) { await gate.wait() }))
+        #expect(await pollUntil { executor.statistics.running == 1 })
+        #expect(executor.trySubmit(Probe(id: 1, outcomes: outcomes) {}))
+        #expect(executor.trySubmit(Probe(id: 2, outcomes: outcomes) {}))
+        #expect(executor.freeCapacity == 0)
+
+        // Nothing frees: returns at the deadline with what is free.
+        let timedOut = await onThread { () -> (Int, Duration) in
+            let start = ContinuousClock.now
+            let free = executor.waitForCapacity(atLeast: 1, until: .now + .milliseconds(100))
+            return (free, start.duration(to: .now))
+        }
+        #expect(timedOut.0 == 0)
+        #expect(timedOut.1 >= .milliseconds(95))
+        // Already free enough: returns at once.
+        #expect(executor.waitForCapacity(atLeast: 0, until: .now + .seconds(10)) == 0)
+
+        let waiter = Task {
+            await onThread { () -> (Int, Duration) in
+                let start = ContinuousClock.now
+                let free = executor.waitForCapacity(atLeast: 1, until: .now + .seconds(20))
+                return (free, start.duration(to: .now))
+            }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        gate.open()
+        let (free, waited) = await waiter.value
+        #expect(free >= 1)
+        #expect(waited >= .milliseconds(90), "it did wait: \(waited)")
+        #expect(waited < .seconds(10), "woken by the freed slot, not the deadline: \(waited)")
+        #expect(await outcomes.waitForCount(3))
+        _ = await stopOnThread(executor)
+    }
+
+    @Test func throwingTaskEndsFailedWithItsError() async {
+        let executor = makeExecutor(workers: 2, capacity: 4)
+        let outcomes = Outcomes()
+        executor.start()
+        #expect(executor.trySubmit(Probe(id: 1, outcomes: outcomes) { throw ProbeError.boom }))
+        #expect(await outcomes.waitForCount(1))
+        let outcome = outcomes.outcomes(of: 1)
+        #expect(outcome.map(\.label) == ["failed"])
+        if case .failed(let error, _) = outcome.first {
+            #expect(error as? ProbeError == .boom)
+        }
+        _ = await stopOnThread(executor)
+        #expect(executor.statistics.failed == 1)
+        #expect(executor.statistics.completed == 0)
+    }
+}
+
+// MARK: - Helpers
+
+private func makeExecutor(workers: Int, capacity: Int, stuckGrace: Duration = .seconds(1)) -> BoundedExecutor {
+    var configuration = BoundedExecutor.Configuration(workers: workers, queueCapacity: capacity, stuckGrace: stuckGrace)
+    configuration.supervisorTick = .milliseconds(5)
+    return BoundedExecutor(
+        configuration: configuration, logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+}
+
+private enum ProbeError: Error, Equatable {
+    case boom
+    case noRendezvous
+}
+
+/// A test task: runs `body`, records its outcome under its id.
+private struct Probe: ExecutorTask {
+    let id: Int
+    var timeout: Duration = .seconds(30)
+    var kind: String { "probe" }
+    let outcomes: Outcomes
+    let body: @Sendable () async throws -> Void
+
+    init(
+        id: Int, timeout: Duration = .seconds(30), outcomes: Outcomes, _ body: @escaping @Sendable () async throws -> Void
+    ) {
+        self.id = id
+        self.timeout = timeout
+        self.outcomes = outcomes
+        self.body = body
+    }
+
+    func run() async throws { try await body() }
+    func finished(_ outcome: ExecutorOutcome) { outcomes.record(id, outcome) }
+}
+
+private final class Outcomes: Sendable {
+    private let byID = Locked<[Int: [ExecutorOutcome]]>([:])
+
+    func record(_ id: Int, _ outcome: ExecutorOutcome) {
+        byID.withLock { $0[id, default: []].append(outcome) }
+    }
+
+    func outcomes(of id: Int) -> [ExecutorOutcome] { byID.withLock { $0[id] ?? [] } }
+    var all: [Int: [ExecutorOutcome]] { byID.withLock { $0 } }
+    var ids: Set<Int> { Set(all.keys) }
+    /// Number of finished calls.
+    var count: Int { byID.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+
+    func waitForCount(_ expected: Int, within limit: Duration = .seconds(20)) async -> Bool {
+        await pollUntil(within: limit) { count >= expected }
+    }
+}
+
+extension ExecutorOutcome {
+    fileprivate var label: String {
+        switch self {
+        case .completed: "completed"
+        case .failed: "failed"
+        case .timedOut: "timedOut"
+        case .stuck: "stuck"
+        case .cancelledAtStop: "cancelledAtStop"
+        case .notStarted: "notStarted"
+        }
+    }
+}
+
+/// A value behind an `NSLock`. Not `Synchronization.Mutex`: its futex is invisible to ThreadSanitizer, which then
+/// reports every access it guards as a race, hiding the executor's own (run with `--sanitize=thread`).
+private final class Locked<Value>: @unchecked Sendable {
+    // Safe to share: `value` is only touched with `lock` held.
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// An async gate that ignores cancellation: `wait` returns only once `open` was called.
+private final class Gate: Sendable {
+    private let state = Locked<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+private func pollUntil(within limit: Duration = .seconds(20), _ condition: () -> Bool) async -> Bool {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        if ContinuousClock.now >= deadline { return false }
+        try? await Task.sleep(for: .milliseconds(2))
+    }
+    return true
+}
+
+/// Runs blocking work (`stop`, `waitForCapacity`) on a thread of its own, never on the cooperative pool.
+private func onThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T, Never>) in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
+}
+
+private func stopOnThread(_ executor: BoundedExecutor, deadline: Duration = .seconds(10)) async -> ExecutorStopReport {
+    await onThread { executor.stop(drainDeadline: .now + deadline) }
+}

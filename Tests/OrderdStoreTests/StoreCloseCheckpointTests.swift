@@ -1,0 +1,38 @@
+import Foundation
+import OrderdSupport
+import Testing
+import TestSupport
+@testable import OrderdConfig
+@testable import OrderdStore
+
+/// Closing the store beside another user of the database (`orderd tasks`, the next process of a restart) must
+/// not wait for it: no TRUNCATE checkpoint, which would wait up to busy_timeout for the other's write lock.
+@Suite struct StoreCloseCheckpointTests {
+    @Test func closingBesideAnotherWriterNeitherWaitsForItNorTakesItsWAL() throws {
+        try withStoreDirectory { directory in
+            // busy_timeout at its largest: a TRUNCATE checkpoint would wait a minute for the other writer.
+            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(60))
+            let store = try SQLiteOrderStore(configuration: configuration)
+            let order = try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10)).order
+            let other = try SQLiteConnection(path: configuration.store.path, readOnly: false)
+            defer { other.close() }
+            try other.setBusyTimeout(.seconds(60))
+            try other.execute("BEGIN IMMEDIATE")
+            try other.execute("UPDATE orders SET note = 'written beside the close'")
+
+            let closed = DispatchSemaphore(value: 0)
+            let closer = try OwnedThread(name: "test-close") {
+                store.close()
+                closed.signal()
+            }
+            // An outcome, not a timing: close returns while the other connection still holds its write lock.
+            // The bound is a hang guard, half of what a TRUNCATE checkpoint would wait.
+            let returned = closed.wait(timeout: .now() + 30) == .success
+            #expect(returned, "closing the store waited for another connection's write lock")
+            try other.execute("COMMIT")
+            closer.join()
+            #expect(try other.scalarText("SELECT note FROM orders WHERE id = '\(order.id)'") == "written beside the close")
+            #expect(try other.scalarInt("PRAGMA user_version") == Int64(SQLiteSchema.migrations.count))
+        }
+    }
+}
