@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 
+// @testable: these tests read internals: OrderdExecutor (StatusFormat); OrderdStore (StatusFormat); OrderdFollowUps
+//  (StatusFormat); OrderdOperations (StatusFormat, wantsHTML).
 @testable import OrderdExecutor
 @testable import OrderdStore
 @testable import OrderdFollowUps

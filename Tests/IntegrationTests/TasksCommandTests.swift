@@ -1,4 +1,6 @@
 import Foundation
+// @testable: these tests read internals: OrderdSupport (SQLiteConnection); OrderdConfig (SQLiteConnection);
+//  OrderdOrders (SQLiteConnection); OrderdStore (SQLiteConnection).
 @testable import OrderdSupport
 @testable import OrderdConfig
 @testable import OrderdOrders

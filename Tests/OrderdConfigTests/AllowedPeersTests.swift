@@ -1,4 +1,5 @@
 import Testing
+// @testable: these tests read internals: OrderdConfig (address).
 @testable import OrderdConfig
 
 /// `server.allow_from`: parsing addresses and CIDR blocks, and matching peers.

@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+// @testable: these tests read internals: OrderdConfig (ConfigKey, INIParser, absolutePath, defaultText,
+//  durationRange, …).
 @testable import OrderdConfig
 
 /// Loading and validation: every kind of problem with its exact message, and the example file.
@@ -366,6 +368,36 @@ import Testing
             let key = try #require(ConfigSchema.keys.first { $0.fullName == "\(entry.section).\(entry.key)" })
             #expect(entry.value == key.defaultText, "\(key.fullName) is shown as '\(entry.value)'")
         }
+    }
+
+    /// Ranges and defaults live in the schema alone: the `; Type: …. Default: …. Range: a-b.` line the example
+    /// file shows above each key must say what the schema says, so an edited range cannot leave the file behind.
+    @Test func exampleFileStatesTheSchemasDefaultsAndRanges() throws {
+        let lines = try String(contentsOfFile: Self.examplePath, encoding: .utf8).split(separator: "\n").map(String.init)
+        var section = ""
+        var checked = 0
+        for (index, line) in lines.enumerated() {
+            if let header = line.wholeMatch(of: /\[([a-z.]+)\]/) { section = String(header.1) }
+            guard let entry = line.wholeMatch(of: /;([a-z][a-z0-9_]*) =.*/) else { continue }
+            let key = try #require(ConfigSchema.keys.first { $0.fullName == "\(section).\(entry.1)" })
+            // The comment block right above the key.
+            let block = lines[..<index].reversed().prefix { $0.hasPrefix(";") && $0.wholeMatch(of: /;[a-z].*/) == nil }
+            guard let typeLine = block.first(where: { $0.hasPrefix("; Type:") }) else { continue }
+            if let stated = typeLine.firstMatch(of: /Default: ([^ ]+?)[.]?( |$)/)?.1 {
+                let expected = key.defaultText.isEmpty ? ["empty", "none"] : [key.defaultText]
+                #expect(expected.contains(String(stated)), "\(key.fullName): the file says Default: \(stated)")
+            }
+            if let range = typeLine.firstMatch(of: /Range: ([0-9a-z]+)-([0-9a-z]+)\./) {
+                if let bounds = key.durationRange {
+                    #expect(ConfigValue.parseDuration(String(range.1)) == bounds.lowerBound, "\(key.fullName) lower bound")
+                    #expect(ConfigValue.parseDuration(String(range.2)) == bounds.upperBound, "\(key.fullName) upper bound")
+                } else if key.expected.hasPrefix("an integer") {
+                    #expect(key.expected == "an integer from \(range.1) to \(range.2)", "\(key.fullName): \(key.expected)")
+                }
+            }
+            checked += 1
+        }
+        #expect(checked >= 40, "only \(checked) keys had a Type line")
     }
 }
 

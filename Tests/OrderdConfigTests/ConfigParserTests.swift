@@ -1,4 +1,5 @@
 import Testing
+// @testable: these tests read internals: OrderdConfig (Any, INIDocument, INIParser, duplicateKey).
 @testable import OrderdConfig
 
 /// The INI grammar, case by case, including what inih accepts and what we deliberately reject.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+// @testable: these tests read internals: OrderdConfig (summaries).
 @testable import OrderdConfig
 
 /// docs/configuration.md is the schema's own rendering: regenerate it with

@@ -1,4 +1,5 @@
 import Testing
+// @testable: these tests read internals: OrderdConfig (ConfigKey, INIParser, absolutePath, groupName, quotedForINI).
 @testable import OrderdConfig
 
 /// `renderINI()`: the effective configuration as INI text, and back.

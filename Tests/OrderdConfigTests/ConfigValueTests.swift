@@ -1,4 +1,6 @@
 import Testing
+// @testable: these tests read internals: OrderdConfig (ConfigValueType, editDistance, formatListenAddress,
+//  formatOctalMode, formatSize, …).
 @testable import OrderdConfig
 
 /// Value syntaxes on their own, without ranges (ranges are covered by the loader's table).

@@ -3,8 +3,9 @@ import Logging
 import Synchronization
 import Testing
 import TestSupport
-@testable import OrderdConfig
-@testable import OrderdOrders
+import OrderdConfig
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (SQLiteConnection); OrderdFollowUps (SQLiteConnection).
 @testable import OrderdStore
 @testable import OrderdFollowUps
 

@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import OrderdSupport
-@testable import OrderdConfig
+import OrderdSupport
+import OrderdConfig
+// @testable: these tests read internals: OrderdFollowUps (HeaderLine, WebhookSignature, parse).
 @testable import OrderdFollowUps
 
 /// `task.sms.auth_header_file` and `task.webhook.secret_file`: what the files may hold, how a refusal reads (the key

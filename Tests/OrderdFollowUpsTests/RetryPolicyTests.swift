@@ -1,7 +1,8 @@
 import Testing
 import TestSupport
-@testable import OrderdExecutor
-@testable import OrderdStore
+import OrderdExecutor
+import OrderdStore
+// @testable: these tests read internals: OrderdFollowUps (failure).
 @testable import OrderdFollowUps
 
 /// `RetryPolicy.decide` on its table: every outcome class × first or last attempt × within or past `max_age`.

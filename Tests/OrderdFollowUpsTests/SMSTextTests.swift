@@ -1,5 +1,7 @@
 import Testing
 import TestSupport
+// @testable: these tests read internals: OrderdOrders (activeCodes, minorUnitExceptions, minorUnits); OrderdFollowUps
+//  (reference, text).
 @testable import OrderdOrders
 @testable import OrderdFollowUps
 

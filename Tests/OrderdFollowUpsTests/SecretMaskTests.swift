@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
-@testable import OrderdSupport
+import OrderdSupport
+// @testable: these tests read internals: OrderdFollowUps (describe, hostPart).
 @testable import OrderdFollowUps
 
 /// `SecretMask`: how URLs look wherever orderd shows them.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+// @testable: these tests read internals: OrderdHTTP (basicSecret, bearerToken).
 @testable import OrderdHTTP
 
 /// API keys without a process: the keys file's format, bearer and basic parsing, scopes, the order bucket.

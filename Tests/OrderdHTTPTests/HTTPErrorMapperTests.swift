@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import Testing
-@testable import OrderdOrders
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (deadlinePassed, outcomeUnknown, unavailable); OrderdHTTP
+//  (outcomeUnknown).
 @testable import OrderdStore
 @testable import OrderdHTTP
 

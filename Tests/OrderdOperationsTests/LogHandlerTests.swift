@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Testing
 import TestSupport
+// @testable: these tests read internals: OrderdOperations (isJSONNumber, json, logfmt, syslogPriority, timestamp).
 @testable import OrderdOperations
 
 /// The log line formats: logfmt quoting and JSON escaping.

@@ -3,8 +3,10 @@ import Synchronization
 import Testing
 import TestSupport
 
-@testable import OrderdExecutor
-@testable import OrderdConfig
+import OrderdExecutor
+import OrderdConfig
+// @testable: these tests read internals: OrderdStore (unavailable); OrderdFollowUps (count, settler); OrderdHTTP
+//  (RequestRecord.init); OrderdOperations (MetricsSources, OrderdMetrics, RequestRecord).
 @testable import OrderdStore
 @testable import OrderdFollowUps
 @testable import OrderdHTTP

@@ -1,7 +1,9 @@
-@testable import OrderdExecutor
-@testable import OrderdFollowUps
+import OrderdExecutor
+import OrderdFollowUps
+// @testable: these tests read internals: OrderdOperations (RequestCounts, Sparkline, StatusFormat, StatusHistory,
+//  StatusSample, …).
 @testable import OrderdOperations
-@testable import OrderdStore
+import OrderdStore
 import Testing
 import TestSupport
 

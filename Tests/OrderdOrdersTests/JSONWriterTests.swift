@@ -1,4 +1,5 @@
 import Testing
+// @testable: these tests read internals: OrderdSupport (CivilDate); OrderdOrders (CivilDate).
 @testable import OrderdSupport
 @testable import OrderdOrders
 

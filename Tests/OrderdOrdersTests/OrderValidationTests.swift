@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import OrderdSupport
+import OrderdSupport
+// @testable: these tests read internals: OrderdOrders (activeCodes, emailProblem, phoneProblem).
 @testable import OrderdOrders
 
 // MARK: - Fixtures

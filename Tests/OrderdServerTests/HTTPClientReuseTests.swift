@@ -3,8 +3,9 @@ import Logging
 import Testing
 import TestSupport
 
-@testable import OrderdConfig
-@testable import OrderdFollowUps
+import OrderdConfig
+import OrderdFollowUps
+// @testable: these tests read internals: OrderdServer (makeHandlers).
 @testable import OrderdServer
 
 /// A reload makes new HTTP clients only for the kinds whose HTTP settings changed (found by the soak: every

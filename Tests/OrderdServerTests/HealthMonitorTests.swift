@@ -1,5 +1,6 @@
 import Testing
 import TestSupport
+// @testable: these tests read internals: OrderdServer (HealthMonitor, seconds, zero).
 @testable import OrderdServer
 
 /// When orderd stops feeding the systemd watchdog.

@@ -1,8 +1,9 @@
 import Testing
 import TestSupport
-@testable import OrderdConfig
-@testable import OrderdStore
-@testable import OrderdFollowUps
+import OrderdConfig
+import OrderdStore
+import OrderdFollowUps
+// @testable: these tests read internals: OrderdServer (Readiness).
 @testable import OrderdServer
 
 /// `/readyz`'s decision on a real SQLite store: ready while it reads, not ready once it is closed or the

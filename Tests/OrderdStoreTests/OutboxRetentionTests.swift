@@ -1,8 +1,9 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import OrderdSupport
-@testable import OrderdConfig
+import OrderdSupport
+import OrderdConfig
+// @testable: these tests read internals: OrderdStore (SQLiteOutboxAdministration, Tuning, flushOutboxChanges).
 @testable import OrderdStore
 
 extension PostgresBackedSuites {

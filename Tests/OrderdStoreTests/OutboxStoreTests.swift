@@ -2,7 +2,8 @@ import Foundation
 import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdOrders
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (flushOutboxChanges).
 @testable import OrderdStore
 
 extension PostgresBackedSuites {

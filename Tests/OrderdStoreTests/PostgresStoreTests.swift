@@ -2,9 +2,10 @@ import Foundation
 import Synchronization
 import Testing
 import TestSupport
-@testable import OrderdSupport
-@testable import OrderdConfig
-@testable import OrderdOrders
+import OrderdSupport
+import OrderdConfig
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (PostgresSchema, lookupReserveMillis).
 @testable import OrderdStore
 
 /// The PostgreSQL store against a real server (scripts/with-postgres.sh): orders and idempotency (the outbox

@@ -2,7 +2,8 @@ import Foundation
 import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdConfig
+import OrderdConfig
+// @testable: these tests read internals: OrderdStore (connectionIsEncrypted).
 @testable import OrderdStore
 
 /// TLS to PostgreSQL against the throwaway server of scripts/with-postgres.sh, which has a certificate for

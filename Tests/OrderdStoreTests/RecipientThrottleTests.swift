@@ -3,8 +3,9 @@ import Synchronization
 import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdConfig
-@testable import OrderdOrders
+import OrderdConfig
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (RecipientRows, RecipientThrottle, writeStep).
 @testable import OrderdStore
 
 /// `task.sms.per_recipient`: the decision on a table, then both stores, where the count lives.

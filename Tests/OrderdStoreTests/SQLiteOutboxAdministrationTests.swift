@@ -2,7 +2,8 @@ import Foundation
 import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdConfig
+import OrderdConfig
+// @testable: these tests read internals: OrderdStore (SQLiteSchema).
 @testable import OrderdStore
 
 /// `orderd tasks` on SQLite beside a running daemon: it never migrates, never checkpoints, and refuses a

@@ -1,8 +1,9 @@
 import Foundation
-@testable import OrderdSupport
+import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdConfig
+import OrderdConfig
+// @testable: these tests read internals: OrderdStore (statistics).
 @testable import OrderdStore
 
 /// Throughput and batch sizes of group commit; opt-in because it takes a while and its numbers depend on the

@@ -2,7 +2,8 @@ import Foundation
 import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdConfig
+import OrderdConfig
+// @testable: these tests read internals: OrderdStore (SQLiteConnection, SQLiteSchema).
 @testable import OrderdStore
 
 /// Closing the store beside another user of the database (`orderd tasks`, the next process of a restart) must

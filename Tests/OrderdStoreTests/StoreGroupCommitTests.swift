@@ -1,9 +1,10 @@
 import Foundation
-@testable import OrderdSupport
+import OrderdSupport
 import Testing
 import TestSupport
-@testable import OrderdConfig
-@testable import OrderdOrders
+import OrderdConfig
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (OrderWriteStep, SQLiteConnection, internalError, statistics).
 @testable import OrderdStore
 
 /// The single writer: batching, deadlines, a locked database, savepoints and a failed COMMIT.

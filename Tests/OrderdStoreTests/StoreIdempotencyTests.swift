@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import OrderdSupport
-@testable import OrderdConfig
-@testable import OrderdOrders
+import OrderdSupport
+import OrderdConfig
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (OrderWriteStep, Tuning, statistics).
 @testable import OrderdStore
 
 /// `Idempotency-Key` handling inside the writer.

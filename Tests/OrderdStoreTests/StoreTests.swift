@@ -1,9 +1,11 @@
 import Foundation
 import Testing
 import TestSupport
-@testable import OrderdSupport
-@testable import OrderdConfig
-@testable import OrderdOrders
+import OrderdSupport
+import OrderdConfig
+import OrderdOrders
+// @testable: these tests read internals: OrderdStore (GroupCommitWriter, SQLiteConnection, SQLiteSchema, millis,
+//  sqliteStatus, …).
 @testable import OrderdStore
 
 /// Opening, schema, pragmas, and round-tripping orders through `SQLiteOrderStore`.

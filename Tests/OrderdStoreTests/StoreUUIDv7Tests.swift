@@ -1,6 +1,7 @@
 import OrderdSupport
 import Testing
 import TestSupport
+// @testable: these tests read internals: OrderdStore (UUIDv7Generator, lowerBound, max, millis).
 @testable import OrderdStore
 
 /// The order ids: format, version and variant bits, time order.

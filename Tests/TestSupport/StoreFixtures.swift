@@ -1,5 +1,7 @@
 import Foundation
 import Testing
+// @testable: these tests read internals: OrderdConfig (SQLiteConnection); OrderdOrders (SQLiteConnection);
+//  OrderdStore (SQLiteConnection); OrderdSupport (SQLiteConnection).
 @testable import OrderdConfig
 @testable import OrderdOrders
 @testable import OrderdStore
