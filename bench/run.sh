@@ -244,10 +244,11 @@ fi
 
 # --- starting things ----------------------------------------------------------------------------
 start_nginx() { # keepalive: on|off; the upstream is $SOCK, or every socket in $NGINX_SOCKETS; the site
-    # nginx/orderd.conf, or $NGINX_SITE (the PHP-FPM peer's variant, see php_site)
-    local socks=() s
+    # bench_site's (nginx/orderd.conf with the per-address connection limit lifted), or $NGINX_SITE (PHP-FPM's)
+    local socks=() s site=${NGINX_SITE:-$RUN/site.conf}
+    [ -n "${NGINX_SITE:-}" ] || bench_site "$site" || return 1
     for s in ${NGINX_SOCKETS:-$SOCK}; do socks+=(--socket "$s"); done
-    scripts/render-nginx.sh --run-dir "$RUN" "${socks[@]}" --port "$PORT" ${NGINX_SITE:+--site "$NGINX_SITE"} \
+    scripts/render-nginx.sh --run-dir "$RUN" "${socks[@]}" --port "$PORT" --site "$site" \
         --keepalive "$1" --keepalive-conns "$KEEPALIVE_CONNS" --ceiling-port "$CEILING_PORT" \
         --orders-limit 1000000r/s:1000000 >/dev/null
     : > "$RUN/nginx/access.log"; : > "$RUN/nginx/ceiling.access.log" 2>/dev/null || true
@@ -293,14 +294,21 @@ start_go() { # db mode: full|normal (GET /healthz runs use normal: the Go peer a
     BACKEND_PID=$!
     wait_socket go
 }
-# php_site: nginx/orderd.conf plus the one line PHP-FPM needs and orderd does not (SCRIPT_FILENAME: which
-# script to run), rendered by scripts/render-nginx.sh --site like the shipped one. Everything else is orderd's.
-php_site() {
-    awk -v script="$REPO/bench/php/order.php" '
+# bench_site OUT [SCRIPT]: the site every backend runs behind, rendered by scripts/render-nginx.sh --site:
+# nginx/orderd.conf with the per-address `limit_conn` on POST /orders lifted (every wrk connection comes from
+# 127.0.0.1: at 64 connections the shipped 20 would answer 429 instead of measuring the backend; limit_req is
+# lifted the same way by --orders-limit), and with SCRIPT the one line PHP-FPM needs and orderd does not
+# (SCRIPT_FILENAME: which script to run). Everything else is orderd's shipped file.
+bench_site() {
+    awk -v script="${2:-}" '
+        /^[ \t]*limit_conn[ \t]+orderd_orders_conn[ \t]+[0-9]+;/ { sub(/orderd_orders_conn[ \t]+[0-9]+;/, "orderd_orders_conn 10000;"); conn = 1 }
         { print }
-        /^[ \t]*fastcgi_param[ \t]+HTTP_PROXY[ \t]/ && !done { match($0, /^[ \t]*/); printf "%sfastcgi_param SCRIPT_FILENAME %s;\n", substr($0, 1, RLENGTH), script; done = 1 }
-        END { if (!done) { print "bench: no fastcgi_param HTTP_PROXY line in nginx/orderd.conf to put SCRIPT_FILENAME after" > "/dev/stderr"; exit 3 } }
-    ' "$REPO/nginx/orderd.conf" > "$RUN/php-site.conf"
+        script != "" && /^[ \t]*fastcgi_param[ \t]+HTTP_PROXY[ \t]/ && !done { match($0, /^[ \t]*/); printf "%sfastcgi_param SCRIPT_FILENAME %s;\n", substr($0, 1, RLENGTH), script; done = 1 }
+        END {
+            if (script != "" && !done) { print "bench: no fastcgi_param HTTP_PROXY line in nginx/orderd.conf to put SCRIPT_FILENAME after" > "/dev/stderr"; exit 3 }
+            if (!conn) print "bench: note: no `limit_conn orderd_orders_conn N;` in nginx/orderd.conf (nothing to lift)" > "/dev/stderr"
+        }
+    ' "$REPO/nginx/orderd.conf" > "$1"
 }
 start_php() { # db mode: full|normal; PHP-FPM from bench/php/php-fpm.conf.in, pm = static, PHP_CHILDREN children
     rm -f "$SOCK"
@@ -441,7 +449,7 @@ probe() { # method path expected-status -> 0 if it answers as expected; prints t
 }
 
 run_backend() { # backend scenario keepalive
-    local backend=$1 scenario=$2 ka=$3 mode=none path=/healthz lua="" method=GET expect=200
+    local backend=$1 scenario=$2 ka=$3 mode=none path=/healthz lua="" method=GET expect=200 nginx_up=0
     case "$scenario" in
         "POST /orders FULL") mode=full; path=/orders; lua=$REPO/bench/post-order.lua; method=POST; expect=201 ;;
         "POST /orders NORMAL") mode=normal; path=/orders; lua=$REPO/bench/post-order.lua; method=POST; expect=201 ;;
@@ -456,15 +464,16 @@ run_backend() { # backend scenario keepalive
         [ -z "${PEER_SKIP[$backend]:-}" ] || return 0   # noted once, in the report
         local site=""
         if [ "$backend" = php ]; then
-            php_site || { PEER_SKIP[php]="the nginx site variant for PHP-FPM could not be rendered"; return 0; }
+            bench_site "$RUN/php-site.conf" "$REPO/bench/php/order.php" || { PEER_SKIP[php]="the nginx site variant for PHP-FPM could not be rendered"; return 0; }
             site=$RUN/php-site.conf
         fi
         "start_$backend" "$mode" || { NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: did not start: $(tail -n 3 "$RUN/$backend.log" "$RUN/php-fpm.log" 2>/dev/null | grep -v '^==' | tr '\n' ' ' | cut -c1-200)"); stop_backend; return 0; }
-        if ! NGINX_SITE=$site start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_backend; return 0; fi
+        if ! NGINX_SITE=$site start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_nginx; stop_backend; return 0; fi
+        nginx_up=1
     else
         start_c "$mode" || { NOTES+=("C $scenario keepalive=$ka c=$CONNS: responder did not start"); stop_backend; return 0; }
     fi
-    if [ -z "$NGINX_PID" ] && ! start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_backend; return 0; fi
+    if [ "$nginx_up" = 0 ] && ! start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_nginx; stop_backend; return 0; fi
     PROBE_ANSWER=""
     local label=$backend
     [ "$backend" = c ] && label=C
@@ -723,7 +732,31 @@ run_executor() {
         [ -s "$RUN/executor.md" ] && EXECUTOR_MD+=$'\n\nIts output before that:\n\n'"$(cat "$RUN/executor.md")"
         return 0
     fi
-    EXECUTOR_MD=$(cat "$RUN/executor.md")
+    # Go's counterpart, run right after with the same task, run, worker and capacity counts; its figures are what
+    # each executor figure is divided by (bench/executor_table.py joins the two tables by measure name).
+    local go_args=() a prev="" no_go=""
+    # shellcheck disable=SC2086
+    for a in ${EXECUTOR_BENCH_ARGS:-}; do
+        case "$prev" in --tasks|--runs|--workers|--capacity) go_args+=("$prev" "$a") ;; esac
+        prev=$a
+    done
+    if [ ! -x "$GO" ]; then no_go="no go toolchain (scripts/deps.sh bench installs golang-go)"
+    elif ! go_build "$GO_EXECUTOR" ./executor; then no_go="go build of bench/go/executor failed: $(grep -v '^#' "$RUN/go-build.log" | head -2 | tr '\n' ' ' | cut -c1-300)"
+    else
+        echo "bench: bench/go/executor ${go_args[*]} ..." >&2
+        rc=0
+        timeout "$EXECUTOR_TIMEOUT" "$GO_EXECUTOR" "${go_args[@]}" >"$RUN/go-executor.md" 2>"$RUN/go-executor.err" || rc=$?
+        { echo "## go-executor ${go_args[*]}"; cat "$RUN/go-executor.md" "$RUN/go-executor.err"; echo; } >> "$RAW"
+        if [ "$rc" != 0 ]; then
+            no_go="bench/go/executor failed (exit $rc): $(tail -2 "$RUN/go-executor.err" | tr '\n' ' ' | cut -c1-300)"
+            [ "$rc" = 124 ] && no_go="bench/go/executor timed out after ${EXECUTOR_TIMEOUT}s"
+        fi
+    fi
+    if [ -n "$no_go" ]; then
+        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "$RUN/executor.md" --no-go "$no_go")
+    else
+        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "$RUN/executor.md" "$RUN/go-executor.md")
+    fi
 }
 
 # --- the PostgreSQL store: N instances on one database behind one nginx upstream -------------------
@@ -843,6 +876,17 @@ if want postgres; then
 fi
 ELAPSED=$(( $(date +%s) - START ))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+for b in "${!PEER_SKIP[@]}"; do NOTES+=("$b skipped: ${PEER_SKIP[$b]}"); done
+# The chart beside the report: POST rows at the first CONNS, keepalive off, drawn from this run's rows.
+CHART=""
+if want backends && [ -s "$ROWS" ]; then
+    if python3 "$REPO/bench/chart.py" "$ROWS" "${RESULT_MD%.md}.svg" --conns "${CONNS_LIST%% *}" --keepalive off \
+        --title "POST /orders through nginx, ${CONNS_LIST%% *} connections, upstream keepalive off ($DATE, ${DUR_S}s each)" 2>"$RUN/chart.err"; then
+        CHART=${RESULT_MD%.md}.svg
+    else
+        NOTES+=("no chart: $(head -c 300 "$RUN/chart.err")")
+    fi
+fi
 
 # --- the report ---------------------------------------------------------------------------------
 # pkgver PKGCONFIG-NAME DEBIAN-PACKAGE: "2.4.2 (Debian 2.4.2-2+deb12u1)", or what of it is known.
@@ -860,7 +904,7 @@ machine_facts() {
     commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     git -C "$REPO" diff --quiet HEAD 2>/dev/null || commit+=" + uncommitted changes"
     echo "- Machine: ${cpu:-unknown CPU}, $(nproc) cores (shared: other work may run beside the bench), $(uname -srm); load average $LOAD_BEFORE before, $LOAD_AFTER after."
-    echo "- Versions: Swift ${sv:-?}, nginx $("$NGINX" -v 2>&1 | sed -n 's|.*nginx/||p'), SQLite $(pkgver sqlite3 libsqlite3-0), libfcgi $(pkgver fcgi libfcgi0ldbl), wrk $(wrk -v 2>&1 | awk 'NR == 1 { v = $2; sub(/^debian\//, "", v); d = v; sub(/-.*/, "", v); print v (d != v ? " (Debian " d ")" : "") }'), gcc $(gcc -dumpfullversion 2>/dev/null) (C responder, -O2); orderd at git $commit."
+    echo "- Versions: Swift ${sv:-?}, nginx $("$NGINX" -v 2>&1 | sed -n 's|.*nginx/||p'), SQLite $(pkgver sqlite3 libsqlite3-0), libfcgi $(pkgver fcgi libfcgi0ldbl), wrk $(wrk -v 2>&1 | awk 'NR == 1 { v = $2; sub(/^debian\//, "", v); d = v; sub(/-.*/, "", v); print v (d != v ? " (Debian " d ")" : "") }'), gcc $(gcc -dumpfullversion 2>/dev/null) (C responder, -O2), $("$GO" version 2>/dev/null | awk '{ print $3 }' || echo 'no Go') ($(dpkg-query -W -f '${Version}' golang-go 2>/dev/null || echo '?')), PHP-FPM $("${PHP_FPM:-php-fpm}" -v 2>/dev/null | awk 'NR == 1 { print $2 }' || echo '?') (opcache $("${PHP_FPM:-php-fpm}" -m 2>/dev/null | grep -ix 'zend opcache' >/dev/null && echo on || echo off)); orderd at git $commit."
 }
 # ratio A B: " (A/B×)", or nothing when either is missing or B is 0.
 RATIO_AWK='function ratio(a, b,   r) { if (a == "" || a == "-" || b == "" || b == "-" || b + 0 <= 0) return ""; r = a / b; return sprintf(" (%s×)", r < 0.1 ? sprintf("%.3f", r) : sprintf("%.2f", r)) }
@@ -872,11 +916,17 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
 
     echo
     machine_facts
-    echo "- Load: every run is wrk -t$WRK_THREADS -d${DUR_S}s --latency --timeout 5s over loopback$( [ "$WARMUP" != 0 ] && echo ", after ${WARMUP} s of unmeasured warm-up"); nginx 2 workers rendered from nginx/ by scripts/render-nginx.sh, unix socket to the backend."
+    echo "- Load: every run is wrk -t$WRK_THREADS -d${DUR_S}s --latency --timeout 5s over loopback$( [ "$WARMUP" != 0 ] && echo ", after ${WARMUP} s of unmeasured warm-up"); nginx 2 workers rendered from nginx/ by scripts/render-nginx.sh, unix socket to the backend;"
+    echo "  POST /orders' per-address limits lifted (limit_req by --orders-limit, limit_conn 20 → 10000 in the bench's copy of the site: every"
+    echo "  connection comes from 127.0.0.1); for PHP-FPM the same site plus \`fastcgi_param SCRIPT_FILENAME\` (bench/php/order.php)."
     echo "- POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, a fresh Idempotency-Key each, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }')."
     echo "- Ratios: an orderd figure is followed by (n×) = it ÷ its baseline measured in this same run: the C responder's row"
-    echo "  with the same connections, scenario and keepalive (backends), the 0 s gateway run (isolation), RSS idle (overflow),"
-    echo "  the executor's own table says what it divides by (executor). Above 1 is better for req/s, below 1 for latency and RSS."
+    echo "  with the same connections, scenario and keepalive (backends; the last column divides by C, Go and PHP-FPM each), the 0 s"
+    echo "  gateway run (isolation), RSS idle (overflow), Go's channel (executor, bench/go/executor run just before). Above 1 is"
+    echo "  better for req/s, below 1 for latency, CPU per order and RSS."
+    echo "- CPU µs/order: utime + stime of the backend's processes (/proc/PID/stat, all threads; PHP-FPM's master and children),"
+    echo "  read just before and after the measured wrk run, in µs (CLK_TCK $CLK_TCK), ÷ the requests wrk completed (on GET rows: per"
+    echo "  request). nginx and wrk are not in it; orderd's includes its follow-up work (SMS driver=log, audit file, stats)."
     if want backends; then
         more_conns=""
         for c in ${CONNS_LIST#* }; do [ "$c" = "${CONNS_LIST%% *}" ] || more_conns+="$c "; done
@@ -897,6 +947,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo "|---:|---|---|---:|---:|---:|---:|---:|---:|"
     awk -F'\t' "$RATIO_AWK"'
         $1 == "nginx return 200" { ceil[++nc] = sprintf("%d req/s (p99 %s ms) at %d connections", $4, f($6), $10); next }
+        $1 != "C" && $1 !~ /^orderd/ { next }   # the other peers: their own table below
         {
             k = $10 SUBSEP $2 SUBSEP $3
             if (!(k in seen)) { seen[k] = 1; key[++n] = k }
@@ -921,6 +972,19 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
             }
         }' "$ROWS"
     fi
+    if want backends && [ -s "$ROWS" ]; then
+    echo
+    echo "## Peers: POST /orders at ${CONNS_LIST%% *} connections, upstream keepalive off"
+    echo
+    if [ -n "$CHART" ]; then
+        echo "![req/s and CPU µs/order per backend, POST /orders, ${CONNS_LIST%% *} connections, keepalive off]($(basename "$CHART"))"
+        echo
+    fi
+    echo "| scenario | backend | req/s | p50 ms | p99 ms | CPU µs/order | non-2xx |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    awk -F'\t' -v c="${CONNS_LIST%% *}" "$RATIO_AWK"'
+        $10 == c && $3 == "off" && $2 ~ /^POST \/orders/ { printf "| %s | %s | %d | %s | %s | %s | %d |\n", $2, $1, $4, f($5), f($6), $11, $7 }' "$ROWS"
+    fi
     if want backends; then
     echo
     echo "## Backends: GET /healthz and POST /orders through nginx"
@@ -930,22 +994,50 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo "orderd as shipped = config/orderd.ini unchanged ($SHIPPED_THREADS request threads, log line per request); both with follow-ups as shipped"
     echo "(SMS driver=log, audit file, stats; GET /healthz rows at synchronous=full). Upstream keepalive on: nginx"
     echo "\`keepalive $KEEPALIVE_CONNS\` (per worker) + \`fastcgi_keep_conn on\`. nginx return 200 = the ceiling: nginx answering by itself."
+    echo "Go net/http/fcgi = bench/go (Go's standard library FastCGI server, a goroutine per request, the order inserted on it through"
+    echo "cgo and libsqlite3 behind one mutex, then a non-blocking send of its follow-up to a channel of $GO_QUEUE drained by $GO_WORKERS goroutines)."
+    echo "PHP-FPM = bench/php/order.php in PHP-FPM, \`pm = static\` with $PHP_CHILDREN children, PDO SQLite with a persistent handle per child (each"
+    echo "child its own writer on the one file, busy_timeout 5 s). Both parse the JSON and check the required fields (the C responder stores the"
+    echo "body unparsed); both answer GET /healthz; their POST rows run at the scenario's synchronous level like C."
     echo
-    echo "| conns | backend | scenario | upstream keepalive | req/s (÷ C) | p50 ms (÷ C) | p99 ms (÷ C) | non-2xx | socket errors |"
-    echo "|---:|---|---|---|---:|---:|---:|---:|---:|"
+    echo "| conns | backend | scenario | upstream keepalive | req/s (÷ C) | p50 ms (÷ C) | p99 ms (÷ C) | CPU µs/order (÷ C) | non-2xx | socket errors | orderd ÷ C / Go / PHP-FPM: req/s; CPU µs/order |"
+    echo "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|"
     awk -F'\t' "$RATIO_AWK"'
-        { B[NR] = $1; S[NR] = $2; K[NR] = $3; R[NR] = $4; P50[NR] = $5; P99[NR] = $6; N[NR] = $7; E[NR] = $8; C[NR] = $10
-          if ($1 == "C") { cr[$10, $2, $3] = $4; c50[$10, $2, $3] = $5; c99[$10, $2, $3] = $6 } }
+        function bare(a, b,   r) { r = ratio(a, b); gsub(/[ ()]/, "", r); return r == "" ? "-" : r }
+        { B[NR] = $1; S[NR] = $2; K[NR] = $3; R[NR] = $4; P50[NR] = $5; P99[NR] = $6; N[NR] = $7; E[NR] = $8; C[NR] = $10; U[NR] = $11
+          peer = ($1 == "C") ? "c" : ($1 ~ /^Go /) ? "go" : ($1 == "PHP-FPM") ? "php" : ""
+          if (peer != "") { pr[peer, $10, $2, $3] = $4; pu[peer, $10, $2, $3] = $11; have[peer, $10, $2, $3] = 1 }
+          if ($1 == "C") { cr[$10, $2, $3] = $4; c50[$10, $2, $3] = $5; c99[$10, $2, $3] = $6; cu[$10, $2, $3] = $11 } }
         END {
             for (i = 1; i <= NR; i++) {
-                k = C[i] SUBSEP S[i] SUBSEP K[i]; r = r50 = r99 = ""
+                k = C[i] SUBSEP S[i] SUBSEP K[i]; r = r50 = r99 = ru = ""; peers = "-"
                 if (B[i] ~ /^orderd/ && (k in cr)) {
-                    r = ratio(R[i], cr[k]); r50 = ratio(P50[i], c50[k]); r99 = ratio(P99[i], c99[k])
+                    r = ratio(R[i], cr[k]); r50 = ratio(P50[i], c50[k]); r99 = ratio(P99[i], c99[k]); ru = ratio(U[i], cu[k])
                     if (cr[k] == 0) r = " (C served 0)"
                 }
-                printf "| %d | %s | %s | %s | %d%s | %s%s | %s%s | %d | %d |\n", C[i], B[i], S[i], K[i], R[i], r, f(P50[i]), r50, f(P99[i]), r99, N[i], E[i]
+                if (B[i] ~ /^orderd/) {
+                    a = b = ""
+                    split("c go php", pp, " ")
+                    for (j = 1; j <= 3; j++) {
+                        q = pp[j]
+                        a = a (j > 1 ? " / " : "") (((q, k) in have) ? bare(R[i], pr[q, k]) : "-")
+                        b = b (j > 1 ? " / " : "") (((q, k) in have) ? bare(U[i], pu[q, k]) : "-")
+                    }
+                    peers = a "; " b
+                }
+                printf "| %d | %s | %s | %s | %d%s | %s%s | %s%s | %s%s | %d | %d | %s |\n", C[i], B[i], S[i], K[i], R[i], r, f(P50[i]), r50, f(P99[i]), r99, U[i], ru, N[i], E[i], peers
             }
         }' "$ROWS"
+    echo
+    echo "The last column: each orderd row's req/s, then its CPU µs/order, divided by those of C / Go / PHP-FPM in the row with the same"
+    echo "connections, scenario and keepalive (- where that peer did not run)."
+    if [ ${#GO_FOLLOWUPS[@]} -gt 0 ]; then
+        echo
+        echo "Go peer's follow-ups (printed by it on exit; over its whole life: probe, warm-up and measured run). Dropped = the"
+        echo "non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queued when it stopped (the pattern keeps no record of either):"
+        echo
+        for fu in "${GO_FOLLOWUPS[@]}"; do echo "- $fu"; done
+    fi
     # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
     # request at FULL and at NORMAL, measured above in this same run, per connection count. The C responder is
     # taken at its best upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
@@ -1075,7 +1167,10 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
         echo
         echo "## Executor: task throughput and submit latency"
         echo
-        echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O; its own table, verbatim."
+        echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O;"
+        echo "then bench/go/executor, the same measures on a Go buffered channel drained by goroutines, run right after it on the same"
+        echo "machine. The figures of both tables, joined by measure name; the last column divides BoundedExecutor's by Go's (tasks/s: above 1"
+        echo "is better; latencies: below 1 is better). Go's send is blocking (no retries to count); its last rows have no executor-bench counterpart."
         echo
         echo "$EXECUTOR_MD"
     fi
@@ -1110,4 +1205,4 @@ cp "$RUN/table.md" "$RESULT_MD"
 echo
 cat "$RESULT_MD"
 echo
-echo "bench: written $RESULT_MD (raw wrk output: $RAW)"
+echo "bench: written $RESULT_MD${CHART:+ and $CHART} (raw wrk output: $RAW)"

@@ -156,7 +156,7 @@ func main() {
 	}
 	full := busy(20_000/burst, burst)
 
-	fmt.Printf("Go channel micro-benchmark: %s, GOMAXPROCS %d, %d goroutines, channel capacity %d\n\n",
+	fmt.Printf("Go channel micro-benchmark: %s, GOMAXPROCS %d, %d goroutines, channel capacity %d; the producer is one goroutine (blocking send), each task a closure capturing its own value\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), *workers, *capacity)
 	fmt.Println("| measure | Go channel |\n|---|---|")
 	fmt.Printf("| no-op tasks/s, 1 producer thread, %d tasks × %d runs: median (min–max) | %s (%s–%s) |\n",
