@@ -12,7 +12,7 @@ import argparse
 import html
 import sys
 
-COLORS = {"C": "#4c72b0", "Go": "#55a868", "PHP-FPM": "#8172b2", "orderd": "#dd8452"}
+COLORS = {"C": "#4c72b0", "Go": "#55a868", "PHP-FPM": "#8172b2", "orderd as shipped": "#c44e52", "orderd": "#dd8452"}
 
 
 def color(backend):

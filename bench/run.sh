@@ -40,7 +40,7 @@
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
 #   SCENARIOS=all       which sections to run, comma or space separated, from ALL_SCENARIOS: backends (the
-#                       table above: ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor,
+#                       table above: ceiling, C, Go, PHP-FPM, orderd; BACKENDS picks among them), isolation, overflow, executor,
 #                       postgres (orderd as shipped on the PostgreSQL store, one and two instances behind one nginx
 #                       upstream, at every CONNS; a throwaway PostgreSQL from scripts/with-postgres.sh for the run)
 #                       retention (orderd as shipped with outbox.retention = 0s, then 1s: done tasks deleted under
@@ -934,7 +934,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
             echo "- Trimmed: at $CONNS connections every backend ($BACKENDS) × 3 scenarios × upstream keepalive ($KEEPALIVE_SET);"
             echo "  at ${more_conns% } connections only $MORE_CONNS_BACKENDS (MORE_CONNS_BACKENDS): the like-for-like orderd (same"
             echo "  $THREADS threads as C) answers the FastCGI-layer question at $CONNS already, and more connections ask only whether the"
-            echo "  C baseline and orderd as shipped hold up. Isolation and overflow run at $CONNS connections."
+            echo "  peers and orderd as shipped hold up. Isolation and overflow run at $CONNS connections."
         fi
     fi
     echo "- Figures move by tens of percent between sittings on a shared machine: compare within one run, by the ratios."
