@@ -67,7 +67,7 @@ def main():
             num = lambda s: None if s in ("", "-") else float(s)
             rows.append({"backend": c[0], "scenario": c[1], "rps": num(c[3]), "cpu": num(c[10])})
     if not rows:
-        print(f"chart: no POST /orders rows at {a.conns} connections, keepalive {a.keepalive} in {a.rows}", file=sys.stderr)
+        print(f"chart: no POST /orders rows at {a.conns} connections, keepalive {a.keepalive} in this run", file=sys.stderr)
         return 1
 
     width = 900
