@@ -922,7 +922,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo "- POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, a fresh Idempotency-Key each, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }')."
     echo "- Ratios: an orderd figure is followed by (n×) = it ÷ its baseline measured in this same run: the C responder's row"
     echo "  with the same connections, scenario and keepalive (backends; the last column divides by C, Go and PHP-FPM each), the 0 s"
-    echo "  gateway run (isolation), RSS idle (overflow), Go's channel (executor, bench/go/executor run just before). Above 1 is"
+    echo "  gateway run (isolation), RSS idle (overflow), Go's channel (executor, bench/go/executor run right after it). Above 1 is"
     echo "  better for req/s, below 1 for latency, CPU per order and RSS."
     echo "- CPU µs/order: utime + stime of the backend's processes (/proc/PID/stat, all threads; PHP-FPM's master and children),"
     echo "  read just before and after the measured wrk run, in µs (CLK_TCK $CLK_TCK), ÷ the requests wrk completed (on GET rows: per"
