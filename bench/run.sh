@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# orderd benchmark: nginx `return 200` ceiling, the plain C libfcgi responder (bench/c/responder.c)
-# and orderd, back to back in one invocation, each behind nginx rendered by scripts/render-nginx.sh,
-# at 16 and 64 connections, without and with upstream keepalive. Then orderd's follow-up work: POST /orders
+# orderd benchmark: nginx `return 200` ceiling, the peers a user would pick instead of orderd (the plain C
+# libfcgi responder bench/c/responder.c = the speed limit; the Go net/http/fcgi responder with a channel + worker
+# pool, bench/go = bounded but drops follow-ups; PHP-FPM with PDO SQLite, bench/php = what ops know) and orderd,
+# back to back in one invocation, each behind nginx rendered by scripts/render-nginx.sh, at 16 and 64
+# connections, without and with upstream keepalive, with the backend's CPU per order (utime + stime of all its
+# processes, /proc/PID/stat, over the measured wrk run ÷ the requests wrk completed) and an SVG chart. Then orderd's follow-up work: POST /orders
 # with the SMS gateway (scripts/test-gateway.py) answering at once, after 50 ms and after 2 s (isolation), the backlog of the
 # slow run drained and accounted for (overflow: RSS, deliveries, lost tasks), and the executor
-# micro-benchmark (bench/executor). Loopback and unix sockets only; every step is time-bounded.
+# micro-benchmark (bench/executor) against Go's buffered channel (bench/go/executor), both run here. Loopback and unix sockets only; every step is time-bounded.
 # One report: machine facts and versions, then one table per section, every orderd figure with its ratio to
-# the baseline measured beside it (C responder, the 0 s gateway run, RSS idle, Go's channel). With the
-# defaults it takes about 10 minutes.
+# the baseline measured beside it (C responder, and Go and PHP-FPM too; the 0 s gateway run, RSS idle, Go's
+# channel). With the defaults it takes about 15 minutes.
 #
 #   bench/run.sh                  (make bench builds orderd in release mode first)
 #
@@ -16,20 +19,28 @@
 #   THREADS=4           C responder threads = orderd server.request_workers
 #   CONNS="16 64"       wrk -c values of the backends table, each a group of rows; the first one runs every
 #                       backend in BACKENDS and is the one isolation/overflow use, the others only MORE_CONNS_BACKENDS
-#   MORE_CONNS_BACKENDS="ceiling c orderd-shipped"   backends run at the CONNS after the first (the like-for-like
-#                       orderd variant is left out there: 64 connections ask whether C and orderd as shipped hold up)
+#   MORE_CONNS_BACKENDS="ceiling c go php orderd-shipped"   backends run at the CONNS after the first (the like-for-like
+#                       orderd variant is left out there: 64 connections ask whether the peers and orderd as shipped hold up)
 #   WRK_THREADS=2       wrk -t
 #   KEEPALIVE_CONNS=16  nginx `keepalive N` (per nginx worker; 2 workers) in the keepalive runs
 #   KEEPALIVE="off on"  which upstream keepalive settings to run
-#   BACKENDS="ceiling c orderd orderd-shipped"   which backends to run (orderd: THREADS threads and a quiet
-#                       log, like for like with C; orderd-shipped: config/orderd.ini as shipped)
+#   BACKENDS="ceiling c go php orderd orderd-shipped"   which backends to run (orderd: THREADS threads and a quiet
+#                       log, like for like with C; orderd-shipped: config/orderd.ini as shipped; go: bench/go built
+#                       here with `go build`, cgo against libsqlite3; php: PHP-FPM, bench/php/order.php). A peer
+#                       whose toolchain is missing is skipped with the reason in the report (scripts/deps.sh bench)
+#   GO=go               the go binary for bench/go (default: go on PATH, else /usr/lib/go/bin/go)
+#   GO_WORKERS=5 GO_QUEUE=100   the Go peer's follow-up goroutines and channel capacity (non-blocking send:
+#                       a follow-up that finds the channel full is dropped; the counts are in the report)
+#   GO_FOLLOWUP=0       how long each of the Go peer's follow-ups takes (a Go duration, e.g. 20ms; 0: trivial work)
+#   PHP_FPM             the php-fpm binary (default: php-fpm8.2, else php-fpm, on PATH or in /usr/sbin)
+#   PHP_CHILDREN=THREADS  PHP-FPM `pm = static` children (default 4 = THREADS, like for like with C)
 #   WARMUP=1            seconds of unmeasured wrk before each run (0: none)
 #   ORDERD_BIN          default .build/release/orderd (orderd rows are skipped, with the reason, without it)
 #   ORDERD_INI          INI to start from (default config/orderd.ini, else an empty one)
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
 #   SCENARIOS=all       which sections to run, comma or space separated, from ALL_SCENARIOS: backends (the
-#                       table above: ceiling, C, orderd; BACKENDS picks among them), isolation, overflow, executor,
+#                       table above: ceiling, C, Go, PHP-FPM, orderd; BACKENDS picks among them), isolation, overflow, executor,
 #                       postgres (orderd as shipped on the PostgreSQL store, one and two instances behind one nginx
 #                       upstream, at every CONNS; a throwaway PostgreSQL from scripts/with-postgres.sh for the run)
 #                       retention (orderd as shipped with outbox.retention = 0s, then 1s: done tasks deleted under
@@ -44,13 +55,17 @@
 #   EXECUTOR_BENCH_BIN  executor: a built executor-bench binary; default: built here with
 #                       `$SWIFT build -c release [--scratch-path $SWIFT_SCRATCH] --product executor-bench`
 #   EXECUTOR_BENCH_ARGS extra arguments for executor-bench (e.g. "--tasks 200000 --runs 1")
-#   EXECUTOR_TIMEOUT=600  executor: longest build, and longest run, of executor-bench (seconds)
+#   EXECUTOR_TIMEOUT=600  executor: longest build, and longest run, of executor-bench (seconds); the same for
+#                       bench/go/executor (built with GO, run with EXECUTOR_BENCH_ARGS' --tasks/--runs/--workers/
+#                       --capacity), whose figures each executor figure is divided by
 #   SWIFT, SWIFT_SCRATCH  the swift binary and --scratch-path for the executor build (make bench passes
 #                       both; default: swift on PATH or /opt/swift/usr/bin/swift, and the scratch dir that
 #                       holds ORDERD_BIN when it is a SwiftPM one, else SwiftPM's default)
 #
 # Output: a Markdown table on stdout and in bench/results/<date>.md (commit it; a run of only some SCENARIOS
-# writes bench/results/<date>.<scenarios>.md instead, e.g. 2026-11-27.isolation.md); raw wrk output in
+# writes bench/results/<date>.<scenarios>.md instead, e.g. 2026-11-27.isolation.md), and beside it, when the
+# backends ran, <date>[.<scenarios>].svg: req/s and CPU µs/order per backend, POST rows at the first CONNS,
+# keepalive off, drawn by bench/chart.py from this run's rows (the .md links it); raw wrk output in
 # bench/results/<date>.raw (gitignored). Figures move by tens of percent between sittings on a
 # shared 2-core machine: compare rows of one run, not runs of different days.
 set -euo pipefail
@@ -65,11 +80,19 @@ THREADS=${THREADS:-4}
 CONNS_LIST=$(echo ${CONNS:-16 64} | tr ',' ' ')
 for c in $CONNS_LIST; do [[ "$c" =~ ^[1-9][0-9]*$ ]] || { echo "bench: CONNS are connection counts (16 64), got '$c'" >&2; exit 2; }; done
 CONNS=${CONNS_LIST%% *}     # the wrk -c of the current run (run_wrk); isolation/overflow use the first of CONNS
-MORE_CONNS_BACKENDS=${MORE_CONNS_BACKENDS:-ceiling c orderd-shipped}
+MORE_CONNS_BACKENDS=${MORE_CONNS_BACKENDS:-ceiling c go php orderd-shipped}
 WRK_THREADS=${WRK_THREADS:-2}
 KEEPALIVE_CONNS=${KEEPALIVE_CONNS:-16}
 KEEPALIVE_SET=${KEEPALIVE:-off on}
-BACKENDS=${BACKENDS:-ceiling c orderd orderd-shipped}
+BACKENDS=${BACKENDS:-ceiling c go php orderd orderd-shipped}
+for b in $BACKENDS $MORE_CONNS_BACKENDS; do
+    [[ " ceiling c go php orderd orderd-shipped " == *" $b "* ]] || { echo "bench: unknown backend '$b' (ceiling c go php orderd orderd-shipped)" >&2; exit 2; }
+done
+GO_WORKERS=${GO_WORKERS:-5}
+GO_QUEUE=${GO_QUEUE:-100}
+GO_FOLLOWUP=${GO_FOLLOWUP:-0}
+PHP_CHILDREN=${PHP_CHILDREN:-$THREADS}
+CLK_TCK=$(getconf CLK_TCK)
 SHIPPED_THREADS=$(sed -n "s/^;*request_workers *= *\([0-9]*\).*/\1/p" config/orderd.ini | head -1)
 WARMUP=${WARMUP:-1}
 ORDERD_BIN=${ORDERD_BIN:-$REPO/.build/release/orderd}
@@ -195,11 +218,37 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
 
+# --- the Go and PHP-FPM peers: found (or built) here, or skipped with the reason (PEER_SKIP, in the report) ----
+declare -A PEER_SKIP=()
+GO=${GO:-$(command -v go || echo /usr/lib/go/bin/go)}
+GO_RESPONDER=$REPO/bench/bin/go-responder
+GO_EXECUTOR=$REPO/bench/bin/go-executor
+# go_build OUT PACKAGE: rebuilt when a source under bench/go is newer. GOPROXY=off and GOFLAGS=-mod=mod: the
+# module has no requirements, and nothing may be downloaded; the build cache goes where go puts it by default.
+go_build() {
+    if [ -x "$1" ] && [ -z "$(find "$REPO/bench/go" -newer "$1" -type f 2>/dev/null | head -1)" ]; then return 0; fi
+    mkdir -p "$REPO/bench/bin"
+    (cd "$REPO/bench/go" && GOPROXY=off GOFLAGS=-mod=mod CGO_ENABLED=1 timeout 300 "$GO" build -o "$1" "$2") >"$RUN/go-build.log" 2>&1
+}
+if want backends && [[ " $BACKENDS " == *" go "* ]]; then
+    if [ ! -x "$GO" ]; then PEER_SKIP[go]="no go toolchain (scripts/deps.sh bench installs golang-go)"
+    elif ! go_build "$GO_RESPONDER" .; then PEER_SKIP[go]="go build of bench/go failed: $(grep -v '^#' "$RUN/go-build.log" | head -3 | tr '\n' ' ' | cut -c1-300)"
+    fi
+fi
+PHP_FPM=${PHP_FPM:-$(command -v php-fpm8.2 || command -v php-fpm || ls /usr/sbin/php-fpm8.2 /usr/sbin/php-fpm 2>/dev/null | head -1 || true)}
+if want backends && [[ " $BACKENDS " == *" php "* ]]; then
+    if [ -z "$PHP_FPM" ] || [ ! -x "$PHP_FPM" ]; then PEER_SKIP[php]="no php-fpm (scripts/deps.sh bench installs php8.2-fpm)"
+    elif ! "$PHP_FPM" -m 2>/dev/null | grep -x pdo_sqlite >/dev/null; then PEER_SKIP[php]="$PHP_FPM has no pdo_sqlite (scripts/deps.sh bench installs php8.2-sqlite3)"
+    fi
+fi
+
 # --- starting things ----------------------------------------------------------------------------
-start_nginx() { # keepalive: on|off; the upstream is $SOCK, or every socket in $NGINX_SOCKETS
-    local socks=() s
+start_nginx() { # keepalive: on|off; the upstream is $SOCK, or every socket in $NGINX_SOCKETS; the site
+    # bench_site's (nginx/orderd.conf with the per-address connection limit lifted), or $NGINX_SITE (PHP-FPM's)
+    local socks=() s site=${NGINX_SITE:-$RUN/site.conf}
+    [ -n "${NGINX_SITE:-}" ] || bench_site "$site" || return 1
     for s in ${NGINX_SOCKETS:-$SOCK}; do socks+=(--socket "$s"); done
-    scripts/render-nginx.sh --run-dir "$RUN" "${socks[@]}" --port "$PORT" \
+    scripts/render-nginx.sh --run-dir "$RUN" "${socks[@]}" --port "$PORT" --site "$site" \
         --keepalive "$1" --keepalive-conns "$KEEPALIVE_CONNS" --ceiling-port "$CEILING_PORT" \
         --orders-limit 1000000r/s:1000000 >/dev/null
     : > "$RUN/nginx/access.log"; : > "$RUN/nginx/ceiling.access.log" 2>/dev/null || true
@@ -234,6 +283,47 @@ start_c() { # db mode: none|full|normal
     spawn-fcgi -s "$SOCK" -M 0660 -n -- "$RESPONDER" "${args[@]}" >>"$RUN/c.log" 2>&1 &
     BACKEND_PID=$!
     wait_socket c
+}
+start_go() { # db mode: full|normal (GET /healthz runs use normal: the Go peer always opens its database)
+    rm -f "$SOCK"
+    local mode=$1
+    [ "$mode" = none ] && mode=normal
+    fresh_db go
+    "$GO_RESPONDER" -s "$SOCK" -d "$RUN/go.db" -m "$mode" -workers "$GO_WORKERS" -queue "$GO_QUEUE" \
+        -followup "$GO_FOLLOWUP" >>"$RUN/go.log" 2>&1 &
+    BACKEND_PID=$!
+    wait_socket go
+}
+# bench_site OUT [SCRIPT]: the site every backend runs behind, rendered by scripts/render-nginx.sh --site:
+# nginx/orderd.conf with the per-address `limit_conn` on POST /orders lifted (every wrk connection comes from
+# 127.0.0.1: at 64 connections the shipped 20 would answer 429 instead of measuring the backend; limit_req is
+# lifted the same way by --orders-limit), and with SCRIPT the one line PHP-FPM needs and orderd does not
+# (SCRIPT_FILENAME: which script to run). Everything else is orderd's shipped file.
+bench_site() {
+    awk -v script="${2:-}" '
+        /^[ \t]*limit_conn[ \t]+orderd_orders_conn[ \t]+[0-9]+;/ { sub(/orderd_orders_conn[ \t]+[0-9]+;/, "orderd_orders_conn 10000;"); conn = 1 }
+        { print }
+        script != "" && /^[ \t]*fastcgi_param[ \t]+HTTP_PROXY[ \t]/ && !done { match($0, /^[ \t]*/); printf "%sfastcgi_param SCRIPT_FILENAME %s;\n", substr($0, 1, RLENGTH), script; done = 1 }
+        END {
+            if (script != "" && !done) { print "bench: no fastcgi_param HTTP_PROXY line in nginx/orderd.conf to put SCRIPT_FILENAME after" > "/dev/stderr"; exit 3 }
+            if (!conn) print "bench: note: no `limit_conn orderd_orders_conn N;` in nginx/orderd.conf (nothing to lift)" > "/dev/stderr"
+        }
+    ' "$REPO/nginx/orderd.conf" > "$1"
+}
+start_php() { # db mode: full|normal; PHP-FPM from bench/php/php-fpm.conf.in, pm = static, PHP_CHILDREN children
+    rm -f "$SOCK"
+    local mode=$1 root=()
+    [ "$mode" = none ] && mode=normal
+    fresh_db php
+    # the schema and WAL (a property of the file) once, before the children open it; synchronous is per connection
+    sqlite3 "$RUN/php.db" 'PRAGMA journal_mode=WAL; CREATE TABLE orders(id INTEGER PRIMARY KEY, body TEXT NOT NULL, created_at INTEGER NOT NULL);' >/dev/null
+    sed -e "s|@RUN@|$RUN|g" -e "s|@SOCKET@|$SOCK|g" -e "s|@DB@|$RUN/php.db|g" -e "s|@SYNC@|$mode|g" \
+        -e "s|@CHILDREN@|$PHP_CHILDREN|g" -e "s|@USER@|$(id -un)|g" -e "s|@GROUP@|$(id -gn)|g" \
+        "$REPO/bench/php/php-fpm.conf.in" > "$RUN/php-fpm.conf"
+    [ "$(id -u)" -eq 0 ] && root=(-R)   # php-fpm refuses to run its pool as root without it
+    "$PHP_FPM" -F -y "$RUN/php-fpm.conf" "${root[@]}" >>"$RUN/php.log" 2>&1 &
+    BACKEND_PID=$!
+    wait_socket php
 }
 start_orderd() { # synchronous: full|normal; variant: same (THREADS threads, quiet log) | shipped (the INI as shipped)
     # task.sms.per_recipient=off in every run: bench/order.json sends every order to one number, and the shipped
@@ -291,8 +381,23 @@ cpu_report() { # BEFORE AFTER
             printf "%.2f %.2f %.2f %.2f %.2f %s %.2f\n", busy / core, o / core, g / core, n / core, (busy - o - g - n) / core, (bestname == "" ? "-" : bestname), best / core
         }' "$1" "$2"
 }
+# backend_ticks: utime + stime (clock ticks, CLK_TCK a second) summed over the pids in BACKEND_CPU_PIDS (a backend's
+# processes: PHP-FPM's master and children, the single process of the others, all their threads included);
+# `-` when one of them is gone (it died mid-run: no figure rather than a wrong one).
+BACKEND_CPU_PIDS=""
+backend_ticks() {
+    local pid sum=0 t
+    for pid in $BACKEND_CPU_PIDS; do
+        # the fields after the ")" that ends the command name: utime is the 12th, stime the 13th
+        t=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=""
+        [ -n "$t" ] || { echo -; return 0; }
+        sum=$((sum + t))
+    done
+    echo "$sum"
+}
 # run_wrk BACKEND SCENARIO KEEPALIVE URL [LUA]: one measured wrk run with $CONNS connections, one row in $WRK_ROWS:
-#   backend scenario keepalive rps p50 p99 non2xx errors total conns
+#   backend scenario keepalive rps p50 p99 non2xx errors total conns cpu_us_per_request
+# (the last: the backend's CPU over the measured run ÷ the requests wrk completed, µs; `-` without BACKEND_CPU_PIDS)
 run_wrk() {
     local backend=$1 scenario=$2 ka=$3 url=$4 lua=${5:-} out
     local args=(-t"$WRK_THREADS" -c"$CONNS" --latency --timeout 5s -H "$AUTH_HEADER")
@@ -301,13 +406,17 @@ run_wrk() {
     out=$RUN/wrk.out
     echo "bench: $backend $scenario keepalive=$ka c=$CONNS ($DURATION) ..." >&2
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.before"
+    local ticks0=- ticks1=- ticks=-
+    [ -n "$BACKEND_CPU_PIDS" ] && ticks0=$(backend_ticks)
     if ! timeout $((DUR_S + 30)) wrk "${args[@]}" -d"${DUR_S}s" "$url" >"$out" 2>&1; then
         echo "bench: wrk failed or timed out for $backend $scenario" >&2
     fi
+    [ -n "$BACKEND_CPU_PIDS" ] && ticks1=$(backend_ticks)
+    [ "$ticks0" != - ] && [ "$ticks1" != - ] && ticks=$((ticks1 - ticks0))
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.after"
     { echo "## $backend | $scenario | keepalive=$ka | c=$CONNS | threads=$THREADS | $url"; cat "$out"; echo; } >> "$RAW"
     # req/s, p50 ms, p99 ms, non-2xx, socket errors, total requests, connections
-    awk -v b="$backend" -v s="$scenario" -v k="$ka" -v c="$CONNS" '
+    awk -v b="$backend" -v s="$scenario" -v k="$ka" -v c="$CONNS" -v ticks="$ticks" -v hz="$CLK_TCK" '
         function ms(v) {
             if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0
             if (v ~ /m$/) return v * 60000; if (v ~ /s$/) return v * 1000; return v + 0
@@ -320,9 +429,10 @@ run_wrk() {
         / requests in / { total = $1 }
         END {
             if (rps == "" || total + 0 == 0) { rps = 0; p50 = "-"; p99 = "-" }   # no answer: no latency either
-            printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t%d\t%d\n", b, s, k, rps, p50, p99, non2xx, errs, total, c
+            cpu = (ticks == "-" || total + 0 == 0) ? "-" : sprintf("%.0f", ticks * 1e6 / hz / total)
+            printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", b, s, k, rps, p50, p99, non2xx, errs, total, c, cpu
         }' "$out" >> "$WRK_ROWS"
-    tail -1 "$WRK_ROWS" | awk -F'\t' '{ printf "bench:   %s req/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s\n", $4, $5, $6, $7, $8 }' >&2
+    tail -1 "$WRK_ROWS" | awk -F'\t' '{ printf "bench:   %s req/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s, CPU %s µs/request\n", $4, $5, $6, $7, $8, $11 }' >&2
 }
 probe() { # method path expected-status -> 0 if it answers as expected; prints the answer otherwise
     local code body
@@ -339,7 +449,7 @@ probe() { # method path expected-status -> 0 if it answers as expected; prints t
 }
 
 run_backend() { # backend scenario keepalive
-    local backend=$1 scenario=$2 ka=$3 mode=none path=/healthz lua="" method=GET expect=200
+    local backend=$1 scenario=$2 ka=$3 mode=none path=/healthz lua="" method=GET expect=200 nginx_up=0
     case "$scenario" in
         "POST /orders FULL") mode=full; path=/orders; lua=$REPO/bench/post-order.lua; method=POST; expect=201 ;;
         "POST /orders NORMAL") mode=normal; path=/orders; lua=$REPO/bench/post-order.lua; method=POST; expect=201 ;;
@@ -350,23 +460,46 @@ run_backend() { # backend scenario keepalive
         local variant=same
         [ "$backend" = orderd-shipped ] && variant=shipped
         start_orderd "$mode" "$variant" || { NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: orderd did not start: $(tail -n 5 "$RUN/orderd.log" 2>/dev/null | grep 'cannot start' | tail -1 | sed 's/^.*error=//' | cut -c1-200 || true)"); stop_backend; return 0; }
+    elif [ "$backend" = go ] || [ "$backend" = php ]; then
+        [ -z "${PEER_SKIP[$backend]:-}" ] || return 0   # noted once, in the report
+        local site=""
+        if [ "$backend" = php ]; then
+            bench_site "$RUN/php-site.conf" "$REPO/bench/php/order.php" || { PEER_SKIP[php]="the nginx site variant for PHP-FPM could not be rendered"; return 0; }
+            site=$RUN/php-site.conf
+        fi
+        "start_$backend" "$mode" || { NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: did not start: $(tail -n 3 "$RUN/$backend.log" "$RUN/php-fpm.log" 2>/dev/null | grep -v '^==' | tr '\n' ' ' | cut -c1-200)"); stop_backend; return 0; }
+        if ! NGINX_SITE=$site start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_nginx; stop_backend; return 0; fi
+        nginx_up=1
     else
         start_c "$mode" || { NOTES+=("C $scenario keepalive=$ka c=$CONNS: responder did not start"); stop_backend; return 0; }
     fi
-    if ! start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_backend; return 0; fi
+    if [ "$nginx_up" = 0 ] && ! start_nginx "$ka"; then NOTES+=("$backend $scenario keepalive=$ka c=$CONNS: nginx did not start"); stop_nginx; stop_backend; return 0; fi
     PROBE_ANSWER=""
     local label=$backend
     [ "$backend" = c ] && label=C
+    [ "$backend" = go ] && label="Go net/http/fcgi"
+    [ "$backend" = php ] && label="PHP-FPM"
     [ "$backend" = orderd-shipped ] && label="orderd as shipped ($SHIPPED_THREADS threads, log.level=info)"
     if probe "$method" "$path" "$expect"; then
+        # the backend's processes for its CPU per request: the one started, and its children (PHP-FPM's pool)
+        BACKEND_CPU_PIDS="$BACKEND_PID $( (ps -o pid= --ppid "$BACKEND_PID" 2>/dev/null || true) | tr "\n" " ")"
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
+        BACKEND_CPU_PIDS=""
     else
         NOTES+=("$backend $scenario keepalive=$ka c=$CONNS skipped: probe $method $path wanted $expect, got $PROBE_ANSWER")
         echo "bench: skip $backend $scenario: $PROBE_ANSWER" >&2
     fi
     stop_nginx
     stop_backend
+    if [ "$backend" = go ]; then
+        # what the pattern dropped: the counts it printed on exit (bench/go/main.go), one line per run
+        local fu
+        fu=$(grep 'follow-ups:' "$RUN/go.log" 2>/dev/null | tail -1 | sed 's/^.*follow-ups: //')
+        : > "$RUN/go.log"
+        GO_FOLLOWUPS+=("c=$CONNS, $scenario, keepalive $ka: ${fu:-no counts printed (did it exit cleanly?)}")
+    fi
 }
+GO_FOLLOWUPS=()
 
 # --- follow-up work: the SMS gateway, /status, RSS ---------------------------------------------
 # start_gateway DELAY: scripts/test-gateway.py on a free loopback port, answering every delivery after
@@ -599,7 +732,31 @@ run_executor() {
         [ -s "$RUN/executor.md" ] && EXECUTOR_MD+=$'\n\nIts output before that:\n\n'"$(cat "$RUN/executor.md")"
         return 0
     fi
-    EXECUTOR_MD=$(cat "$RUN/executor.md")
+    # Go's counterpart, run right after with the same task, run, worker and capacity counts; its figures are what
+    # each executor figure is divided by (bench/executor_table.py joins the two tables by measure name).
+    local go_args=() a prev="" no_go=""
+    # shellcheck disable=SC2086
+    for a in ${EXECUTOR_BENCH_ARGS:-}; do
+        case "$prev" in --tasks|--runs|--workers|--capacity) go_args+=("$prev" "$a") ;; esac
+        prev=$a
+    done
+    if [ ! -x "$GO" ]; then no_go="no go toolchain (scripts/deps.sh bench installs golang-go)"
+    elif ! go_build "$GO_EXECUTOR" ./executor; then no_go="go build of bench/go/executor failed: $(grep -v '^#' "$RUN/go-build.log" | head -2 | tr '\n' ' ' | cut -c1-300)"
+    else
+        echo "bench: bench/go/executor ${go_args[*]} ..." >&2
+        rc=0
+        timeout "$EXECUTOR_TIMEOUT" "$GO_EXECUTOR" "${go_args[@]}" >"$RUN/go-executor.md" 2>"$RUN/go-executor.err" || rc=$?
+        { echo "## go-executor ${go_args[*]}"; cat "$RUN/go-executor.md" "$RUN/go-executor.err"; echo; } >> "$RAW"
+        if [ "$rc" != 0 ]; then
+            no_go="bench/go/executor failed (exit $rc): $(tail -2 "$RUN/go-executor.err" | tr '\n' ' ' | cut -c1-300)"
+            [ "$rc" = 124 ] && no_go="bench/go/executor timed out after ${EXECUTOR_TIMEOUT}s"
+        fi
+    fi
+    if [ -n "$no_go" ]; then
+        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "$RUN/executor.md" --no-go "$no_go")
+    else
+        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "$RUN/executor.md" "$RUN/go-executor.md")
+    fi
 }
 
 # --- the PostgreSQL store: N instances on one database behind one nginx upstream -------------------
@@ -669,7 +826,7 @@ if want backends; then
         fi
         for ka in $KEEPALIVE_SET; do
             for scenario in "GET /healthz" "POST /orders FULL" "POST /orders NORMAL"; do
-                for backend in c orderd orderd-shipped; do
+                for backend in c go php orderd orderd-shipped; do
                     [[ " $BACKENDS " == *" $backend "* && " $these " == *" $backend "* ]] || continue
                     run_backend "$backend" "$scenario" "$ka"
                 done
@@ -719,6 +876,17 @@ if want postgres; then
 fi
 ELAPSED=$(( $(date +%s) - START ))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+for b in "${!PEER_SKIP[@]}"; do NOTES+=("$b skipped: ${PEER_SKIP[$b]}"); done
+# The chart beside the report: POST rows at the first CONNS, keepalive off, drawn from this run's rows.
+CHART=""
+if want backends && [ -s "$ROWS" ]; then
+    if python3 "$REPO/bench/chart.py" "$ROWS" "${RESULT_MD%.md}.svg" --conns "${CONNS_LIST%% *}" --keepalive off \
+        --title "POST /orders through nginx, ${CONNS_LIST%% *} connections, upstream keepalive off ($DATE, ${DUR_S}s each)" 2>"$RUN/chart.err"; then
+        CHART=${RESULT_MD%.md}.svg
+    else
+        NOTES+=("no chart: $(head -c 300 "$RUN/chart.err")")
+    fi
+fi
 
 # --- the report ---------------------------------------------------------------------------------
 # pkgver PKGCONFIG-NAME DEBIAN-PACKAGE: "2.4.2 (Debian 2.4.2-2+deb12u1)", or what of it is known.
@@ -736,7 +904,7 @@ machine_facts() {
     commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     git -C "$REPO" diff --quiet HEAD 2>/dev/null || commit+=" + uncommitted changes"
     echo "- Machine: ${cpu:-unknown CPU}, $(nproc) cores (shared: other work may run beside the bench), $(uname -srm); load average $LOAD_BEFORE before, $LOAD_AFTER after."
-    echo "- Versions: Swift ${sv:-?}, nginx $("$NGINX" -v 2>&1 | sed -n 's|.*nginx/||p'), SQLite $(pkgver sqlite3 libsqlite3-0), libfcgi $(pkgver fcgi libfcgi0ldbl), wrk $(wrk -v 2>&1 | awk 'NR == 1 { v = $2; sub(/^debian\//, "", v); d = v; sub(/-.*/, "", v); print v (d != v ? " (Debian " d ")" : "") }'), gcc $(gcc -dumpfullversion 2>/dev/null) (C responder, -O2); orderd at git $commit."
+    echo "- Versions: Swift ${sv:-?}, nginx $("$NGINX" -v 2>&1 | sed -n 's|.*nginx/||p'), SQLite $(pkgver sqlite3 libsqlite3-0), libfcgi $(pkgver fcgi libfcgi0ldbl), wrk $(wrk -v 2>&1 | awk 'NR == 1 { v = $2; sub(/^debian\//, "", v); d = v; sub(/-.*/, "", v); print v (d != v ? " (Debian " d ")" : "") }'), gcc $(gcc -dumpfullversion 2>/dev/null) (C responder, -O2), $("$GO" version 2>/dev/null | awk '{ print $3 }' || echo 'no Go') ($(dpkg-query -W -f '${Version}' golang-go 2>/dev/null || echo '?')), PHP-FPM $("${PHP_FPM:-php-fpm}" -v 2>/dev/null | awk 'NR == 1 { print $2 }' || echo '?') (opcache $("${PHP_FPM:-php-fpm}" -m 2>/dev/null | grep -ix 'zend opcache' >/dev/null && echo on || echo off)); orderd at git $commit."
 }
 # ratio A B: " (A/B×)", or nothing when either is missing or B is 0.
 RATIO_AWK='function ratio(a, b,   r) { if (a == "" || a == "-" || b == "" || b == "-" || b + 0 <= 0) return ""; r = a / b; return sprintf(" (%s×)", r < 0.1 ? sprintf("%.3f", r) : sprintf("%.2f", r)) }
@@ -748,11 +916,17 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
 
     echo
     machine_facts
-    echo "- Load: every run is wrk -t$WRK_THREADS -d${DUR_S}s --latency --timeout 5s over loopback$( [ "$WARMUP" != 0 ] && echo ", after ${WARMUP} s of unmeasured warm-up"); nginx 2 workers rendered from nginx/ by scripts/render-nginx.sh, unix socket to the backend."
+    echo "- Load: every run is wrk -t$WRK_THREADS -d${DUR_S}s --latency --timeout 5s over loopback$( [ "$WARMUP" != 0 ] && echo ", after ${WARMUP} s of unmeasured warm-up"); nginx 2 workers rendered from nginx/ by scripts/render-nginx.sh, unix socket to the backend;"
+    echo "  POST /orders' per-address limits lifted (limit_req by --orders-limit, limit_conn 20 → 10000 in the bench's copy of the site: every"
+    echo "  connection comes from 127.0.0.1); for PHP-FPM the same site plus \`fastcgi_param SCRIPT_FILENAME\` (bench/php/order.php)."
     echo "- POST: one order (bench/order.json, $(wc -c < "$ORDER_BODY") bytes) per request, a fresh Idempotency-Key each, its own transaction, SQLite WAL, database on $(df -T "$RUN" | awk 'NR==2 { print $2 }')."
     echo "- Ratios: an orderd figure is followed by (n×) = it ÷ its baseline measured in this same run: the C responder's row"
-    echo "  with the same connections, scenario and keepalive (backends), the 0 s gateway run (isolation), RSS idle (overflow),"
-    echo "  the executor's own table says what it divides by (executor). Above 1 is better for req/s, below 1 for latency and RSS."
+    echo "  with the same connections, scenario and keepalive (backends; the last column divides by C, Go and PHP-FPM each), the 0 s"
+    echo "  gateway run (isolation), RSS idle (overflow), Go's channel (executor, bench/go/executor run right after it). Above 1 is"
+    echo "  better for req/s, below 1 for latency, CPU per order and RSS."
+    echo "- CPU µs/order: utime + stime of the backend's processes (/proc/PID/stat, all threads; PHP-FPM's master and children),"
+    echo "  read just before and after the measured wrk run, in µs (CLK_TCK $CLK_TCK), ÷ the requests wrk completed (on GET rows: per"
+    echo "  request). nginx and wrk are not in it; orderd's includes its follow-up work (SMS driver=log, audit file, stats)."
     if want backends; then
         more_conns=""
         for c in ${CONNS_LIST#* }; do [ "$c" = "${CONNS_LIST%% *}" ] || more_conns+="$c "; done
@@ -760,7 +934,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
             echo "- Trimmed: at $CONNS connections every backend ($BACKENDS) × 3 scenarios × upstream keepalive ($KEEPALIVE_SET);"
             echo "  at ${more_conns% } connections only $MORE_CONNS_BACKENDS (MORE_CONNS_BACKENDS): the like-for-like orderd (same"
             echo "  $THREADS threads as C) answers the FastCGI-layer question at $CONNS already, and more connections ask only whether the"
-            echo "  C baseline and orderd as shipped hold up. Isolation and overflow run at $CONNS connections."
+            echo "  peers and orderd as shipped hold up. Isolation and overflow run at $CONNS connections."
         fi
     fi
     echo "- Figures move by tens of percent between sittings on a shared machine: compare within one run, by the ratios."
@@ -773,6 +947,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo "|---:|---|---|---:|---:|---:|---:|---:|---:|"
     awk -F'\t' "$RATIO_AWK"'
         $1 == "nginx return 200" { ceil[++nc] = sprintf("%d req/s (p99 %s ms) at %d connections", $4, f($6), $10); next }
+        $1 != "C" && $1 !~ /^orderd/ { next }   # the other peers: their own table below
         {
             k = $10 SUBSEP $2 SUBSEP $3
             if (!(k in seen)) { seen[k] = 1; key[++n] = k }
@@ -797,6 +972,19 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
             }
         }' "$ROWS"
     fi
+    if want backends && [ -s "$ROWS" ]; then
+    echo
+    echo "## Peers: POST /orders at ${CONNS_LIST%% *} connections, upstream keepalive off"
+    echo
+    if [ -n "$CHART" ]; then
+        echo "![req/s and CPU µs/order per backend, POST /orders, ${CONNS_LIST%% *} connections, keepalive off]($(basename "$CHART"))"
+        echo
+    fi
+    echo "| scenario | backend | req/s | p50 ms | p99 ms | CPU µs/order | non-2xx |"
+    echo "|---|---|---:|---:|---:|---:|---:|"
+    awk -F'\t' -v c="${CONNS_LIST%% *}" "$RATIO_AWK"'
+        $10 == c && $3 == "off" && $2 ~ /^POST \/orders/ { printf "| %s | %s | %d | %s | %s | %s | %d |\n", $2, $1, $4, f($5), f($6), $11, $7 }' "$ROWS"
+    fi
     if want backends; then
     echo
     echo "## Backends: GET /healthz and POST /orders through nginx"
@@ -806,22 +994,50 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo "orderd as shipped = config/orderd.ini unchanged ($SHIPPED_THREADS request threads, log line per request); both with follow-ups as shipped"
     echo "(SMS driver=log, audit file, stats; GET /healthz rows at synchronous=full). Upstream keepalive on: nginx"
     echo "\`keepalive $KEEPALIVE_CONNS\` (per worker) + \`fastcgi_keep_conn on\`. nginx return 200 = the ceiling: nginx answering by itself."
+    echo "Go net/http/fcgi = bench/go (Go's standard library FastCGI server, a goroutine per request, the order inserted on it through"
+    echo "cgo and libsqlite3 behind one mutex, then a non-blocking send of its follow-up to a channel of $GO_QUEUE drained by $GO_WORKERS goroutines)."
+    echo "PHP-FPM = bench/php/order.php in PHP-FPM, \`pm = static\` with $PHP_CHILDREN children, PDO SQLite with a persistent handle per child (each"
+    echo "child its own writer on the one file, busy_timeout 5 s). Both parse the JSON and check the required fields (the C responder stores the"
+    echo "body unparsed); both answer GET /healthz; their POST rows run at the scenario's synchronous level like C."
     echo
-    echo "| conns | backend | scenario | upstream keepalive | req/s (÷ C) | p50 ms (÷ C) | p99 ms (÷ C) | non-2xx | socket errors |"
-    echo "|---:|---|---|---|---:|---:|---:|---:|---:|"
+    echo "| conns | backend | scenario | upstream keepalive | req/s (÷ C) | p50 ms (÷ C) | p99 ms (÷ C) | CPU µs/order (÷ C) | non-2xx | socket errors | orderd ÷ C / Go / PHP-FPM: req/s; CPU µs/order |"
+    echo "|---:|---|---|---|---:|---:|---:|---:|---:|---:|---|"
     awk -F'\t' "$RATIO_AWK"'
-        { B[NR] = $1; S[NR] = $2; K[NR] = $3; R[NR] = $4; P50[NR] = $5; P99[NR] = $6; N[NR] = $7; E[NR] = $8; C[NR] = $10
-          if ($1 == "C") { cr[$10, $2, $3] = $4; c50[$10, $2, $3] = $5; c99[$10, $2, $3] = $6 } }
+        function bare(a, b,   r) { r = ratio(a, b); gsub(/[ ()]/, "", r); return r == "" ? "-" : r }
+        { B[NR] = $1; S[NR] = $2; K[NR] = $3; R[NR] = $4; P50[NR] = $5; P99[NR] = $6; N[NR] = $7; E[NR] = $8; C[NR] = $10; U[NR] = $11
+          peer = ($1 == "C") ? "c" : ($1 ~ /^Go /) ? "go" : ($1 == "PHP-FPM") ? "php" : ""
+          if (peer != "") { pr[peer, $10, $2, $3] = $4; pu[peer, $10, $2, $3] = $11; have[peer, $10, $2, $3] = 1 }
+          if ($1 == "C") { cr[$10, $2, $3] = $4; c50[$10, $2, $3] = $5; c99[$10, $2, $3] = $6; cu[$10, $2, $3] = $11 } }
         END {
             for (i = 1; i <= NR; i++) {
-                k = C[i] SUBSEP S[i] SUBSEP K[i]; r = r50 = r99 = ""
+                k = C[i] SUBSEP S[i] SUBSEP K[i]; r = r50 = r99 = ru = ""; peers = "-"
                 if (B[i] ~ /^orderd/ && (k in cr)) {
-                    r = ratio(R[i], cr[k]); r50 = ratio(P50[i], c50[k]); r99 = ratio(P99[i], c99[k])
+                    r = ratio(R[i], cr[k]); r50 = ratio(P50[i], c50[k]); r99 = ratio(P99[i], c99[k]); ru = ratio(U[i], cu[k])
                     if (cr[k] == 0) r = " (C served 0)"
                 }
-                printf "| %d | %s | %s | %s | %d%s | %s%s | %s%s | %d | %d |\n", C[i], B[i], S[i], K[i], R[i], r, f(P50[i]), r50, f(P99[i]), r99, N[i], E[i]
+                if (B[i] ~ /^orderd/) {
+                    a = b = ""
+                    split("c go php", pp, " ")
+                    for (j = 1; j <= 3; j++) {
+                        q = pp[j]
+                        a = a (j > 1 ? " / " : "") (((q, k) in have) ? bare(R[i], pr[q, k]) : "-")
+                        b = b (j > 1 ? " / " : "") (((q, k) in have) ? bare(U[i], pu[q, k]) : "-")
+                    }
+                    peers = a "; " b
+                }
+                printf "| %d | %s | %s | %s | %d%s | %s%s | %s%s | %s%s | %d | %d | %s |\n", C[i], B[i], S[i], K[i], R[i], r, f(P50[i]), r50, f(P99[i]), r99, U[i], ru, N[i], E[i], peers
             }
         }' "$ROWS"
+    echo
+    echo "The last column: each orderd row's req/s, then its CPU µs/order, divided by those of C / Go / PHP-FPM in the row with the same"
+    echo "connections, scenario and keepalive (- where that peer did not run)."
+    if [ ${#GO_FOLLOWUPS[@]} -gt 0 ]; then
+        echo
+        echo "Go peer's follow-ups (printed by it on exit; over its whole life: probe, warm-up and measured run). Dropped = the"
+        echo "non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queued when it stopped (the pattern keeps no record of either):"
+        echo
+        for fu in "${GO_FOLLOWUPS[@]}"; do echo "- $fu"; done
+    fi
     # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
     # request at FULL and at NORMAL, measured above in this same run, per connection count. The C responder is
     # taken at its best upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
@@ -951,7 +1167,10 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
         echo
         echo "## Executor: task throughput and submit latency"
         echo
-        echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O; its own table, verbatim."
+        echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O;"
+        echo "then bench/go/executor, the same measures on a Go buffered channel drained by goroutines, run right after it on the same"
+        echo "machine. The figures of both tables, joined by measure name; the last column divides BoundedExecutor's by Go's (tasks/s: above 1"
+        echo "is better; latencies: below 1 is better). Go's send is blocking (no retries to count); its last rows have no executor-bench counterpart."
         echo
         echo "$EXECUTOR_MD"
     fi
@@ -986,4 +1205,4 @@ cp "$RUN/table.md" "$RESULT_MD"
 echo
 cat "$RESULT_MD"
 echo
-echo "bench: written $RESULT_MD (raw wrk output: $RAW)"
+echo "bench: written $RESULT_MD${CHART:+ and $CHART} (raw wrk output: $RAW)"

@@ -9,7 +9,9 @@
 #   run      build and serve (`make run`): libfcgi, SQLite, nginx, pkg-config, curl, python3 (the socket holder)
 #   test     `make test`: + spawn-fcgi, cgi-fcgi, sqlite3, systemd-analyze, PostgreSQL, Chromium, jsonschema,
 #            logrotate, promtool, dpkg-dev and lintian (the package test)
-#   bench    `make bench`: + wrk, gcc and make (the C libfcgi responder it measures beside orderd)
+#   bench    `make bench`: + wrk, gcc and make (the C libfcgi responder it measures beside orderd), and the other
+#            peers it measures in the same run: golang-go (bench/go: net/http/fcgi, cgo against libsqlite3; the
+#            executor's Go counterpart), php8.2-fpm and php8.2-sqlite3 (bench/php: PHP-FPM with pdo_sqlite)
 #   package  `make deb`: dpkg-dev, lintian
 #
 # Runs apt-get as root, or through sudo when not root and sudo exists.
@@ -71,6 +73,11 @@ if [ "$PURPOSE" = bench ]; then
     need_cmd wrk wrk
     need_cmd gcc gcc
     need_cmd make make
+    # the peers beside orderd (bench/go, bench/php): Debian's Go (standard library only, cgo for SQLite) and
+    # PHP-FPM with pdo_sqlite; run.sh skips a peer whose toolchain is missing, with the reason in the report
+    command -v go >/dev/null 2>&1 || [ -x /usr/lib/go/bin/go ] || missing+=(golang-go)
+    need_cmd php-fpm8.2 php8.2-fpm
+    need_pkg php8.2-sqlite3
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then

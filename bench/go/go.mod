@@ -1,0 +1,3 @@
+module orderd/bench/go
+
+go 1.19
