@@ -28,15 +28,13 @@ SCRATCH_FLAG := $(if $(SWIFT_SCRATCH),--scratch-path $(SWIFT_SCRATCH))
 # `make test` builds with warnings as errors; the same flags go to `swift test --skip-build` and
 # `--show-bin-path`, so nothing is rebuilt and ORDERD_BIN names the binary that was just built.
 # --static-swift-stdlib: the Swift runtime and Foundation linked into orderd, so the binary runs where the
-# toolchain is not (ldd names nothing under /opt/swift): every release build (run, bench, install, deb), and one
-# debug build of orderd alone in its own scratch directory for PackageTests. The tests themselves cannot link
-# statically (swift-testing has no static library), hence the second directory.
+# toolchain is not (ldd names nothing under /opt/swift): every release build (run, bench, install, deb). The debug
+# orderd gets the same from Package.swift's linker settings (the test bundle cannot take the flag: swift-testing
+# has no static library), so PackageTests packages the binary `make test` built.
 TEST_FLAGS := $(SCRATCH_FLAG) -Xswiftc -warnings-as-errors
 # A target that imports one it does not declare (a layer reaching up, see Package.swift) fails the build.
 LAYER_CHECK := --explicit-target-dependency-import-check error
 RELEASE_FLAGS := $(SCRATCH_FLAG) -c release --static-swift-stdlib
-STATIC_SCRATCH ?= $(CURDIR)/.build-static
-STATIC_FLAGS := --scratch-path $(STATIC_SCRATCH) -Xswiftc -warnings-as-errors --static-swift-stdlib
 
 PORT ?= 8080
 RUN_DIR ?= $(CURDIR)/.run
@@ -83,9 +81,8 @@ run: deps-run build
 
 test: deps
 	$(SWIFT) build --build-tests $(TEST_FLAGS) $(LAYER_CHECK)
-	$(SWIFT) build $(STATIC_FLAGS) --product orderd
 	ORDERD_BIN="$$($(SWIFT) build $(TEST_FLAGS) --show-bin-path)/orderd"; export ORDERD_BIN; \
-	export ORDERD_STATIC_BIN="$$($(SWIFT) build $(STATIC_FLAGS) --show-bin-path)/orderd"; \
+	export ORDERD_STATIC_BIN="$$ORDERD_BIN"; \
 	export ORDERD_REPO='$(CURDIR)'; \
 	scripts/with-postgres.sh bash -c '$(SWIFT) test --skip-build $(TEST_FLAGS) --skip IntegrationTests; unit=$$?; \
 	  $(SWIFT) test --skip-build $(TEST_FLAGS) --filter IntegrationTests; exit $$(( unit || $$? ))'
@@ -180,5 +177,5 @@ uninstall:
 	@echo "orderd's data in /var/lib/orderd (StateDirectory) and the keys in $(CONFDIR)/api-keys are left alone"
 
 clean:
-	rm -rf '$(RUN_DIR)' bench/bin '$(STATIC_SCRATCH)'
+	rm -rf '$(RUN_DIR)' bench/bin
 	$(SWIFT) package clean $(SCRATCH_FLAG)

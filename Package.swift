@@ -1,9 +1,36 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
 let strict: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
 ]
+
+// A debug orderd linked with the toolchain's static Swift runtime and Foundation, like every release build
+// (`--static-swift-stdlib`): `make test` then tests the package (PackageTests) with the binary it already built,
+// instead of building every dependency a second time in a scratch directory of its own (the test bundle itself
+// cannot link statically: swift-testing has no static library, so the flag cannot go on the command line).
+// SwiftPM's own `-static-stdlib` alone lists Foundation's libraries in an order the linker cannot resolve for
+// this binary, hence the explicit group.
+let swiftStaticLibraries: String? = {
+    let searchPath = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+    for bin in searchPath + ["/opt/swift/usr/bin"] where FileManager.default.isExecutableFile(atPath: bin + "/swiftc") {
+        let lib = URL(fileURLWithPath: bin).deletingLastPathComponent().appendingPathComponent("lib/swift_static/linux").path
+        if FileManager.default.fileExists(atPath: lib + "/libFoundation.a") { return lib }
+    }
+    return nil
+}()
+let staticDebugLink: [LinkerSetting] = swiftStaticLibraries.map { lib in
+    let group = [
+        "Foundation", "FoundationEssentials", "FoundationInternationalization", "CoreFoundation", "_FoundationCShims",
+        "_FoundationCollections", "_FoundationICU", "swiftDispatch", "dispatch", "BlocksRuntime", "swiftSynchronization",
+        "swift_RegexParser", "swift_StringProcessing", "swiftSwiftOnoneSupport", "swiftCore", "swift_Concurrency",
+        "swiftGlibc",
+    ]
+    return [.unsafeFlags(
+        ["-static-stdlib", "-L", lib, "-Xlinker", "--start-group"] + group.map { "-l" + $0 } + ["-Xlinker", "--end-group"],
+        .when(platforms: [.linux], configuration: .debug))]
+} ?? []
 
 let package = Package(
     name: "orderd",
@@ -121,7 +148,8 @@ let package = Package(
                 "OrderdServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
-            swiftSettings: strict
+            swiftSettings: strict,
+            linkerSettings: staticDebugLink
         ),
         // What the test targets share: the throwaway PostgreSQL of `make test`, the Prometheus text parser, store fixtures.
         .target(
