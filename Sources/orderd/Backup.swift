@@ -24,34 +24,28 @@ extension Orderd {
         var to: String
 
         func run() throws {
-            let configuration: OrderdConfiguration
-            do {
-                configuration = try ConfigLoader.load(path: options.config)
-            } catch {
-                printError("orderd: configuration \(options.config) is not valid.\n\(error)")
-                throw ExitStatus.config
-            }
+            let configuration = try options.load()
             guard configuration.store.driver == .sqlite else {
                 printError("orderd: store.driver is postgres: back it up with pg_dump or point-in-time recovery (docs/operations.md, Operating)")
                 throw ExitStatus.usage
             }
-            let onTerminal = isatty(2) == 1
+            let progress = ProgressLine()
             let start = Date()
             var lastShown = -1
             do {
                 let report = try SQLiteBackup.run(from: configuration.store.path, to: to) { done, total in
-                    guard onTerminal, total > 0 else { return }
+                    guard progress.enabled, total > 0 else { return }
                     let percent = done * 100 / total
                     if percent != lastShown {
                         lastShown = percent
-                        printError("\rbackup: \(done)/\(total) pages (\(percent)%)", newline: false)
+                        progress.show("backup: \(done)/\(total) pages (\(percent)%)")
                     }
                 }
-                if onTerminal { printError("") }
+                progress.finish()
                 let seconds = String(format: "%.1f", Date().timeIntervalSince(start))
                 print("backup: \(to): \(report.orders) orders, \(report.pages) pages (\(report.bytes / 1024) KiB), checked, in \(seconds) s")
             } catch {
-                if onTerminal { printError("") }
+                progress.finish()
                 printError("orderd: backup failed: \(String(reflecting: error))")
                 throw ExitStatus.ioError
             }

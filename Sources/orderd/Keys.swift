@@ -79,30 +79,26 @@ extension Orderd {
                 }
             }
 
-            /// Opens with O_APPEND and mode 0600 when it creates the file; an existing file keeps its mode.
+            /// Appends with O_APPEND (mode 0600 when it creates the file; an existing file keeps its mode), fsynced.
             static func append(_ text: String, to path: String) throws {
-                let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
-                guard fd >= 0 else {
-                    printError("orderd: cannot open \(path): \(String(cString: strerror(errno)))")
-                    throw ExitStatus.cannotCreate
-                }
-                defer { close(fd) }
-                let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
-                guard written == text.utf8.count, fsync(fd) == 0 else {
-                    printError("orderd: cannot write \(path): \(String(cString: strerror(errno)))")
-                    throw ExitStatus.ioError
-                }
+                try writeFile(text, to: path, flags: O_APPEND | O_CREAT, sync: true, cannotOpen: "cannot open \(path)")
             }
 
+            /// Creates the file (mode 0600); refuses one that exists.
             static func write(_ text: String, to path: String) throws {
-                let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+                try writeFile(text, to: path, flags: O_CREAT | O_EXCL, sync: false,
+                              cannotOpen: "cannot create \(path) (it must not exist yet)")
+            }
+
+            private static func writeFile(_ text: String, to path: String, flags: Int32, sync: Bool, cannotOpen: String) throws {
+                let fd = open(path, O_WRONLY | O_CLOEXEC | flags, 0o600)
                 guard fd >= 0 else {
-                    printError("orderd: cannot create \(path) (it must not exist yet): \(String(cString: strerror(errno)))")
+                    printError("orderd: \(cannotOpen): \(String(cString: strerror(errno)))")
                     throw ExitStatus.cannotCreate
                 }
                 defer { close(fd) }
                 let written = text.withCString { Glibc.write(fd, $0, strlen($0)) }
-                guard written == text.utf8.count else {
+                guard written == text.utf8.count, !sync || fsync(fd) == 0 else {
                     printError("orderd: cannot write \(path): \(String(cString: strerror(errno)))")
                     throw ExitStatus.ioError
                 }

@@ -38,13 +38,7 @@ enum ExitStatus {
 
 /// Opens the configured store for an administration command (never migrated; read-only unless `writable`).
 func openAdministration(_ options: ConfigOption, writable: Bool) throws -> any OutboxAdministration {
-    let configuration: OrderdConfiguration
-    do {
-        configuration = try ConfigLoader.load(path: options.config)
-    } catch {
-        printError("orderd: configuration \(options.config) is not valid.\n\(error)")
-        throw ExitStatus.config
-    }
+    let configuration = try options.load()
     do {
         return try OrderStores.openForAdministration(configuration, writable: writable)
     } catch let error as SchemaMismatch {
@@ -75,6 +69,24 @@ func nowMillis() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 struct ConfigOption: ParsableArguments {
     @Option(name: .long, help: "The INI configuration file.")
     var config: String = "/etc/orderd/orderd.ini"
+
+    /// The configuration, or exit 78 with the loader's message (file, line, key, value and what was expected).
+    func load(starting: Bool = false) throws -> OrderdConfiguration {
+        do {
+            return try ConfigLoader.load(path: config)
+        } catch {
+            printError("orderd: configuration \(config) is not valid\(starting ? "; not starting" : "").\n\(error)")
+            throw ExitStatus.config
+        }
+    }
+}
+
+/// `--since 30m`: a duration in the INI file's syntax, checked in `validate()` so the message can say what is
+/// expected.
+func validateSince(_ since: String?) throws {
+    if let since, DurationText.parse(since) == nil {
+        throw ValidationError("--since must be a duration such as 30m, 6h or 2d, not '\(since)'.")
+    }
 }
 
 /// Prints to stderr in one write (stderr is not safe to use through `fputs` under Swift 6 strict concurrency).

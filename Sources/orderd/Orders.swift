@@ -75,9 +75,7 @@ extension Orderd {
             var json = false
 
             func validate() throws {
-                if let since, DurationText.parse(since) == nil {
-                    throw ValidationError("--since must be a duration such as 30m, 6h or 2d, not '\(since)'.")
-                }
+                try validateSince(since)
                 guard limit >= 1 && limit <= 10_000 else { throw ValidationError("--limit must be from 1 to 10000.") }
             }
 

@@ -21,13 +21,7 @@ extension Orderd {
         func run() throws {
             // Before any thread exists, so that every thread inherits the mask and sigwait sees the signals.
             Signals.block()
-            let configuration: OrderdConfiguration
-            do {
-                configuration = try ConfigLoader.load(path: options.config)
-            } catch {
-                printError("orderd: configuration \(options.config) is not valid; not starting.\n\(error)")
-                throw ExitStatus.config
-            }
+            let configuration = try options.load(starting: true)
             // Before anything starts, with the same wording as check-config (the key and the file, never the secret).
             do {
                 _ = try OutgoingCredentials.load(configuration)

@@ -112,9 +112,7 @@ extension Orderd {
             func validate() throws {
                 if dead {
                     guard ids.isEmpty else { throw ValidationError("Give task ids or --dead, not both.") }
-                    if let since, DurationText.parse(since) == nil {
-                        throw ValidationError("--since must be a duration such as 30m, 6h or 2d, not '\(since)'.")
-                    }
+                    try validateSince(since)
                     if let limit, limit < 1 { throw ValidationError("--limit must be at least 1.") }
                 } else {
                     guard !ids.isEmpty else { throw ValidationError("Give task ids, or --dead to select dead tasks.") }
