@@ -53,7 +53,7 @@ package final class OrderdService {
         var running = configuration
         var posters = parts.posters
         var lifecycle = ServiceLifecycle()
-        let quickStop = { Self.exitMargin }
+        let quickStop = { Self.exitMargin }  // parts that stop at once
         let logStop = { [logger] (report: StopReport) in
             logger.notice("part stopped", metadata: [
                 "part": "\(report.name)", "took_ms": "\(report.took.millisecondsText)",
