@@ -1,4 +1,3 @@
-import Foundation
 import OrderdSupport
 
 #if canImport(Glibc)
@@ -12,8 +11,9 @@ import Glibc
 /// connection whose request passed its deadline: the blocked read returns at once, the thread can still write
 /// its 408, and it is free again.
 final class ReadDeadlines: @unchecked Sendable {
-    // Safe: `slots` is only touched with `lock` held; the watchdog thread only calls shutdown() under the lock,
-    // while the slot still names the fd, so it can never cut a descriptor that was closed and reused.
+    // @unchecked Sendable: `slots` is only touched with `lock` held (a `PThreadMutex`: every request arms and
+    // disarms a slot, a hot path); the watchdog only calls shutdown() under the lock, while the slot still names
+    // the fd, so it can never cut a descriptor that was closed and reused.
     private struct Slot {
         var fd: Int32 = -1
         var deadline: ContinuousClock.Instant = .now
@@ -22,26 +22,27 @@ final class ReadDeadlines: @unchecked Sendable {
 
     private let lock = PThreadMutex()
     private var slots: [Slot]
-    private var stopped = false
     private let interval: Duration
+    private let watchdog = BackgroundThread(name: "orderd-deadlines")
 
     init(slots count: Int, checkEvery interval: Duration = .milliseconds(100)) {
         slots = Array(repeating: Slot(), count: count)
         self.interval = interval
     }
 
+    /// Without the watchdog a stalled peer could hold a request thread for good, so a thread that cannot start
+    /// stops the process (it is among the first threads started: the machine is out of threads).
     func start() {
-        let thread = Thread { [self] in run() }
-        thread.name = "orderd-deadlines"
-        thread.stackSize = 256 * 1024
-        thread.start()
+        do {
+            try watchdog.start { [self] context in run(context) }
+        } catch {
+            fatalError("\(error)")
+        }
     }
 
+    /// Returns once the watchdog has ended.
     func stop() {
-        lock.withLock {
-            stopped = true
-            lock.broadcast()
-        }
+        watchdog.stop()
     }
 
     func arm(_ slot: Int, fd: Int32, deadline: ContinuousClock.Instant) {
@@ -62,16 +63,17 @@ final class ReadDeadlines: @unchecked Sendable {
         lock.withLock { slots[slot].fired }
     }
 
-    private func run() {
-        lock.lock()
-        defer { lock.unlock() }
-        while !stopped {
+    private func run(_ context: BackgroundThread.Context) {
+        var next: ContinuousClock.Instant
+        repeat {
             let now = ContinuousClock.now
-            for index in slots.indices where slots[index].fd >= 0 && !slots[index].fired && slots[index].deadline <= now {
-                shutdown(slots[index].fd, Int32(SHUT_RD))
-                slots[index].fired = true
+            next = now.advanced(by: interval)
+            lock.withLock {
+                for index in slots.indices where slots[index].fd >= 0 && !slots[index].fired && slots[index].deadline <= now {
+                    shutdown(slots[index].fd, Int32(SHUT_RD))
+                    slots[index].fired = true
+                }
             }
-            lock.wait(until: now.advanced(by: interval))
-        }
+        } while context.wait(until: next)
     }
 }

@@ -31,7 +31,7 @@ package final class FollowUps: Sendable {
     /// The executor tasks go to now. A reload that changes its size puts a new one here and lets the old one
     /// drain in the background (what it never started goes back to the outbox and comes to the new one).
     private let executorSlot: ExecutorSlot
-    private let retiring = Mutex<[(executor: BoundedExecutor, thread: OwnedThread?)]>([])
+    private let retiring = Mutex<[(executor: BoundedExecutor, thread: BackgroundThread)]>([])
     var executor: BoundedExecutor { executorSlot.current }
     let outbox: any OutboxStore
     let leases: LeaseBook
@@ -103,7 +103,7 @@ package final class FollowUps: Sendable {
         let report = executor.stop(drainDeadline: drainDeadline)
         for old in retiring.withLock({ $0 }) {
             _ = old.executor.stop(drainDeadline: drainDeadline)  // waits for the retiring thread's own stop
-            old.thread?.join()
+            old.thread.stop()
         }
         return report
     }
@@ -126,7 +126,9 @@ package final class FollowUps: Sendable {
         // The old executor finishes what it runs and has queued, within drain_timeout, on a thread of its own;
         // what it never starts is released to the outbox. Joined at the stop.
         let drain = configuration.executor.drainTimeout
-        let thread = try? OwnedThread(name: "orderd-executor-retire") { _ = current.stop(drainDeadline: .now + drain) }
+        // If the thread cannot start, the stop drains it instead.
+        let thread = BackgroundThread(name: "orderd-executor-retire")
+        try? thread.start { _ in _ = current.stop(drainDeadline: .now + drain) }
         retiring.withLock { $0.append((current, thread)) }
     }
 

@@ -1,6 +1,7 @@
 import OrderdExecutor
 import OrderdStore
 import OrderdSupport
+import Synchronization
 
 /// Keeps the executor fed from the outbox, on a thread of its own (its store calls block).
 ///
@@ -15,16 +16,15 @@ import OrderdSupport
 /// in the store.
 ///
 /// A blocking thread of our own rather than a Task: the SQLite store's claim blocks on the writer thread.
-final class OutboxDispatcher: @unchecked Sendable {
-    // @unchecked Sendable: `stopping` and `poked` are only touched with `mutex` held; the rest is immutable.
+final class OutboxDispatcher: Sendable {
     private let outbox: any OutboxStore
     private let leases: LeaseBook
     private let settler: TaskSettler
     private let executor: @Sendable () -> BoundedExecutor
-    private let mutex = PThreadMutex()
-    private var stopping = false
-    private var poked = false
-    private var thread: OwnedThread?
+    /// A request thread reported an overflow since the last round looked; the wake alone could be taken by
+    /// a wait that ended for the poll anyway.
+    private let poked = Atomic(false)
+    private let thread = BackgroundThread(name: "orderd-dispatcher")
 
     /// - Parameter executor: the executor in force (a reload may replace it).
     init(outbox: any OutboxStore, leases: LeaseBook, settler: TaskSettler, executor: @escaping @Sendable () -> BoundedExecutor) {
@@ -34,25 +34,18 @@ final class OutboxDispatcher: @unchecked Sendable {
         self.executor = executor
     }
 
-    func start() throws {
-        thread = try OwnedThread(name: "orderd-dispatcher") { [self] in run() }
+    func start() throws(ThreadStartError) {
+        try thread.start { [self] context in run(context) }
     }
 
     /// A durable task overflowed: look at the outbox again soon. Cheap; called from request threads.
     func poke() {
-        mutex.withLock {
-            poked = true
-            mutex.signal()
-        }
+        poked.store(true, ordering: .releasing)
+        thread.wake()
     }
 
     func stop() {
-        mutex.withLock {
-            stopping = true
-            mutex.signal()
-        }
-        thread?.join()
-        thread = nil
+        thread.stop()
     }
 
     /// Known durable kinds no handler here runs: claims leave them alone.
@@ -106,25 +99,20 @@ final class OutboxDispatcher: @unchecked Sendable {
         outbox.record(.renew(held, untilMillis: settler.now() + lease.millis))
     }
 
-    private var isStopping: Bool { mutex.withLock { stopping } }
-
-    private func run() {
+    private func run(_ context: BackgroundThread.Context) {
         var settings = settler.current.executor
         var nextRenew = ContinuousClock.now + settings.leaseTimeout / 3
         var nextPoll = ContinuousClock.now  // at start: pick up what an earlier run left
         var backlog = false
         var failures = 0
-        while !isStopping {
+        while !context.isStopping {
             settings = settler.current.executor  // a reload may have changed them
             let now = ContinuousClock.now
             if now >= nextRenew {
                 renewLeases()
                 nextRenew = now + settings.leaseTimeout / 3
             }
-            let due = mutex.withLock {
-                defer { poked = false }
-                return poked || backlog || now >= nextPoll
-            }
+            let due = poked.exchange(false, ordering: .acquiring) || backlog || now >= nextPoll
             let executor = self.executor()
             if due {
                 let free = executor.freeCapacity
@@ -152,10 +140,7 @@ final class OutboxDispatcher: @unchecked Sendable {
                 let quarter = max(1, executor.configuration.queueCapacity / 4)
                 _ = executor.waitForCapacity(atLeast: quarter, until: min(nextRenew, .now + settings.pollInterval))
             } else {
-                let wakeAt = min(nextPoll, nextRenew)
-                mutex.withLock {
-                    if !poked && !stopping { mutex.wait(until: wakeAt) }
-                }
+                _ = context.wait(until: min(nextPoll, nextRenew))
             }
         }
     }

@@ -18,9 +18,7 @@ import Glibc
 /// finished tasks while tasks wait, and the store's writer taking up queued writes. If one of them stands still
 /// for its allowance, the pings stop and systemd restarts orderd (`Restart=on-failure`): nothing acknowledged
 /// is lost, the outbox carries the follow-up work over.
-final class HealthMonitor: @unchecked Sendable {
-    // @unchecked Sendable: `stopping` is only touched with `mutex` held; the rest is immutable or only used
-    // by the monitor's own thread.
+final class HealthMonitor: BackgroundService {
     private let server: FastCGIServer
     private let followUps: FollowUps
     private let requests: RequestCounter
@@ -29,9 +27,8 @@ final class HealthMonitor: @unchecked Sendable {
     private let listenName: String
     private let requestTimeout: @Sendable () -> Duration
     private let watchdogInterval: Duration?
-    private let mutex = PThreadMutex()
-    private var stopping = false
-    private var thread: OwnedThread?
+    private let thread = BackgroundThread(name: "orderd-health")
+    let name = "health monitor"
 
     init(
         server: FastCGIServer, followUps: FollowUps, requests: RequestCounter, notifier: SystemdNotifier,
@@ -57,16 +54,13 @@ final class HealthMonitor: @unchecked Sendable {
 
     func start() throws {
         guard notifier.isEnabled else { return }
-        thread = try OwnedThread(name: "orderd-health") { [self] in run() }
+        try thread.start { [self] context in run(context) }
     }
 
-    func stop() {
-        mutex.withLock {
-            stopping = true
-            mutex.signal()
-        }
-        thread?.join()
-        thread = nil
+    /// Returns after the current round: a round is a few counter reads and at most one outbox count.
+    func stop(deadline: ContinuousClock.Instant) -> Bool {
+        thread.stop()
+        return true
     }
 
     /// When each part last moved.
@@ -90,19 +84,14 @@ final class HealthMonitor: @unchecked Sendable {
         return nil
     }
 
-    private func run() {
+    private func run(_ context: BackgroundThread.Context) {
         let start = ContinuousClock.now
         var progress = Progress(heartbeats: server.heartbeats, heartbeatsAt: start, executorDone: 0, executorDoneAt: start)
         var lastRequests = requests.counts.finished
         var lastStatus = start
         var lastPing = ContinuousClock.Instant?.none
         var reportedStall = false
-        while true {
-            let stop = mutex.withLock { () -> Bool in
-                if !stopping { mutex.wait(until: .now + .seconds(1)) }
-                return stopping
-            }
-            if stop { return }
+        while context.wait(until: .now + .seconds(1)) {
             let now = ContinuousClock.now
             let executor = followUps.snapshot(withOutbox: false).executor
             let beats = server.heartbeats

@@ -7,7 +7,8 @@ extension OrderdService {
     /// The PostgreSQL store's close: its outbox writer gets up to 10 s for the last task outcomes, the pool up
     /// to 10 s more (`PostgresOrderStore.close`).
     static let postgresClose: Duration = .seconds(20)
-    /// HTTP clients shut down, the audit file closed, the process exits.
+    /// HTTP clients shut down, the audit file closed, the process exits. Also the budget each of those quick
+    /// stops (and the health monitor's, the sampler's) is reported against.
     static let exitMargin: Duration = .seconds(5)
     /// At a stop, the requests in flight and then the follow-up tasks each get their live timeout, at most this
     /// long: so the whole stop fits a fixed `TimeoutStopSec=` (130 s) whatever a reload set the timeouts to (up

@@ -15,17 +15,16 @@ import Glibc
 /// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
 /// and the next lines go to a new file at the path.
 package final class AuditLog: @unchecked Sendable {
-    // @unchecked Sendable: `pending`, `stopping` and the reopen counters are only touched with `mutex` held;
-    // `fd` is used by the writer thread only (init sets it before the thread starts).
+    // @unchecked Sendable: `pending`, `closing` and the reopen counters are only touched with `mutex` held
+    // (a `PThreadMutex`, because reopen() waits on its condition for the writer's answer).
     let path: String
-    private var fd: Int32
     private let mutex = PThreadMutex()
     private var pending: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
-    private var stopping = false
+    private var closing = false
     private var reopensAsked = 0
     private var reopensDone = 0
     private var reopenFailure: String?
-    private var thread: OwnedThread?
+    private let writer = BackgroundThread(name: "orderd-audit")
 
     /// Opens (or creates, mode 0640) the file for appending; throws a message naming the path.
     package init(path: String) throws(FollowUpError) {
@@ -34,9 +33,8 @@ package final class AuditLog: @unchecked Sendable {
         guard fd >= 0 else {
             throw .permanent("cannot open the audit file \(path): \(String(cString: strerror(errno)))")
         }
-        self.fd = fd
         do {
-            thread = try OwnedThread(name: "orderd-audit") { [self] in run() }
+            try writer.start { [self] context in run(fd: fd, context) }
         } catch {
             Glibc.close(fd)
             throw .permanent("cannot start the audit writer thread: \(error)")
@@ -47,23 +45,29 @@ package final class AuditLog: @unchecked Sendable {
     func append(_ line: [UInt8]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let accepted = mutex.withLock {
-                guard !stopping else { return false }
+                guard !closing else { return false }
                 pending.append((line, continuation))
-                mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
                 return true
             }
-            if !accepted { continuation.resume(throwing: FollowUpError.transient("the audit file is closed")) }
+            if accepted {
+                writer.wake()
+            } else {
+                continuation.resume(throwing: FollowUpError.transient("the audit file is closed"))
+            }
         }
     }
 
     /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
     /// at most 5 s. Returns nil, or why the old file is still in use.
     package func reopen() -> String? {
-        mutex.withLock {
-            guard !stopping else { return "the audit file is closed" }
+        let ticket = mutex.withLock { () -> Int? in
+            guard !closing else { return nil }
             reopensAsked += 1
-            let ticket = reopensAsked
-            mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
+            return reopensAsked
+        }
+        guard let ticket else { return "the audit file is closed" }
+        writer.wake()
+        return mutex.withLock {
             let deadline = ContinuousClock.now + .seconds(5)
             while reopensDone < ticket {
                 if !mutex.wait(until: deadline) && reopensDone < ticket { return "the audit writer did not answer within 5 s" }
@@ -74,24 +78,22 @@ package final class AuditLog: @unchecked Sendable {
 
     /// Writes what is queued, then closes the file.
     package func close() {
-        mutex.withLock {
-            stopping = true
-            mutex.broadcast()  // the writer, and a reopen() waiting on the same condition
-        }
-        thread?.join()
-        thread = nil
+        mutex.withLock { closing = true }
+        writer.stop()
     }
 
-    private func run() {
+    /// The writer's loop; `fd` is the writer's alone.
+    private func run(fd initial: Int32, _ context: BackgroundThread.Context) {
+        var fd = initial
+        var running = true
         while true {
             let (batch, reopenTicket): ([(line: [UInt8], done: CheckedContinuation<Void, any Error>)], Int?) = mutex.withLock {
-                while pending.isEmpty && !stopping && reopensDone == reopensAsked { mutex.wait() }
                 defer { pending = [] }
                 return (pending, reopensDone < reopensAsked ? reopensAsked : nil)
             }
             if let reopenTicket {
                 // Lines queued before the reopen go to the new file too: they were not written yet.
-                let failure = reopenFile()
+                let failure = reopenFile(replacing: &fd)
                 mutex.withLock {
                     reopenFailure = failure
                     reopensDone = reopenTicket
@@ -100,7 +102,11 @@ package final class AuditLog: @unchecked Sendable {
             }
             if batch.isEmpty {
                 if reopenTicket != nil { continue }
-                break
+                // close() refuses new lines before it stops the writer, so once the wait says stop, one more
+                // look finds the last of them.
+                if !running { break }
+                running = context.wait()
+                continue
             }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(batch.reduce(0) { $0 + $1.line.count + 1 })
@@ -108,7 +114,7 @@ package final class AuditLog: @unchecked Sendable {
                 bytes += entry.line
                 bytes.append(UInt8(ascii: "\n"))
             }
-            let failure = writeAll(bytes) ?? (fdatasync(fd) == 0 ? nil : "fdatasync: \(String(cString: strerror(errno)))")
+            let failure = writeAll(bytes, to: fd) ?? (fdatasync(fd) == 0 ? nil : "fdatasync: \(String(cString: strerror(errno)))")
             for entry in batch {
                 if let failure {
                     entry.done.resume(throwing: FollowUpError.transient("audit file \(path): \(failure)"))
@@ -121,7 +127,7 @@ package final class AuditLog: @unchecked Sendable {
     }
 
     /// The new file in place of the old, or the old one kept and why.
-    private func reopenFile() -> String? {
+    private func reopenFile(replacing fd: inout Int32) -> String? {
         let fresh = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fresh >= 0 else { return "cannot open \(path): \(String(cString: strerror(errno)))" }
         Glibc.close(fd)
@@ -130,7 +136,7 @@ package final class AuditLog: @unchecked Sendable {
     }
 
     /// nil on success, else what went wrong.
-    private func writeAll(_ bytes: [UInt8]) -> String? {
+    private func writeAll(_ bytes: [UInt8], to fd: Int32) -> String? {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
@@ -141,6 +147,19 @@ package final class AuditLog: @unchecked Sendable {
             offset += written
         }
         return nil
+    }
+}
+
+extension AuditLog: BackgroundService {
+    package var name: String { "audit log" }
+
+    /// Opened and started by init.
+    package func start() {}
+
+    /// Returns once what was queued is on disk and the file is closed.
+    package func stop(deadline: ContinuousClock.Instant) -> Bool {
+        close()
+        return true
     }
 }
 

@@ -1,6 +1,7 @@
 import OrderdFollowUps
 import OrderdStore
 import OrderdSupport
+import Synchronization
 
 /// Every `interval`, on a thread of its own, records orders created, the executor's queue depth and the
 /// outbox's oldest pending age for the charts of `/status?html` (and the `history` of `/status`). Keeps the
@@ -8,18 +9,15 @@ import OrderdSupport
 ///
 /// The outbox figures are a SQLite read, so they are taken here every `interval`, never per request of a
 /// chart. The first sample is taken at `start()`.
-package final class StatusSampler: @unchecked Sendable {
-    // Safe to share: `history` and `stopped` are only touched with `mutex` held; `thread` only by start() and
-    // stop(), which OrderdService.run() calls one after the other on its own thread.
+package final class StatusSampler: Sendable {
     /// Fed by the HTTP edge (an observer); the sampler reads its order count.
     let requests: RequestCounter
     let interval: Duration
     private let followUps: FollowUps
     private let wallClock: @Sendable () -> Int64
-    private let mutex = PThreadMutex()
-    private var history: StatusHistory
-    private var stopped = false
-    private var thread: OwnedThread?
+    private let history: Mutex<StatusHistory>
+    let capacity: Int
+    private let thread = BackgroundThread(name: "orderd-status-sampler")
 
     package init(
         followUps: FollowUps, requests: RequestCounter = RequestCounter(), interval: Duration = .seconds(5),
@@ -29,47 +27,36 @@ package final class StatusSampler: @unchecked Sendable {
         self.requests = requests
         self.interval = interval
         self.wallClock = wallClock
-        history = StatusHistory(capacity: capacity)
+        self.capacity = capacity
+        history = Mutex(StatusHistory(capacity: capacity))
     }
 
     /// The samples kept, oldest first.
-    var samples: [StatusSample] { mutex.withLock { history.samples } }
-
-    var capacity: Int { history.capacity }
+    var samples: [StatusSample] { history.withLock { $0.samples } }
 
     package func start() throws(ThreadStartError) {
-        thread = try OwnedThread(name: "orderd-status-sampler") { [self] in run() }
+        try thread.start { [self] context in
+            var previous: (created: Int, at: ContinuousClock.Instant)?
+            var due = ContinuousClock.now
+            repeat {
+                let now = ContinuousClock.now
+                let sample = take(previous: previous, at: now)
+                previous = (sample.ordersCreated, now)
+                // A fixed schedule, so samples stay `interval` apart; after a stall, start again from now.
+                due = due.advanced(by: interval)
+                if due < now { due = now.advanced(by: interval) }
+                history.withLock { $0.append(sample) }
+            } while context.wait(until: due)
+        }
     }
 
     /// Wakes the thread and waits for it: it only ever waits between samples, and a sample is one short
     /// read, so this returns at once. A no-op when it was not started.
     package func stop() {
-        mutex.withLock {
-            stopped = true
-            mutex.signal()
-        }
-        thread?.join()
-        thread = nil
+        thread.stop()
     }
 
-    private func run() {
-        var previous: (created: Int, at: ContinuousClock.Instant)?
-        var due = ContinuousClock.now
-        while true {
-            let now = ContinuousClock.now
-            let sample = take(previous: previous, at: now)
-            previous = (sample.ordersCreated, now)
-            // A fixed schedule, so samples stay `interval` apart; after a stall, start again from now.
-            due = due.advanced(by: interval)
-            if due < now { due = now.advanced(by: interval) }
-            let stop = mutex.withLock { () -> Bool in
-                history.append(sample)
-                while !stopped && mutex.wait(until: due) {}
-                return stopped
-            }
-            if stop { return }
-        }
-    }
+    package var name: String { "status sampler" }
 
     private func take(previous: (created: Int, at: ContinuousClock.Instant)?, at now: ContinuousClock.Instant) -> StatusSample {
         let created = requests.ordersCreated
@@ -85,5 +72,12 @@ package final class StatusSampler: @unchecked Sendable {
             atMillis: wall, ordersCreated: created, ordersPerSecond: rate,
             executorQueued: followUps.executor.queued, outboxPending: outbox?.pending,
             oldestPendingAgeSeconds: outbox?.oldestPendingMillis.map { Int(max(0, wall - $0) / 1000) })
+    }
+}
+
+extension StatusSampler: BackgroundService {
+    package func stop(deadline: ContinuousClock.Instant) -> Bool {
+        stop()
+        return true
     }
 }

@@ -1,0 +1,85 @@
+/// A named thread of our own for a part that works in rounds and waits between them: until a deadline, until
+/// `wake()`, or until `stop()`.
+///
+/// An `OwnedThread`, never a thread of Swift's cooperative pool: these parts block in C (SQLite, `fdatasync`,
+/// `shutdown`) or sleep on a condition between rounds, and a pool thread held like that is one fewer for every
+/// async task in the process.
+///
+/// The body decides what a round is and keeps its own state; this type only owns the stop flag, the wake flag
+/// and the join, so that shape is written once:
+///
+///     let thread = BackgroundThread(name: "orderd-checkpoint")
+///     try thread.start { context in
+///         while context.wait(until: .now + interval) { checkpoint() }
+///     }
+package final class BackgroundThread: @unchecked Sendable {
+    // @unchecked Sendable: `stopping`, `woken` and `thread` are only touched with `mutex` held.
+    /// What the body waits with.
+    package struct Context: Sendable {
+        fileprivate let owner: BackgroundThread
+
+        /// Sleeps until `deadline` (nil: no deadline), a `wake()`, or `stop()`. Returns false once stop was asked,
+        /// at once if it already was; true otherwise. A wake that came while no one waited is not lost: the next
+        /// wait returns at once, and takes the wake.
+        package func wait(until deadline: ContinuousClock.Instant? = nil) -> Bool {
+            owner.wait(until: deadline)
+        }
+
+        /// Whether stop was asked, without waiting.
+        package var isStopping: Bool { owner.mutex.withLock { owner.stopping } }
+    }
+
+    package let name: String
+    private let mutex = PThreadMutex()
+    private var stopping = false
+    private var woken = false
+    private var thread: OwnedThread?
+
+    /// - Parameter name: the thread's name in errors, e.g. `orderd-checkpoint`.
+    package init(name: String) {
+        self.name = name
+    }
+
+    /// Runs `body` once on a new thread; it should return when `context.wait` returns false. Does nothing once
+    /// stop was asked: a stopped part stays stopped.
+    package func start(_ body: @escaping @Sendable (Context) -> Void) throws(ThreadStartError) {
+        try mutex.withLock { () throws(ThreadStartError) in
+            precondition(thread == nil, "\(name) started twice")
+            guard !stopping else { return }
+            let context = Context(owner: self)
+            thread = try OwnedThread(name: name) { body(context) }
+        }
+    }
+
+    /// Ends the current wait early, or the next one if the body is in a round. Cheap; any thread may call it.
+    package func wake() {
+        mutex.withLock {
+            woken = true
+            mutex.signal()
+        }
+    }
+
+    /// Asks the body to return, wakes it and waits until it has: a round in progress finishes first. Safe to
+    /// call more than once, and a no-op for a thread that never started.
+    package func stop() {
+        let running = mutex.withLock { () -> OwnedThread? in
+            stopping = true
+            mutex.signal()
+            defer { thread = nil }
+            return thread
+        }
+        running?.join()
+    }
+
+    private func wait(until deadline: ContinuousClock.Instant?) -> Bool {
+        mutex.withLock {
+            // In a loop: a timed wait also ends spuriously, and that must neither cut the sleep short nor run a
+            // round early.
+            while !stopping && !woken {
+                if !mutex.wait(until: deadline) { break }
+            }
+            woken = false
+            return !stopping
+        }
+    }
+}
