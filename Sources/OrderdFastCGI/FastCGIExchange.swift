@@ -15,21 +15,13 @@ package struct FastCGIExchange: ~Copyable {
 
     /// The value of a FastCGI param (`REQUEST_METHOD`, `HTTP_IDEMPOTENCY_KEY`, …), copied.
     package func param(_ name: String) -> String? {
-        guard let value = FCGX_GetParam(name, request.pointee.envp) else { return nil }
-        return String(cString: value)
+        FastCGIParams(envp: request.pointee.envp).value(name)
     }
 
     /// How many times the param appears: nginx passes a repeated request header (`Idempotency-Key` twice) as
     /// two params, and `FCGX_GetParam` only ever returns the first.
     package func paramCount(_ name: String) -> Int {
-        guard var entry = request.pointee.envp else { return 0 }
-        let prefix = (Array(name.utf8) + [UInt8(ascii: "=")]).map { CChar(bitPattern: $0) }
-        var count = 0
-        while let pointer = entry.pointee {
-            if strncmp(pointer, prefix, prefix.count) == 0 { count += 1 }
-            entry += 1
-        }
-        return count
+        FastCGIParams(envp: request.pointee.envp).count(name)
     }
 
     /// Reads up to `maximum` bytes of the request body; fewer means the body ended (or failed: see `bodyError`).

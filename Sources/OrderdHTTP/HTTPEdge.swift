@@ -38,6 +38,22 @@ package final class HTTPEdge: FastCGIResponder {
     }
 
     package func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
+        answer(exchange, readDeadline: readDeadline)
+    }
+
+    /// The same through any exchange, e.g. a recording fake in the unit tests.
+    package func respond<Exchange: RequestExchange & ~Copyable>(
+        to exchange: borrowing Exchange, readDeadline: ContinuousClock.Instant
+    ) -> (@Sendable () -> Void)? {
+        answer(exchange, readDeadline: readDeadline)
+    }
+
+    /// Generic rather than over `any RequestExchange`: the libfcgi path above gets a copy specialised for
+    /// `FastCGIExchange`, dispatched statically. (A separate name, so the non-generic `respond` cannot call
+    /// itself by overload resolution.)
+    private func answer<Exchange: RequestExchange & ~Copyable>(
+        _ exchange: borrowing Exchange, readDeadline: ContinuousClock.Instant
+    ) -> (@Sendable () -> Void)? {
         let start = ContinuousClock.now
         var request = Self.request(from: exchange, deadline: readDeadline)
         var bodyConsumed = false
@@ -100,7 +116,7 @@ package final class HTTPEdge: FastCGIResponder {
         }())
     }
 
-    private func readBody(_ exchange: borrowing FastCGIExchange, _ request: HTTPRequest) throws(APIError) -> [UInt8] {
+    private func readBody<Exchange: RequestExchange & ~Copyable>(_ exchange: borrowing Exchange, _ request: HTTPRequest) throws(APIError) -> [UInt8] {
         let length = try RequestBodyRules.expectedLength(for: request, maxBytes: maxBodyBytes)
         // One byte more than declared tells a body longer than its Content-Length from an exact one.
         let body = exchange.readBody(maximum: length + 1)
@@ -121,12 +137,14 @@ package final class HTTPEdge: FastCGIResponder {
 
     /// A kept-alive connection must be at the end of this request's stdin before the next request is read
     /// from it; a body we chose not to read (an early 4xx) is skipped up to the size limit, else we close.
-    private func drainOrClose(_ exchange: borrowing FastCGIExchange) {
+    private func drainOrClose<Exchange: RequestExchange & ~Copyable>(_ exchange: borrowing Exchange) {
         guard exchange.keepsConnection else { return }
         if !exchange.skipBody(limit: maxBodyBytes) { exchange.closeConnectionAfterResponse() }
     }
 
-    static func request(from exchange: borrowing FastCGIExchange, deadline: ContinuousClock.Instant) -> HTTPRequest {
+    static func request<Exchange: RequestExchange & ~Copyable>(
+        from exchange: borrowing Exchange, deadline: ContinuousClock.Instant
+    ) -> HTTPRequest {
         let uri = exchange.param("REQUEST_URI") ?? exchange.param("DOCUMENT_URI") ?? "/"
         let (path, query): (String, String)
         if let mark = uri.firstIndex(of: "?") {
