@@ -2,32 +2,24 @@
 import Glibc
 #endif
 
-/// State behind a plain `pthread_mutex_t` with a condition variable, reachable only while the mutex is held:
-/// owners hold a `let PThreadLocked<State>` and are checked `Sendable` instead of each promising it in a
-/// comment. `PThreadMutex` is the same lock with no state, for locking that does not fit in a closure.
+/// A plain `pthread_mutex_t` with a condition variable, heap-allocated so it never moves.
 ///
 /// Why not `Synchronization.Mutex`: on Linux it is a priority-inheriting futex that queues badly under
 /// contention (measured here: 12.4k vs 44.6k SQLite inserts/s behind one lock). The locks on
 /// the request path (accept hand-off, group commit) are hot and contended, and they need a condition variable.
-///
-/// The mutex, the condition and the state are heap-allocated so they never move. The state sits behind a
-/// pointer rather than in a stored property: no exclusivity check per access, and a waiting body never holds an
-/// `inout` access across the wait (another thread changes the state meanwhile), because `withLock(waiting:)`
-/// ends the body before it sleeps and runs it again after.
-package final class PThreadLocked<State> {
-    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    @usableFromInline let condition: UnsafeMutablePointer<pthread_cond_t>
-    @usableFromInline let state: UnsafeMutablePointer<State>
+// Invariant: the mutex and condition are only touched through pthread calls, which are thread-safe.
+package final class PThreadMutex: @unchecked Sendable {
+    // The pointers live exactly as long as this object.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let condition: UnsafeMutablePointer<pthread_cond_t>
 
     /// - Parameter adaptive: a mutex of glibc's adaptive kind, which spins briefly before sleeping in the kernel:
     ///   for critical sections a few dozen nanoseconds long taken once per task by two threads (the executor's
     ///   queue), where a short spin almost always beats a round trip through `futex`. Measured with
     ///   `executor-bench` on 2 cores, 5 alternating pairs of runs: 1.28–1.72M no-op tasks/s against 1.16–1.55M.
-    package init(_ initial: State, adaptive: Bool = false) {
+    package init(adaptive: Bool = false) {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
-        state = .allocate(capacity: 1)
-        state.initialize(to: initial)
         var mutexAttributes = pthread_mutexattr_t()
         pthread_mutexattr_init(&mutexAttributes)
         if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
@@ -43,33 +35,19 @@ package final class PThreadLocked<State> {
     deinit {
         pthread_cond_destroy(condition)
         pthread_mutex_destroy(mutex)
-        state.deinitialize(count: 1)
-        state.deallocate()
         condition.deallocate()
         mutex.deallocate()
     }
 
-    /// Runs `body` on the state with the mutex held.
-    @inlinable @inline(__always)
-    package func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&state.pointee)
-    }
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
-    /// Runs `body` with the mutex held until it returns `.done`; after each `.wait` it sleeps on the condition
-    /// (the mutex released meanwhile) and runs again, told whether that wait ended at its deadline.
-    @inlinable
-    package func withLock<R>(waiting body: (inout State, _ timedOut: Bool) -> LockedStep<R>) -> R {
+    /// Runs `body` with the mutex held.
+    @inline(__always)
+    package func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        var timedOut = false
-        while true {
-            switch body(&state.pointee, timedOut) {
-            case .done(let result): return result
-            case .wait(let deadline): timedOut = !wait(until: deadline)
-            }
-        }
+        return try body()
     }
 
     /// Waits on the condition; the mutex must be held. Returns false when `deadline` passed.
@@ -94,46 +72,6 @@ package final class PThreadLocked<State> {
         return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
     }
 
-    /// Wakes one waiting thread; callable inside a `withLock` body.
-    @inlinable
     package func signal() { pthread_cond_signal(condition) }
-
-    /// Wakes every waiting thread; callable inside a `withLock` body.
-    @inlinable
     package func broadcast() { pthread_cond_broadcast(condition) }
-}
-
-// Invariant: `state` is only reached through `withLock` (mutex held); the pthread calls themselves are thread-safe.
-extension PThreadLocked: @unchecked Sendable where State: Sendable {}
-
-/// What a `PThreadLocked.withLock(waiting:)` body decides each time it runs: done with a result, or sleep on the
-/// condition (until a signal, or `deadline`) and run again.
-package enum LockedStep<Result> {
-    case done(Result)
-    case wait(until: ContinuousClock.Instant?)
-}
-
-/// The lock alone, for code whose critical sections do not fit in a closure (unlock, then resume a
-/// continuation) or that guards fields of its own.
-package typealias PThreadMutex = PThreadLocked<Void>
-
-extension PThreadLocked where State == Void {
-    /// - Parameter adaptive: see `PThreadLocked.init(_:adaptive:)`.
-    package convenience init(adaptive: Bool = false) {
-        self.init((), adaptive: adaptive)
-    }
-
-    @inlinable @inline(__always)
-    package func lock() { pthread_mutex_lock(mutex) }
-
-    @inlinable @inline(__always)
-    package func unlock() { pthread_mutex_unlock(mutex) }
-
-    /// Runs `body` with the mutex held.
-    @inlinable @inline(__always)
-    package func withLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
 }
