@@ -26,10 +26,8 @@ import Darwin
 ///   each task's outcome, and a cancel only ever reaches a worker that will exit without running anything else.
 ///
 /// Call ``stop(drainDeadline:)`` before dropping the last reference: running workers keep the executor alive.
+// Invariant: `state.pointee` is touched only with `lock` held (kept apart for the measured hot path's lock/unlock).
 package final class BoundedExecutor: @unchecked Sendable {
-    // @unchecked Sendable: every mutable field lives in `state`, which is read and written only with `lock` held
-    // (`queuedHint` is an atomic); everything else is immutable after `init`. Task handles and continuations are
-    // used only through their thread-safe operations (`cancel()`, `resume`).
 
     package struct Configuration: Sendable, Equatable {
         /// Tasks running at once; 1–256.

@@ -22,16 +22,14 @@ package protocol FastCGIResponder: Sendable {
 /// serialises `accept()` (Debian's libfcgi is built without `USE_LOCKING`), and it means a connection nginx keeps
 /// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
 /// does (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
+// Invariant: the vars are touched only under `state` (or `leader`), and each FCGX_Request has one owner at a time.
 package final class FastCGIServer: @unchecked Sendable {
-    // Safe to share: `parked`, `spare`, `stopping` and `running` are only touched with `state` held; `turn`
-    // belongs to whichever thread holds `leader`; each FCGX_Request struct is owned by exactly one thread at a
-    // time (a worker, or the parked/spare lists).
     private let listenFD: Int32
     /// Read and write ends of a pipe that interrupts the leader's poll (stop, or a newly parked connection).
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
     private let workers: Int
-    private let requestTimeoutNanos: Atomic<Int64>
+    private let reloadableTimeout: Reloadable<Duration>
     /// Metrics: threads handling a connection now (the others wait for one).
     private let busyCount = Atomic<Int>(0)
     private let heartbeatCount = Atomic<UInt64>(0)
@@ -48,7 +46,7 @@ package final class FastCGIServer: @unchecked Sendable {
     private var running = 0
     /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
     private var turn = 0
-    private let allowed: Mutex<AllowedPeers>
+    private let allowed: Reloadable<AllowedPeers>
     private let onRefusedPeer: (@Sendable () -> Void)?
     /// When a refused peer was last logged, and how many were refused since without a line of their own; only
     /// touched with `leader` held (the leader is the only thread that accepts).
@@ -68,15 +66,15 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// `server.request_timeout`; a reload changes it for requests that start afterwards.
     package var requestTimeout: Duration {
-        get { .nanoseconds(requestTimeoutNanos.load(ordering: .relaxed)) }
-        set { requestTimeoutNanos.store(newValue.nanos, ordering: .relaxed) }
+        get { reloadableTimeout.value }
+        set { reloadableTimeout.value = newValue }
     }
 
     /// `server.allow_from`: peers of a TCP listener outside it are closed at accept; a reload changes it for
     /// connections accepted afterwards.
     package var allowFrom: AllowedPeers {
-        get { allowed.withLock { $0 } }
-        set { allowed.withLock { $0 = newValue } }
+        get { allowed.value }
+        set { allowed.value = newValue }
     }
 
     /// - Parameters:
@@ -93,7 +91,7 @@ package final class FastCGIServer: @unchecked Sendable {
         logger: Logger
     ) {
         self.listenFD = listenFD
-        self.allowed = Mutex(allowFrom)
+        self.allowed = Reloadable(allowFrom)
         self.onRefusedPeer = onRefusedPeer
         var address = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -102,7 +100,7 @@ package final class FastCGIServer: @unchecked Sendable {
         }
         self.isUnixListener = named && address.ss_family == sa_family_t(AF_UNIX)
         self.workers = workers
-        self.requestTimeoutNanos = Atomic(requestTimeout.nanos)
+        self.reloadableTimeout = Reloadable(requestTimeout)
         self.maxParked = maxParkedConnections
         self.responder = responder
         self.logger = logger
@@ -245,7 +243,7 @@ package final class FastCGIServer: @unchecked Sendable {
     /// Called with `leader` held.
     private func isAllowed(_ peer: sockaddr_storage) -> Bool {
         guard let address = AllowedPeers.addressBytes(of: peer) else { return true }
-        let list = allowed.withLock { $0 }
+        let list = allowed.value
         if list.allows(address) { return true }
         onRefusedPeer?()
         let now = ContinuousClock.now

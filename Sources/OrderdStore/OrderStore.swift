@@ -38,6 +38,10 @@ package protocol OrderStore: AnyObject, Sendable {
     /// The stored order with this id, or nil when there is none.
     func order(id: String) throws(StoreError) -> StoredOrder?
 
+    /// Writes queued for the store's own writer and not yet taken by it, for metrics; nil for a store without
+    /// such a queue (PostgreSQL: each request thread sends its own statement).
+    var queuedWrites: Int? { get }
+
     /// Finishes the writes already queued, then releases every resource. Calls after this fail with
     /// `StoreError.Code.unavailable`. Safe to call more than once.
     func close()

@@ -11,8 +11,8 @@ package struct ThreadStartError: Error, CustomStringConvertible {
 /// fsync) or wait on a condition, so they never hold a thread of Swift's cooperative pool.
 package final class OwnedThread: Sendable {
     private final class Start {
-        let body: @Sendable () -> Void
-        init(body: @escaping @Sendable () -> Void) {
+        let body: () -> Void
+        init(body: @escaping () -> Void) {
             self.body = body
         }
     }
@@ -21,7 +21,10 @@ package final class OwnedThread: Sendable {
 
     /// Starts `body` on a new thread. `name` only appears in errors: Glibc's `pthread_setname_np` is not
     /// visible to Swift without `_GNU_SOURCE`.
-    package init(name: String, body: @escaping @Sendable () -> Void) throws(ThreadStartError) {
+    ///
+    /// `body` is sent, not shared: what it captures may be non-`Sendable` state that the new thread alone owns
+    /// from then on (the SQLite writer), as long as the caller keeps no other reference to it.
+    package init(name: String, body: sending @escaping () -> Void) throws(ThreadStartError) {
         let start = Unmanaged.passRetained(Start(body: body)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { raw in

@@ -273,6 +273,8 @@ import OrderdConfig
             #expect(scrape["orderd_tasks_best_effort_done_total"] == 1)
             // Every new order got its sms and audit task, not started here.
             #expect(scrape["orderd_outbox_pending_tasks"] == 6)
+            // The store reports its writer's queue without the metrics knowing which store it is.
+            #expect(scrape["orderd_store_queued_writes"] == 0)
         }
     }
 }

@@ -99,26 +99,32 @@ final class OrderRateLimiter: Sendable {
         var updated: ContinuousClock.Instant
     }
 
-    private let state: Mutex<(perMinute: Int, buckets: [String: Bucket])>
+    private let limit: Reloadable<Int>
+    private let buckets = Mutex<[String: Bucket]>([:])
 
-    init(perMinute: Int) { state = Mutex((perMinute, [:])) }
+    init(perMinute: Int) { limit = Reloadable(perMinute) }
 
+    /// A reload sets it even when unchanged, and every bucket starts full again.
     var perMinute: Int {
-        get { state.withLock { $0.perMinute } }
-        set { state.withLock { $0 = (newValue, [:]) } }
+        get { limit.value }
+        set {
+            limit.value = newValue
+            buckets.withLock { $0 = [:] }
+        }
     }
 
     /// nil when a token was taken; else how long until the next one.
     func take(_ id: String, now: ContinuousClock.Instant) -> Duration? {
-        state.withLock { state in
-            guard state.perMinute > 0 else { return nil }
-            let capacity = Double(state.perMinute)
+        let perMinute = limit.value
+        guard perMinute > 0 else { return nil }
+        return buckets.withLock { buckets in
+            let capacity = Double(perMinute)
             let perSecond = capacity / 60
-            var bucket = state.buckets[id] ?? Bucket(tokens: capacity, updated: now)
+            var bucket = buckets[id] ?? Bucket(tokens: capacity, updated: now)
             let elapsed = max(0, (now - bucket.updated) / .seconds(1))
             bucket.tokens = min(capacity, bucket.tokens + elapsed * perSecond)
             bucket.updated = now
-            defer { state.buckets[id] = bucket }
+            defer { buckets[id] = bucket }
             if bucket.tokens >= 1 {
                 bucket.tokens -= 1
                 return nil

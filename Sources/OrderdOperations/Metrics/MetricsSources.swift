@@ -20,7 +20,7 @@ struct MetricsSources: Sendable {
     /// The figures of a running orderd.
     static func live(followUps: FollowUps, store: any OrderStore) -> MetricsSources {
         var queuedWrites: (@Sendable () -> Int)?
-        if let sqlite = store as? SQLiteOrderStore { queuedWrites = { sqlite.queuedWrites } }
+        if store.queuedWrites != nil { queuedWrites = { @Sendable in store.queuedWrites ?? 0 } }
         return MetricsSources(
             executor: { followUps.snapshot(withOutbox: false).executor },
             followUps: { followUps.snapshot(withOutbox: false).tasks },

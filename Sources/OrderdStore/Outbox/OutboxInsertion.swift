@@ -1,6 +1,5 @@
 import OrderdConfig
 import OrderdSupport
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -21,15 +20,15 @@ package final class OutboxInsertion: Sendable {
 
     /// The process that will run them (`FollowUps.owner`): the lease token of every new order's tasks.
     package let owner: String
-    private let box: Mutex<Settings>
+    private let box: Reloadable<Settings>
 
     package init(kinds: [TaskKind], owner: String, lease: Duration, perRecipient: RecipientLimit? = nil) {
         self.owner = owner
-        self.box = Mutex(Settings(kinds: kinds.filter(\.isDurable), lease: lease, perRecipient: perRecipient))
+        self.box = Reloadable(Settings(kinds: kinds.filter(\.isDurable), lease: lease, perRecipient: perRecipient))
     }
 
     /// The settings in force.
-    package var settings: Settings { box.withLock { $0 } }
+    package var settings: Settings { box.value }
 
     /// The durable kinds and the lease in force.
     package var current: (kinds: [TaskKind], lease: Duration) {
@@ -40,7 +39,7 @@ package final class OutboxInsertion: Sendable {
     package var kinds: [TaskKind] { current.kinds }
 
     package func update(kinds: [TaskKind], lease: Duration, perRecipient: RecipientLimit?) {
-        box.withLock { $0 = Settings(kinds: kinds.filter(\.isDurable), lease: lease, perRecipient: perRecipient) }
+        box.value = Settings(kinds: kinds.filter(\.isDurable), lease: lease, perRecipient: perRecipient)
     }
 
     /// A name for this process on leases: host, pid and a random suffix (a restarted process is a new owner).

@@ -48,25 +48,20 @@ enum PostgresCall {
 }
 
 /// The result of a Task, handed to the thread that waits for it.
-private final class Outcome<Value: Sendable>: @unchecked Sendable {
-    // @unchecked Sendable: `result` is only touched with `mutex` held.
-    private let mutex = PThreadMutex()
-    private var result: Result<Value, StoreError>?
+private final class Outcome<Value: Sendable>: Sendable {
+    private let result = PThreadLocked<Result<Value, StoreError>?>(nil)
 
     func finish(_ value: Result<Value, StoreError>) {
-        mutex.withLock {
+        result.withLock { result in
             result = value
-            mutex.signal()
+            self.result.signal()
         }
     }
 
     /// The result, or nil if `deadline` passed first.
     func wait(until deadline: ContinuousClock.Instant) -> Result<Value, StoreError>? {
-        mutex.lock()
-        defer { mutex.unlock() }
-        while result == nil {
-            if !mutex.wait(until: deadline) { return result }
+        result.withLock { (result, timedOut) -> LockedStep<Result<Value, StoreError>?> in
+            result != nil || timedOut ? .done(result) : .wait(until: deadline)
         }
-        return result
     }
 }

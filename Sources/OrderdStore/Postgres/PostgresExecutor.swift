@@ -7,11 +7,13 @@ import OrderdSupport
 /// cooperative pool and the waiting threads were that pool's (two on two cores), the Task would never run.
 /// On these threads it always can, whoever waits. Hand-written: no listed package offers a `TaskExecutor`
 /// on threads (swift-nio 2.101's event loops are not task executors).
-final class PostgresExecutor: TaskExecutor, @unchecked Sendable {
-    // @unchecked Sendable: `jobs` is only touched with `mutex` held.
-    private let mutex = PThreadMutex()
-    private var jobs: [UnownedJob] = []
-    private var head = 0
+final class PostgresExecutor: TaskExecutor, Sendable {
+    private struct Queue {
+        var jobs: [UnownedJob] = []
+        var head = 0
+    }
+
+    private let queue = PThreadLocked(Queue())
 
     /// The store's executor: two threads, started on first use, living as long as the process.
     static let shared = PostgresExecutor(threads: 2)
@@ -24,24 +26,24 @@ final class PostgresExecutor: TaskExecutor, @unchecked Sendable {
     }
 
     func enqueue(_ job: UnownedJob) {
-        mutex.withLock {
-            jobs.append(job)
-            mutex.signal()
+        queue.withLock { queue in
+            queue.jobs.append(job)
+            self.queue.signal()
         }
     }
 
     private func run() {
         let executor = asUnownedTaskExecutor()
         while true {
-            let job: UnownedJob = mutex.withLock {
-                while head == jobs.count { _ = mutex.wait() }
-                let job = jobs[head]
-                head += 1
-                if head == jobs.count {
-                    jobs.removeAll(keepingCapacity: true)
-                    head = 0
+            let job = queue.withLock { (queue, _) -> LockedStep<UnownedJob> in
+                guard queue.head < queue.jobs.count else { return .wait(until: nil) }
+                let job = queue.jobs[queue.head]
+                queue.head += 1
+                if queue.head == queue.jobs.count {
+                    queue.jobs.removeAll(keepingCapacity: true)
+                    queue.head = 0
                 }
-                return job
+                return .done(job)
             }
             job.runSynchronously(on: executor)
         }

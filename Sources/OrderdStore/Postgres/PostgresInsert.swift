@@ -16,8 +16,7 @@ struct PostgresBackend: Sendable, Equatable {
 /// deadline: over a network, "sent" can mean "lost". It waits until shortly before it must answer, and if no
 /// outcome came by then, or the connection broke after the statement left, the outcome is `unknown` and the
 /// caller looks the order up (`PostgresOrderStore.settle`).
-final class PostgresInsert: @unchecked Sendable {
-    // @unchecked Sendable: `state` is only touched with `mutex` held; the other properties are immutable.
+final class PostgresInsert: Sendable {
 
     enum Outcome {
         /// The server answered, or the statement was never sent: the result is the answer.
@@ -48,8 +47,7 @@ final class PostgresInsert: @unchecked Sendable {
     let idempotency: IdempotencyRequest?
     /// Latest start of the statement (the store's busy deadline): a write not sent by then is never sent.
     let takeUpBy: ContinuousClock.Instant
-    private let mutex = PThreadMutex()
-    private var state = State.queued
+    private let state = PThreadLocked(State.queued)
 
     init(stored: StoredOrder, idempotency: IdempotencyRequest?, takeUpBy: ContinuousClock.Instant) {
         self.stored = stored
@@ -60,11 +58,11 @@ final class PostgresInsert: @unchecked Sendable {
     /// Task: the statement is about to go out on `backend`'s connection. False when the request gave up or
     /// `takeUpBy` passed (then it is answered `busy` here and never sent).
     func send(now: ContinuousClock.Instant, on backend: PostgresBackend) -> Bool {
-        mutex.withLock {
+        state.withLock { state in
             guard case .queued = state else { return false }
             guard now < takeUpBy else {
                 state = .finished(.settled(.failure(.deadlinePassed("deadline passed while waiting for a connection"))))
-                mutex.signal()
+                self.state.signal()
                 return false
             }
             state = .sent(backend, at: now)
@@ -74,24 +72,24 @@ final class PostgresInsert: @unchecked Sendable {
 
     /// Task: the server's answer, or a failure before the statement was sent.
     func finish(_ result: Result<CreateOutcome, StoreError>) {
-        mutex.withLock {
+        state.withLock { state in
             switch state {
             case .queued, .sent: state = .finished(.settled(result))
             case .abandoned, .finished: return
             }
-            mutex.signal()
+            self.state.signal()
         }
     }
 
     /// Task: the statement was sent and the connection failed before its answer came.
     func finishUnknown(_ reason: String) {
-        mutex.withLock {
+        state.withLock { state in
             switch state {
             case .sent(let backend, _): state = .finished(.unknown(backend: backend, reason: reason))
             case .queued: state = .finished(.settled(.failure(.unavailable(reason))))
             case .abandoned, .finished: return
             }
-            mutex.signal()
+            self.state.signal()
         }
     }
 
@@ -99,23 +97,24 @@ final class PostgresInsert: @unchecked Sendable {
     /// `answerBy` less the lookup's reserve (`lookupReserve`, at most half the time left) once the statement
     /// was sent.
     func awaitOutcome(answerBy: ContinuousClock.Instant, lookupReserve: Duration = PostgresInsert.lookupReserve) -> Outcome {
-        mutex.lock()
-        defer { mutex.unlock() }
-        while true {
+        // A timeout counts only for the phase it was waited in: the insert may have been sent during a wait
+        // that ended at `takeUpBy`.
+        var waitedSent = false
+        return state.withLock { (state, timedOut) -> LockedStep<Outcome> in
             switch state {
             case .finished(let outcome):
-                return outcome
+                return .done(outcome)
             case .queued:
-                if !mutex.wait(until: takeUpBy), case .queued = state {
-                    state = .abandoned
-                    return .settled(.failure(.deadlinePassed("deadline passed while waiting for a connection")))
-                }
+                guard timedOut else { return .wait(until: takeUpBy) }
+                state = .abandoned
+                return .done(.settled(.failure(.deadlinePassed("deadline passed while waiting for a connection"))))
             case .sent(let backend, let sentAt):
-                let giveUpAt = answerBy - min(lookupReserve, (answerBy - sentAt) / 2)
-                if !mutex.wait(until: giveUpAt), case .sent = state {
-                    state = .abandoned
-                    return .unknown(backend: backend, reason: "the request's deadline came while the insert was in flight")
+                guard timedOut && waitedSent else {
+                    waitedSent = true
+                    return .wait(until: answerBy - min(lookupReserve, (answerBy - sentAt) / 2))
                 }
+                state = .abandoned
+                return .done(.unknown(backend: backend, reason: "the request's deadline came while the insert was in flight"))
             case .abandoned:
                 preconditionFailure("an insert is abandoned only by the thread waiting for it")
             }

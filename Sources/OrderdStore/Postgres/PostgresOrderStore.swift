@@ -34,9 +34,7 @@ import Glibc
 ///
 /// Blocking calls come from our own threads (request threads, the dispatcher, the CLI): each runs its query as
 /// a Swift Task on `PostgresExecutor`'s threads and waits for it (`PostgresCall`).
-package final class PostgresOrderStore: OrderStore, @unchecked Sendable {
-    // @unchecked Sendable: every stored property is immutable and Sendable, or a Mutex/Atomic.
-
+package final class PostgresOrderStore: OrderStore, Sendable {
     package let url: PostgresURL
     private let client: PostgresClient
     private let runTask: Task<Void, Never>
@@ -239,6 +237,9 @@ package final class PostgresOrderStore: OrderStore, @unchecked Sendable {
             return try settle(write, sentOn: backend, reason: reason, answerBy: max(answerBy, deadline))
         }
     }
+
+    /// No writer queue: each request thread sends its own statement.
+    package var queuedWrites: Int? { nil }
 
     package func order(id: String) throws(StoreError) -> StoredOrder? {
         try call("read an order") { client in

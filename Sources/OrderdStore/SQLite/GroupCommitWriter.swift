@@ -49,10 +49,7 @@ struct GroupCommitStatistics: Sendable, Equatable {
 }
 
 /// One `create` call waiting for the writer: the request thread blocks on it, the writer completes it.
-///
-/// `@unchecked Sendable`: the immutable fields are set before it is shared, and `state` is only read or
-/// written with `mutex` held.
-final class PendingWrite: @unchecked Sendable {
+final class PendingWrite: Sendable {
     private enum State {
         /// In the queue; the request thread may still give up at its deadline.
         case queued
@@ -67,8 +64,7 @@ final class PendingWrite: @unchecked Sendable {
     let idempotency: IdempotencyRequest?
     let deadline: ContinuousClock.Instant
     // A mutex per write, so completing a batch wakes exactly the threads in it and they do not contend.
-    private let mutex = PThreadMutex()
-    private var state = State.queued
+    private let state = PThreadLocked(State.queued)
 
     init(order: NewOrder, idempotency: IdempotencyRequest?, deadline: ContinuousClock.Instant) {
         self.order = order
@@ -79,11 +75,11 @@ final class PendingWrite: @unchecked Sendable {
     /// Writer: takes the write into the transaction about to begin. False when the request already gave up,
     /// or when its deadline has passed (then it is answered `busy` here and never written).
     func claim(now: ContinuousClock.Instant) -> Bool {
-        mutex.withLock {
+        state.withLock { state in
             guard case .queued = state else { return false }
             guard now < deadline else {
                 state = .finished(.failure(.deadlinePassed("deadline passed while the write was queued")))
-                mutex.signal()
+                self.state.signal()
                 return false
             }
             state = .inTransaction
@@ -93,69 +89,63 @@ final class PendingWrite: @unchecked Sendable {
 
     /// Writer: hands the outcome to the waiting request thread.
     func finish(_ result: Result<CreateOutcome, StoreError>) {
-        mutex.withLock {
+        state.withLock { state in
             state = .finished(result)
-            mutex.signal()
+            self.state.signal()
         }
     }
 
     /// Request thread: blocks until the writer answered, or until the deadline if the writer has not taken
     /// the write into a transaction by then.
     func awaitOutcome() throws(StoreError) -> CreateOutcome {
-        mutex.lock()
-        defer { mutex.unlock() }
-        while true {
+        let result = state.withLock { (state, timedOut) -> LockedStep<Result<CreateOutcome, StoreError>> in
             switch state {
             case .finished(let result):
-                return try result.get()
+                return .done(result)
             case .queued:
-                if !mutex.wait(until: deadline), case .queued = state {
-                    state = .abandoned
-                    throw StoreError.deadlinePassed("deadline passed while the write was queued")
-                }
+                guard timedOut else { return .wait(until: deadline) }
+                state = .abandoned
+                return .done(.failure(.deadlinePassed("deadline passed while the write was queued")))
             case .inTransaction:
-                mutex.wait()
+                return .wait(until: nil)
             case .abandoned:
                 preconditionFailure("a write is abandoned only by the thread waiting for it")
             }
         }
+        return try result.get()
     }
 }
 
 /// A blocking call run by the writer thread in its next transaction (an outbox claim, a manual retry), for a
 /// caller that needs the result. The caller blocks until the transaction holding it committed or failed.
-///
-/// `@unchecked Sendable`: `result` is only touched with `mutex` held; `body` is only run by the writer.
-final class WriterCall: @unchecked Sendable {
-    private let body: (SQLiteConnection) throws(StoreError) -> Void
-    private let mutex = PThreadMutex()
-    private var result: Result<Void, StoreError>?
+final class WriterCall: Sendable {
+    private let body: @Sendable (SQLiteConnection) throws(StoreError) -> Void
+    private let result = PThreadLocked<Result<Void, StoreError>?>(nil)
 
     /// `body` runs on the writer thread, inside the batch transaction; what it stores becomes visible to the
     /// caller only once the transaction committed.
-    init(_ body: @escaping (SQLiteConnection) throws(StoreError) -> Void) {
+    init(_ body: @escaping @Sendable (SQLiteConnection) throws(StoreError) -> Void) {
         self.body = body
     }
 
     func perform(on connection: SQLiteConnection) throws(StoreError) { try body(connection) }
 
     func finish(_ outcome: Result<Void, StoreError>) {
-        mutex.withLock {
+        result.withLock { result in
             result = outcome
-            mutex.signal()
+            self.result.signal()
         }
     }
 
     func awaitOutcome() throws(StoreError) {
-        mutex.lock()
-        defer { mutex.unlock() }
-        while result == nil { mutex.wait() }
-        try result!.get()
+        try result.withLock { (result, _) -> LockedStep<Result<Void, StoreError>> in
+            result.map { .done($0) } ?? .wait(until: nil)
+        }.get()
     }
 }
 
 /// What the writer takes off the queue for one transaction.
-struct WriteBatch {
+struct WriteBatch: Sendable {
     var orders: [PendingWrite] = []
     var changes: [OutboxChange] = []
     var calls: [WriterCall] = []
@@ -163,17 +153,19 @@ struct WriteBatch {
 }
 
 /// The queue between request threads and the writer thread.
-///
-/// `@unchecked Sendable`: every mutable field is only touched with `mutex` held.
-final class WriteQueue: @unchecked Sendable {
-    private let mutex = PThreadMutex()
-    private var pending: [PendingWrite] = []
-    private var changes: [OutboxChange] = []
-    private var calls: [WriterCall] = []
-    private var stopping = false
-    private var writerWaiting = false
-    private var stats = GroupCommitStatistics()
-    /// Metrics hook: set once at startup; the writer reads it once per transaction (not under `mutex`, which
+final class WriteQueue: Sendable {
+    private struct State: Sendable {
+        var pending: [PendingWrite] = []
+        var changes: [OutboxChange] = []
+        var calls: [WriterCall] = []
+        var stopping = false
+        var writerWaiting = false
+        var stats = GroupCommitStatistics()
+        var isEmpty: Bool { pending.isEmpty && changes.isEmpty && calls.isEmpty }
+    }
+
+    private let state = PThreadLocked(State())
+    /// Metrics hook: set once at startup; the writer reads it once per transaction (not under `state`, which
     /// request threads queue on).
     private let observer = Mutex<(any CommitObserver)?>(nil)
 
@@ -184,88 +176,88 @@ final class WriteQueue: @unchecked Sendable {
 
     /// Request thread: queues a write; fails once the store is closing.
     func enqueue(_ write: PendingWrite) throws(StoreError) {
-        mutex.lock()
-        defer { mutex.unlock() }
-        guard !stopping else { throw StoreError.unavailable("the order store is closed") }
-        pending.append(write)
-        if writerWaiting { mutex.signal() }
+        try state.withLock { (state) throws(StoreError) in
+            guard !state.stopping else { throw StoreError.unavailable("the order store is closed") }
+            state.pending.append(write)
+            if state.writerWaiting { self.state.signal() }
+        }
     }
 
     /// Queues an outbox change; never waits. After the store closed the change is dropped: the task's lease
     /// runs out and it is claimed again.
     func enqueue(_ change: OutboxChange) {
-        mutex.withLock {
-            guard !stopping else { return }
-            changes.append(change)
-            if writerWaiting { mutex.signal() }
+        state.withLock { state in
+            guard !state.stopping else { return }
+            state.changes.append(change)
+            if state.writerWaiting { self.state.signal() }
         }
     }
 
     /// Queues a blocking call; fails once the store is closing.
     func enqueue(_ call: WriterCall) throws(StoreError) {
-        mutex.lock()
-        defer { mutex.unlock() }
-        guard !stopping else { throw StoreError.unavailable("the order store is closed") }
-        calls.append(call)
-        if writerWaiting { mutex.signal() }
+        try state.withLock { (state) throws(StoreError) in
+            guard !state.stopping else { throw StoreError.unavailable("the order store is closed") }
+            state.calls.append(call)
+            if state.writerWaiting { self.state.signal() }
+        }
     }
 
     /// Writer: everything queued, up to `limit` orders and `limit` * 4 outbox changes. Waits while the queue
     /// is empty: returns an empty batch when `wakeAt` passes first, and nil once the store is stopping and
     /// nothing is left.
     func take(limit: Int, wakeAt: ContinuousClock.Instant) -> WriteBatch? {
-        mutex.lock()
-        defer { mutex.unlock() }
-        while pending.isEmpty && changes.isEmpty && calls.isEmpty {
-            if stopping { return nil }
-            writerWaiting = true
-            let signalled = mutex.wait(until: wakeAt)
-            writerWaiting = false
-            if !signalled && pending.isEmpty && changes.isEmpty && calls.isEmpty && !stopping { return WriteBatch() }
+        state.withLock { (state, timedOut) -> LockedStep<WriteBatch?> in
+            state.writerWaiting = false
+            if state.isEmpty {
+                if state.stopping { return .done(nil) }
+                if timedOut { return .done(WriteBatch()) }
+                state.writerWaiting = true
+                return .wait(until: wakeAt)
+            }
+            var batch = WriteBatch()
+            state.stats.dequeued += min(state.pending.count, limit)
+            if state.pending.count <= limit {
+                swap(&batch.orders, &state.pending)
+            } else {
+                batch.orders = Array(state.pending.prefix(limit))
+                state.pending.removeFirst(limit)
+            }
+            let changeLimit = limit * 4
+            if state.changes.count <= changeLimit {
+                swap(&batch.changes, &state.changes)
+            } else {
+                batch.changes = Array(state.changes.prefix(changeLimit))
+                state.changes.removeFirst(changeLimit)
+            }
+            swap(&batch.calls, &state.calls)
+            return .done(batch)
         }
-        var batch = WriteBatch()
-        stats.dequeued += min(pending.count, limit)
-        if pending.count <= limit {
-            swap(&batch.orders, &pending)
-        } else {
-            batch.orders = Array(pending.prefix(limit))
-            pending.removeFirst(limit)
-        }
-        let changeLimit = limit * 4
-        if changes.count <= changeLimit {
-            swap(&batch.changes, &changes)
-        } else {
-            batch.changes = Array(changes.prefix(changeLimit))
-            changes.removeFirst(changeLimit)
-        }
-        swap(&batch.calls, &calls)
-        return batch
     }
 
     /// Close: the writer finishes what is queued, then `take` returns nil.
     func stop() {
-        mutex.withLock {
-            stopping = true
-            mutex.signal()
+        state.withLock { state in
+            state.stopping = true
+            self.state.signal()
         }
     }
 
     func update(_ change: (inout GroupCommitStatistics) -> Void) {
-        mutex.withLock { change(&stats) }
+        state.withLock { change(&$0.stats) }
     }
 
-    var statistics: GroupCommitStatistics { mutex.withLock { stats } }
+    var statistics: GroupCommitStatistics { state.withLock { $0.stats } }
 
     /// Writes queued and not yet taken by the writer.
-    var count: Int { mutex.withLock { pending.count } }
+    var count: Int { state.withLock { $0.pending.count } }
 }
 
 /// The single writer: takes every queued write, commits them in one `BEGIN IMMEDIATE … COMMIT` (one fsync at
 /// `synchronous=FULL`), then answers each request.
 ///
-/// `@unchecked Sendable`: `SQLiteOrderStore.init` builds it and hands it to the writer thread before that
-/// thread starts; from then on only the writer thread touches it (the connection, the id generator).
-final class GroupCommitWriter: @unchecked Sendable {
+/// Not `Sendable`: `SQLiteOrderStore.init` sends it to the writer thread, the only one that touches it (the
+/// connection, the id generator) from then on.
+final class GroupCommitWriter {
     struct Tuning: Sendable {
         /// Most writes per transaction.
         var batchLimit = 256

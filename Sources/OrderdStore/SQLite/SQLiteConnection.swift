@@ -14,10 +14,11 @@ private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.
 
 /// One SQLite connection with a cache of prepared statements.
 ///
-/// `@unchecked Sendable` because the handle moves between threads but is never used by two at once: the
-/// writer's connection is created by `SQLiteOrderStore.init` and then used only by the writer thread, and a
-/// reader connection is used only by the thread that checked it out of `SQLiteReaderPool`. The connections are
-/// opened with `SQLITE_OPEN_NOMUTEX` (SQLite's multi-thread mode), which relies on exactly that.
+/// The handle moves between threads but is never used by two at once: the writer's connection is created by
+/// `SQLiteOrderStore.init` and then used only by the writer thread, and a reader connection is used only by the
+/// thread that checked it out of `SQLiteReaderPool`. The connections are opened with `SQLITE_OPEN_NOMUTEX`
+/// (SQLite's multi-thread mode), which relies on exactly that.
+// Invariant: one thread at a time (the writer, or the reader that checked it out) uses the handle and cache.
 final class SQLiteConnection: @unchecked Sendable {
     let path: String
     private var handle: OpaquePointer?

@@ -36,18 +36,15 @@ extension OutboxInsertion {
 ///
 /// Uses the SQLite C API directly rather than GRDB, because GRDB's `DatabasePool` resets `synchronous` to
 /// NORMAL when it opens.
-package final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
-    // @unchecked Sendable: `isClosed` is only touched with `closeMutex` held; every other field is an
-    // immutable reference to a Sendable object.
-
+package final class SQLiteOrderStore: OrderStore, Sendable {
     /// The database file.
     package let path: String
     private let queue = WriteQueue()
     let readers: SQLiteReaderPool
     private let writerThread: OwnedThread
     private let checkpointer: WALCheckpointer
-    private let closeMutex = PThreadMutex()
-    private var isClosed = false
+    /// Whether `close()` ran; held for the whole close, so a second caller returns once the first is done.
+    private let isClosed = PThreadLocked(false)
     /// `PRAGMA` values read back from the writer connection after it was configured.
     let writerSettings: ConnectionSettings
 
@@ -158,7 +155,7 @@ package final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     }
 
     package func close() {
-        closeMutex.withLock {
+        isClosed.withLock { isClosed in
             guard !isClosed else { return }
             isClosed = true
             // Readers first, before the writer is told to stop: the writer's final checkpoint and close can
@@ -174,7 +171,7 @@ package final class SQLiteOrderStore: OrderStore, @unchecked Sendable {
     var statistics: GroupCommitStatistics { queue.statistics }
 
     /// Writes queued and not yet taken by the writer.
-    package var queuedWrites: Int { queue.count }
+    package var queuedWrites: Int? { queue.count }
 
     /// Metrics hook: `observer` gets every transaction of the writer from now on.
     package func observeCommits(_ observer: any CommitObserver) { queue.commitObserver = observer }
@@ -242,15 +239,17 @@ extension SQLiteOrderStore: OutboxStore {
         owner: String, skipping: [TaskKind], limit: Int, nowMillis: Int64, leaseUntilMillis: Int64
     ) throws(StoreError) -> ClaimResult {
         guard limit > 0 else { return ClaimResult() }
-        let box = ResultBox(ClaimResult())
+        // Written by the writer thread, read here after `awaitOutcome()`.
+        let box = PThreadLocked(ClaimResult())
         let call = WriterCall { (connection) throws(StoreError) in
-            box.value = try OutboxRows.claim(
+            let claimed = try OutboxRows.claim(
                 owner: owner, skipping: skipping, limit: limit, nowMillis: nowMillis, leaseUntilMillis: leaseUntilMillis,
                 on: connection)
+            box.withLock { $0 = claimed }
         }
         try queue.enqueue(call)
         try call.awaitOutcome()
-        return box.value
+        return box.withLock { $0 }
     }
 
     package func record(_ change: OutboxChange) {
@@ -264,13 +263,14 @@ extension SQLiteOrderStore: OutboxStore {
     }
 
     package func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool {
-        let box = ResultBox(false)
+        let box = PThreadLocked(false)
         let call = WriterCall { (connection) throws(StoreError) in
-            box.value = try OutboxRows.retryDead(key, nowMillis: nowMillis, on: connection)
+            let retried = try OutboxRows.retryDead(key, nowMillis: nowMillis, on: connection)
+            box.withLock { $0 = retried }
         }
         try queue.enqueue(call)
         try call.awaitOutcome()
-        return box.value
+        return box.withLock { $0 }
     }
 
     package func counts(includingDone: Bool) throws(StoreError) -> OutboxCounts {
@@ -278,11 +278,4 @@ extension SQLiteOrderStore: OutboxStore {
             try OutboxRows.counts(includingDone: includingDone, on: connection)
         }
     }
-}
-
-/// A value written by the writer thread and read by the caller after `WriterCall.awaitOutcome()`, whose
-/// mutex orders the two.
-private final class ResultBox<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
 }

@@ -1,14 +1,15 @@
 import OrderdSupport
 
 /// Read-only connections for `order(id:)`, so reads never wait behind the writer (WAL readers see the last
-/// commit and do not block it). Opened on demand; up to `maxIdle` are kept for reuse.
-///
-/// `@unchecked Sendable`: `idle` and `closed` are only touched with `mutex` held, and a connection is used by
-/// one thread at a time (the one that checked it out).
-final class SQLiteReaderPool: @unchecked Sendable {
-    private let mutex = PThreadMutex()
-    private var idle: [SQLiteConnection] = []
-    private var closed = false
+/// commit and do not block it). Opened on demand; up to `maxIdle` are kept for reuse. A connection is used by
+/// one thread at a time: the one that checked it out.
+final class SQLiteReaderPool: Sendable {
+    private struct State {
+        var idle: [SQLiteConnection] = []
+        var closed = false
+    }
+
+    private let state = PThreadLocked(State())
     private let maxIdle: Int
     private let open: @Sendable () throws(StoreError) -> SQLiteConnection
 
@@ -31,18 +32,18 @@ final class SQLiteReaderPool: @unchecked Sendable {
     }
 
     private func checkOut() throws(StoreError) -> SQLiteConnection {
-        let reused: SQLiteConnection? = try mutex.withLock { () throws(StoreError) -> SQLiteConnection? in
-            guard !closed else { throw StoreError.unavailable("the order store is closed") }
-            return idle.popLast()
+        let reused: SQLiteConnection? = try state.withLock { (state) throws(StoreError) -> SQLiteConnection? in
+            guard !state.closed else { throw StoreError.unavailable("the order store is closed") }
+            return state.idle.popLast()
         }
         if let reused { return reused }
         return try open()  // outside the lock: opening reads the schema
     }
 
     private func checkIn(_ connection: SQLiteConnection) {
-        let keep = mutex.withLock {
-            guard !closed, idle.count < maxIdle else { return false }
-            idle.append(connection)
+        let keep = state.withLock { state in
+            guard !state.closed, state.idle.count < maxIdle else { return false }
+            state.idle.append(connection)
             return true
         }
         if !keep { connection.close() }
@@ -50,10 +51,10 @@ final class SQLiteReaderPool: @unchecked Sendable {
 
     /// Closes the idle connections; connections in use close when they come back.
     func close() {
-        let connections = mutex.withLock {
-            closed = true
-            defer { idle.removeAll() }
-            return idle
+        let connections = state.withLock { state in
+            state.closed = true
+            defer { state.idle.removeAll() }
+            return state.idle
         }
         for connection in connections { connection.close() }
     }

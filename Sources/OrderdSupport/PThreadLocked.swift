@@ -1,0 +1,108 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// State behind a plain `pthread_mutex_t` with a condition variable, reachable only while the mutex is held:
+/// owners hold a `let PThreadLocked<State>` and are checked `Sendable` instead of each promising it in a
+/// comment. The same lock as `PThreadMutex` (and why not `Synchronization.Mutex`); that one stays for locking
+/// that does not fit in a closure, and for the executor, whose measured hot path it was tuned on.
+///
+/// The mutex, the condition and the state are heap-allocated so they never move. The state sits behind a
+/// pointer rather than in a stored property: no exclusivity check per access, and a waiting body never holds an
+/// `inout` access across the wait (another thread changes the state meanwhile), because `withLock(waiting:)`
+/// ends the body before it sleeps and runs it again after.
+package final class PThreadLocked<State> {
+    @usableFromInline let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    @usableFromInline let condition: UnsafeMutablePointer<pthread_cond_t>
+    @usableFromInline let state: UnsafeMutablePointer<State>
+
+    /// - Parameter adaptive: see `PThreadMutex.init(adaptive:)`.
+    package init(_ initial: State, adaptive: Bool = false) {
+        mutex = .allocate(capacity: 1)
+        condition = .allocate(capacity: 1)
+        state = .allocate(capacity: 1)
+        state.initialize(to: initial)
+        var mutexAttributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mutexAttributes)
+        if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
+        pthread_mutex_init(mutex, &mutexAttributes)
+        pthread_mutexattr_destroy(&mutexAttributes)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        state.deinitialize(count: 1)
+        state.deallocate()
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Runs `body` on the state with the mutex held.
+    @inlinable @inline(__always)
+    package func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&state.pointee)
+    }
+
+    /// Runs `body` with the mutex held until it returns `.done`; after each `.wait` it sleeps on the condition
+    /// (the mutex released meanwhile) and runs again, told whether that wait ended at its deadline.
+    @inlinable
+    package func withLock<R>(waiting body: (inout State, _ timedOut: Bool) -> LockedStep<R>) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var timedOut = false
+        while true {
+            switch body(&state.pointee, timedOut) {
+            case .done(let result): return result
+            case .wait(let deadline): timedOut = !wait(until: deadline)
+            }
+        }
+    }
+
+    /// Waits on the condition; the mutex must be held. Returns false when `deadline` passed.
+    @usableFromInline
+    func wait(until deadline: ContinuousClock.Instant? = nil) -> Bool {
+        guard let deadline else {
+            pthread_cond_wait(condition, mutex)
+            return true
+        }
+        let remaining = ContinuousClock.now.duration(to: deadline)
+        if remaining <= .zero { return false }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let (seconds, attoseconds) = remaining.components
+        var nanos = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        var secs = Int(now.tv_sec) + Int(clamping: seconds)
+        if nanos >= 1_000_000_000 {
+            secs += 1
+            nanos -= 1_000_000_000
+        }
+        var until = timespec(tv_sec: secs, tv_nsec: nanos)
+        return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
+    }
+
+    /// Wakes one waiting thread; callable inside a `withLock` body.
+    @inlinable
+    package func signal() { pthread_cond_signal(condition) }
+
+    /// Wakes every waiting thread; callable inside a `withLock` body.
+    @inlinable
+    package func broadcast() { pthread_cond_broadcast(condition) }
+}
+
+// Invariant: `state` is only reached through `withLock` (mutex held); the pthread calls themselves are thread-safe.
+extension PThreadLocked: @unchecked Sendable where State: Sendable {}
+
+/// What a `PThreadLocked.withLock(waiting:)` body decides each time it runs: done with a result, or sleep on the
+/// condition (until a signal, or `deadline`) and run again.
+package enum LockedStep<Result> {
+    case done(Result)
+    case wait(until: ContinuousClock.Instant?)
+}
