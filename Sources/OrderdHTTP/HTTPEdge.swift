@@ -7,8 +7,8 @@ import Synchronization
 /// runs the handler, turns any error into its response, writes the answer and logs one line.
 package final class HTTPEdge: FastCGIResponder {
     private let router: Router
-    private let maxBodyBytesSetting: Atomic<Int>
-    private let logRequestsSetting: Atomic<Bool>
+    private let maxBodyBytesSetting: Reloadable<Int>
+    private let logRequestsSetting: Reloadable<Bool>
     private let logger: Logger
     private let observers: [any RequestObserver]
     private let keyring: APIKeyring
@@ -18,23 +18,23 @@ package final class HTTPEdge: FastCGIResponder {
         observers: [any RequestObserver] = []
     ) {
         self.router = router
-        self.logRequestsSetting = Atomic(logRequests)
+        self.logRequestsSetting = Reloadable(logRequests)
         self.keyring = keyring
-        self.maxBodyBytesSetting = Atomic(maxBodyBytes)
+        self.maxBodyBytesSetting = Reloadable(maxBodyBytes)
         self.logger = logger
         self.observers = observers
     }
 
     /// `server.max_body_bytes`; a reload changes it for requests that start afterwards.
     package var maxBodyBytes: Int {
-        get { maxBodyBytesSetting.load(ordering: .relaxed) }
-        set { maxBodyBytesSetting.store(newValue, ordering: .relaxed) }
+        get { maxBodyBytesSetting.value }
+        set { maxBodyBytesSetting.value = newValue }
     }
 
     /// `log.requests`; a reload changes it.
     package var logRequests: Bool {
-        get { logRequestsSetting.load(ordering: .relaxed) }
-        set { logRequestsSetting.store(newValue, ordering: .relaxed) }
+        get { logRequestsSetting.value }
+        set { logRequestsSetting.value = newValue }
     }
 
     package func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {

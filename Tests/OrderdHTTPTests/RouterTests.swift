@@ -26,6 +26,7 @@ import Testing
             fatalError("routing tests never create an order")
         }
         func order(id: String) throws(StoreError) -> StoredOrder? { nil }
+        var queuedWrites: Int? { nil }
         func close() {}
     }
 

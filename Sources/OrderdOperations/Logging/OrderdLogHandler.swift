@@ -119,8 +119,8 @@ package struct OrderdLogHandler: LogHandler {
 
 /// `log.level` and `log.format`, shared by every logger and changed in place by a reload.
 package final class LogSettings: Sendable {
-    private let levelIndex: Atomic<Int>
-    private let formatIndex: Atomic<Int>
+    private let levelIndex: Reloadable<Int>
+    private let formatIndex: Reloadable<Int>
     private static let levels = Logger.Level.allCases
     private static let formats = OrderdConfiguration.Log.Format.allCases
 
@@ -128,8 +128,8 @@ package final class LogSettings: Sendable {
     package let journalPriorities: Bool
 
     package init(level: Logger.Level, format: OrderdConfiguration.Log.Format, journalPriorities: Bool = false) {
-        levelIndex = Atomic(Self.levels.firstIndex(of: level) ?? 2)
-        formatIndex = Atomic(Self.formats.firstIndex(of: format) ?? 0)
+        levelIndex = Reloadable(Self.levels.firstIndex(of: level) ?? 2)
+        formatIndex = Reloadable(Self.formats.firstIndex(of: format) ?? 0)
         self.journalPriorities = journalPriorities
     }
 
@@ -152,13 +152,13 @@ package final class LogSettings: Sendable {
     }
 
     package var level: Logger.Level {
-        get { Self.levels[levelIndex.load(ordering: .relaxed)] }
-        set { levelIndex.store(Self.levels.firstIndex(of: newValue) ?? 2, ordering: .relaxed) }
+        get { Self.levels[levelIndex.value] }
+        set { levelIndex.value = Self.levels.firstIndex(of: newValue) ?? 2 }
     }
 
     package var format: OrderdConfiguration.Log.Format {
-        get { Self.formats[formatIndex.load(ordering: .relaxed)] }
-        set { formatIndex.store(Self.formats.firstIndex(of: newValue) ?? 0, ordering: .relaxed) }
+        get { Self.formats[formatIndex.value] }
+        set { formatIndex.value = Self.formats.firstIndex(of: newValue) ?? 0 }
     }
 
     package func apply(_ log: OrderdConfiguration.Log) {
