@@ -10,23 +10,21 @@ import Glibc
 /// whole body dribbled in byte by byte, so a watchdog thread cuts the read side (`shutdown(SHUT_RD)`) of any
 /// connection whose request passed its deadline: the blocked read returns at once, the thread can still write
 /// its 408, and it is free again.
-final class ReadDeadlines: @unchecked Sendable {
-    // @unchecked Sendable: `slots` is only touched with `lock` held (a `PThreadMutex`: every request arms and
-    // disarms a slot, a hot path); the watchdog only calls shutdown() under the lock, while the slot still names
-    // the fd, so it can never cut a descriptor that was closed and reused.
+final class ReadDeadlines: Sendable {
+    // The slots behind a pthread mutex (every request arms and disarms one: a hot path). The watchdog only calls
+    // shutdown() under it, while the slot still names the fd, so it never cuts a descriptor closed and reused.
     private struct Slot {
         var fd: Int32 = -1
         var deadline: ContinuousClock.Instant = .now
         var fired = false
     }
 
-    private let lock = PThreadMutex()
-    private var slots: [Slot]
+    private let slots: PThreadLocked<[Slot]>
     private let interval: Duration
     private let watchdog = BackgroundThread(name: "orderd-deadlines")
 
     init(slots count: Int, checkEvery interval: Duration = .milliseconds(100)) {
-        slots = Array(repeating: Slot(), count: count)
+        slots = PThreadLocked(Array(repeating: Slot(), count: count))
         self.interval = interval
     }
 
@@ -46,13 +44,13 @@ final class ReadDeadlines: @unchecked Sendable {
     }
 
     func arm(_ slot: Int, fd: Int32, deadline: ContinuousClock.Instant) {
-        lock.withLock { slots[slot] = Slot(fd: fd, deadline: deadline, fired: false) }
+        slots.withLock { $0[slot] = Slot(fd: fd, deadline: deadline, fired: false) }
     }
 
     /// Stops watching the slot; returns whether the deadline had fired.
     @discardableResult
     func disarm(_ slot: Int) -> Bool {
-        lock.withLock {
+        slots.withLock { slots in
             let fired = slots[slot].fired
             slots[slot].fd = -1
             return fired
@@ -60,7 +58,7 @@ final class ReadDeadlines: @unchecked Sendable {
     }
 
     func fired(_ slot: Int) -> Bool {
-        lock.withLock { slots[slot].fired }
+        slots.withLock { $0[slot].fired }
     }
 
     private func run(_ context: BackgroundThread.Context) {
@@ -68,7 +66,7 @@ final class ReadDeadlines: @unchecked Sendable {
         repeat {
             let now = ContinuousClock.now
             next = now.advanced(by: interval)
-            lock.withLock {
+            slots.withLock { slots in
                 for index in slots.indices where slots[index].fd >= 0 && !slots[index].fired && slots[index].deadline <= now {
                     shutdown(slots[index].fd, Int32(SHUT_RD))
                     slots[index].fired = true

@@ -12,8 +12,7 @@
 ///     try thread.start { context in
 ///         while context.wait(until: .now + interval) { checkpoint() }
 ///     }
-package final class BackgroundThread: @unchecked Sendable {
-    // @unchecked Sendable: `stopping`, `woken` and `thread` are only touched with `mutex` held.
+package final class BackgroundThread: Sendable {
     /// What the body waits with.
     package struct Context: Sendable {
         fileprivate let owner: BackgroundThread
@@ -26,14 +25,17 @@ package final class BackgroundThread: @unchecked Sendable {
         }
 
         /// Whether stop was asked, without waiting.
-        package var isStopping: Bool { owner.mutex.withLock { owner.stopping } }
+        package var isStopping: Bool { owner.state.withLock { $0.stopping } }
+    }
+
+    private struct State: Sendable {
+        var stopping = false
+        var woken = false
+        var thread: OwnedThread?
     }
 
     package let name: String
-    private let mutex = PThreadMutex()
-    private var stopping = false
-    private var woken = false
-    private var thread: OwnedThread?
+    private let state = PThreadLocked(State())
 
     /// - Parameter name: the thread's name in errors, e.g. `orderd-checkpoint`.
     package init(name: String) {
@@ -43,43 +45,40 @@ package final class BackgroundThread: @unchecked Sendable {
     /// Runs `body` once on a new thread; it should return when `context.wait` returns false. Does nothing once
     /// stop was asked: a stopped part stays stopped.
     package func start(_ body: @escaping @Sendable (Context) -> Void) throws(ThreadStartError) {
-        try mutex.withLock { () throws(ThreadStartError) in
-            precondition(thread == nil, "\(name) started twice")
-            guard !stopping else { return }
-            let context = Context(owner: self)
-            thread = try OwnedThread(name: name) { body(context) }
+        let context = Context(owner: self)
+        try state.withLock { (state: inout State) throws(ThreadStartError) in
+            precondition(state.thread == nil, "\(name) started twice")
+            guard !state.stopping else { return }
+            state.thread = try OwnedThread(name: name) { body(context) }
         }
     }
 
     /// Ends the current wait early, or the next one if the body is in a round. Cheap; any thread may call it.
     package func wake() {
-        mutex.withLock {
-            woken = true
-            mutex.signal()
+        state.withLock { state in
+            state.woken = true
+            self.state.signal()
         }
     }
 
     /// Asks the body to return, wakes it and waits until it has: a round in progress finishes first. Safe to
     /// call more than once, and a no-op for a thread that never started.
     package func stop() {
-        let running = mutex.withLock { () -> OwnedThread? in
-            stopping = true
-            mutex.signal()
-            defer { thread = nil }
-            return thread
+        let running = state.withLock { state -> OwnedThread? in
+            state.stopping = true
+            self.state.signal()
+            defer { state.thread = nil }
+            return state.thread
         }
         running?.join()
     }
 
     private func wait(until deadline: ContinuousClock.Instant?) -> Bool {
-        mutex.withLock {
-            // In a loop: a timed wait also ends spuriously, and that must neither cut the sleep short nor run a
-            // round early.
-            while !stopping && !woken {
-                if !mutex.wait(until: deadline) { break }
-            }
-            woken = false
-            return !stopping
-        }
+        // Waits again after a spurious wake: that must neither cut the sleep short nor run a round early.
+        state.withLock(waiting: { state, timedOut in
+            guard state.stopping || state.woken || timedOut else { return .wait(until: deadline) }
+            state.woken = false
+            return .done(!state.stopping)
+        })
     }
 }

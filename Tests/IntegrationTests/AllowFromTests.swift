@@ -10,7 +10,7 @@ import Glibc
 /// 127.0.0.2, so the same machine can be both a refused peer (a client from 127.0.0.1) and an allowed one (a
 /// client bound to 127.0.0.2). A refused peer gets its connection closed without a byte, is counted in
 /// `orderd_connections_refused_total{reason="allow_from"}` and logged with its address.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct AllowFromTests {
     static let allowed = "127.0.0.2"
 

@@ -8,7 +8,7 @@ import Glibc
 
 /// The audit file under logrotate: renamed, then SIGHUP, and the next lines go to a new file at the path; the
 /// shipped logrotate config parses and names the path the shipped INI uses.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct AuditRotationTests {
     static func auditLines(_ path: String) -> [String] {
         ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)

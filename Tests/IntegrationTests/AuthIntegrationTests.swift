@@ -8,7 +8,7 @@ import Glibc
 
 /// API keys through the shipped nginx to the real orderd: who gets in, with which scope, revocation by SIGHUP,
 /// a keys file others can read, where the key id shows up.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct AuthIntegrationTests {
     static let order = OrdersIntegrationTests.orderJSON(note: "auth")
     static let someID = "0193a5c0-0000-7000-8000-000000000000"
@@ -142,7 +142,7 @@ struct AuthIntegrationTests {
 }
 
 /// The rate limits: nginx's per address on POST /orders, orderd's per API key.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct RateLimitTests {
     @Test func nginxAnswersJSON429WithRetryAfterOverTheAddressLimit() throws {
         // The shipped limit_req with its rate turned down to one a minute and a burst of one: the third POST

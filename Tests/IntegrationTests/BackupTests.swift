@@ -8,7 +8,7 @@ import Glibc
 
 /// `orderd backup` while orders keep coming: the copy holds every order acknowledged before the backup
 /// started, and an orderd started on the restored copy serves each of them.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct BackupTests {
     @Test func aBackupUnderLoadHoldsEveryOrderAcknowledgedBeforeIt() throws {
         let backup: String

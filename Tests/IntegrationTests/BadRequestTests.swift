@@ -13,7 +13,7 @@ import Glibc
 /// routing gets nginx's JSON error (`nginx/orderd.conf`, `/.orderd-errors/`), at once. After the whole table the
 /// suite checks, on the stack's SQLite file, that exactly the accepted cases were stored and nothing else, and
 /// that orderd is still up and logged no unexpected error.
-@Suite(.sharedBadRequestStack, .timeLimit(.minutes(5)))
+@Suite(.sharedBadRequestStack, .timeLimit(.minutes(10)))
 struct BadRequestTests {
     static let cases: [BadRequest] = contentTypeCases + framingCases + syntaxCases + shapeCases + fieldCases
         + idempotencyKeyCases + routingCases + malformedHTTPCases

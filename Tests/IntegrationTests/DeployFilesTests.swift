@@ -3,7 +3,7 @@ import Testing
 
 /// The files ops deploy beside orderd: the Prometheus rules pass promtool's check and their own unit tests, and
 /// every metric the rules and the Grafana dashboard name is one a running orderd exports.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct DeployFilesTests {
     static let rules = Stack.repo + "/deploy/prometheus/orderd-rules.yml"
     static let ruleTests = Stack.repo + "/deploy/prometheus/orderd-rules.test.yml"

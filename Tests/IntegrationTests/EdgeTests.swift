@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// The HTTP edge through the real nginx: routing, error shapes, request ids.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct EdgeTests {
     @Test func healthzAnswersOKThroughNginx() throws {
         try withRunningStack { stack in

@@ -18,7 +18,7 @@ import Glibc
 /// The one class libfcgi cannot survive (PARAMS lengths that overflow its allocation size) runs under the
 /// supervisor we ship, scripts/socket-holder.py: the process aborts, is restarted, and nothing acknowledged
 /// is lost.
-@Suite(.serialized, .timeLimit(.minutes(6)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct FastCGIFuzzTests {
     /// `server.request_timeout` of the fuzzed orderd: the read deadline that ends a stalled connection.
     static let requestTimeout: Duration = .seconds(2)

@@ -7,7 +7,7 @@ import Glibc
 
 /// Faults of the follow-up core through the real stack (orderd behind nginx, real gateways on loopback, the real
 /// SQLite outbox), without a restart: every acknowledged order's durable tasks end done within a stated bound.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct FollowUpFaultIntegrationTests {
     typealias F = FollowUpIntegrationTests
 

@@ -8,7 +8,7 @@ import Glibc
 
 /// The post-response half through the real stack: orderd behind nginx, a real HTTP gateway on loopback
 /// (scripts/test-gateway.py), the real SQLite outbox and audit file.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct FollowUpIntegrationTests {
     static let phone = "+8613800138000"
     static let email = "li@example.com"

@@ -16,7 +16,7 @@ import Glibc
 /// and then half-closed may also be closed without an answer. After the run: orderd is up, a valid order is
 /// still created, and nothing was written for a rejected request (orders and idempotency keys counted in the
 /// SQLite file before and after).
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct HTTPFuzzTests {
     static let connections = 4
     /// Longest wait for one answer: far above anything nginx or orderd needs for a refusal (orderd's request

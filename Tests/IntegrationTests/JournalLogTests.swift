@@ -8,7 +8,7 @@ import Glibc
 
 /// orderd under journald, without systemd: `$JOURNAL_STREAM` names the file its stderr goes to, as systemd
 /// names the journal's stream, and every line must start with its syslog priority.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct JournalLogTests {
     @Test func linesCarryTheirSyslogPriorityWhenStderrIsTheJournal() throws {
         let stack = try Stack()

@@ -4,7 +4,7 @@ import Testing
 /// nginx upstream keepalive (`keepalive 16` + `fastcgi_keep_conn on`) against orderd with fewer request
 /// threads than kept connections: plain threaded libfcgi pins a thread to every kept connection and stalls
 /// (measured here: p99 of seconds, whole runs with nothing served); orderd parks idle connections instead.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct KeepaliveTests {
     @Test func keptConnectionsDoNotPinTheRequestThreads() throws {
         try withRunningStack(settings: ["server": ["request_workers": "2"]], keepalive: true) { stack in

@@ -8,7 +8,7 @@ import Glibc
 
 /// `GET /metrics` through the real nginx and orderd: the counters equal exactly what the test sent, scraped
 /// while the load runs and after it.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct MetricsTests {
     static let senders = 4
     static let ordersPerSender = 10

@@ -9,7 +9,7 @@ import Glibc
 /// against the spec by `scripts/openapi-check.py` (status, Content-Type, required headers, body schema), and
 /// the reverse: every status the spec documents for an operation was produced here, unless the spec marks it
 /// `x-conformance: {exercised: false, reason: …}`.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct OpenAPIConformanceTests {
     @Test func realResponsesMatchTheSpecAndTheSpecListsNothingElse() throws {
         let log = RecordedExchangeLog()

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// What ops do to a running orderd under load: reload its file, restart it with the socket held, read its logs.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct OperationsTests {
     /// Sends orders from `threads` threads until `duration` has passed; counts answers by status (0: no answer).
     static func load(_ stack: Stack, threads: Int, for duration: Duration, during: @escaping @Sendable () -> Void) -> (ids: [String], failures: [String]) {

@@ -7,7 +7,7 @@ import Glibc
 
 /// Orders through the real nginx and the real SQLite file: durability across SIGKILL, idempotency under
 /// concurrency, graceful stop with a request in flight, slow bodies.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct OrdersIntegrationTests {
     static func orderJSON(note: String, quantity: Int = 2) -> String {
         #"{"customer":{"phone":"+8613800138000","email":"li@example.com"},"currency":"CNY","items":[{"sku":"SKU-1","quantity":\#(quantity),"unit_price_cents":1299}],"note":"\#(note)"}"#

@@ -9,7 +9,7 @@ import Glibc
 /// Credentials on outgoing calls through the real stack: the SMS gateway's header on every request and rotated
 /// by SIGHUP, webhooks signed and checked by the receivers' own example code, secrets in no log line, and a
 /// configuration that cannot be used refused before anything starts.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct OutgoingCredentialsIntegrationTests {
     typealias F = FollowUpIntegrationTests
     static let token = "gw-token-7f3c9a1e5b2d4068"

@@ -8,7 +8,7 @@ import Glibc
 /// The Debian package: built by scripts/build-deb.sh from the static binary `make test` builds, clean under
 /// lintian, and working where the Swift toolchain is not: unpacked into a throwaway root and run in a private
 /// mount namespace with /opt/swift hidden (scripts/package-smoke.sh), its packaged nginx site in front.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct PackageTests {
     /// The statically linked orderd (`ORDERD_STATIC_BIN`, set by `make test`).
     static var staticBinary: String? {

@@ -10,7 +10,7 @@ import Glibc
 /// shared outbox, and three instances behind one nginx upstream (the shipped `nginx/orderd.conf` rendered with
 /// three sockets) surviving a SIGKILL of one of them. The PostgreSQL server is the throwaway one `make test`
 /// starts (scripts/with-postgres.sh).
-@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipComment)))
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipComment)))
 struct PostgresIntegrationTests {
     /// INI settings for a new, empty database on the test server.
     static func postgresSettings() throws -> [String: [String: String]] {

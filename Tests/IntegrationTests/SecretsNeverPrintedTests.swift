@@ -9,7 +9,7 @@ import Glibc
 /// Secrets and the buyer's contact details, planted in every place they can enter orderd, must come out
 /// nowhere an operator or a client reads: `check-config`, orderd's log at debug level, nginx's logs, `/status`
 /// (JSON and HTML), `/metrics`, error answers.
-@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipComment)))
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: TestPostgres.enabled, Comment(rawValue: TestPostgres.skipComment)))
 struct SecretsNeverPrintedTests {
     @Test func plantedSecretsAndContactDetailsAppearNowhere() throws {
         let gatewayToken = "planted-gateway-token-5e1d8a"

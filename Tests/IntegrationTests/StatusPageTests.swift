@@ -15,7 +15,7 @@ import Glibc
 /// `GET /status?html` through the real nginx and orderd: the same numbers as the JSON, and a page that a real
 /// browser (headless Chromium) loads without errors.
 // A hang guard, not a speed check: in the parallel integration pass this suite waits its turn for threads too.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct StatusPageTests {
     static let orders = 3
 

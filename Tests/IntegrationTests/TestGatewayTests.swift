@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// The loopback test gateway (`scripts/test-gateway.py` via `TestGateway`) behaves as told and records what it got.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct TestGatewayTests {
     static let sms = #"{"to":"+15550100","text":"Order 42 shipped","order_id":"ord-42"}"#
 

@@ -6,7 +6,7 @@ import OrderdExecutor
 
 /// The bounded executor: every task once, the worker bound, a full queue, deadlines with real cancellation,
 /// stuck tasks, stop, and waiting for capacity. Serialized: several tests measure how promptly things happen.
-@Suite(.serialized, .timeLimit(.minutes(1)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ExecutorTests {
     @Test func runsEveryAcceptedTaskExactlyOnce() async {
         let executor = makeExecutor(workers: 4, capacity: 10_000)

@@ -13,7 +13,7 @@ import OrderdOrders
 /// tables straight through SQL: unreadable rows, kinds without a handler, two instances with different handlers.
 /// Each test waits for outcomes with a generous bound and asserts what became of every task, never how fast.
 extension PostgresBackedSuites {
-@Suite(.timeLimit(.minutes(3)))
+@Suite(.timeLimit(.minutes(10)))
 struct FollowUpFaultTests {
     enum Driver: String, CaseIterable, Sendable {
         case sqlite, postgres

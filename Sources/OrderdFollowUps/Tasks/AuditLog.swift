@@ -14,16 +14,18 @@ import Glibc
 ///
 /// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
 /// and the next lines go to a new file at the path.
-package final class AuditLog: @unchecked Sendable {
-    // @unchecked Sendable: `pending`, `closing` and the reopen counters are only touched with `mutex` held
-    // (a `PThreadMutex`, because reopen() waits on its condition for the writer's answer).
+package final class AuditLog: Sendable {
+    private struct State: Sendable {
+        var pending: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
+        var closing = false
+        var reopensAsked = 0
+        var reopensDone = 0
+        var reopenFailure: String?
+    }
+
     let path: String
-    private let mutex = PThreadMutex()
-    private var pending: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
-    private var closing = false
-    private var reopensAsked = 0
-    private var reopensDone = 0
-    private var reopenFailure: String?
+    /// A pthread mutex with a condition: reopen() waits on it for the writer's answer.
+    private let state = PThreadLocked(State())
     private let writer = BackgroundThread(name: "orderd-audit")
 
     /// Opens (or creates, mode 0640) the file for appending; throws a message naming the path.
@@ -44,9 +46,9 @@ package final class AuditLog: @unchecked Sendable {
     /// Appends one line (a newline is added) and returns once it is on disk.
     func append(_ line: [UInt8]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let accepted = mutex.withLock {
-                guard !closing else { return false }
-                pending.append((line, continuation))
+            let accepted = state.withLock { state in
+                guard !state.closing else { return false }
+                state.pending.append((line, continuation))
                 return true
             }
             if accepted {
@@ -60,25 +62,24 @@ package final class AuditLog: @unchecked Sendable {
     /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
     /// at most 5 s. Returns nil, or why the old file is still in use.
     package func reopen() -> String? {
-        let ticket = mutex.withLock { () -> Int? in
-            guard !closing else { return nil }
-            reopensAsked += 1
-            return reopensAsked
+        let ticket = state.withLock { state -> Int? in
+            guard !state.closing else { return nil }
+            state.reopensAsked += 1
+            return state.reopensAsked
         }
         guard let ticket else { return "the audit file is closed" }
         writer.wake()
-        return mutex.withLock {
-            let deadline = ContinuousClock.now + .seconds(5)
-            while reopensDone < ticket {
-                if !mutex.wait(until: deadline) && reopensDone < ticket { return "the audit writer did not answer within 5 s" }
-            }
-            return reopenFailure
-        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        return state.withLock(waiting: { state, timedOut in
+            if state.reopensDone >= ticket { return .done(state.reopenFailure) }
+            if timedOut { return .done("the audit writer did not answer within 5 s") }
+            return .wait(until: deadline)
+        })
     }
 
     /// Writes what is queued, then closes the file.
     package func close() {
-        mutex.withLock { closing = true }
+        state.withLock { $0.closing = true }
         writer.stop()
     }
 
@@ -87,17 +88,17 @@ package final class AuditLog: @unchecked Sendable {
         var fd = initial
         var running = true
         while true {
-            let (batch, reopenTicket): ([(line: [UInt8], done: CheckedContinuation<Void, any Error>)], Int?) = mutex.withLock {
-                defer { pending = [] }
-                return (pending, reopensDone < reopensAsked ? reopensAsked : nil)
+            let (batch, reopenTicket): ([(line: [UInt8], done: CheckedContinuation<Void, any Error>)], Int?) = state.withLock { state in
+                defer { state.pending = [] }
+                return (state.pending, state.reopensDone < state.reopensAsked ? state.reopensAsked : nil)
             }
             if let reopenTicket {
                 // Lines queued before the reopen go to the new file too: they were not written yet.
                 let failure = reopenFile(replacing: &fd)
-                mutex.withLock {
-                    reopenFailure = failure
-                    reopensDone = reopenTicket
-                    mutex.broadcast()
+                state.withLock { state in
+                    state.reopenFailure = failure
+                    state.reopensDone = reopenTicket
+                    self.state.broadcast()
                 }
             }
             if batch.isEmpty {
