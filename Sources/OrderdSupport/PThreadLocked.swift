@@ -69,23 +69,7 @@ package final class PThreadLocked<State> {
     /// Waits on the condition; the mutex must be held. Returns false when `deadline` passed.
     @usableFromInline
     func wait(until deadline: ContinuousClock.Instant? = nil) -> Bool {
-        guard let deadline else {
-            pthread_cond_wait(condition, mutex)
-            return true
-        }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        if remaining <= .zero { return false }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let (seconds, attoseconds) = remaining.components
-        var nanos = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        var secs = Int(now.tv_sec) + Int(clamping: seconds)
-        if nanos >= 1_000_000_000 {
-            secs += 1
-            nanos -= 1_000_000_000
-        }
-        var until = timespec(tv_sec: secs, tv_nsec: nanos)
-        return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
+        pthreadWait(condition, mutex, until: deadline)
     }
 
     /// Wakes one waiting thread; callable inside a `withLock` body.

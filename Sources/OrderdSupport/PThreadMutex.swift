@@ -53,6 +53,19 @@ package final class PThreadMutex: @unchecked Sendable {
     /// Waits on the condition; the mutex must be held. Returns false when `deadline` passed.
     @discardableResult
     package func wait(until deadline: ContinuousClock.Instant? = nil) -> Bool {
+        pthreadWait(condition, mutex, until: deadline)
+    }
+
+    package func signal() { pthread_cond_signal(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
+}
+
+/// Waits on `condition` (a CLOCK_MONOTONIC one) with `mutex` held, until `deadline` (nil: none). Returns false
+/// when the deadline passed. Shared by `PThreadMutex` and `PThreadLocked`.
+package func pthreadWait(
+    _ condition: UnsafeMutablePointer<pthread_cond_t>, _ mutex: UnsafeMutablePointer<pthread_mutex_t>,
+    until deadline: ContinuousClock.Instant?
+) -> Bool {
         guard let deadline else {
             pthread_cond_wait(condition, mutex)
             return true
@@ -70,8 +83,4 @@ package final class PThreadMutex: @unchecked Sendable {
         }
         var until = timespec(tv_sec: secs, tv_nsec: nanos)
         return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
-    }
-
-    package func signal() { pthread_cond_signal(condition) }
-    package func broadcast() { pthread_cond_broadcast(condition) }
 }
