@@ -22,16 +22,7 @@ package final class PThreadLocked<State> {
         condition = .allocate(capacity: 1)
         state = .allocate(capacity: 1)
         state.initialize(to: initial)
-        var mutexAttributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&mutexAttributes)
-        if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
-        pthread_mutex_init(mutex, &mutexAttributes)
-        pthread_mutexattr_destroy(&mutexAttributes)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
+        pthreadInit(mutex, condition, adaptive: adaptive)
     }
 
     deinit {

@@ -20,16 +20,7 @@ package final class PThreadMutex: @unchecked Sendable {
     package init(adaptive: Bool = false) {
         mutex = .allocate(capacity: 1)
         condition = .allocate(capacity: 1)
-        var mutexAttributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&mutexAttributes)
-        if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
-        pthread_mutex_init(mutex, &mutexAttributes)
-        pthread_mutexattr_destroy(&mutexAttributes)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
+        pthreadInit(mutex, condition, adaptive: adaptive)
     }
 
     deinit {
@@ -83,4 +74,21 @@ package func pthreadWait(
         }
         var until = timespec(tv_sec: secs, tv_nsec: nanos)
         return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
+}
+
+/// Initializes a mutex (adaptive: see `PThreadMutex.init(adaptive:)`) and a CLOCK_MONOTONIC condition in place.
+/// Shared by `PThreadMutex` and `PThreadLocked`.
+package func pthreadInit(
+    _ mutex: UnsafeMutablePointer<pthread_mutex_t>, _ condition: UnsafeMutablePointer<pthread_cond_t>, adaptive: Bool
+) {
+        var mutexAttributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&mutexAttributes)
+        if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
+        pthread_mutex_init(mutex, &mutexAttributes)
+        pthread_mutexattr_destroy(&mutexAttributes)
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
 }
