@@ -39,6 +39,8 @@
 #   ORDERD_INI          INI to start from (default config/orderd.ini, else an empty one)
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
+#   RESULT_MD           where the report goes (default bench/results/<date>[.<scenarios>].md; bench/compare.sh
+#                       points it at its own run directory)
 #   SCENARIOS=all       which sections to run, comma or space separated, from ALL_SCENARIOS: backends (the
 #                       table above: ceiling, C, Go, PHP-FPM, orderd; BACKENDS picks among them), isolation, overflow, executor,
 #                       postgres (orderd as shipped on the PostgreSQL store, one and two instances behind one nginx
@@ -162,7 +164,7 @@ DATE=$(date +%Y-%m-%d)
 # A run of every scenario writes <date>.md; a partial one <date>.<scenarios>.md, so it never replaces the full table.
 SUFFIX=""
 for s in $ALL_SCENARIOS; do want "$s" || SUFFIX=.$(echo $SCENARIOS | tr ' ' '-'); done
-RESULT_MD=$REPO/bench/results/$DATE$SUFFIX.md
+RESULT_MD=${RESULT_MD:-$REPO/bench/results/$DATE$SUFFIX.md}
 RAW=$REPO/bench/results/$DATE.raw
 ROWS=$RUN/rows.tsv
 FU_ROWS=$RUN/followup.tsv   # one row per follow-up (gateway) run, see run_followup
