@@ -33,7 +33,7 @@ extension OrderdService {
     ) throws -> Parts {
         let owner = OutboxInsertion.makeOwner()
         let insertion = FollowUps.insertion(for: configuration, owner: owner)
-        let store = try OrderStores.open(configuration, outbox: insertion, logger: logger)
+        let store = try OrderStores.open(StoreSettings(configuration), outbox: insertion, logger: logger)
         let auditLog: AuditLog
         do {
             auditLog = try AuditLog(path: configuration.audit.path)

@@ -6,12 +6,12 @@ import OrderdSupport
 package enum OrderStores {
     /// Opens the configured store; with `outbox`, every new order gets its durable tasks in its transaction.
     package static func open(
-        _ configuration: OrderdConfiguration, outbox: OutboxInsertion? = nil,
+        _ settings: StoreSettings, outbox: OutboxInsertion? = nil,
         logger: Logger = Logger(label: "orderd.store", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws(StoreError) -> any OrderStore & OutboxStore {
-        switch configuration.store.driver {
-        case .sqlite: return try SQLiteOrderStore(configuration: configuration, outbox: outbox)
-        case .postgres: return try PostgresOrderStore(configuration: configuration, outbox: outbox, logger: logger)
+        switch settings.store.driver {
+        case .sqlite: return try SQLiteOrderStore(settings: settings, outbox: outbox)
+        case .postgres: return try PostgresOrderStore(settings: settings, outbox: outbox, logger: logger)
         }
     }
 }

@@ -40,7 +40,7 @@ enum ExitStatus {
 func openAdministration(_ options: ConfigOption, writable: Bool) throws -> any OutboxAdministration {
     let configuration = try options.load()
     do {
-        return try OrderStores.openForAdministration(configuration, writable: writable)
+        return try OrderStores.openForAdministration(StoreSettings(configuration), writable: writable)
     } catch let error as SchemaMismatch {
         printError("orderd: \(error)")
         throw ExitStatus.data

@@ -32,7 +32,7 @@ import Glibc
             var configuration = OrderdConfiguration()
             configuration.store.path = directory + "/orderd.db"
             let store = try SQLiteOrderStore(
-                configuration: configuration, outbox: OutboxInsertion(kinds: [.sms, .audit], owner: "a", lease: .seconds(60)))
+                settings: StoreSettings(configuration), outbox: OutboxInsertion(kinds: [.sms, .audit], owner: "a", lease: .seconds(60)))
             var orders: [StoredOrder] = []
             let now = WallClock.unixMillis()
             for (index, days) in dead.enumerated() {

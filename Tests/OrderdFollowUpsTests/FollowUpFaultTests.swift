@@ -67,7 +67,7 @@ struct FollowUpFaultTests {
         switch driver {
         case .sqlite:
             let configuration = configuration ?? .store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration, outbox: insertion)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration), outbox: insertion)
             return Setup(configuration: configuration, store: store, sql: { sql in
                 let connection = try SQLiteConnection(path: configuration.store.path, readOnly: false)
                 defer { connection.close() }
@@ -76,7 +76,7 @@ struct FollowUpFaultTests {
             }, close: { store.close() })
         case .postgres:
             let configuration = try configuration ?? TestPostgres.freshDatabase()
-            let store = try PostgresOrderStore(configuration: configuration, outbox: insertion)
+            let store = try PostgresOrderStore(settings: StoreSettings(configuration), outbox: insertion)
             return Setup(configuration: configuration, store: store, sql: { sql in
                 _ = try TestPostgres.psql(sql, url: configuration.store.url)
             }, close: { store.close() })

@@ -255,7 +255,7 @@ import OrderdConfig
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
             let store = try SQLiteOrderStore(
-                configuration: configuration, outbox: FollowUps.insertion(for: configuration, owner: "metrics-test"))
+                settings: StoreSettings(configuration), outbox: FollowUps.insertion(for: configuration, owner: "metrics-test"))
             defer { store.close() }
             let followUps = FollowUps(
                 configuration: configuration, owner: "metrics-test", outbox: store, handlers: [:],

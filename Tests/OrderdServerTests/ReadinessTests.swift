@@ -13,14 +13,14 @@ import OrderdFollowUps
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
             let store = try SQLiteOrderStore(
-                configuration: configuration, outbox: FollowUps.insertion(for: configuration, owner: "readiness"))
+                settings: StoreSettings(configuration), outbox: FollowUps.insertion(for: configuration, owner: "readiness"))
             let readiness = Readiness(store: store)
             #expect(readiness.check() == nil)
             store.close()
             #expect(readiness.check() == "store: unavailable")
 
             let open = try SQLiteOrderStore(
-                configuration: configuration, outbox: FollowUps.insertion(for: configuration, owner: "readiness"))
+                settings: StoreSettings(configuration), outbox: FollowUps.insertion(for: configuration, owner: "readiness"))
             defer { open.close() }
             let draining = Readiness(store: open)
             draining.beginDraining()

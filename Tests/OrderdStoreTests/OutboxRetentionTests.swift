@@ -41,7 +41,7 @@ extension PostgresBackedSuites {
         case .postgres:
             var configuration = try TestPostgres.freshDatabase()
             configuration.outbox.retention = retention
-            let store = try PostgresOrderStore(configuration: configuration, outbox: insertion, retentionInterval: .milliseconds(50))
+            let store = try PostgresOrderStore(settings: StoreSettings(configuration), outbox: insertion, retentionInterval: .milliseconds(50))
             defer { store.close() }
             try body(store, { #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up in 10 s") }) {
                 try store.purgeDead(finishedBeforeMillis: $0, batchSize: $1)

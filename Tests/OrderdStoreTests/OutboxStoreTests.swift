@@ -29,13 +29,13 @@ extension PostgresBackedSuites {
         switch driver {
         case .sqlite:
             try withStoreDirectory { directory in
-                let store = try SQLiteOrderStore(configuration: .store(in: directory), outbox: insertion)
+                let store = try SQLiteOrderStore(settings: StoreSettings(.store(in: directory)), outbox: insertion)
                 defer { store.close() }
                 // A blocking call on the writer runs after the changes queued before it, in a later transaction.
                 try body(store) { _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0) }
             }
         case .postgres:
-            let store = try PostgresOrderStore(configuration: try TestPostgres.freshDatabase(), outbox: insertion)
+            let store = try PostgresOrderStore(settings: StoreSettings(try TestPostgres.freshDatabase()), outbox: insertion)
             defer { store.close() }
             try body(store) { #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up in 10 s") }
         }

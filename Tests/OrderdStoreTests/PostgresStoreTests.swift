@@ -20,7 +20,7 @@ struct PostgresStoreTests {
         _ configuration: OrderdConfiguration, owner: String = "a", lease: Duration = .seconds(60)
     ) throws -> PostgresOrderStore {
         try PostgresOrderStore(
-            configuration: configuration,
+            settings: StoreSettings(configuration),
             outbox: OutboxInsertion(kinds: [.sms, .audit, .stats], owner: owner, lease: lease))
     }
 
@@ -146,7 +146,7 @@ struct PostgresStoreTests {
         let opened = Mutex<[Result<PostgresOrderStore, StoreError>]>([])
         for _ in 0..<4 {
             Thread {
-                let result = Result { () throws(StoreError) -> PostgresOrderStore in try PostgresOrderStore(configuration: configuration) }
+                let result = Result { () throws(StoreError) -> PostgresOrderStore in try PostgresOrderStore(settings: StoreSettings(configuration)) }
                 opened.withLock { $0.append(result) }
             }.start()
         }
@@ -165,14 +165,14 @@ struct PostgresStoreTests {
         try "not-the-Password-42\n".write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
         configuration.store.passwordFile = file
-        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         #expect(error?.code == .unavailable)
         let text = error.map { String(reflecting: $0) } ?? ""
         #expect(text.contains("28P01"), "SQLSTATE invalid_password in \(text)")
         #expect(!text.contains("not-the-Password-42"))
 
         configuration.store.passwordFile = "/nonexistent/orderd-password"
-        let missing = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let missing = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         #expect(missing.map { String(reflecting: $0) }?.contains("store.password_file = /nonexistent/orderd-password") == true)
     }
 
@@ -183,7 +183,7 @@ struct PostgresStoreTests {
         configuration.store.url = "postgres://orderd@127.0.0.1:\(port)/orderd?sslmode=disable"
         configuration.store.connectTimeout = .seconds(2)
         let started = ContinuousClock.now
-        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         #expect(error?.code == .unavailable)
         #expect(ContinuousClock.now - started < .seconds(30))
         #expect(error.map { String(reflecting: $0) }?.contains("127.0.0.1:\(port)") == true)

@@ -21,7 +21,7 @@ struct PostgresTLSTests {
     }
 
     static func encrypted(_ configuration: OrderdConfiguration) throws -> Bool {
-        let store = try PostgresOrderStore(configuration: configuration)
+        let store = try PostgresOrderStore(settings: StoreSettings(configuration))
         defer { store.close() }
         return try store.connectionIsEncrypted()
     }
@@ -37,7 +37,7 @@ struct PostgresTLSTests {
 
     @Test func aWrongCAIsRefusedSayingTheCertificateCouldNotBeVerified() throws {
         let configuration = try Self.configuration(query: "sslrootcert=\(TestPostgres.wrongCertificateAuthority)")
-        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         #expect(error?.code == .unavailable)
         let text = error.map { String(reflecting: $0) } ?? ""
         #expect(text.contains("certificate could not be verified"), "\(text)")
@@ -47,7 +47,7 @@ struct PostgresTLSTests {
     @Test func aHostNameTheCertificateDoesNotNameIsRefusedSayingSo() throws {
         let configuration = try Self.configuration(
             query: "sslrootcert=\(TestPostgres.certificateAuthority)", host: TestPostgres.otherHost)
-        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         #expect(error?.code == .unavailable)
         let text = error.map { String(reflecting: $0) } ?? ""
         #expect(text.contains("does not match the host name '\(TestPostgres.otherHost)'"), "\(text)")
@@ -55,7 +55,7 @@ struct PostgresTLSTests {
 
     @Test func verifyFullWithoutACAUsesTheSystemTrustStoreAndRefusesATestCertificate() throws {
         let configuration = try Self.configuration(query: "sslmode=verify-full")
-        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         let text = error.map { String(reflecting: $0) } ?? ""
         #expect(text.contains("could not be verified") && text.contains("system trust store"), "\(text)")
     }
@@ -73,7 +73,7 @@ struct PostgresTLSTests {
 
     @Test func aMissingCAFileIsNamed() throws {
         let configuration = try Self.configuration(query: "sslrootcert=/nonexistent/orderd-ca.pem")
-        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(configuration: configuration) }
+        let error = #expect(throws: StoreError.self) { try PostgresOrderStore(settings: StoreSettings(configuration)) }
         #expect(error.map { String(reflecting: $0) }?.contains("sslrootcert /nonexistent/orderd-ca.pem cannot be read") == true)
     }
 }

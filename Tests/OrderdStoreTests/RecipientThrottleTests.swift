@@ -89,7 +89,7 @@ extension PostgresBackedSuites {
             }
         case .postgres:
             let configuration = try TestPostgres.freshDatabase()
-            let store = try PostgresOrderStore(configuration: configuration, outbox: insertion, wallClock: { clock.now })
+            let store = try PostgresOrderStore(settings: StoreSettings(configuration), outbox: insertion, wallClock: { clock.now })
             defer { store.close() }
             try body(store) { sql in try TestPostgres.psql(sql, url: configuration.store.url) }
         }
@@ -187,7 +187,7 @@ extension PostgresBackedSuites {
         let limit = RecipientLimit(count: 5, window: .seconds(3600))
         let stores = try ["a", "b"].map { owner in
             try PostgresOrderStore(
-                configuration: configuration,
+                settings: StoreSettings(configuration),
                 outbox: OutboxInsertion(kinds: [.sms, .audit], owner: owner, lease: .seconds(60), perRecipient: limit))
         }
         defer { for store in stores { store.close() } }

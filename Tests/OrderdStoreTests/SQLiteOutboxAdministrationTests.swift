@@ -13,7 +13,7 @@ import OrderdConfig
     static func database(in directory: String) throws -> OrderdConfiguration {
         let configuration = OrderdConfiguration.store(in: directory)
         let insertion = OutboxInsertion(kinds: [.sms, .audit], owner: "a", lease: .seconds(60))
-        let store = try SQLiteOrderStore(configuration: configuration, outbox: insertion)
+        let store = try SQLiteOrderStore(settings: StoreSettings(configuration), outbox: insertion)
         _ = try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10))
         store.close()
         return configuration

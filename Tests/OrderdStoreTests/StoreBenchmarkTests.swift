@@ -18,7 +18,7 @@ struct StoreBenchmarkTests {
     ])
     func groupCommitThroughput(_ synchronous: OrderdConfiguration.Store.Synchronous, _ threads: Int) throws {
         try withStoreDirectory { directory in
-            let store = try SQLiteOrderStore(configuration: .store(in: directory, synchronous: synchronous))
+            let store = try SQLiteOrderStore(settings: StoreSettings(.store(in: directory, synchronous: synchronous)))
             defer { store.close() }
             let duration = Duration.seconds(3)
             let latencies = Collected<[Duration]>()

@@ -13,7 +13,7 @@ import OrderdConfig
         try withStoreDirectory { directory in
             // busy_timeout at its largest: a TRUNCATE checkpoint would wait a minute for the other writer.
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(60))
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             let order = try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10)).order
             let other = try SQLiteConnection(path: configuration.store.path, readOnly: false)
             defer { other.close() }

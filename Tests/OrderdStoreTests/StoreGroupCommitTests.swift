@@ -12,7 +12,7 @@ import OrderdOrders
     @Test func concurrentCreatesAreAllStoredInFewerTransactions() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let threads = 50, perThread = 20
             let created = Collected<StoredOrder>()
@@ -49,7 +49,7 @@ import OrderdOrders
     @Test func deadlineAlreadyPassedIsBusyAndWritesNothing() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let error = #expect(throws: StoreError.self) {
                 try store.create(.sample(1), idempotency: nil, deadline: .now - .milliseconds(1))
@@ -64,7 +64,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .milliseconds(200))
             let path = configuration.store.path
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let lock = try holdWriteLock(path)
 
@@ -91,7 +91,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let lock = try holdWriteLock(path)
 
@@ -126,7 +126,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let lock = try holdWriteLock(path)
 

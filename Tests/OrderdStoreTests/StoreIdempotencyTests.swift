@@ -14,7 +14,7 @@ import OrderdOrders
     @Test func sameKeySameBodyReplaysTheFirstOrder() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let request = IdempotencyRequest(key: "key-1", body: Self.body)
 
@@ -33,7 +33,7 @@ import OrderdOrders
     @Test func sameKeyDifferentBodyIsAConflict() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             _ = try store.create(
                 .sample(1), idempotency: IdempotencyRequest(key: "key-1", body: Self.body), deadline: .inSeconds(10))
@@ -59,7 +59,7 @@ import OrderdOrders
     @Test func concurrentDuplicatesCreateExactlyOneOrder() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let request = IdempotencyRequest(key: "one-key", body: Self.body)
             let outcomes = Collected<Result<CreateOutcome, StoreError>>()
@@ -83,7 +83,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let same = IdempotencyRequest(key: "batch-key", body: Self.body)
             let different = IdempotencyRequest(key: "batch-key", body: Self.body + [0x0A])

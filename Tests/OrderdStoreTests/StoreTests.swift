@@ -12,7 +12,7 @@ import OrderdOrders
 @Suite struct StoreTests {
     @Test func createdOrderReadsBackFieldForField() throws {
         try withStoreDirectory { directory in
-            let store = try SQLiteOrderStore(configuration: .store(in: directory))
+            let store = try SQLiteOrderStore(settings: StoreSettings(.store(in: directory)))
             defer { store.close() }
             let orders = [
                 NewOrder(
@@ -52,7 +52,7 @@ import OrderdOrders
     @Test(arguments: [OrderdConfiguration.Store.Synchronous.full, .normal])
     func synchronousIsSetOnEveryConnection(_ synchronous: OrderdConfiguration.Store.Synchronous) throws {
         try withStoreDirectory { directory in
-            let store = try SQLiteOrderStore(configuration: .store(in: directory, synchronous: synchronous))
+            let store = try SQLiteOrderStore(settings: StoreSettings(.store(in: directory, synchronous: synchronous)))
             defer { store.close() }
             let expected: Int64 = synchronous == .full ? 2 : 1
             // Read back from the writer connection when it was configured (it belongs to the writer thread now)…
@@ -71,7 +71,7 @@ import OrderdOrders
     @Test func databaseIsInWALMode() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             #expect(store.writerSettings.journalMode == "wal")
             // WAL is a property of the file: a connection of our own sees it too.
@@ -84,7 +84,7 @@ import OrderdOrders
     @Test func checkpointsHappenBesideTheWriter() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             // The writer never checkpoints inside a commit (wal_autocheckpoint = 0)…
             let sizeBefore = try Self.fileSize(configuration.store.path)
@@ -104,7 +104,7 @@ import OrderdOrders
             let path = configuration.store.path
             #expect(FileManager.default.createFile(atPath: path, contents: Data()))
 
-            let first = try SQLiteOrderStore(configuration: configuration)
+            let first = try SQLiteOrderStore(settings: StoreSettings(configuration))
             let stored = try first.create(.sample(1), idempotency: nil, deadline: .inSeconds(10)).order
             first.close()
 
@@ -115,7 +115,7 @@ import OrderdOrders
             #expect(schema == "table orders,index orders_by_idempotency_key,table sms_recipients,index sms_recipients_by_last,table tasks,index tasks_dead,index tasks_due")
             raw.close()
 
-            let second = try SQLiteOrderStore(configuration: configuration)
+            let second = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { second.close() }
             #expect(try second.order(id: stored.id) == stored)
             #expect(try countRows("orders", at: path) == 1)
@@ -129,7 +129,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
             let path = configuration.store.path
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let order = NewOrder(
                 customer: Customer(phone: "+8613800138000"),
@@ -159,7 +159,7 @@ import OrderdOrders
     @Test func unreadableItemsAreReportedAsDamage() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             var ids: [String] = []
             for _ in 0..<5 {
@@ -195,7 +195,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, synchronous: .normal)
             let path = configuration.store.path
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             func framesWritten(_ create: () throws -> Void) throws -> Int {
                 let before = try walFrames(path)
@@ -219,7 +219,7 @@ import OrderdOrders
     @Test func lookupsUseTheirIndexes() throws {
         try withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
-            let store = try SQLiteOrderStore(configuration: configuration)
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             store.close()
             let raw = try SQLiteConnection(path: configuration.store.path, readOnly: true)
             defer { raw.close() }
@@ -243,7 +243,7 @@ import OrderdOrders
             let raw = try SQLiteConnection(path: configuration.store.path, readOnly: false)
             try raw.execute("PRAGMA user_version = 999")
             raw.close()
-            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(configuration: configuration) }
+            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(settings: StoreSettings(configuration)) }
             #expect(error?.code == .unavailable)
             #expect(error?.debugDescription.contains("schema version 999") == true)
         }
@@ -253,7 +253,7 @@ import OrderdOrders
         try withStoreDirectory { directory in
             var configuration = OrderdConfiguration()
             configuration.store.path = directory + "/missing/orderd.db"
-            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(configuration: configuration) }
+            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(settings: StoreSettings(configuration)) }
             #expect(error?.code == .unavailable)
             #expect(error?.debugDescription.contains(directory + "/missing/orderd.db") == true)
             #expect(error?.description.contains(directory) == false)  // description stays generic
@@ -267,7 +267,7 @@ import OrderdOrders
             #expect(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x41, count: 4096)))
             var configuration = OrderdConfiguration()
             configuration.store.path = path
-            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(configuration: configuration) }
+            let error = #expect(throws: StoreError.self) { try SQLiteOrderStore(settings: StoreSettings(configuration)) }
             #expect(error?.code == .corrupt)
             #expect(error?.sqliteStatus == 26)  // SQLITE_NOTADB
             #expect(error?.debugDescription.contains("SQLite status 26") == true)
@@ -278,7 +278,7 @@ import OrderdOrders
 
     @Test func closedStoreRefusesWorkAndClosesTwice() throws {
         try withStoreDirectory { directory in
-            let store = try SQLiteOrderStore(configuration: .store(in: directory))
+            let store = try SQLiteOrderStore(settings: StoreSettings(.store(in: directory)))
             _ = try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(10))
             store.close()
             store.close()

@@ -73,11 +73,11 @@ extension OrderStores {
     /// Opens the configured store for `orderd tasks`: the schema checked (never migrated), no writer thread, no
     /// checkpoint. `writable`: `tasks retry` and `tasks purge`; without it, SQLite opens the file read-only.
     package static func openForAdministration(
-        _ configuration: OrderdConfiguration, writable: Bool
+        _ settings: StoreSettings, writable: Bool
     ) throws -> any OutboxAdministration {
-        switch configuration.store.driver {
-        case .sqlite: return try SQLiteOutboxAdministration(store: configuration.store, writable: writable)
-        case .postgres: return try PostgresOrderStore(configuration: configuration, migrate: false)
+        switch settings.store.driver {
+        case .sqlite: return try SQLiteOutboxAdministration(store: settings.store, writable: writable)
+        case .postgres: return try PostgresOrderStore(settings: settings, migrate: false)
         }
     }
 }

@@ -69,14 +69,14 @@ package final class PostgresOrderStore: OrderStore, Sendable {
     ///   - logger: for the pool's connection problems and the outbox writer's failures.
     ///   - migrate: false for `orderd tasks`, which never migrates: a schema of another version is refused.
     package init(
-        configuration: OrderdConfiguration,
+        settings storeSettings: StoreSettings,
         outbox: OutboxInsertion? = nil,
         logger: Logger = Logger(label: "orderd.store", factory: { _ in SwiftLogNoOpLogHandler() }),
         wallClock: @escaping @Sendable () -> Int64 = WallClock.unixMillis,
         retentionInterval: Duration = .seconds(10),
         migrate: Bool = true
     ) throws(StoreError) {
-        let store = configuration.store
+        let store = storeSettings.store
         guard let url = PostgresURL(store.url) else {
             throw StoreError.unavailable("store.url is not a postgres:// URL (driver = postgres needs one)")
         }
@@ -84,11 +84,11 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         self.logger = logger
         self.outbox = outbox
         self.wallClock = wallClock
-        idempotencyTTLMillis = configuration.orders.idempotencyTTL.millis
+        idempotencyTTLMillis = storeSettings.idempotencyTTL.millis
         callTimeout = store.busyTimeout
         poolSize = store.poolSize
         synchronousCommit = store.synchronousCommit
-        let settings = Self.startupSettings(configuration)
+        let settings = Self.startupSettings(storeSettings)
         let password = try Self.password(store)
         let tlsSettings = try Self.tlsSettings(url)
 
@@ -168,7 +168,7 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         runTask = Task(executorPreference: PostgresExecutor.shared) { await client.run() }
         changes = OutboxChangeWriter(client: client, idempotencyTTLMillis: idempotencyTTLMillis, wallClock: wallClock, logger: logger)
         retention = outbox == nil ? nil : PostgresRetention(
-            client: client, retention: configuration.outbox.retention, interval: retentionInterval, wallClock: wallClock,
+            client: client, retention: storeSettings.retention, interval: retentionInterval, wallClock: wallClock,
             logger: logger)
     }
 
@@ -472,11 +472,11 @@ package final class PostgresOrderStore: OrderStore, Sendable {
     /// request thread gives up earlier on its own; this ends the server's side of it, e.g. a statement waiting
     /// for a lock whose client is gone). It is fixed when the store starts: a reloaded request_timeout changes
     /// the request threads' own waits only.
-    static func startupSettings(_ configuration: OrderdConfiguration) -> [(String, String)] {
-        let timeout = max(Int64(1), configuration.server.requestTimeout.millis)
+    static func startupSettings(_ settings: StoreSettings) -> [(String, String)] {
+        let timeout = max(Int64(1), settings.statementTimeout.millis)
         return [
             ("statement_timeout", String(timeout)),
-            ("synchronous_commit", configuration.store.synchronousCommit.rawValue),
+            ("synchronous_commit", settings.store.synchronousCommit.rawValue),
         ]
     }
 

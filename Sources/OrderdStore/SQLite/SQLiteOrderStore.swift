@@ -65,15 +65,15 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         var maxIdleReaders = 32
     }
 
-    /// Opens (or creates) the database at `configuration.store.path`, migrates it, and starts the writer.
+    /// Opens (or creates) the database at `settings.store.path`, migrates it, and starts the writer.
     ///
     /// With `outbox`, every new order gets its durable follow-up tasks in its own transaction.
     /// The directory must exist. Errors name the path in their `debugDescription`; log that
     /// (`String(reflecting: error)`), not `description`.
-    package convenience init(configuration: OrderdConfiguration, outbox: OutboxInsertion? = nil) throws(StoreError) {
+    package convenience init(settings: StoreSettings, outbox: OutboxInsertion? = nil) throws(StoreError) {
         try self.init(
-            store: configuration.store, idempotencyTTL: configuration.orders.idempotencyTTL,
-            writeSteps: outbox.map { [$0.writeStep] } ?? [], retention: configuration.outbox.retention)
+            store: settings.store, idempotencyTTL: settings.idempotencyTTL,
+            writeSteps: outbox.map { [$0.writeStep] } ?? [], retention: settings.retention)
     }
 
     /// Opens (or creates) the database at `store.path`, migrates it, and starts the writer.
