@@ -159,7 +159,10 @@ final class TaskSettler: Sendable {
     private func logOutcome(
         _ key: TaskKey, attempt: Int, duration: Duration, result: String, error: String?, level: Logger.Level? = nil
     ) {
-        let level: Logger.Level = level ?? (result == "done" ? .info : (result == "dead" ? .error : .warning))
+        // A task that did its work is logged at debug: the counters (`orderd_tasks_total`, /status) count those,
+        // and at info they would be most of the log (a line per task, two or three per order). What needs a
+        // person (a retry, a dead task, a stop) keeps its line at warning or error.
+        let level: Logger.Level = level ?? (result == "done" ? .debug : (result == "dead" ? .error : .warning))
         logger.log(level: level, "task", metadata: {
             var metadata: Logger.Metadata = [
                 "kind": "\(key.kind.rawValue)", "task_id": "\(key)", "attempt": "\(attempt)",
