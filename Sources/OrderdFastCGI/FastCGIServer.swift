@@ -32,6 +32,8 @@ package final class FastCGIServer: @unchecked Sendable {
     private let reloadableTimeout: Reloadable<Duration>
     /// Metrics: threads handling a connection now (the others wait for one).
     private let busyCount = Atomic<Int>(0)
+    /// The request threads, joined at a stop that finished in time.
+    private let ownedThreads = Mutex<[OwnedThread]>([])
     private let heartbeatCount = Atomic<UInt64>(0)
     private let maxParked: Int
     private let isUnixListener: Bool
@@ -116,7 +118,7 @@ package final class FastCGIServer: @unchecked Sendable {
     }
 
     /// Starts the request threads; returns at once.
-    package func start() {
+    package func start() throws(ThreadStartError) {
         FCGX_Init()
         // Readiness comes from poll; a non-blocking listener keeps a lost accept race (another process sharing
         // the socket during a restart) from blocking the leader.
@@ -125,10 +127,15 @@ package final class FastCGIServer: @unchecked Sendable {
         deadlines.start()
         state.withLock { running = workers }
         for slot in 0..<workers {
-            let thread = Thread { [self] in workerLoop(slot: slot) }
-            thread.name = "orderd-request-\(slot)"
-            thread.stackSize = 1 << 20
-            thread.start()
+            do {
+                let thread = try OwnedThread(name: "orderd-req-\(slot)", stackSize: 1 << 20) { [self] in workerLoop(slot: slot) }
+                ownedThreads.withLock { $0.append(thread) }
+            } catch {
+                // All or none: the threads that started leave again, and the start fails with the reason.
+                state.withLock { running -= workers - slot }
+                stop(deadline: .now + .seconds(5))
+                throw error
+            }
         }
     }
 
@@ -145,6 +152,7 @@ package final class FastCGIServer: @unchecked Sendable {
         }
         deadlines.stop()
         if finished {
+            for thread in ownedThreads.withLock({ $0 }) { thread.join() }
             state.withLock {
                 for request in parked + spare {
                     FCGX_Free(request, 1)

@@ -19,8 +19,8 @@ final class RequestThreads: BackgroundService {
     /// Every request that was in flight at the stop finished (true before a stop).
     var allFinished: Bool { finished.load(ordering: .acquiring) }
 
-    func start() {
-        server.start()
+    func start() throws {
+        try server.start()
     }
 
     func stop(deadline: ContinuousClock.Instant) -> Bool {
