@@ -40,13 +40,18 @@ for round in $(seq "$ROUNDS"); do
         # | POST /orders FULL | orderd as shipped (...) | req/s | p50 | p99 | CPU µs/order | non-2xx |
         awk -F' *\\| *' -v r="$round" -v n="$name" '$2 ~ /^POST \/orders / && $3 ~ /^orderd as shipped/ {
             sub(/^POST \/orders /, "", $2); print r "\t" n "\t" $2 "\t" $4 "\t" $6 "\t" $7 }' "$report" >> "$ROWS"
-        # the profile section's table rows (| orderd as shipped (...) | orders/s | ... |), its header kept once
-        awk -v r="$round" -v n="$name" -v out="$PROF.head" '
-            /^## / { inside = ($0 ~ /^## Where orderd.s CPU goes/); if (inside && !head) { sub(/^## /, ""); title = $0 }; next }
-            !inside || !/^\|/ { next }
-            /^\| backend \|/ { if (!head++) { print title > out; sub(/^\| backend /, "| round | binary | backend "); print > out } ; next }
-            /^\|---/ { if (head == 1) { sub(/^\|/, "|---:|---|"); print > out; head++ }; next }
-            { print "| " r " | " n " " $0 }' "$report" >> "$PROF"
+        # the profile section: its table's rows (| orderd as shipped (...) | orders/s | ... |), the header kept
+        # once, and the first five of each variant's top symbols (| 16.40% | `[k] ...` |) on one line
+        awk -v r="$round" -v n="$name" -v head="$PROF.head" -v sym="$PROF.sym" -v havehead="$([ -s "$PROF.head" ] && echo 1 || true)" '
+            /^## / { inside = ($0 ~ /^## Where orderd.s CPU goes/); if (inside) { sub(/^## /, ""); title = $0 }; next }
+            !inside { next }
+            !/^\|/ { if (table) done = 1; table = 0; if (syms != "") print "- round " r ", " n ", " v ": " syms >> sym; syms = ""; k = 0
+                     if ($0 ~ /, top symbols/) { v = $0; sub(/, top symbols.*/, "", v) }; next }
+            /^\| backend \|/ { table = !done; if (!havehead) { print title > head; sub(/^\| backend /, "| round | binary | backend "); print > head }; next }
+            /^\| share \| symbol \|/ || /^\|---/ { if (table && !havehead) { sub(/^\|/, "|---:|---|"); print > head }; next }
+            table { print "| " r " | " n " " $0; next }
+            { split($0, c, / *\| */); if (++k <= 5) syms = syms (syms == "" ? "" : "; ") c[2] " " c[3] }
+            END { if (syms != "") print "- round " r ", " n ", " v ": " syms >> sym }' "$report" >> "$PROF"
     done
 done
 
@@ -74,9 +79,15 @@ names=$(for spec in "$@"; do printf '%s ' "${spec%%=*}"; done)
         }' "$ROWS"
     if [ -s "$PROF" ] && [ -s "$PROF.head" ]; then
         echo
-        echo "Where orderd's CPU goes, each round ($(head -1 "$PROF.head"); bench/run.sh's profile rows, see its report for how each figure is computed):"
+        echo "$(head -1 "$PROF.head"), each round: bench/run.sh's profile rows (its report says how each figure is computed)"
         echo
         tail -n +2 "$PROF.head"
         cat "$PROF"
+        if [ -s "$PROF.sym" ]; then
+            echo
+            echo "perf's top five symbols (self samples, share of orderd's), each round:"
+            echo
+            cat "$PROF.sym"
+        fi
     fi
 } | tee "${OUT:-/dev/null}"

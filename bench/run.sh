@@ -499,9 +499,9 @@ thread_snapshot() {
         { read -r line < "$t/stat" && read -r comm < "$t/comm"; } 2>/dev/null || continue
         read -ra f <<< "${line##*) }"
         vol=0 nvol=0
-        while read -r k v; do
+        { while read -r k v; do
             case $k in voluntary_ctxt_switches:) vol=$v ;; nonvoluntary_ctxt_switches:) nvol=$v ;; esac
-        done < "$t/status" 2>/dev/null || true
+          done < "$t/status"; } 2>/dev/null || true
         echo "T ${t##*/} ${f[19]} ${f[11]} ${f[12]} $vol $nvol ${comm// /_}"
     done
 }
