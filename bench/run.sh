@@ -505,7 +505,7 @@ thread_snapshot() {
         echo "T ${t##*/} ${f[19]} ${f[11]} ${f[12]} $vol $nvol ${comm// /_}"
     done
 }
-# profile_groups BEFORE AFTER REQUEST_THREADS ORDERS: one line, tab separated:
+# profile_groups BEFORE AFTER REQUEST_THREADS ORDERS [SQLITE_TID]: one line, tab separated:
 #   cpu_us_per_order kernel_share_pct ctxsw_per_order vol_per_order nonvol_per_order writer requests dispatcher
 #   pool audit other exited how
 # (the thread groups in CPU µs per order; `exited` = the process' CPU not found in the threads alive at the second
@@ -515,10 +515,11 @@ thread_snapshot() {
 # cooperative pool on Linux, where the follow-up tasks run. Named threads (orderd-writer, orderd-request-N, ...)
 # are grouped by name; unnamed ones by their start order (stat's starttime, then TID), which is orderd's start
 # sequence: main, WAL checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline
-# watchdog, then the request threads (PROFILE_THREAD_ORDER lists it, `requests` standing for request_workers threads).
+# watchdog, then the request threads (PROFILE_THREAD_ORDER lists it, `requests` standing for request_workers threads);
+# SQLITE_TID, perf's thread with the most libsqlite3 samples, checks that order: it should land in the writer group.
 PROFILE_THREAD_ORDER=${PROFILE_THREAD_ORDER:-other other writer audit dispatcher other other requests}
 profile_groups() {
-    awk -v nreq="$3" -v orders="$4" -v hz="$CLK_TCK" -v layout="$PROFILE_THREAD_ORDER" '
+    awk -v nreq="$3" -v orders="$4" -v sqltid="${5:-}" -v hz="$CLK_TCK" -v layout="$PROFILE_THREAD_ORDER" '
         $1 == "P" { pid = $2; if (FNR == NR) { pu0 = $3; ps0 = $4 } else { pu1 = $3; ps1 = $4 }; next }
         $1 != "T" { next }
         {
@@ -547,6 +548,7 @@ profile_groups() {
                 else if (c == "orderd-dispatcher") g = "dispatcher"
                 else if (c == "orderd-audit") g = "audit"
                 else if (!named && c == maincomm) { unnamed++; if (unnamed <= ne) g = E[unnamed] }
+                group[t] = g
                 if (!(t in alive)) continue   # gone before the second snapshot: counted in `exited`
                 du = u1[t] - u0[t]; ds = s1[t] - s0[t]   # a thread born mid-run has no first reading: 0
                 G[g] += du + ds; tt += du + ds
@@ -555,6 +557,8 @@ profile_groups() {
             cpu = pu1 + ps1 - pu0 - ps0; ex = cpu - tt; if (ex < 0) ex = 0
             how = named ? "by thread name" : sprintf("by start order (%d unnamed threads, at least %d expected)", unnamed, ne)
             if (!named && unnamed < ne) { how = how ": orderd started other threads than PROFILE_THREAD_ORDER says, groups unknown"; bad = 1 }
+            else if (sqltid != "" && group[sqltid] == "writer") how = how "; perf agrees: the thread with the most libsqlite3 samples is the writer"
+            else if (sqltid != "") how = how "; CHECK PROFILE_THREAD_ORDER: the thread with the most libsqlite3 samples (" sqltid ") is in group " (sqltid in group ? group[sqltid] : "unknown")
             printf "%.0f\t%.0f\t%.1f\t%.1f\t%.1f", cpu * us, (cpu > 0 ? 100 * (ps1 - ps0) / cpu : 0), ctx / orders, vol / orders, nvol / orders
             split("writer requests dispatcher pool audit other", GN, " ")
             for (i = 1; i <= 6; i++) printf "\t%s", (bad && GN[i] != "pool" ? "-" : sprintf("%.0f", G[GN[i]] * us))
@@ -587,13 +591,18 @@ PROFILE_PID="" PROFILE_NREQ="" PROF_N=0   # PROF_ROWS: set with the perf probe a
 profile_finish() {
     local label=$1 prof=$2 rc=$3 rps orders groups perf_share=- perf_note
     rps=$(tail -1 "$WRK_ROWS" | cut -f4) orders=$(tail -1 "$WRK_ROWS" | cut -f9)
-    groups=$(profile_groups "$prof.before" "$prof.after" "$PROFILE_NREQ" "$orders")
+    local sqltid=""
     if [ "$PERF_OK" != 1 ]; then perf_note="perf unavailable: $PERF_WHY"
     elif [ "$rc" != 0 ] || [ ! -s "$prof.data" ]; then
         perf_note="perf record failed (exit $rc): $(grep -v '^\[ perf record' "$prof.perf.log" 2>/dev/null | head -2 | tr '\n' ' ' | cut -c1-200)"
     else
         IFS=$'\t' read -r perf_share perf_note < <(perf_summary "$prof.data" "$prof.top")
+        # a check of the start order: the thread with the most samples in libsqlite3 should be the SQLite writer
+        # (`  14.90%   233  31063:orderd  libsqlite3.so.0.8.6`)
+        sqltid=$(timeout 120 perf report -i "$prof.data" --stdio --no-children --sort pid,dso -n -g none 2>/dev/null \
+            | awk '/^#/ || !/%/ { next } $NF ~ /libsqlite3/ && $2 + 0 > best { best = $2 + 0; t = $3; sub(/:.*/, "", t) } END { print t }' || true)
     fi
+    groups=$(profile_groups "$prof.before" "$prof.after" "$PROFILE_NREQ" "$orders" "$sqltid")
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$orders" "$groups" "$perf_share" "$perf_note" "$prof.top" >> "$PROF_ROWS"
 }
 probe() { # method path expected-status -> 0 if it answers as expected; prints the answer otherwise
@@ -1260,6 +1269,11 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
             echo "|---:|---|"
             awk -F'\t' '{ s = $2; gsub(/\|/, "\\|", s); if (length(s) > 140) s = substr(s, 1, 137) "..."; printf "| %s | `%s` |\n", $1, s }' "$top"
         done < "$PROF_ROWS"
+        if grep -q 'samples of cpu-clock' "$PROF_ROWS"; then
+            echo
+            echo "perf sampled cpu-clock (a timer: this machine offers no hardware cycle counter to it), so kernel time spent with interrupts"
+            echo "off is charged to where they come back on: finish_task_switch and *_unlock_irqrestore stand for context switches and wake-ups."
+        fi
     fi
     if [ -s "$FU_ROWS" ]; then
         echo
