@@ -7,15 +7,18 @@
 #
 #   bench/compare.sh NAME=BINARY NAME=BINARY [...]     e.g. before=/tmp/orderd-old after=.build/release/orderd
 #
+# Then, unless PROFILE=0, bench/run.sh's profile rows (where orderd's CPU goes per thread group, POST /orders
+# NORMAL by default) per round and binary, one under the other, so that two binaries' profiles sit side by side.
+#
 # Environment: ROUNDS=3, DURATION=10s, CONNS=16 (one value), OUT=<file> (also write the table there), and
-# whatever bench/run.sh reads (ORDERD_INI, WARMUP, ...). Each round runs bench/run.sh SCENARIOS=backends with
-# BACKENDS=orderd-shipped, its report in a temporary directory (the committed reports are not touched).
+# whatever bench/run.sh reads (ORDERD_INI, WARMUP, PROFILE, PERF, ...). Each round runs bench/run.sh SCENARIOS=backends
+# with BACKENDS=orderd-shipped, its report in a temporary directory (the committed reports are not touched).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ROUNDS=${ROUNDS:-3}
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || { echo "compare: ROUNDS must be a positive count, got '$ROUNDS'" >&2; exit 2; }
-[ $# -ge 2 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 for spec in "$@"; do
     [[ "$spec" == *=* ]] || { echo "compare: '$spec' is not NAME=BINARY" >&2; exit 2; }
     [ -x "${spec#*=}" ] || { echo "compare: ${spec#*=} is not an executable" >&2; exit 2; }
@@ -23,7 +26,8 @@ done
 WORK=$(mktemp -d /tmp/orderd-compare.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 ROWS=$WORK/rows.tsv
-: > "$ROWS"
+PROF=$WORK/profile.md   # bench/run.sh's profile rows ("Where orderd's CPU goes"), prefixed with round and binary
+: > "$ROWS"; : > "$PROF"
 
 for round in $(seq "$ROUNDS"); do
     for spec in "$@"; do
@@ -36,6 +40,18 @@ for round in $(seq "$ROUNDS"); do
         # | POST /orders FULL | orderd as shipped (...) | req/s | p50 | p99 | CPU µs/order | non-2xx |
         awk -F' *\\| *' -v r="$round" -v n="$name" '$2 ~ /^POST \/orders / && $3 ~ /^orderd as shipped/ {
             sub(/^POST \/orders /, "", $2); print r "\t" n "\t" $2 "\t" $4 "\t" $6 "\t" $7 }' "$report" >> "$ROWS"
+        # the profile section: its table's rows (| orderd as shipped (...) | orders/s | ... |), the header kept
+        # once, and the first five of each variant's top symbols (| 16.40% | `[k] ...` |) on one line
+        awk -v r="$round" -v n="$name" -v head="$PROF.head" -v sym="$PROF.sym" -v havehead="$([ -s "$PROF.head" ] && echo 1 || true)" '
+            /^## / { inside = ($0 ~ /^## Where orderd.s CPU goes/); if (inside) { sub(/^## /, ""); title = $0 }; next }
+            !inside { next }
+            !/^\|/ { if (table) done = 1; table = 0; if (syms != "") print "- round " r ", " n ", " v ": " syms >> sym; syms = ""; k = 0
+                     if ($0 ~ /, top symbols/) { v = $0; sub(/, top symbols.*/, "", v) }; next }
+            /^\| backend \|/ { table = !done; if (!havehead) { print title > head; sub(/^\| backend /, "| round | binary | backend "); print > head }; next }
+            /^\| share \| symbol \|/ || /^\|---/ { if (table && !havehead) { sub(/^\|/, "|---:|---|"); print > head }; next }
+            table { print "| " r " | " n " " $0; next }
+            { split($0, c, / *\| */); if (++k <= 5) syms = syms (syms == "" ? "" : "; ") c[2] " " c[3] }
+            END { if (syms != "") print "- round " r ", " n ", " v ": " syms >> sym }' "$report" >> "$PROF"
     done
 done
 
@@ -61,4 +77,17 @@ names=$(for spec in "$@"; do printf '%s ' "${spec%%=*}"; done)
                     s[key,4]/n[key], lo[key,4], hi[key,4], s[key,5]/n[key], s[key,6]/n[key], lo[key,6], hi[key,6], ratio
             }
         }' "$ROWS"
+    if [ -s "$PROF" ] && [ -s "$PROF.head" ]; then
+        echo
+        echo "$(head -1 "$PROF.head"), each round: bench/run.sh's profile rows (its report says how each figure is computed)"
+        echo
+        tail -n +2 "$PROF.head"
+        cat "$PROF"
+        if [ -s "$PROF.sym" ]; then
+            echo
+            echo "perf's top five symbols (self samples, share of orderd's), each round:"
+            echo
+            cat "$PROF.sym"
+        fi
+    fi
 } | tee "${OUT:-/dev/null}"

@@ -39,6 +39,13 @@
 #   ORDERD_INI          INI to start from (default config/orderd.ini, else an empty one)
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
+#   PROFILE=1           where orderd's CPU goes: each orderd variant's PROFILE_SCENARIO row at the first CONNS with
+#                       keepalive off is also read thread by thread (/proc/PID/task/TID: utime, stime, context
+#                       switches) and sampled by perf; one more report section. PROFILE=0: none of it
+#   PROFILE_SCENARIO="POST /orders NORMAL"   the profiled scenario (GET /healthz, POST /orders FULL or NORMAL)
+#   PROFILE_THREAD_ORDER  how orderd's unnamed threads map to groups by start order (see profile_groups)
+#   PERF=auto           perf record -F 499 -g over the profiled runs when `perf record -- true` works here
+#                       (auto and 1 alike; the report says why not when it does not); PERF=0: /proc figures only
 #   RESULT_MD           where the report goes (default bench/results/<date>[.<scenarios>].md; bench/compare.sh
 #                       points it at its own run directory)
 #   SCENARIOS=all       which sections to run, comma or space separated, from ALL_SCENARIOS: backends (the
@@ -67,7 +74,8 @@
 # Output: a Markdown table on stdout and in bench/results/<date>.md (commit it; a run of only some SCENARIOS
 # writes bench/results/<date>.<scenarios>.md instead, e.g. 2026-11-27.isolation.md), and beside it, when the
 # backends ran, <date>[.<scenarios>].svg: req/s and CPU µs/order per backend, POST rows at the first CONNS,
-# keepalive off, drawn by bench/chart.py from this run's rows (the .md links it); raw wrk output in
+# keepalive off, drawn by bench/chart.py from this run's rows (the .md links it); with PROFILE, a section on where
+# orderd's CPU goes per thread group (and perf's top symbols) in the profiled rows; raw wrk output in
 # bench/results/<date>.raw (gitignored). Figures move by tens of percent between sittings on a
 # shared 2-core machine: compare rows of one run, not runs of different days.
 set -euo pipefail
@@ -94,6 +102,14 @@ GO_WORKERS=${GO_WORKERS:-5}
 GO_QUEUE=${GO_QUEUE:-100}
 GO_FOLLOWUP=${GO_FOLLOWUP:-0}
 PHP_CHILDREN=${PHP_CHILDREN:-$THREADS}
+PROFILE=${PROFILE:-1}
+PROFILE_SCENARIO=${PROFILE_SCENARIO:-POST /orders NORMAL}
+case "$PROFILE_SCENARIO" in
+    "GET /healthz" | "POST /orders FULL" | "POST /orders NORMAL") ;;
+    *) echo "bench: PROFILE_SCENARIO is one of 'GET /healthz', 'POST /orders FULL', 'POST /orders NORMAL', got '$PROFILE_SCENARIO'" >&2; exit 2 ;;
+esac
+PERF=${PERF:-auto}
+[[ "$PERF" =~ ^(0|1|auto)$ ]] || { echo "bench: PERF is 0, 1 or auto, got '$PERF'" >&2; exit 2; }
 CLK_TCK=$(getconf CLK_TCK)
 SHIPPED_THREADS=$(sed -n "s/^;*request_workers *= *\([0-9]*\).*/\1/p" config/orderd.ini | head -1)
 WARMUP=${WARMUP:-1}
@@ -242,6 +258,20 @@ if want backends && [[ " $BACKENDS " == *" php "* ]]; then
     if [ -z "$PHP_FPM" ] || [ ! -x "$PHP_FPM" ]; then PEER_SKIP[php]="no php-fpm (scripts/deps.sh bench installs php8.2-fpm)"
     elif ! "$PHP_FPM" -m 2>/dev/null | grep -x pdo_sqlite >/dev/null; then PEER_SKIP[php]="$PHP_FPM has no pdo_sqlite (scripts/deps.sh bench installs php8.2-sqlite3)"
     fi
+fi
+
+# --- the profile of orderd (PROFILE): whether perf works here, or why not (the report says it) ---------------
+PERF_OK=0 PERF_WHY=""
+PROF_ROWS=$RUN/profile.tsv
+: > "$PROF_ROWS"
+if [ "$PROFILE" = 1 ] && want backends && [[ " $BACKENDS " == *" orderd"* ]]; then
+    if [ "$PERF" = 0 ]; then PERF_WHY="PERF=0"
+    elif ! command -v perf >/dev/null; then PERF_WHY="no perf on PATH (Debian: linux-perf)"
+    elif timeout 20 perf record -q -o /dev/null -- true >"$RUN/perf-probe.log" 2>&1; then PERF_OK=1
+    else PERF_WHY="\`perf record -- true\` failed: $(grep -v '^[[:space:]]*$' "$RUN/perf-probe.log" | head -2 | tr '\n' ' ' | cut -c1-200)"
+    fi
+    [ "$PERF_OK" = 1 ] || [ "$PERF" != 1 ] || echo "bench: PERF=1 but $PERF_WHY; the profile has the /proc figures only" >&2
+    [[ " $KEEPALIVE_SET " == *" off "* ]] || NOTES+=("no profile of orderd: it is taken on a run with upstream keepalive off, and KEEPALIVE=$KEEPALIVE_SET")
 fi
 
 # --- starting things ----------------------------------------------------------------------------
@@ -408,10 +438,25 @@ run_wrk() {
     out=$RUN/wrk.out
     echo "bench: $backend $scenario keepalive=$ka c=$CONNS ($DURATION) ..." >&2
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.before"
-    local ticks0=- ticks1=- ticks=-
+    local ticks0=- ticks1=- ticks=- prof="" perf_pid="" perf_rc=0
     [ -n "$BACKEND_CPU_PIDS" ] && ticks0=$(backend_ticks)
+    if [ -n "$PROFILE_PID" ]; then
+        # the profile: per-thread readings and perf over the same measured run (perf runs beside wrk for as long)
+        PROF_N=$((PROF_N + 1)); prof=$RUN/profile-$PROF_N
+        thread_snapshot "$PROFILE_PID" > "$prof.before"
+        if [ "$PERF_OK" = 1 ]; then
+            timeout $((DUR_S + 30)) perf record -F 499 -g -p "$PROFILE_PID" -o "$prof.data" -- sleep "$DUR_S" >"$prof.perf.log" 2>&1 &
+            perf_pid=$!
+        fi
+    fi
     if ! timeout $((DUR_S + 30)) wrk "${args[@]}" -d"${DUR_S}s" "$url" >"$out" 2>&1; then
         echo "bench: wrk failed or timed out for $backend $scenario" >&2
+    fi
+    if [ -n "$prof" ]; then
+        # perf's sleep started with wrk and ends with it; the second readings after it, at the same moment as
+        # backend_ticks', so that the profile's CPU per order is the table's
+        [ -z "$perf_pid" ] || wait "$perf_pid" || perf_rc=$?
+        thread_snapshot "$PROFILE_PID" > "$prof.after"
     fi
     [ -n "$BACKEND_CPU_PIDS" ] && ticks1=$(backend_ticks)
     [ "$ticks0" != - ] && [ "$ticks1" != - ] && ticks=$((ticks1 - ticks0))
@@ -435,6 +480,130 @@ run_wrk() {
             printf "%s\t%s\t%s\t%.0f\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", b, s, k, rps, p50, p99, non2xx, errs, total, c, cpu
         }' "$out" >> "$WRK_ROWS"
     tail -1 "$WRK_ROWS" | awk -F'\t' '{ printf "bench:   %s req/s, p50 %s ms, p99 %s ms, non-2xx %s, socket errors %s, CPU %s µs/request\n", $4, $5, $6, $7, $8, $11 }' >&2
+    if [ -n "$prof" ]; then
+        profile_finish "$backend" "$prof" "$perf_rc"
+        tail -1 "$PROF_ROWS" | awk -F'\t' '{ printf "bench:   profile: writer %s, requests %s, pool %s µs/order; kernel %s%% (perf %s%%); %s context switches/order; %s\n", $9, $10, $12, $5, $17, $6, $18 }' >&2
+    fi
+}
+# --- where orderd's CPU goes: per-thread /proc figures and perf, around one measured run per orderd variant ---
+# thread_snapshot PID: `P PID UTIME STIME` (the whole process: its stat counts the threads that already exited
+# too), then `T TID STARTTIME UTIME STIME VOLUNTARY NONVOLUNTARY COMM` per thread (stat fields 14, 15, 22 and
+# status' *_ctxt_switches). Bash builtins only: no fork per thread between wrk's start and the snapshot, and a
+# thread that exits while it is read is left out rather than failing the run.
+thread_snapshot() {
+    local pid=$1 line t f comm k v vol nvol
+    read -r line < "/proc/$pid/stat" 2>/dev/null || return 0
+    read -ra f <<< "${line##*) }"
+    echo "P $pid ${f[11]} ${f[12]}"
+    for t in /proc/"$pid"/task/*; do
+        { read -r line < "$t/stat" && read -r comm < "$t/comm"; } 2>/dev/null || continue
+        read -ra f <<< "${line##*) }"
+        vol=0 nvol=0
+        { while read -r k v; do
+            case $k in voluntary_ctxt_switches:) vol=$v ;; nonvoluntary_ctxt_switches:) nvol=$v ;; esac
+          done < "$t/status"; } 2>/dev/null || true
+        echo "T ${t##*/} ${f[19]} ${f[11]} ${f[12]} $vol $nvol ${comm// /_}"
+    done
+}
+# profile_groups BEFORE AFTER REQUEST_THREADS ORDERS [SQLITE_TID]: one line, tab separated:
+#   cpu_us_per_order kernel_share_pct ctxsw_per_order vol_per_order nonvol_per_order writer requests dispatcher
+#   pool audit other exited how
+# (the thread groups in CPU µs per order; `exited` = the process' CPU not found in the threads alive at the second
+# snapshot: threads that ended mid-run; `how` says how the threads were told apart). orderd's own threads carry
+# no kernel name (OwnedThread does not call pthread_setname_np, so each shows the process' comm); libdispatch names
+# its workers after their root queue, the last 15 characters of com.apple.root.default-qos[.overcommit]: Swift's
+# cooperative pool on Linux, where the follow-up tasks run. Named threads (orderd-writer, orderd-request-N, ...)
+# are grouped by name; unnamed ones by their start order (stat's starttime, then TID), which is orderd's start
+# sequence: main, WAL checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline
+# watchdog, then the request threads (PROFILE_THREAD_ORDER lists it, `requests` standing for request_workers threads);
+# SQLITE_TID, perf's thread with the most libsqlite3 samples, checks that order: it should land in the writer group.
+PROFILE_THREAD_ORDER=${PROFILE_THREAD_ORDER:-other other writer audit dispatcher other other requests}
+profile_groups() {
+    awk -v nreq="$3" -v orders="$4" -v sqltid="${5:-}" -v hz="$CLK_TCK" -v layout="$PROFILE_THREAD_ORDER" '
+        $1 == "P" { pid = $2; if (FNR == NR) { pu0 = $3; ps0 = $4 } else { pu1 = $3; ps1 = $4 }; next }
+        $1 != "T" { next }
+        {
+            t = $2; if (!(t in start)) { tids[++n] = t; start[t] = $3; comm[t] = $8 }
+            if (FNR == NR) { u0[t] = $4; s0[t] = $5; v0[t] = $6; nv0[t] = $7 }
+            else { alive[t] = 1; u1[t] = $4; s1[t] = $5; v1[t] = $6; nv1[t] = $7 }
+        }
+        END {
+            if (orders + 0 <= 0 || pu1 == "") { print "-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\tno figures"; exit }
+            us = 1e6 / hz / orders
+            # start order, oldest first (insertion sort: a few dozen threads)
+            for (i = 2; i <= n; i++) { x = tids[i]; for (j = i - 1; j >= 1 && (start[tids[j]] + 0 > start[x] + 0 || (start[tids[j]] == start[x] && tids[j] + 0 > x + 0)); j--) tids[j + 1] = tids[j]; tids[j + 1] = x }
+            maincomm = comm[pid]; named = 0
+            for (i = 1; i <= n; i++) if (comm[tids[i]] == "orderd-writer") named = 1   # orderd names its threads: trust the names
+            # the layout with `requests` spelled out: one entry per unnamed thread, in start order
+            nl = split(layout, L, " "); ne = 0; unnamed = 0
+            for (i = 1; i <= nl; i++) {
+                if (L[i] != "requests") { E[++ne] = L[i]; continue }
+                for (j = 0; j < nreq; j++) E[++ne] = "requests"
+            }
+            for (i = 1; i <= n; i++) {
+                t = tids[i]; c = comm[t]; g = "other"
+                if (c ~ /qos/) g = "pool"
+                else if (c == "orderd-writer") g = "writer"
+                else if (c ~ /^orderd-request/) g = "requests"
+                else if (c == "orderd-dispatcher") g = "dispatcher"
+                else if (c == "orderd-audit") g = "audit"
+                else if (!named && c == maincomm) { unnamed++; if (unnamed <= ne) g = E[unnamed] }
+                group[t] = g
+                if (!(t in alive)) continue   # gone before the second snapshot: counted in `exited`
+                du = u1[t] - u0[t]; ds = s1[t] - s0[t]   # a thread born mid-run has no first reading: 0
+                G[g] += du + ds; tt += du + ds
+                ctx += v1[t] - v0[t] + nv1[t] - nv0[t]; vol += v1[t] - v0[t]; nvol += nv1[t] - nv0[t]
+            }
+            cpu = pu1 + ps1 - pu0 - ps0; ex = cpu - tt; if (ex < 0) ex = 0
+            how = named ? "by thread name" : sprintf("by start order (%d unnamed threads, at least %d expected)", unnamed, ne)
+            if (!named && unnamed < ne) { how = how ": orderd started other threads than PROFILE_THREAD_ORDER says, groups unknown"; bad = 1 }
+            else if (sqltid != "" && group[sqltid] == "writer") how = how "; perf agrees: the thread with the most libsqlite3 samples is the writer"
+            else if (sqltid != "") how = how "; CHECK PROFILE_THREAD_ORDER: the thread with the most libsqlite3 samples (" sqltid ") is in group " (sqltid in group ? group[sqltid] : "unknown")
+            printf "%.0f\t%.0f\t%.1f\t%.1f\t%.1f", cpu * us, (cpu > 0 ? 100 * (ps1 - ps0) / cpu : 0), ctx / orders, vol / orders, nvol / orders
+            split("writer requests dispatcher pool audit other", GN, " ")
+            for (i = 1; i <= 6; i++) printf "\t%s", (bad && GN[i] != "pool" ? "-" : sprintf("%.0f", G[GN[i]] * us))
+            printf "\t%.0f\t%s\n", ex * us, how
+        }' "$1" "$2"
+}
+# perf_summary DATA OUT: perf's kernel share (samples in [kernel.*] ÷ all of orderd's, %) and sample line on
+# stdout as `SHARE<TAB>SAMPLES`, the ten symbols with the most self samples in OUT (`share<TAB>symbol`, Swift
+# names demangled by swift-demangle --simplified when it is there). `-` and the reason when perf report fails.
+DEMANGLE=$(command -v swift-demangle || ls "$(dirname "${SWIFT:-/opt/swift/usr/bin/swift}")/swift-demangle" 2>/dev/null || true)
+perf_summary() {
+    local data=$1 out=$2 share samples
+    if ! timeout 120 perf report -i "$data" --stdio --no-children --sort dso -n -g none > "$out.dso" 2>"$out.err"; then
+        printf -- '-\tperf report failed: %s\n' "$(head -2 "$out.err" | tr '\n' ' ' | cut -c1-200)"; return 0
+    fi
+    # `  17.52%   274  [kernel.kallsyms]`: share, samples, dso; the header gives the event (cpu-clock where the
+    # machine has no hardware counters, e.g. a VM)
+    share=$(awk '/^#/ || !/%/ { next } { all += $2; if ($3 ~ /^\[kernel/ || $3 ~ /^\[guest\.kernel/) k += $2 }
+        END { if (all > 0) printf "%.0f\t%d", 100 * k / all, all; else printf "-\t0" }' "$out.dso")
+    samples="${share#*$'\t'} samples of $(sed -n "s/^# Samples: [^ ]* of event '\([^']*\)'.*/\1/p" "$out.dso" | head -1)"
+    share=${share%%$'\t'*}
+    timeout 120 perf report -i "$data" --stdio --no-children --sort sym -g none 2>>"$out.err" \
+        | awk '/^#/ || !/%/ { next } { p = $1; $1 = ""; sub(/^ +/, ""); printf "%s\t%s\n", p, $0; if (++n == 10) exit }' \
+        | { if [ -n "$DEMANGLE" ]; then "$DEMANGLE" --simplified; else cat; fi; } > "$out" 2>>"$out.err" || true
+    printf '%s\t%s\n' "$share" "${samples:-? samples}"
+}
+# profile_finish LABEL FILES-PREFIX PERF-RC: one row in PROF_ROWS for the run_wrk row just written:
+#   label rps orders <profile_groups' 13 fields> perf_kernel_share perf_note top_symbols_file
+PROFILE_PID="" PROFILE_NREQ="" PROF_N=0   # PROF_ROWS: set with the perf probe above
+profile_finish() {
+    local label=$1 prof=$2 rc=$3 rps orders groups perf_share=- perf_note
+    rps=$(tail -1 "$WRK_ROWS" | cut -f4) orders=$(tail -1 "$WRK_ROWS" | cut -f9)
+    local sqltid=""
+    if [ "$PERF_OK" != 1 ]; then perf_note="perf unavailable: $PERF_WHY"
+    elif [ "$rc" != 0 ] || [ ! -s "$prof.data" ]; then
+        perf_note="perf record failed (exit $rc): $(grep -v '^\[ perf record' "$prof.perf.log" 2>/dev/null | head -2 | tr '\n' ' ' | cut -c1-200)"
+    else
+        IFS=$'\t' read -r perf_share perf_note < <(perf_summary "$prof.data" "$prof.top")
+        # a check of the start order: the thread with the most samples in libsqlite3 should be the SQLite writer
+        # (`  14.90%   233  31063:orderd  libsqlite3.so.0.8.6`)
+        sqltid=$(timeout 120 perf report -i "$prof.data" --stdio --no-children --sort pid,dso -n -g none 2>/dev/null \
+            | awk '/^#/ || !/%/ { next } $NF ~ /libsqlite3/ && $2 + 0 > best { best = $2 + 0; t = $3; sub(/:.*/, "", t) } END { print t }' || true)
+    fi
+    groups=$(profile_groups "$prof.before" "$prof.after" "$PROFILE_NREQ" "$orders" "$sqltid")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$orders" "$groups" "$perf_share" "$perf_note" "$prof.top" >> "$PROF_ROWS"
 }
 probe() { # method path expected-status -> 0 if it answers as expected; prints the answer otherwise
     local code body
@@ -485,8 +654,16 @@ run_backend() { # backend scenario keepalive
     if probe "$method" "$path" "$expect"; then
         # the backend's processes for its CPU per request: the one started, and its children (PHP-FPM's pool)
         BACKEND_CPU_PIDS="$BACKEND_PID $( (ps -o pid= --ppid "$BACKEND_PID" 2>/dev/null || true) | tr "\n" " ")"
+        # the profile: each orderd variant once, in PROFILE_SCENARIO at the first CONNS without upstream keepalive
+        if [ "$PROFILE" = 1 ] && [[ "$backend" == orderd* ]] && [ "$scenario" = "$PROFILE_SCENARIO" ] \
+            && [ "$CONNS" = "${CONNS_LIST%% *}" ] && [ "$ka" = off ]; then
+            PROFILE_PID=$BACKEND_PID
+            # request threads: as rendered into the run's INI, else the shipped default (commented out there)
+            PROFILE_NREQ=$(sed -n 's/^request_workers *= *\([0-9]*\).*/\1/p' "$RUN/orderd.ini" | tail -1)
+            PROFILE_NREQ=${PROFILE_NREQ:-$SHIPPED_THREADS}
+        fi
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
-        BACKEND_CPU_PIDS=""
+        BACKEND_CPU_PIDS="" PROFILE_PID=""
     else
         NOTES+=("$backend $scenario keepalive=$ka c=$CONNS skipped: probe $method $path wanted $expect, got $PROBE_ANSWER")
         echo "bench: skip $backend $scenario: $PROBE_ANSWER" >&2
@@ -1061,6 +1238,42 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
                 }
             }
         }' "$ROWS"
+    fi
+    if [ -s "$PROF_ROWS" ]; then
+        echo
+        echo "## Where orderd's CPU goes ($PROFILE_SCENARIO, ${CONNS_LIST%% *} connections, upstream keepalive off)"
+        echo
+        echo "| backend | orders/s | CPU µs/order | kernel share: /proc (perf) | context switches/order (voluntary + involuntary) | SQLite writer µs/order | request threads µs/order | dispatcher µs/order | cooperative pool µs/order | audit writer µs/order | other threads µs/order | exited threads µs/order |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ printf "| %s | %s | %s | %s%% (%s) | %s (%s + %s) | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $4, $5, ($17 == "-" ? "-" : $17 "%"), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 }' "$PROF_ROWS"
+        echo
+        echo "From /proc over the measured run of that row (the same wrk run as in the tables above, with perf sampling it when it ran):"
+        echo "CPU = utime + stime (stat fields 14, 15) of the process, µs ÷ orders wrk completed; kernel share = stime ÷ (utime + stime), and in"
+        echo "brackets perf's samples in [kernel.*] ÷ all of orderd's samples; context switches = voluntary_ctxt_switches + nonvoluntary_ctxt_switches"
+        echo "(/proc/PID/task/TID/status) summed over the threads alive at the end ÷ orders; each group = the utime + stime of its threads ÷ orders."
+        echo "Groups: libdispatch names its worker threads after their root queue (\`oot.default-qos\`, \`-qos.overcommit\`: Swift's cooperative"
+        echo "pool, where follow-up tasks run); orderd's own threads have no kernel name of their own, so they are told apart by start order"
+        echo "(PROFILE_THREAD_ORDER: main, WAL checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline watchdog,"
+        echo "then the request threads; other = main, checkpointer, sampler, watchdog and any later thread); exited = the process' CPU that no thread"
+        echo "alive at the end accounts for (pool threads that retired mid-run; their context switches are not counted)."
+        awk -F'\t' '{ printf "- %s: threads grouped %s.\n", $1, $16 }' "$PROF_ROWS" | sed '1s/^/\n/'
+        while IFS=$'\t' read -r label _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ perf_share perf_note top; do
+            echo
+            if [ "$perf_share" = - ] || [ ! -s "$top" ]; then
+                echo "$label, top symbols: none ($perf_note)."
+                continue
+            fi
+            echo "$label, top symbols (\`perf record -F 499 -g -p PID\` over the measured run, $perf_note; self samples, \`perf report --no-children --sort sym\`; [k] = kernel):"
+            echo
+            echo "| share | symbol |"
+            echo "|---:|---|"
+            awk -F'\t' '{ s = $2; gsub(/\|/, "\\|", s); if (length(s) > 140) s = substr(s, 1, 137) "..."; printf "| %s | `%s` |\n", $1, s }' "$top"
+        done < "$PROF_ROWS"
+        if grep -q 'samples of cpu-clock' "$PROF_ROWS"; then
+            echo
+            echo "perf sampled cpu-clock (a timer: this machine offers no hardware cycle counter to it), so kernel time spent with interrupts"
+            echo "off is charged to where they come back on: finish_task_switch and *_unlock_irqrestore stand for context switches and wake-ups."
+        fi
     fi
     if [ -s "$FU_ROWS" ]; then
         echo
