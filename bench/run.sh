@@ -512,7 +512,7 @@ thread_snapshot() {
 # snapshot: threads that ended mid-run; `how` says how the threads were told apart). orderd's own threads carry
 # no kernel name (OwnedThread does not call pthread_setname_np, so each shows the process' comm); libdispatch names
 # its workers after their root queue, the last 15 characters of com.apple.root.default-qos[.overcommit]: Swift's
-# cooperative pool on Linux, where the follow-up tasks run. Named threads (orderd-writer, orderd-request-N, ...)
+# cooperative pool on Linux, where the follow-up tasks run. Named threads (orderd-writer, orderd-req-N, ...)
 # are grouped by name; unnamed ones by their start order (stat's starttime, then TID), which is orderd's start
 # sequence: main, WAL checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline
 # watchdog, then the request threads (PROFILE_THREAD_ORDER lists it, `requests` standing for request_workers threads);
@@ -544,7 +544,7 @@ profile_groups() {
                 t = tids[i]; c = comm[t]; g = "other"
                 if (c ~ /qos/) g = "pool"
                 else if (c == "orderd-writer") g = "writer"
-                else if (c ~ /^orderd-request/) g = "requests"
+                else if (c ~ /^orderd-req-/) g = "requests"
                 else if (c == "orderd-dispatcher") g = "dispatcher"
                 else if (c == "orderd-audit") g = "audit"
                 else if (!named && c == maincomm) { unnamed++; if (unnamed <= ne) g = E[unnamed] }
