@@ -5,7 +5,9 @@
 # every round's req/s, p99 and CPU µs/order per binary, then each binary's mean with its spread (lowest–highest)
 # and its mean divided by the first binary's. "Within noise" means the ratios sit inside the rounds' spread.
 #
-#   bench/compare.sh NAME=BINARY NAME=BINARY [...]     e.g. before=/tmp/orderd-old after=.build/release/orderd
+#   bench/compare.sh NAME=BINARY[,key=value...] NAME=BINARY[,key=value...] [...]
+#       e.g. before=/tmp/orderd-old after=.build/release/orderd
+#       or one binary, two settings: w5=.build/release/orderd w16=.build/release/orderd,executor.workers=16
 #
 # Then, unless PROFILE=0, bench/run.sh's profile rows (where orderd's CPU goes per thread group, POST /orders
 # NORMAL by default) per round and binary, one under the other, so that two binaries' profiles sit side by side.
@@ -21,7 +23,8 @@ ROUNDS=${ROUNDS:-3}
 [ $# -ge 2 ] || { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 for spec in "$@"; do
     [[ "$spec" == *=* ]] || { echo "compare: '$spec' is not NAME=BINARY" >&2; exit 2; }
-    [ -x "${spec#*=}" ] || { echo "compare: ${spec#*=} is not an executable" >&2; exit 2; }
+    bin=${spec#*=}; bin=${bin%%,*}
+    [ -x "$bin" ] || { echo "compare: $bin is not an executable" >&2; exit 2; }
 done
 WORK=$(mktemp -d /tmp/orderd-compare.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
@@ -31,10 +34,11 @@ PROF=$WORK/profile.md   # bench/run.sh's profile rows ("Where orderd's CPU goes"
 
 for round in $(seq "$ROUNDS"); do
     for spec in "$@"; do
-        name=${spec%%=*} bin=${spec#*=}
+        name=${spec%%=*} bin=${spec#*=} sets=""
+        if [[ "$bin" == *,* ]]; then sets=$(echo "${bin#*,}" | tr ',' ' '); bin=${bin%%,*}; fi
         report=$WORK/$round-$name.md
         echo "compare: round $round/$ROUNDS, $name ($bin)" >&2
-        ORDERD_BIN=$bin RESULT_MD=$report BACKENDS=orderd-shipped MORE_CONNS_BACKENDS=orderd-shipped \
+        ORDERD_BIN=$bin ORDERD_SET=$sets RESULT_MD=$report BACKENDS=orderd-shipped MORE_CONNS_BACKENDS=orderd-shipped \
             CONNS=${CONNS:-16} KEEPALIVE=off SCENARIOS=backends "$REPO/bench/run.sh" > "$WORK/$round-$name.log" 2>&1 \
             || { echo "compare: bench/run.sh failed for $name, see its output:" >&2; tail -20 "$WORK/$round-$name.log" >&2; exit 1; }
         # | POST /orders FULL | orderd as shipped (...) | req/s | p50 | p99 | CPU µs/order | non-2xx |

@@ -37,6 +37,8 @@
 #   WARMUP=1            seconds of unmeasured wrk before each run (0: none)
 #   ORDERD_BIN          default .build/release/orderd (orderd rows are skipped, with the reason, without it)
 #   ORDERD_INI          INI to start from (default config/orderd.ini, else an empty one)
+#   ORDERD_SET          space-separated key=value settings for every orderd run, over the INI (e.g.
+#                       "executor.workers=16"; bench/compare.sh sets it per binary)
 #   ORDER_BODY          POST body file (default bench/order.json), used by bench/post-order.lua
 #   KEEP_RUN=1          keep the temp run dir (configs, logs, databases) for inspection
 #   PROFILE=1           where orderd's CPU goes: each orderd variant's PROFILE_SCENARIO row at the first CONNS with
@@ -369,6 +371,8 @@ start_orderd() { # synchronous: full|normal; variant: same (THREADS threads, qui
     if [ "${2:-same}" = same ]; then
         tuning=(--set server.request_workers="$THREADS" --set log.level="${ORDERD_LOG_LEVEL:-warning}")
     fi
+    local kv
+    for kv in ${ORDERD_SET:-}; do tuning+=(--set "$kv"); done
     scripts/render-ini.sh --in "$in" --out "$RUN/orderd.ini" \
         --set server.listen="$SOCK" --set store.path="$RUN/orderd.db" --set store.synchronous="$1" \
         --set task.audit.path="$RUN/audit.log" --set task.sms.per_recipient=off "${ORDERD_AUTH[@]}" "${tuning[@]}"
