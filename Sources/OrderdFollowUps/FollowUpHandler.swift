@@ -1,3 +1,4 @@
+import OrderdExecutor
 import OrderdOrders
 import OrderdSupport
 
@@ -11,6 +12,17 @@ package protocol FollowUpHandler: Sendable {
     ///   - attempt: 1 for the first attempt.
     ///   - deadline: the attempt is cancelled at this instant; outgoing calls should carry it.
     func perform(order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant) async throws
+}
+
+/// A handler whose attempts wait in a queue of its own, worked off by a thread of its own (the audit file's group
+/// commit), instead of holding an executor worker while they wait: durable tasks of its kind skip the executor.
+package protocol QueuedFollowUpHandler: FollowUpHandler {
+    /// Queues one attempt without waiting. `finished` gets its outcome exactly once, later, on the handler's
+    /// thread (it must be quick). False when refused (the queue is full or closed): `finished` is never called.
+    func enqueue(
+        order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant,
+        finished: @escaping @Sendable (ExecutorOutcome) -> Void
+    ) -> Bool
 }
 
 /// Why an attempt failed, in words for `orderd tasks list` and the log (never personal data).

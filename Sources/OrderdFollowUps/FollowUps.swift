@@ -181,7 +181,7 @@ package final class FollowUps: Sendable {
                 let task = OutboxTask(
                     lease: TaskLease(key: key, owner: owner), order: order, previousAttempts: 0,
                     ageFromMillis: order.createdAtMillis, timeout: policy.timeout, handler: handler, settler: settler)
-                if !executor.trySubmit(task) {
+                if !task.start(on: executor) {
                     released.append(key)
                     overflowed += 1
                 }

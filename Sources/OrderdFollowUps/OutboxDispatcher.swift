@@ -85,7 +85,7 @@ final class OutboxDispatcher: Sendable {
             let executorTask = OutboxTask(
                 lease: lease, order: task.order, previousAttempts: task.attempts, ageFromMillis: task.ageFromMillis,
                 timeout: policy.timeout, handler: handler, settler: settler)
-            if !executor.trySubmit(executorTask) { released.append(task.key) }
+            if !executorTask.start(on: executor) { released.append(task.key) }
         }
         settler.release(released, owner: token)
         return claim.tasks.count + claim.unreadable.count

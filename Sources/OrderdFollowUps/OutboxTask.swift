@@ -38,6 +38,16 @@ final class OutboxTask: ExecutorTask {
     func finished(_ outcome: ExecutorOutcome) {
         settler.settle(self, outcome)
     }
+
+    /// Hands the attempt to `executor`, or to its handler's own queue when it has one. False: refused (full or
+    /// stopping); the caller releases the lease.
+    func start(on executor: BoundedExecutor) -> Bool {
+        guard let queued = handler as? any QueuedFollowUpHandler else { return executor.trySubmit(self) }
+        return queued.enqueue(
+            order: order, taskID: key.description, attempt: previousAttempts + 1,
+            deadline: ContinuousClock.now.advanced(by: timeout)
+        ) { [self] outcome in finished(outcome) }
+    }
 }
 
 /// A best-effort task: in memory only, run at most once, dropped when the queue is full.

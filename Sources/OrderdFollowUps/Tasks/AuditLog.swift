@@ -1,3 +1,4 @@
+import OrderdExecutor
 import OrderdOrders
 import OrderdSupport
 
@@ -8,15 +9,34 @@ import Glibc
 /// The audit file: one JSON line per order, appended and made durable (`fdatasync`) before the task counts
 /// as done.
 ///
-/// Writes happen on a thread of our own, never on Swift's cooperative pool, and concurrent appends share one
-/// `write` and one `fdatasync` (group commit, as for orders). Lines carry their task id: after a crash an
+/// Writes happen on a thread of our own, never on Swift's cooperative pool, and every line queued by then shares
+/// one `write` and one `fdatasync` (group commit, as for orders). Lines carry their task id: after a crash an
 /// order's line may appear twice (at-least-once), and readers drop repeats by `task_id`.
+///
+/// Audit tasks wait here, not on an executor worker (`enqueue`): a worker waiting out an fsync would cap a batch
+/// at the executor's worker count (five by default) and the audit at a few batches per fsync, far below the order
+/// rate; queued here, a batch holds every line that came in during the previous fsync. The queue is bounded
+/// (`capacity`): a line that finds it full is refused, and its task stays pending in the outbox.
 ///
 /// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
 /// and the next lines go to a new file at the path.
 package final class AuditLog: Sendable {
+    /// How a queued line ended.
+    package enum LineOutcome: Sendable {
+        case written
+        case failed(FollowUpError)
+        /// Its deadline passed while it waited: not written.
+        case expired
+    }
+
+    private struct Entry: Sendable {
+        var line: [UInt8]
+        var deadline: ContinuousClock.Instant?
+        var done: @Sendable (LineOutcome) -> Void
+    }
+
     private struct State: Sendable {
-        var pending: [(line: [UInt8], done: CheckedContinuation<Void, any Error>)] = []
+        var pending: [Entry] = []
         var closing = false
         var reopensAsked = 0
         var reopensDone = 0
@@ -24,13 +44,16 @@ package final class AuditLog: Sendable {
     }
 
     let path: String
+    /// Lines that may wait at once; more are refused.
+    package let capacity: Int
     /// A pthread mutex with a condition: reopen() waits on it for the writer's answer.
     private let state = PThreadLocked(State())
     private let writer = BackgroundThread(name: "orderd-audit")
 
     /// Opens (or creates, mode 0640) the file for appending; throws a message naming the path.
-    package init(path: String) throws(FollowUpError) {
+    package init(path: String, capacity: Int = 8192) throws(FollowUpError) {
         self.path = path
+        self.capacity = capacity
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
             throw .permanent("cannot open the audit file \(path): \(String(cString: strerror(errno)))")
@@ -46,21 +69,34 @@ package final class AuditLog: Sendable {
     /// Appends one line (a newline is added) and returns once it is on disk.
     func append(_ line: [UInt8]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            // Only the line that finds the queue empty wakes the writer: the writer takes the whole queue at
-            // once and looks again before it waits, so the lines behind the first ride on its wake-up (under load,
-            // one lock and no futex call per line instead of two locks and a signal each).
-            let accepted: Bool?  // nil: refused; true: the writer needs a wake-up
-            accepted = state.withLock { state in
-                guard !state.closing else { return nil }
-                state.pending.append((line, continuation))
-                return state.pending.count == 1
+            let queued = enqueue(line, deadline: nil) { outcome in
+                switch outcome {
+                case .written: continuation.resume()
+                case .failed(let error): continuation.resume(throwing: error)
+                case .expired: continuation.resume(throwing: FollowUpError.transient("the audit line waited past its deadline"))
+                }
             }
-            switch accepted {
-            case true?: writer.wake()
-            case false?: break
-            case nil: continuation.resume(throwing: FollowUpError.transient("the audit file is closed"))
-            }
+            if !queued { continuation.resume(throwing: FollowUpError.transient("the audit file is closed or its queue is full")) }
         }
+    }
+
+    /// Queues one line (a newline is added) without waiting; `done` gets its outcome once, on the writer thread
+    /// (it must be quick). False, and `done` is never called, when the file is closed or `capacity` lines wait.
+    /// A line whose `deadline` has passed when the writer takes it is not written (`.expired`).
+    package func enqueue(
+        _ line: [UInt8], deadline: ContinuousClock.Instant?, done: @escaping @Sendable (LineOutcome) -> Void
+    ) -> Bool {
+        // Only the line that finds the queue empty wakes the writer: the writer takes the whole queue at once and
+        // looks again before it waits, so the lines behind the first ride on its wake-up (under load, one lock and
+        // no futex call per line).
+        let accepted: Bool?  // nil: refused; true: the writer needs a wake-up
+        accepted = state.withLock { state in
+            guard !state.closing, state.pending.count < capacity else { return nil }
+            state.pending.append(Entry(line: line, deadline: deadline, done: done))
+            return state.pending.count == 1
+        }
+        if accepted == true { writer.wake() }
+        return accepted != nil
     }
 
     /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
@@ -92,7 +128,7 @@ package final class AuditLog: Sendable {
         var fd = initial
         var running = true
         while true {
-            let (batch, reopenTicket): ([(line: [UInt8], done: CheckedContinuation<Void, any Error>)], Int?) = state.withLock { state in
+            let (taken, reopenTicket): ([Entry], Int?) = state.withLock { state in
                 defer { state.pending = [] }
                 return (state.pending, state.reopensDone < state.reopensAsked ? state.reopensAsked : nil)
             }
@@ -105,7 +141,7 @@ package final class AuditLog: Sendable {
                     self.state.broadcast()
                 }
             }
-            if batch.isEmpty {
+            if taken.isEmpty {
                 if reopenTicket != nil { continue }
                 // close() refuses new lines before it stops the writer, so once the wait says stop, one more
                 // look finds the last of them.
@@ -113,6 +149,13 @@ package final class AuditLog: Sendable {
                 running = context.wait()
                 continue
             }
+            let now = ContinuousClock.now
+            var batch: [Entry] = []
+            batch.reserveCapacity(taken.count)
+            for entry in taken {
+                if let deadline = entry.deadline, deadline <= now { entry.done(.expired) } else { batch.append(entry) }
+            }
+            if batch.isEmpty { continue }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(batch.reduce(0) { $0 + $1.line.count + 1 })
             for entry in batch {
@@ -120,13 +163,8 @@ package final class AuditLog: Sendable {
                 bytes.append(UInt8(ascii: "\n"))
             }
             let failure = writeAll(bytes, to: fd) ?? (fdatasync(fd) == 0 ? nil : "fdatasync: \(String(cString: strerror(errno)))")
-            for entry in batch {
-                if let failure {
-                    entry.done.resume(throwing: FollowUpError.transient("audit file \(path): \(failure)"))
-                } else {
-                    entry.done.resume()
-                }
-            }
+            let outcome: LineOutcome = failure.map { .failed(.transient("audit file \(path): \($0)")) } ?? .written
+            for entry in batch { entry.done(outcome) }
         }
         Glibc.close(fd)
     }
@@ -169,12 +207,27 @@ extension AuditLog: BackgroundService {
 }
 
 /// `audit`: the order's line in the audit file. Personal data is masked.
-package struct AuditHandler: FollowUpHandler {
+package struct AuditHandler: QueuedFollowUpHandler {
     let log: AuditLog
     let wallClock: @Sendable () -> Int64
 
     package func perform(order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant) async throws {
         try await log.append(Self.record(order, taskID: taskID, recordedAtMillis: wallClock()))
+    }
+
+    package func enqueue(
+        order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant,
+        finished: @escaping @Sendable (ExecutorOutcome) -> Void
+    ) -> Bool {
+        let queuedAt = ContinuousClock.now
+        return log.enqueue(Self.record(order, taskID: taskID, recordedAtMillis: wallClock()), deadline: deadline) { outcome in
+            let duration = ContinuousClock.now - queuedAt
+            switch outcome {
+            case .written: finished(.completed(duration: duration))
+            case .failed(let error): finished(.failed(error, duration: duration))
+            case .expired: finished(.timedOut(duration: duration))
+            }
+        }
     }
 
     static func record(_ order: StoredOrder, taskID: String, recordedAtMillis: Int64) -> [UInt8] {

@@ -1,0 +1,84 @@
+import Foundation
+import OrderdStore
+import OrderdExecutor
+import OrderdFollowUps
+import OrderdOrders
+import Synchronization
+import TestSupport
+import Testing
+
+/// The audit file's own queue: what audit tasks wait in instead of an executor worker.
+@Suite struct AuditLogTests {
+    private final class Outcomes: Sendable {
+        let seen = Mutex<[String: [String]]>([:])
+        func record(_ line: String, _ outcome: AuditLog.LineOutcome) {
+            let text: String
+            switch outcome {
+            case .written: text = "written"
+            case .failed(let error): text = "failed: \(error)"
+            case .expired: text = "expired"
+            }
+            seen.withLock { $0[line, default: []].append(text) }
+        }
+        var count: Int { seen.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    }
+
+    @Test func everyQueuedLineIsWrittenInOrderAndAnsweredOnce() throws {
+        try withStoreDirectory { directory in
+            let path = directory + "/audit.log"
+            let log = try AuditLog(path: path)
+            let outcomes = Outcomes()
+            let lines = (0..<500).map { "{\"n\":\($0)}" }
+            for line in lines {
+                #expect(log.enqueue(Array(line.utf8), deadline: nil) { outcomes.record(line, $0) })
+            }
+            log.close()  // writes what is queued first, then returns
+            #expect(outcomes.seen.withLock { $0 } == Dictionary(uniqueKeysWithValues: lines.map { ($0, ["written"]) }))
+            let file = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(file == lines.joined(separator: "\n") + "\n")
+        }
+    }
+
+    @Test func aLinePastItsDeadlineIsNotWritten() throws {
+        try withStoreDirectory { directory in
+            let path = directory + "/audit.log"
+            let log = try AuditLog(path: path)
+            let outcomes = Outcomes()
+            #expect(log.enqueue(Array("late".utf8), deadline: .now - .seconds(1)) { outcomes.record("late", $0) })
+            #expect(log.enqueue(Array("on time".utf8), deadline: .now + .seconds(600)) { outcomes.record("on time", $0) })
+            log.close()
+            #expect(outcomes.seen.withLock { $0 } == ["late": ["expired"], "on time": ["written"]])
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "on time\n")
+        }
+    }
+
+    @Test func aFullOrClosedQueueRefusesWithoutAnAnswer() throws {
+        try withStoreDirectory { directory in
+            let outcomes = Outcomes()
+            let none = try AuditLog(path: directory + "/none.log", capacity: 0)
+            #expect(!none.enqueue(Array("x".utf8), deadline: nil) { outcomes.record("x", $0) })
+            none.close()
+            let closed = try AuditLog(path: directory + "/closed.log")
+            closed.close()
+            #expect(!closed.enqueue(Array("y".utf8), deadline: nil) { outcomes.record("y", $0) })
+            #expect(outcomes.count == 0)
+        }
+    }
+
+    @Test func theHandlerReportsAWrittenLineAsCompleted() throws {
+        try withStoreDirectory { directory in
+            let log = try AuditLog(path: directory + "/audit.log")
+            let handler = AuditHandler(log: log, wallClock: { 1_700_000_000_000 })
+            let outcome = Mutex<String?>(nil)
+            let order = StoredOrder(id: "ord_1", createdAtMillis: 1_700_000_000_000, order: .sample(1))
+            let queued = handler.enqueue(order: order, taskID: "ord_1:audit", attempt: 1, deadline: .now + .seconds(600)) { result in
+                if case .completed = result { outcome.withLock { $0 = "completed" } } else { outcome.withLock { $0 = "\(result)" } }
+            }
+            #expect(queued)
+            log.close()
+            #expect(outcome.withLock { $0 } == "completed")
+            let file = try String(contentsOfFile: directory + "/audit.log", encoding: .utf8)
+            #expect(file.contains("\"task_id\":\"ord_1:audit\""))
+        }
+    }
+}
