@@ -42,6 +42,11 @@ package final class BoundedExecutor: @unchecked Sendable {
         /// stream of tasks costs no wake-ups; default 20 µs, 0–1 ms (0 parks at once). It spins on a pool thread: at
         /// most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
         package var searchBeforeParking: Duration = .microseconds(20)
+        /// How many worker threads may be running code at once before a queued task stops waking parked workers
+        /// (Go's GOMAXPROCS, less the request thread that submits); a worker whose handler awaits I/O does not count.
+        /// Past it, queued tasks wait for a running worker to finish or suspend, or for the next supervisor tick.
+        /// Nil (the default): the number of CPUs less one, at least one.
+        package var workersOnCPU: Int?
 
         package init(workers: Int, queueCapacity: Int, stuckGrace: Duration = .seconds(1)) {
             self.workers = workers
@@ -56,6 +61,10 @@ package final class BoundedExecutor: @unchecked Sendable {
     private let state: UnsafeMutablePointer<State>
     /// `state.count`, readable without the lock: what a searching worker spins on.
     private let queuedHint = Atomic<Int>(0)
+    /// Worker threads running code now (not parked, not waiting for a handler's `await`): what wake-ups are
+    /// rationed by, like Go's processors.
+    private let onCPU = Atomic<Int>(0)
+    private let onCPULimit: Int
     private let capacity: Int
     private let workerCount: Int
     private let graceNanoseconds: Int64
@@ -74,12 +83,16 @@ package final class BoundedExecutor: @unchecked Sendable {
         precondition(
             configuration.searchBeforeParking >= .zero && configuration.searchBeforeParking <= .milliseconds(1),
             "BoundedExecutor: searchBeforeParking is \(configuration.searchBeforeParking); expected 0 to 1 ms.")
+        precondition(
+            (configuration.workersOnCPU ?? 1) >= 1,
+            "BoundedExecutor: workersOnCPU is \(configuration.workersOnCPU ?? 0); expected at least 1.")
         self.configuration = configuration
         self.logger = logger
         capacity = configuration.queueCapacity
         workerCount = configuration.workers
         graceNanoseconds = Self.nanoseconds(configuration.stuckGrace)
         searchNanoseconds = Self.nanoseconds(configuration.searchBeforeParking)
+        onCPULimit = configuration.workersOnCPU ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) - 1)
         state = .allocate(capacity: 1)
         state.initialize(to: State(capacity: capacity, workers: workerCount))
     }
@@ -293,7 +306,8 @@ package final class BoundedExecutor: @unchecked Sendable {
 
     /// The body of one worker Task, bound to a slot. It exits when its task was cancelled (deadline or stop), when
     /// it was given up as stuck, or when the executor stops.
-    private func work(slot index: Int, generation: UInt64) async {
+    private func work(slot index: Int, generation: UInt64, thread: WorkerThread?) async {
+        defer { thread?.release() }
         var owed = 0
         while var current = await acquire(slot: index, settling: owed) {
             var next: Next
@@ -438,7 +452,8 @@ package final class BoundedExecutor: @unchecked Sendable {
         slot.pointee.cancel = nil
         if cancelled {
             // This Task stays cancelled for good: it leaves, and a fresh Task takes the slot if there is work.
-            slot.pointee.worker = needsWorkers ? spawnWorker(slot: index, generation: generation) : nil
+            slot.pointee.worker =
+                needsWorkers ? spawnWorker(slot: index, generation: generation, reusing: slot.pointee.thread) : nil
             return Verdict(ending: ending, next: .exit)
         }
         if let assignment = takeNext(slot: index, at: end, wake: &wake) {
@@ -463,14 +478,32 @@ package final class BoundedExecutor: @unchecked Sendable {
     /// and wake the next one if more are queued). The woken worker counts as searching. Lock held.
     @inline(__always)
     private func wakeIfNobodySearching() -> Parked? {
-        guard state.pointee.searching == 0, let parked = state.pointee.parked.popLast() else { return nil }
+        guard state.pointee.searching == 0, onCPU.load(ordering: .relaxed) < onCPULimit,
+            let parked = state.pointee.parked.popLast()
+        else { return nil }
         state.pointee.searching = 1
         state.pointee.wakeups += 1
         return parked
     }
 
-    private func spawnWorker(slot index: Int, generation: UInt64) -> Task<Void, Never> {
-        Task.detached { [self] in await work(slot: index, generation: generation) }
+    /// A worker Task for the slot on a thread of its own: the slot's current thread when its previous worker left
+    /// of its own accord (it returns on that thread right away), else a new one (a stuck worker may hold its
+    /// thread for good). Without a thread (the system refused one) it runs on the cooperative pool. Lock held.
+    private func spawnWorker(slot index: Int, generation: UInt64, reusing previous: WorkerThread? = nil)
+        -> Task<Void, Never>
+    {
+        let slot = state.pointee.slots + index
+        if let previous, previous.retain() {
+            slot.pointee.thread = previous
+        } else {
+            slot.pointee.thread = WorkerThread(owner: self)
+        }
+        guard let thread = slot.pointee.thread else {
+            return Task.detached { [self] in await work(slot: index, generation: generation, thread: nil) }
+        }
+        return Task.detached(executorPreference: thread) { [self] in
+            await work(slot: index, generation: generation, thread: thread)
+        }
     }
 
     /// Whether a slot without a worker should get one. Lock held.
@@ -489,6 +522,24 @@ package final class BoundedExecutor: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// A worker thread starts running a job.
+    @inline(__always)
+    func threadBusy() {
+        onCPU.add(1, ordering: .relaxed)
+    }
+
+    /// A worker thread ran out of jobs (its worker parked, or its handler awaits): tasks waiting for a thread to
+    /// run on wake a parked worker now.
+    @inline(__always)
+    func threadIdle() {
+        onCPU.subtract(1, ordering: .relaxed)
+        guard queuedHint.load(ordering: .relaxed) > 0 else { return }
+        lock.lock()
+        let wake = state.pointee.count > 0 ? wakeIfNobodySearching() : nil
+        lock.unlock()
+        wake?.resume(returning: .nudged)
     }
 
     // MARK: - Supervisor
@@ -525,7 +576,16 @@ package final class BoundedExecutor: @unchecked Sendable {
                 stuck.append(abandon(slot: index, at: now))
             }
         }
+        // Workers busy past `workersOnCPU` (or blocking a thread) may keep queued tasks from waking anyone: once a
+        // tick, wake one regardless, as Go's sysmon hands a processor on from a thread stuck in a system call.
+        var wake: Parked?
+        if state.pointee.count > 0, state.pointee.searching == 0, let parked = state.pointee.parked.popLast() {
+            state.pointee.searching = 1
+            state.pointee.wakeups += 1
+            wake = parked
+        }
         lock.unlock()
+        wake?.resume(returning: .nudged)
         // See `stop`: a late cancel only reaches a worker that exits when its task returns.
         for worker in toCancel { worker.cancel() }
         if !stuck.isEmpty {
@@ -745,6 +805,8 @@ extension BoundedExecutor {
         var generation: UInt64 = 0
         /// The Task serving this slot; nil while vacant.
         var worker: Task<Void, Never>?
+        /// The thread `worker` runs on.
+        var thread: WorkerThread?
         /// The running task; nil while the worker is idle.
         var task: (any ExecutorTask)?
         var sequence: UInt64 = 0
