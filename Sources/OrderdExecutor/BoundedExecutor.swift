@@ -48,8 +48,8 @@ package final class BoundedExecutor: @unchecked Sendable {
         /// How often deadlines are checked, so how late a deadline may be acted on; default 20 ms, 1 ms–1 s.
         package var supervisorTick: Duration = .milliseconds(20)
         /// How long one worker that ran out of tasks keeps looking for the next before it parks, so that a steady
-        /// stream of tasks costs no wake-ups; default 20 µs, 0–1 ms (0 parks at once). It spins on a pool thread: at
-        /// most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
+        /// stream of tasks costs no wake-ups; default 20 µs, 0–1 ms (0 parks at once). It spins on the worker's own
+        /// thread: at most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
         package var searchBeforeParking: Duration = .microseconds(20)
         /// How many worker threads may be running code at once before a queued task stops waking parked workers
         /// (Go's GOMAXPROCS); a worker whose handler awaits I/O does not count. Past it, queued tasks wait for a
