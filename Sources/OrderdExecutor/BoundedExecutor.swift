@@ -419,7 +419,12 @@ package final class BoundedExecutor: @unchecked Sendable {
         var spins = 0
         while queuedHint.load(ordering: .relaxed) == 0 {
             spins &+= 1
-            if spins & 63 == 0, Self.now() &- start >= searchNanoseconds { return }
+            if spins & 63 == 0 {
+                if Self.now() &- start >= searchNanoseconds { return }
+                // A thread waiting for this CPU (often the request thread whose wake-up put us here, preempted by
+                // it) gets it back at once instead of after the whole search.
+                sched_yield()
+            }
         }
     }
 
