@@ -21,7 +21,9 @@ import Darwin
 ///   continuations come back to the worker's thread. A stuck worker keeps its thread; its replacement gets a new one.
 /// - Wake-ups follow Go's scheduler: at most one worker is "searching" (spinning briefly for work after running out,
 ///   or just woken and on its way to the queue). While one is, `trySubmit` wakes nobody; a searcher that finds work
-///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker. And,
+///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker. The
+///   searcher yields its CPU between spins: a woken worker often preempts the request thread that woke it, which
+///   would otherwise wait out the whole search before `trySubmit` returned. And,
 ///   like Go's processors, wake-ups stop while ``Configuration/workersOnCPU`` worker threads are running code (a
 ///   handler awaiting I/O leaves its thread idle and does not count): on 2 cores more runnable workers only take
 ///   CPU from the request threads that submit. A thread that goes idle with tasks queued wakes a parked worker, and
