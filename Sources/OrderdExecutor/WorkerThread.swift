@@ -18,7 +18,8 @@ import Darwin
 /// The thread ends once every worker Task it was lent to has returned (`release`) and its queue is empty. A job
 /// enqueued after that (a Task created inside a handler that inherited the preference and outlived its worker) goes
 /// to the global concurrent executor instead.
-// Invariant: `jobs`, `users`, `sleeping` and `exited` are touched only with `mutex` held.
+// Invariant: `jobs`, `users`, `sleeping` and `exited` are touched only with `mutex` held; `owner` is set in `init`
+// and then touched only by the thread itself.
 final class WorkerThread: TaskExecutor, @unchecked Sendable {
     private let mutex = PThreadMutex()
     private var jobs: [UnownedJob] = []
@@ -26,8 +27,9 @@ final class WorkerThread: TaskExecutor, @unchecked Sendable {
     private var users = 1
     private var sleeping = false
     private var exited = false
-    /// Told when the thread starts and stops running jobs. Held strongly: the executor lives while its workers do.
-    private let owner: BoundedExecutor
+    /// Told when the thread starts and stops running jobs. Taken by the thread when it starts, so the executor
+    /// lives while the thread does and no cycle is left once it ended (the executor holds its threads).
+    private var owner: BoundedExecutor?
 
     /// Starts the thread, lent to one worker Task. Nil when the system refuses a thread.
     init?(owner: BoundedExecutor) {
@@ -86,6 +88,7 @@ final class WorkerThread: TaskExecutor, @unchecked Sendable {
     }
 
     private func loop() {
+        let owner = self.owner.take()!
         let executor = asUnownedTaskExecutor()
         mutex.lock()
         while true {

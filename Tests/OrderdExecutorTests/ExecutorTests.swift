@@ -490,6 +490,20 @@ struct ExecutorTests {
         #expect(await pollUntil { finished.withLock { $0 } })
     }
 
+    @Test func aStoppedExecutorIsFreedOnceItsThreadsEnd() async {
+        weak var weakExecutor: BoundedExecutor?
+        do {
+            let executor = makeExecutor(workers: 3, capacity: 8)
+            weakExecutor = executor
+            let outcomes = Outcomes()
+            executor.start()
+            #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) {}))
+            #expect(await outcomes.waitForCount(1))
+            _ = await stopOnThread(executor)
+        }
+        #expect(await pollUntil { weakExecutor == nil }, "no reference cycle through the worker threads")
+    }
+
     @Test func throwingTaskEndsFailedWithItsError() async {
         let executor = makeExecutor(workers: 2, capacity: 4)
         let outcomes = Outcomes()
