@@ -17,8 +17,9 @@ import Darwin
 /// - Each worker Task runs on an OS thread of its own (``WorkerThread``, a `TaskExecutor` the Task prefers). A
 ///   parked worker is a suspended continuation whose thread sleeps on its own condition: waking it is one append and
 ///   one futex wake straight to that thread, not a re-enqueue on the cooperative pool and a wake of whichever pool
-///   thread (executor-bench, same runs: wake p99 24–32 µs against 42–65 µs). Handlers still `await`: their
-///   continuations come back to the worker's thread. A stuck worker keeps its thread; its replacement gets a new one.
+///   thread (executor-bench, alternating runs: wake p99 24–32 µs against 42–68 µs; under heavy load it swings by
+///   10×). Handlers still `await`: their continuations come back to the worker's thread. A stuck worker keeps its
+///   thread; its replacement gets a new one (created under the lock: rare, after a stuck grace).
 /// - Wake-ups follow Go's scheduler: at most one worker is "searching" (spinning briefly for work after running out,
 ///   or just woken and on its way to the queue). While one is, `trySubmit` wakes nobody; a searcher that finds work
 ///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker. The
