@@ -398,6 +398,112 @@ struct ExecutorTests {
         _ = await stopOnThread(executor)
     }
 
+    @Test func parkedWorkerWakesForOneTask() async {
+        let executor = makeExecutor(workers: 3, capacity: 16)
+        let outcomes = Outcomes()
+        executor.start()
+        for id in 0..<10 {
+            #expect(await pollUntil { executor.statistics.idleWorkers == 3 }, "every worker parks when idle")
+            let wakeupsBefore = executor.statistics.wakeups
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}))
+            #expect(await outcomes.waitForCount(id + 1))
+            #expect(outcomes.outcomes(of: id).map(\.label) == ["completed"])
+            #expect(executor.statistics.wakeups == wakeupsBefore + 1, "one task wakes one worker")
+        }
+        _ = await stopOnThread(executor)
+        #expect(executor.statistics.completed == 10)
+    }
+
+    @Test func deadlineCancelsATaskOnAWokenWorker() async {
+        let executor = makeExecutor(workers: 1, capacity: 16)
+        let outcomes = Outcomes()
+        executor.start()
+        #expect(await pollUntil { executor.statistics.idleWorkers == 1 })
+        let sawCancellation = Locked(false)
+        #expect(
+            executor.trySubmit(
+                Probe(id: 0, timeout: .milliseconds(50), outcomes: outcomes) {
+                    do {
+                        try await Task.sleep(for: .seconds(20))
+                    } catch {
+                        sawCancellation.withLock { $0 = Task.isCancelled }
+                        throw error
+                    }
+                }))
+        #expect(await outcomes.waitForCount(1))
+        #expect(outcomes.outcomes(of: 0).map(\.label) == ["timedOut"])
+        #expect(sawCancellation.withLock { $0 }, "the task itself was cancelled")
+        // The replacement worker parks in turn and wakes for the next task.
+        #expect(await pollUntil { executor.statistics.idleWorkers == 1 })
+        let replacementCancelled = Locked(true)
+        #expect(
+            executor.trySubmit(
+                Probe(id: 1, outcomes: outcomes) { replacementCancelled.withLock { $0 = Task.isCancelled } }))
+        #expect(await outcomes.waitForCount(2))
+        #expect(outcomes.outcomes(of: 1).map(\.label) == ["completed"])
+        #expect(!replacementCancelled.withLock { $0 }, "the replacement worker is not cancelled")
+        _ = await stopOnThread(executor)
+    }
+
+    @Test func handlersAwaitOtherThreadsAndChildTasks() async {
+        let executor = makeExecutor(workers: 2, capacity: 64)
+        let outcomes = Outcomes()
+        executor.start()
+        for id in 0..<20 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, outcomes: outcomes) {
+                    // Resumed from a thread of its own, like an I/O completion.
+                    let value = await withCheckedContinuation { (continuation: CheckedContinuation<Int, Never>) in
+                        Thread { continuation.resume(returning: id) }.start()
+                    }
+                    async let doubled = { value * 2 }()
+                    let sum = await withTaskGroup(of: Int.self) { group in
+                        for part in 0..<4 { group.addTask { part } }
+                        return await group.reduce(0, +)
+                    }
+                    guard await doubled == id * 2, sum == 6 else { throw ProbeError.boom }
+                })
+            #expect(accepted)
+        }
+        #expect(await outcomes.waitForCount(20))
+        #expect(outcomes.all.allSatisfy { $0.value.map(\.label) == ["completed"] })
+        _ = await stopOnThread(executor)
+    }
+
+    @Test func workOutlivingItsWorkerStillRuns() async {
+        // A Task created inside a handler may outlive the worker (and its thread): it must still run to the end.
+        let executor = makeExecutor(workers: 1, capacity: 4)
+        let outcomes = Outcomes()
+        let finished = Locked(false)
+        executor.start()
+        #expect(
+            executor.trySubmit(
+                Probe(id: 0, outcomes: outcomes) {
+                    Task {
+                        try? await Task.sleep(for: .milliseconds(100))
+                        await Task.yield()
+                        finished.withLock { $0 = true }
+                    }
+                }))
+        #expect(await outcomes.waitForCount(1))
+        _ = await stopOnThread(executor)
+        #expect(await pollUntil { finished.withLock { $0 } })
+    }
+
+    @Test func aStoppedExecutorIsFreedOnceItsThreadsEnd() async {
+        weak var weakExecutor: BoundedExecutor?
+        do {
+            let executor = makeExecutor(workers: 3, capacity: 8)
+            weakExecutor = executor
+            let outcomes = Outcomes()
+            executor.start()
+            #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) {}))
+            #expect(await outcomes.waitForCount(1))
+            _ = await stopOnThread(executor)
+        }
+        #expect(await pollUntil { weakExecutor == nil }, "no reference cycle through the worker threads")
+    }
+
     @Test func throwingTaskEndsFailedWithItsError() async {
         let executor = makeExecutor(workers: 2, capacity: 4)
         let outcomes = Outcomes()
