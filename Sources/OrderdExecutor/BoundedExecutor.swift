@@ -14,21 +14,9 @@ import Darwin
 /// - `trySubmit` is O(1): one short lock, a push into a preallocated ring buffer and, when a worker must be woken,
 ///   a continuation resumed after unlocking. A worker that finishes a task takes the next one under the same lock,
 ///   so a busy executor costs one lock per task on each side and no wake-ups.
-/// - Each worker Task runs on an OS thread of its own (``WorkerThread``, a `TaskExecutor` the Task prefers). A
-///   parked worker is a suspended continuation whose thread sleeps on its own condition: waking it is one append and
-///   one futex wake straight to that thread, not a re-enqueue on the cooperative pool and a wake of whichever pool
-///   thread (executor-bench, alternating runs: wake p99 24–32 µs against 42–68 µs; under heavy load it swings by
-///   10×). Handlers still `await`: their continuations come back to the worker's thread. A stuck worker keeps its
-///   thread; its replacement gets a new one (created under the lock: rare, after a stuck grace).
 /// - Wake-ups follow Go's scheduler: at most one worker is "searching" (spinning briefly for work after running out,
 ///   or just woken and on its way to the queue). While one is, `trySubmit` wakes nobody; a searcher that finds work
-///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker. The
-///   searcher yields its CPU between spins: a woken worker often preempts the request thread that woke it, which
-///   would otherwise wait out the whole search before `trySubmit` returned. And,
-///   like Go's processors, wake-ups stop while ``Configuration/workersOnCPU`` worker threads are running code (a
-///   handler awaiting I/O leaves its thread idle and does not count): on 2 cores more runnable workers only take
-///   CPU from the request threads that submit. A thread that goes idle with tasks queued wakes a parked worker, and
-///   the supervisor wakes one each tick regardless, so threads blocked in a handler cannot strand queued tasks.
+///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker.
 /// - Each worker has a slot recording what it runs and since when. A supervisor Task ticks every
 ///   ``Configuration/supervisorTick``: a slot past its deadline is marked cancelled and its worker Task cancelled;
 ///   that worker reports `.timedOut` when the task returns and exits (a Task cannot be un-cancelled), and a fresh
@@ -51,14 +39,9 @@ package final class BoundedExecutor: @unchecked Sendable {
         /// How often deadlines are checked, so how late a deadline may be acted on; default 20 ms, 1 ms–1 s.
         package var supervisorTick: Duration = .milliseconds(20)
         /// How long one worker that ran out of tasks keeps looking for the next before it parks, so that a steady
-        /// stream of tasks costs no wake-ups; default 20 µs, 0–1 ms (0 parks at once). It spins on the worker's own
-        /// thread: at most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
+        /// stream of tasks costs no wake-ups; default 20 µs, 0–1 ms (0 parks at once). It spins on a pool thread: at
+        /// most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
         package var searchBeforeParking: Duration = .microseconds(20)
-        /// How many worker threads may be running code at once before a queued task stops waking parked workers
-        /// (Go's GOMAXPROCS); a worker whose handler awaits I/O does not count. Past it, queued tasks wait for a
-        /// running worker to finish or suspend, or for the next supervisor tick. Nil (the default): the number of
-        /// CPUs (measured with executor-bench on 2 cores: 2.0–2.5M no-op tasks/s against 0.9–1.3M with 1).
-        package var workersOnCPU: Int?
 
         package init(workers: Int, queueCapacity: Int, stuckGrace: Duration = .seconds(1)) {
             self.workers = workers
@@ -73,10 +56,6 @@ package final class BoundedExecutor: @unchecked Sendable {
     private let state: UnsafeMutablePointer<State>
     /// `state.count`, readable without the lock: what a searching worker spins on.
     private let queuedHint = Atomic<Int>(0)
-    /// Worker threads running code now (not parked, not waiting for a handler's `await`): what wake-ups are
-    /// rationed by, like Go's processors.
-    private let onCPU = Atomic<Int>(0)
-    private let onCPULimit: Int
     private let capacity: Int
     private let workerCount: Int
     private let graceNanoseconds: Int64
@@ -95,16 +74,12 @@ package final class BoundedExecutor: @unchecked Sendable {
         precondition(
             configuration.searchBeforeParking >= .zero && configuration.searchBeforeParking <= .milliseconds(1),
             "BoundedExecutor: searchBeforeParking is \(configuration.searchBeforeParking); expected 0 to 1 ms.")
-        precondition(
-            (configuration.workersOnCPU ?? 1) >= 1,
-            "BoundedExecutor: workersOnCPU is \(configuration.workersOnCPU ?? 0); expected at least 1.")
         self.configuration = configuration
         self.logger = logger
         capacity = configuration.queueCapacity
         workerCount = configuration.workers
         graceNanoseconds = Self.nanoseconds(configuration.stuckGrace)
         searchNanoseconds = Self.nanoseconds(configuration.searchBeforeParking)
-        onCPULimit = configuration.workersOnCPU ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         state = .allocate(capacity: 1)
         state.initialize(to: State(capacity: capacity, workers: workerCount))
     }
@@ -318,8 +293,7 @@ package final class BoundedExecutor: @unchecked Sendable {
 
     /// The body of one worker Task, bound to a slot. It exits when its task was cancelled (deadline or stop), when
     /// it was given up as stuck, or when the executor stops.
-    private func work(slot index: Int, generation: UInt64, thread: WorkerThread?) async {
-        defer { thread?.release() }
+    private func work(slot index: Int, generation: UInt64) async {
         var owed = 0
         while var current = await acquire(slot: index, settling: owed) {
             var next: Next
@@ -422,12 +396,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         var spins = 0
         while queuedHint.load(ordering: .relaxed) == 0 {
             spins &+= 1
-            if spins & 63 == 0 {
-                if Self.now() &- start >= searchNanoseconds { return }
-                // A thread waiting for this CPU (often the request thread whose wake-up put us here, preempted by
-                // it) gets it back at once instead of after the whole search.
-                sched_yield()
-            }
+            if spins & 63 == 0, Self.now() &- start >= searchNanoseconds { return }
         }
     }
 
@@ -469,8 +438,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         slot.pointee.cancel = nil
         if cancelled {
             // This Task stays cancelled for good: it leaves, and a fresh Task takes the slot if there is work.
-            slot.pointee.worker =
-                needsWorkers ? spawnWorker(slot: index, generation: generation, reusing: slot.pointee.thread) : nil
+            slot.pointee.worker = needsWorkers ? spawnWorker(slot: index, generation: generation) : nil
             return Verdict(ending: ending, next: .exit)
         }
         if let assignment = takeNext(slot: index, at: end, wake: &wake) {
@@ -495,32 +463,14 @@ package final class BoundedExecutor: @unchecked Sendable {
     /// and wake the next one if more are queued). The woken worker counts as searching. Lock held.
     @inline(__always)
     private func wakeIfNobodySearching() -> Parked? {
-        guard state.pointee.searching == 0, onCPU.load(ordering: .relaxed) < onCPULimit,
-            let parked = state.pointee.parked.popLast()
-        else { return nil }
+        guard state.pointee.searching == 0, let parked = state.pointee.parked.popLast() else { return nil }
         state.pointee.searching = 1
         state.pointee.wakeups += 1
         return parked
     }
 
-    /// A worker Task for the slot on a thread of its own: the slot's current thread when its previous worker left
-    /// of its own accord (it returns on that thread right away), else a new one (a stuck worker may hold its
-    /// thread for good). Without a thread (the system refused one) it runs on the cooperative pool. Lock held.
-    private func spawnWorker(slot index: Int, generation: UInt64, reusing previous: WorkerThread? = nil)
-        -> Task<Void, Never>
-    {
-        let slot = state.pointee.slots + index
-        if let previous, previous.retain() {
-            slot.pointee.thread = previous
-        } else {
-            slot.pointee.thread = WorkerThread(owner: self)
-        }
-        guard let thread = slot.pointee.thread else {
-            return Task.detached { [self] in await work(slot: index, generation: generation, thread: nil) }
-        }
-        return Task.detached(executorPreference: thread) { [self] in
-            await work(slot: index, generation: generation, thread: thread)
-        }
+    private func spawnWorker(slot index: Int, generation: UInt64) -> Task<Void, Never> {
+        Task.detached { [self] in await work(slot: index, generation: generation) }
     }
 
     /// Whether a slot without a worker should get one. Lock held.
@@ -539,24 +489,6 @@ package final class BoundedExecutor: @unchecked Sendable {
                 return
             }
         }
-    }
-
-    /// A worker thread starts running a job.
-    @inline(__always)
-    func threadBusy() {
-        onCPU.add(1, ordering: .relaxed)
-    }
-
-    /// A worker thread ran out of jobs (its worker parked, or its handler awaits): tasks waiting for a thread to
-    /// run on wake a parked worker now.
-    @inline(__always)
-    func threadIdle() {
-        onCPU.subtract(1, ordering: .relaxed)
-        guard queuedHint.load(ordering: .relaxed) > 0 else { return }
-        lock.lock()
-        let wake = state.pointee.count > 0 ? wakeIfNobodySearching() : nil
-        lock.unlock()
-        wake?.resume(returning: .nudged)
     }
 
     // MARK: - Supervisor
@@ -593,16 +525,7 @@ package final class BoundedExecutor: @unchecked Sendable {
                 stuck.append(abandon(slot: index, at: now))
             }
         }
-        // Workers busy past `workersOnCPU` (or blocking a thread) may keep queued tasks from waking anyone: once a
-        // tick, wake one regardless, as Go's sysmon hands a processor on from a thread stuck in a system call.
-        var wake: Parked?
-        if state.pointee.count > 0, state.pointee.searching == 0, let parked = state.pointee.parked.popLast() {
-            state.pointee.searching = 1
-            state.pointee.wakeups += 1
-            wake = parked
-        }
         lock.unlock()
-        wake?.resume(returning: .nudged)
         // See `stop`: a late cancel only reaches a worker that exits when its task returns.
         for worker in toCancel { worker.cancel() }
         if !stuck.isEmpty {
@@ -822,8 +745,6 @@ extension BoundedExecutor {
         var generation: UInt64 = 0
         /// The Task serving this slot; nil while vacant.
         var worker: Task<Void, Never>?
-        /// The thread `worker` runs on.
-        var thread: WorkerThread?
         /// The running task; nil while the worker is idle.
         var task: (any ExecutorTask)?
         var sequence: UInt64 = 0

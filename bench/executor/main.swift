@@ -1,7 +1,7 @@
 // The executor micro-benchmark: no-op tasks per second and trySubmit latency, next to Go's reference figures.
 //
 //     swift run -c release --scratch-path .build-exec executor-bench [--tasks N] [--workers W] [--capacity C]
-//         [--runs R] [--search-us S] [--on-cpu N] [--throughput-only]
+//         [--runs R] [--search-us S] [--throughput-only]
 //
 // Figures, not assertions: on a shared machine they vary from run to run (see the load average it prints).
 
@@ -25,8 +25,6 @@ struct Options {
     var runs = 3
     /// `searchBeforeParking` in microseconds; nil keeps the executor's default.
     var searchMicroseconds: Int?
-    /// `workersOnCPU`; nil keeps the executor's default.
-    var onCPU: Int?
     var throughputOnly = false
 }
 
@@ -36,7 +34,7 @@ func parseOptions() -> Options {
     func fail(_ message: String) -> Never {
         writeError(
             message + "\nusage: executor-bench [--tasks N] [--workers W] [--capacity C] [--runs R] [--search-us S]"
-                + " [--on-cpu N] [--throughput-only]\n")
+                + " [--throughput-only]\n")
         exit(2)
     }
     while let name = arguments.popFirst() {
@@ -53,7 +51,6 @@ func parseOptions() -> Options {
         case "--capacity": options.capacity = value
         case "--runs": options.runs = max(1, value)
         case "--search-us": options.searchMicroseconds = value
-        case "--on-cpu": options.onCPU = max(1, value)
         default: fail("Unknown option '\(name)'.")
         }
     }
@@ -83,17 +80,6 @@ struct NoOp: ExecutorTask {
     var timeout: Duration { .seconds(60) }
     var kind: String { "noop" }
     func run() async throws {}
-    func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
-}
-
-/// When the latest `WakeProbe` body started (CLOCK_MONOTONIC ns).
-let probeStarted = Atomic<UInt64>(0)
-
-/// Records when its body starts: the end of a wake-up.
-struct WakeProbe: ExecutorTask {
-    var timeout: Duration { .seconds(60) }
-    var kind: String { "wake" }
-    func run() async throws { probeStarted.store(nanoseconds(), ordering: .relaxed) }
     func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
 }
 
@@ -196,7 +182,6 @@ func withExecutor<T: Sendable>(_ body: @escaping @Sendable (BoundedExecutor) -> 
     if let microseconds = options.searchMicroseconds {
         configuration.searchBeforeParking = .microseconds(microseconds)
     }
-    configuration.workersOnCPU = options.onCPU
     let executor = BoundedExecutor(configuration: configuration, logger: logger)
     executor.start()
     finishedCount.store(0, ordering: .relaxed)
@@ -293,27 +278,6 @@ func busyLatency(rounds: Int, burst: Int) -> [UInt64] {
     }
 }
 
-/// 2c. Go's "wake" shape: 200 µs apart, with every worker parked, submit one task and time from just before the
-/// submit until its body starts on the woken worker. The first 1000 warm up.
-func wakeLatency(samples count: Int) -> [UInt64] {
-    withExecutor { executor in
-        let workers = options.workers
-        var samples = [UInt64]()
-        samples.reserveCapacity(count)
-        let warmUp = 1_000
-        for index in 0..<(count + warmUp) {
-            usleep(200)
-            waitUntil("parked workers, \(executor.statistics)") { executor.statistics.idleWorkers == workers }
-            let before = nanoseconds()
-            let accepted = executor.trySubmit(WakeProbe())
-            precondition(accepted)
-            waitUntil("woken, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == index + 1 }
-            if index >= warmUp { samples.append(probeStarted.load(ordering: .relaxed) &- before) }
-        }
-        return samples
-    }
-}
-
 func loadAverage() -> String {
     var loads = [Double](repeating: 0, count: 3)
     guard getloadavg(&loads, 3) == 3 else { return "?" }
@@ -335,18 +299,15 @@ let warm = Percentiles(idleLatency(samples: 20_000, parkedFirst: false))
 let cold = Percentiles(idleLatency(samples: 20_000, parkedFirst: true))
 let burst = min(options.capacity, 1_000)
 let busy = Percentiles(busyLatency(rounds: max(1, 20_000 / burst), burst: burst))
-let wakes = 10_000
-let wake = Percentiles(wakeLatency(samples: wakes))
 
 let goTasksPerSecond = 6_000_000.0
 let goSendP99 = 1_000.0
 let search = options.searchMicroseconds.map { "\($0) µs" } ?? "default"
-let onCPU = options.onCPU.map { "\($0)" } ?? "default"
 
 print(
     """
     BoundedExecutor micro-benchmark: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (load average \(loadBefore) before, \
-    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search), workers on CPU \(onCPU)
+    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search)
 
     | measure | BoundedExecutor | Go reference (this machine) | ratio |
     |---|---|---|---|
@@ -355,5 +316,4 @@ print(
     | trySubmit ns p50 / p99 / p999: submit 1, wait for it, repeat | \(warm.text) | send p99 ~1000 | p99 \(format(Double(warm.p99) / goSendP99)) |
     | trySubmit ns p50 / p99 / p999: every worker parked (wakes one) | \(cold.text) | send p99 ~1000 | p99 \(format(Double(cold.p99) / goSendP99)) |
     | trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of \(burst)) | \(busy.text) | send p99 ~1000 | p99 \(format(Double(busy.p99) / goSendP99)) |
-    | wake ns p50 / p99 / p999: send to the parked worker running it (\(wakes) wakes, 200 µs apart) | \(wake.text) | – | – |
     """)
