@@ -83,6 +83,17 @@ struct NoOp: ExecutorTask {
     func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
 }
 
+/// When the latest `WakeProbe` body started (CLOCK_MONOTONIC ns).
+let probeStarted = Atomic<UInt64>(0)
+
+/// Records when its body starts: the end of a wake-up.
+struct WakeProbe: ExecutorTask {
+    var timeout: Duration { .seconds(60) }
+    var kind: String { "wake" }
+    func run() async throws { probeStarted.store(nanoseconds(), ordering: .relaxed) }
+    func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
+}
+
 /// Occupies a worker until its gate opens.
 struct Blocker: ExecutorTask {
     let gate: Gate
@@ -278,6 +289,27 @@ func busyLatency(rounds: Int, burst: Int) -> [UInt64] {
     }
 }
 
+/// 2c. Go's "wake" shape: 200 µs apart, with every worker parked, submit one task and time from just before the
+/// submit until its body starts on the woken worker. The first 1000 warm up.
+func wakeLatency(samples count: Int) -> [UInt64] {
+    withExecutor { executor in
+        let workers = options.workers
+        var samples = [UInt64]()
+        samples.reserveCapacity(count)
+        let warmUp = 1_000
+        for index in 0..<(count + warmUp) {
+            usleep(200)
+            waitUntil("parked workers, \(executor.statistics)") { executor.statistics.idleWorkers == workers }
+            let before = nanoseconds()
+            let accepted = executor.trySubmit(WakeProbe())
+            precondition(accepted)
+            waitUntil("woken, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == index + 1 }
+            if index >= warmUp { samples.append(probeStarted.load(ordering: .relaxed) &- before) }
+        }
+        return samples
+    }
+}
+
 func loadAverage() -> String {
     var loads = [Double](repeating: 0, count: 3)
     guard getloadavg(&loads, 3) == 3 else { return "?" }
@@ -299,6 +331,8 @@ let warm = Percentiles(idleLatency(samples: 20_000, parkedFirst: false))
 let cold = Percentiles(idleLatency(samples: 20_000, parkedFirst: true))
 let burst = min(options.capacity, 1_000)
 let busy = Percentiles(busyLatency(rounds: max(1, 20_000 / burst), burst: burst))
+let wakes = 10_000
+let wake = Percentiles(wakeLatency(samples: wakes))
 
 let goTasksPerSecond = 6_000_000.0
 let goSendP99 = 1_000.0
@@ -316,4 +350,5 @@ print(
     | trySubmit ns p50 / p99 / p999: submit 1, wait for it, repeat | \(warm.text) | send p99 ~1000 | p99 \(format(Double(warm.p99) / goSendP99)) |
     | trySubmit ns p50 / p99 / p999: every worker parked (wakes one) | \(cold.text) | send p99 ~1000 | p99 \(format(Double(cold.p99) / goSendP99)) |
     | trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of \(burst)) | \(busy.text) | send p99 ~1000 | p99 \(format(Double(busy.p99) / goSendP99)) |
+    | wake ns p50 / p99 / p999: send to the parked worker running it (\(wakes) wakes, 200 µs apart) | \(wake.text) | – | – |
     """)
