@@ -56,6 +56,9 @@ for round in $(seq "$ROUNDS"); do
             table { print "| " r " | " n " " $0; next }
             { split($0, c, / *\| */); if (++k <= 5) syms = syms (syms == "" ? "" : "; ") c[2] " " c[3] }
             END { if (syms != "") print "- round " r ", " n ", " v ": " syms >> sym }' "$report" >> "$PROF"
+        # the durable follow-ups each POST row left pending (work its CPU figure does not contain)
+        sed -n "s/^- orderd as shipped.*, c=[0-9]*, POST \/orders \([A-Z]*\), keepalive off: /- round $round, $name, \1: /p" \
+            "$report" >> "$WORK/followups"
     done
 done
 
@@ -87,6 +90,12 @@ names=$(for spec in "$@"; do printf '%s ' "${spec%%=*}"; done)
         echo
         tail -n +2 "$PROF.head"
         cat "$PROF"
+        if [ -s "$WORK/followups" ]; then
+            echo
+            echo "Durable follow-up tasks after each row, from orderd's database once it stopped (pending: left for the next start):"
+            echo
+            cat "$WORK/followups"
+        fi
         if [ -s "$PROF.sym" ]; then
             echo
             echo "perf's top five symbols (self samples, share of orderd's), each round:"
