@@ -1181,7 +1181,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo
     echo "C = bench/c/responder.c on libfcgi, $THREADS threads serialised on accept, one SQLite transaction per order (FULL: synchronous=full,"
     echo "NORMAL: synchronous=normal), no log. orderd = like for like: $THREADS request threads, log.level=${ORDERD_LOG_LEVEL:-warning} (no line per request)."
-    echo "orderd as shipped = config/orderd.ini unchanged ($SHIPPED_THREADS request threads, log line per request); both with follow-ups as shipped"
+    echo "orderd as shipped = config/orderd.ini unchanged ($SHIPPED_THREADS request threads, log.level=info: no line per request, log.requests = false as shipped); both with follow-ups as shipped"
     echo "(SMS driver=log, audit file, stats; GET /healthz rows at synchronous=full). Upstream keepalive on: nginx"
     echo "\`keepalive $KEEPALIVE_CONNS\` (per worker) + \`fastcgi_keep_conn on\`. nginx return 200 = the ceiling: nginx answering by itself."
     echo "Go net/http/fcgi = bench/go (Go's standard library FastCGI server, a goroutine per request, the order inserted on it through"
@@ -1270,9 +1270,9 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
         echo "brackets perf's samples in [kernel.*] ÷ all of orderd's samples; context switches = voluntary_ctxt_switches + nonvoluntary_ctxt_switches"
         echo "(/proc/PID/task/TID/status) summed over the threads alive at the end ÷ orders; each group = the utime + stime of its threads ÷ orders."
         echo "Groups: libdispatch names its worker threads after their root queue (\`oot.default-qos\`, \`-qos.overcommit\`: Swift's cooperative"
-        echo "pool, where follow-up tasks run); orderd's own threads have no kernel name of their own, so they are told apart by start order"
-        echo "(PROFILE_THREAD_ORDER: main, WAL checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline watchdog,"
-        echo "then the request threads; other = main, checkpointer, sampler, watchdog and any later thread); exited = the process' CPU that no thread"
+        echo "pool, where follow-up tasks run); orderd's own threads by their names (orderd-writer, orderd-req-N, orderd-dispatcher, orderd-audit;"
+        echo "other = main, checkpointer, sampler, watchdog, ...; a binary from before the names: by start order, PROFILE_THREAD_ORDER: main, WAL"
+        echo "checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline watchdog, then the request threads); exited = the process' CPU that no thread"
         echo "alive at the end accounts for (pool threads that retired mid-run; their context switches are not counted)."
         awk -F'\t' '{ printf "- %s: threads grouped %s.\n", $1, $16 }' "$PROF_ROWS" | sed '1s/^/\n/'
         while IFS=$'\t' read -r label _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ perf_share perf_note top; do
