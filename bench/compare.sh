@@ -90,17 +90,17 @@ names=$(for spec in "$@"; do printf '%s ' "${spec%%=*}"; done)
         echo
         tail -n +2 "$PROF.head"
         cat "$PROF"
-        if [ -s "$WORK/followups" ]; then
-            echo
-            echo "Durable follow-up tasks after each row, from orderd's database once it stopped (pending: left for the next start):"
-            echo
-            cat "$WORK/followups"
-        fi
         if [ -s "$PROF.sym" ]; then
             echo
             echo "perf's top five symbols (self samples, share of orderd's), each round:"
             echo
             cat "$PROF.sym"
         fi
+    fi
+    if [ -s "$WORK/followups" ]; then
+        echo
+        echo "Durable follow-up tasks after each row, from orderd's database once it stopped (pending: left for the next start):"
+        echo
+        cat "$WORK/followups"
     fi
 } | tee "${OUT:-/dev/null}"

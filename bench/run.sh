@@ -1221,20 +1221,13 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo
     echo "The last column: each orderd row's req/s, then its CPU µs/order, divided by those of C / Go / PHP-FPM in the row with the same"
     echo "connections, scenario and keepalive (- where that peer did not run)."
-    if [ ${#GO_FOLLOWUPS[@]} -gt 0 ]; then
-        echo
-        echo "Go peer's follow-ups (printed by it on exit; over its whole life: probe, warm-up and measured run). Dropped = the"
-        echo "non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queued when it stopped (the pattern keeps no record of either):"
-        echo
-        for fu in "${GO_FOLLOWUPS[@]}"; do echo "- $fu"; done
-    fi
-    if [ ${#ORDERD_FOLLOWUPS[@]} -gt 0 ]; then
-        echo
-        echo "orderd's durable follow-up tasks (SMS, audit) after each POST row, read from its database once it stopped: done, and"
-        echo "still pending (left in the outbox for the next start, so not in that row's CPU per order):"
-        echo
-        for fu in "${ORDERD_FOLLOWUPS[@]}"; do echo "- $fu"; done
-    fi
+    # bullets INTRO ITEM...: an introduced list, nothing when there are no items
+    bullets() { [ $# -gt 1 ] || return 0; printf '\n%s\n\n' "$1"; shift; printf -- '- %s\n' "$@"; }
+    bullets "Go peer's follow-ups (printed by it on exit; over its whole life: probe, warm-up and measured run). Dropped = the
+non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queued when it stopped (the pattern keeps no record of either):" \
+        "${GO_FOLLOWUPS[@]}"
+    bullets "orderd's durable follow-up tasks (SMS, audit) after each POST row, read from its database once it stopped: done, and
+still pending (left in the outbox for the next start, so not in that row's CPU per order):" "${ORDERD_FOLLOWUPS[@]}"
     # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
     # request at FULL and at NORMAL, measured above in this same run, per connection count. The C responder is
     # taken at its best upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.

@@ -37,7 +37,7 @@ package final class BackgroundThread: Sendable {
     package let name: String
     private let state = PThreadLocked(State())
 
-    /// - Parameter name: the thread's name in errors, e.g. `orderd-checkpoint`.
+    /// - Parameter name: the thread's name in errors and, cut to 15 bytes, in `top -H` and perf, e.g. `orderd-checkpoint`.
     package init(name: String) {
         self.name = name
     }
