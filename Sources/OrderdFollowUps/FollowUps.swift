@@ -187,7 +187,7 @@ package final class FollowUps: Sendable {
                 }
             } else {
                 let task = BestEffortTask(kind: kind, order: order, timeout: policy.timeout, handler: handler, settler: settler)
-                if !executor.trySubmit(task) { settler.dropped(kind) }
+                if !task.start(on: executor) { settler.dropped(kind) }
             }
         }
         if !released.isEmpty {
@@ -217,11 +217,11 @@ package final class FollowUps: Sendable {
 
 /// The executor in force: a reload that resizes it puts a new one here.
 final class ExecutorSlot: Sendable {
-    private let box: Mutex<BoundedExecutor>
-    init(_ executor: BoundedExecutor) { box = Mutex(executor) }
+    private let box: Reloadable<BoundedExecutor>
+    init(_ executor: BoundedExecutor) { box = Reloadable(executor) }
     var current: BoundedExecutor {
-        get { box.withLock { $0 } }
-        set { box.withLock { $0 = newValue } }
+        get { box.value }
+        set { box.value = newValue }
     }
 }
 

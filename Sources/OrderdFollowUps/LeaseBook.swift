@@ -1,7 +1,6 @@
 import OrderdConfig
 import OrderdStore
 import OrderdSupport
-import Synchronization
 
 /// The leases this process holds a handle for: a task queued or running in its executor. Only these are
 /// renewed.
@@ -18,7 +17,9 @@ final class LeaseBook: Sendable {
         var nextClaim: UInt64 = 1
         var held: [TaskKey: String] = [:]
     }
-    private let state = Mutex(State())
+    // Held by request threads, dropped by every thread that settles a task: a pthread mutex, not a
+    // `Synchronization.Mutex` (see PThreadLocked).
+    private let state = PThreadLocked(State())
 
     init(owner: String) {
         self.owner = owner

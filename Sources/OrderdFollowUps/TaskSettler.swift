@@ -14,12 +14,14 @@ final class TaskSettler: Sendable {
     let outbox: any OutboxStore
     let leases: LeaseBook
     let logger: Logger
-    private let settings: Mutex<FollowUpSettings>
+    private let settings: Reloadable<FollowUpSettings>
     private let wallClock: @Sendable () -> Int64
-    private let counters = Mutex(FollowUpCounters())
+    // Counted by every thread that settles a task (pool, audit writer, request threads): a pthread mutex, not a
+    // `Synchronization.Mutex` (see PThreadLocked).
+    private let counters = PThreadLocked(FollowUpCounters())
     private let dropWarning = Mutex(ContinuousClock.Instant?.none)
     /// Metrics hook: gets every attempt's outcome (`observeOutcomes(_:)`).
-    private let outcomeObserver = Mutex<(any TaskOutcomeObserver)?>(nil)
+    private let outcomeObserver = Reloadable<(any TaskOutcomeObserver)?>(nil)
 
     init(
         outbox: any OutboxStore, leases: LeaseBook, settings: FollowUpSettings, logger: Logger,
@@ -27,21 +29,21 @@ final class TaskSettler: Sendable {
     ) {
         self.outbox = outbox
         self.leases = leases
-        self.settings = Mutex(settings)
+        self.settings = Reloadable(settings)
         self.logger = logger
         self.wallClock = wallClock
     }
 
     /// The settings in force: read once per use, replaced whole on reload.
     var current: FollowUpSettings {
-        get { settings.withLock { $0 } }
-        set { settings.withLock { $0 = newValue } }
+        get { settings.value }
+        set { settings.value = newValue }
     }
 
     func now() -> Int64 { wallClock() }
 
     /// Metrics hook: `observer` gets the outcome of every task attempt from now on.
-    func observeOutcomes(_ observer: any TaskOutcomeObserver) { outcomeObserver.withLock { $0 = observer } }
+    func observeOutcomes(_ observer: any TaskOutcomeObserver) { outcomeObserver.value = observer }
 
     /// Counts since start, for `/status`, `/metrics` and the tests.
     var statistics: FollowUpCounters { counters.withLock { $0 } }
@@ -49,14 +51,21 @@ final class TaskSettler: Sendable {
     // MARK: Durable tasks
 
     func settle(_ task: OutboxTask, _ outcome: ExecutorOutcome) {
-        outcomeObserver.withLock { $0 }?.taskFinished(task.key.kind, outcome)  // metrics hook
+        outcomeObserver.value?.taskFinished(task.key.kind, outcome)  // metrics hook
         let attempt = task.previousAttempts + 1
         let now = wallClock()
         let current = self.current
         let policy = current.policies[task.key.kind] ?? TaskPolicy(timeout: task.timeout, maxAttempts: 1, maxAge: .zero)
-        let backoff = RetryPolicy.backoff(
-            afterAttempt: attempt, base: current.executor.retryBackoff, cap: current.executor.retryBackoffMax,
-            jitter: Double.random(in: 0...1))
+        // The jitter only when a retry may follow: `Double.random` reads the system generator (a getrandom
+        // syscall), which every task that succeeded would pay for nothing.
+        let backoff: Duration
+        if case .completed = outcome {
+            backoff = .zero
+        } else {
+            backoff = RetryPolicy.backoff(
+                afterAttempt: attempt, base: current.executor.retryBackoff, cap: current.executor.retryBackoffMax,
+                jitter: Double.random(in: 0...1))
+        }
         let decision = RetryPolicy.decide(
             outcome, attempt: attempt, policy: policy, ageFromMillis: task.ageFromMillis, nowMillis: now, backoff: backoff)
         switch outcome {
@@ -126,7 +135,7 @@ final class TaskSettler: Sendable {
     // MARK: Best-effort tasks
 
     func settleBestEffort(_ kind: TaskKind, order: StoredOrder, _ outcome: ExecutorOutcome) {
-        outcomeObserver.withLock { $0 }?.taskFinished(kind, outcome)  // metrics hook
+        outcomeObserver.value?.taskFinished(kind, outcome)  // metrics hook
         switch outcome {
         case .completed: counters.withLock { $0.bestEffortDone += 1 }
         case .notStarted, .cancelledAtStop: counters.withLock { $0.dropped[kind, default: 0] += 1 }

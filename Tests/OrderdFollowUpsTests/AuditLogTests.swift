@@ -39,6 +39,45 @@ import Testing
         }
     }
 
+    @Test func linesThatComeInDuringTheIntervalWaitForTheNextRound() throws {
+        try withStoreDirectory { directory in
+            let path = directory + "/audit.log"
+            // An interval no test run lasts: the writer comes back only when woken or stopped.
+            let log = try AuditLog(path: path, interval: .seconds(3600))
+            let outcomes = Outcomes()
+            let first = DispatchSemaphore(value: 0)
+            #expect(log.enqueue(Array("a".utf8), deadline: nil) { outcomes.record("a", $0); first.signal() })
+            first.wait()
+            for line in ["b", "c", "d"] {
+                #expect(log.enqueue(Array(line.utf8), deadline: nil) { outcomes.record(line, $0) })
+            }
+            #expect(outcomes.count == 1, "lines of the interval were written without waiting for the next round")
+            log.close()  // ends the rest: one more round for what waits
+            #expect(outcomes.seen.withLock { $0 } == ["a": ["written"], "b": ["written"], "c": ["written"], "d": ["written"]])
+            #expect(log.rounds == 2)
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "a\nb\nc\nd\n")
+        }
+    }
+
+    @Test func aHalfFullQueueWakesARestingWriter() throws {
+        try withStoreDirectory { directory in
+            let log = try AuditLog(path: directory + "/audit.log", capacity: 4, interval: .seconds(3600))
+            let outcomes = Outcomes()
+            let written = DispatchSemaphore(value: 0)
+            #expect(log.enqueue(Array("a".utf8), deadline: nil) { outcomes.record("a", $0); written.signal() })
+            written.wait()
+            for line in ["b", "c"] {
+                #expect(log.enqueue(Array(line.utf8), deadline: nil) { outcomes.record(line, $0); written.signal() })
+            }
+            // Both written long before the interval would end (a generous bound, not a speed expectation).
+            #expect(written.wait(timeout: .now() + 600) == .success)
+            #expect(written.wait(timeout: .now() + 600) == .success)
+            #expect(log.rounds == 2)
+            log.close()
+            #expect(outcomes.seen.withLock { $0 } == ["a": ["written"], "b": ["written"], "c": ["written"]])
+        }
+    }
+
     @Test func aLinePastItsDeadlineIsNotWritten() throws {
         try withStoreDirectory { directory in
             let path = directory + "/audit.log"

@@ -18,6 +18,11 @@ import Glibc
 /// rate; queued here, a batch holds every line that came in during the previous fsync. The queue is bounded
 /// (`capacity`): a line that finds it full is refused, and its task stays pending in the outbox.
 ///
+/// At most one round (write + `fdatasync`) per `interval`: lines that come in during a round and the rest of its
+/// interval wait for the next round without waking the writer. At a few thousand orders a second that turns a
+/// wake-up and an fsync per line (each line found the writer idle and woke it) into one per interval, and delays
+/// a line's task being counted done by at most the interval; the order's answer never waits for it.
+///
 /// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
 /// and the next lines go to a new file at the path.
 package final class AuditLog: Sendable {
@@ -38,6 +43,9 @@ package final class AuditLog: Sendable {
     private struct State: Sendable {
         var pending: [Entry] = []
         var closing = false
+        /// The writer is in a round or the rest of its interval: it comes back for the queue by itself.
+        var busy = false
+        var rounds = 0
         var reopensAsked = 0
         var reopensDone = 0
         var reopenFailure: String?
@@ -46,14 +54,17 @@ package final class AuditLog: Sendable {
     let path: String
     /// Lines that may wait at once; more are refused.
     package let capacity: Int
+    /// The shortest time from the start of one round to the start of the next.
+    package let interval: Duration
     /// A pthread mutex with a condition: reopen() waits on it for the writer's answer.
     private let state = PThreadLocked(State())
     private let writer = BackgroundThread(name: "orderd-audit")
 
     /// Opens (or creates, mode 0640) the file for appending; throws a message naming the path.
-    package init(path: String, capacity: Int = 8192) throws(FollowUpError) {
+    package init(path: String, capacity: Int = 8192, interval: Duration = .milliseconds(2)) throws(FollowUpError) {
         self.path = path
         self.capacity = capacity
+        self.interval = interval
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o640)
         guard fd >= 0 else {
             throw .permanent("cannot open the audit file \(path): \(String(cString: strerror(errno)))")
@@ -86,18 +97,21 @@ package final class AuditLog: Sendable {
     package func enqueue(
         _ line: [UInt8], deadline: ContinuousClock.Instant?, done: @escaping @Sendable (LineOutcome) -> Void
     ) -> Bool {
-        // Only the line that finds the queue empty wakes the writer: the writer takes the whole queue at once and
-        // looks again before it waits, so the lines behind the first ride on its wake-up (under load, one lock and
-        // no futex call per line).
+        // Only a line that finds the writer idle and the queue empty wakes it: the writer takes the whole queue at
+        // once and looks again before it waits, so the lines behind the first ride on its wake-up (under load, one
+        // lock and no futex call per line). A queue half full wakes a resting writer early.
         let accepted: Bool?  // nil: refused; true: the writer needs a wake-up
         accepted = state.withLock { state in
             guard !state.closing, state.pending.count < capacity else { return nil }
             state.pending.append(Entry(line: line, deadline: deadline, done: done))
-            return state.pending.count == 1
+            return (state.pending.count == 1 && !state.busy) || state.pending.count == capacity / 2
         }
         if accepted == true { writer.wake() }
         return accepted != nil
     }
+
+    /// Rounds written so far: one `write` and one `fdatasync` each.
+    package var rounds: Int { state.withLock { $0.rounds } }
 
     /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
     /// at most 5 s. Returns nil, or why the old file is still in use.
@@ -130,6 +144,7 @@ package final class AuditLog: Sendable {
         while true {
             let (taken, reopenTicket): ([Entry], Int?) = state.withLock { state in
                 defer { state.pending = [] }
+                state.busy = !state.pending.isEmpty
                 return (state.pending, state.reopensDone < state.reopensAsked ? state.reopensAsked : nil)
             }
             if let reopenTicket {
@@ -156,6 +171,7 @@ package final class AuditLog: Sendable {
                 if let deadline = entry.deadline, deadline <= now { entry.done(.expired) } else { batch.append(entry) }
             }
             if batch.isEmpty { continue }
+            let roundStarted = now
             var bytes: [UInt8] = []
             bytes.reserveCapacity(batch.reduce(0) { $0 + $1.line.count + 1 })
             for entry in batch {
@@ -163,8 +179,13 @@ package final class AuditLog: Sendable {
                 bytes.append(UInt8(ascii: "\n"))
             }
             let failure = writeAll(bytes, to: fd) ?? (fdatasync(fd) == 0 ? nil : "fdatasync: \(String(cString: strerror(errno)))")
+            state.withLock { $0.rounds += 1 }
             let outcome: LineOutcome = failure.map { .failed(.transient("audit file \(path): \($0)")) } ?? .written
             for entry in batch { entry.done(outcome) }
+            // The rest of the interval; a stop ends it early, and the queue is written once more before the end.
+            if running, case let next = roundStarted + interval, ContinuousClock.now < next {
+                running = context.wait(until: next)
+            }
         }
         Glibc.close(fd)
     }

@@ -1,7 +1,6 @@
 import OrderdOrders
 import OrderdStore
 import OrderdSupport
-import Synchronization
 
 /// Dashboard statistics: orders and revenue per minute and currency over the last hour, in memory.
 ///
@@ -15,7 +14,9 @@ package final class OrderStatistics: Sendable {
         var byCurrency: [String: (orders: Int, revenueCents: Int64)] = [:]
     }
 
-    private let buckets = Mutex([Bucket](repeating: Bucket(), count: OrderStatistics.windowMinutes))
+    // Added to by the request threads after each order: a pthread mutex, not a `Synchronization.Mutex` (see
+    // PThreadLocked).
+    private let buckets = PThreadLocked([Bucket](repeating: Bucket(), count: OrderStatistics.windowMinutes))
     private let wallClock: @Sendable () -> Int64
 
     package init(wallClock: @escaping @Sendable () -> Int64 = WallClock.unixMillis) {

@@ -1,7 +1,6 @@
 import OrderdHTTP
 import OrderdSupport
 import Prometheus
-import Synchronization
 
 /// Requests as the HTTP edge finished them: a real counter by method, route and status, and a latency
 /// histogram by route, both incremented on the request thread the moment the answer was written.
@@ -30,8 +29,9 @@ package final class RequestMetrics: RequestObserver {
 
     private let registry: PrometheusCollectorRegistry
     // The registry finds a labelled series under its one lock, hashing every label; this cache does it once
-    // per series, and its lock is held for one dictionary lookup per request.
-    private let series = Mutex(Series())
+    // per series, and its lock is held for one dictionary lookup per request: a pthread mutex, not a
+    // `Synchronization.Mutex`, as every request thread takes it (see PThreadLocked).
+    private let series = PThreadLocked(Series())
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry

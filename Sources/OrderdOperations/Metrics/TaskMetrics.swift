@@ -3,7 +3,6 @@ import OrderdFollowUps
 import OrderdStore
 import OrderdSupport
 import Prometheus
-import Synchronization
 
 /// Follow-up task attempts as they end: how long each took, by kind and by how it ended. Recorded on the
 /// executor worker that settles the attempt; the histogram's `_count` is the real counter of attempts.
@@ -17,7 +16,9 @@ final class TaskMetrics: TaskOutcomeObserver {
 
     private let registry: PrometheusCollectorRegistry
     /// The series made so far, by kind and outcome (made on first use, so kinds that never ran show nothing).
-    private let histograms = Mutex([TaskKind: [String: DurationHistogram]]())
+    /// Looked up on every attempt's outcome by whichever thread settles it: a pthread mutex, not a
+    /// `Synchronization.Mutex` (see PThreadLocked).
+    private let histograms = PThreadLocked([TaskKind: [String: DurationHistogram]]())
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
