@@ -646,26 +646,8 @@ extension PostgresOrderStore: OutboxStore {
     }
 
     package func tasks(in state: TaskRecord.State?, limit: Int) throws(StoreError) -> [TaskRecord] {
-        var binds = PostgresBindings(capacity: 2)
-        binds.append(Int64(limit))
-        if let state { binds.append(state.rawValue) }
-        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.list(filtered: state != nil)), binds: binds)
-        return try call("list tasks") { client in
-            var records: [TaskRecord] = []
-            for try await (orderID, kindText, stateText, attempts, created, available, owner, until, finished, error) in
-                try await client.query(query).decode(
-                    (String, String, String, Int32, Int64, Int64, String?, Int64?, Int64?, String?).self)
-            {
-                guard let state = TaskRecord.State(rawValue: stateText) else {
-                    throw StoreError.corrupt("task \(orderID):\(kindText) has an unknown state")
-                }
-                records.append(TaskRecord(
-                    orderID: orderID, kind: kindText, state: state, attempts: Int(attempts),
-                    createdAtMillis: created, availableAtMillis: available, leaseOwner: owner, leaseUntilMillis: until,
-                    finishedAtMillis: finished, lastError: error))
-            }
-            return records
-        }
+        // One query and one decoder for both listings (an operator's listing, not a hot path).
+        try tasks(in: state, kind: nil, limit: limit)
     }
 
     package func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool {
