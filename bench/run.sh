@@ -549,7 +549,7 @@ profile_groups() {
                 if (c ~ /qos/) g = "pool"
                 else if (c == "orderd-writer") g = "writer"
                 else if (c ~ /^orderd-req-/) g = "requests"
-                else if (c == "orderd-dispatcher") g = "dispatcher"
+                else if (c == "orderd-dispatch") g = "dispatcher"
                 else if (c == "orderd-audit") g = "audit"
                 else if (!named && c == maincomm) { unnamed++; if (unnamed <= ne) g = E[unnamed] }
                 group[t] = g
@@ -1263,7 +1263,7 @@ still pending (left in the outbox for the next start, so not in that row's CPU p
         echo "brackets perf's samples in [kernel.*] ÷ all of orderd's samples; context switches = voluntary_ctxt_switches + nonvoluntary_ctxt_switches"
         echo "(/proc/PID/task/TID/status) summed over the threads alive at the end ÷ orders; each group = the utime + stime of its threads ÷ orders."
         echo "Groups: libdispatch names its worker threads after their root queue (\`oot.default-qos\`, \`-qos.overcommit\`: Swift's cooperative"
-        echo "pool, where follow-up tasks run); orderd's own threads by their names (orderd-writer, orderd-req-N, orderd-dispatcher, orderd-audit;"
+        echo "pool, where follow-up tasks run); orderd's own threads by their names (orderd-writer, orderd-req-N, orderd-dispatch, orderd-audit;"
         echo "other = main, checkpointer, sampler, watchdog, ...; a binary from before the names: by start order, PROFILE_THREAD_ORDER: main, WAL"
         echo "checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline watchdog, then the request threads); exited = the process' CPU that no thread"
         echo "alive at the end accounts for (pool threads that retired mid-run; their context switches are not counted)."

@@ -21,7 +21,7 @@ final class ReadDeadlines: Sendable {
 
     private let slots: PThreadLocked<[Slot]>
     private let interval: Duration
-    private let watchdog = BackgroundThread(name: "orderd-deadlines")
+    private let watchdog = BackgroundThread(name: "orderd-deadline")
 
     init(slots count: Int, checkEvery interval: Duration = .milliseconds(100)) {
         slots = PThreadLocked(Array(repeating: Slot(), count: count))

@@ -127,7 +127,7 @@ package final class FollowUps: Sendable {
         // what it never starts is released to the outbox. Joined at the stop.
         let drain = configuration.executor.drainTimeout
         // If the thread cannot start, the stop drains it instead.
-        let thread = BackgroundThread(name: "orderd-executor-retire")
+        let thread = BackgroundThread(name: "orderd-retire")
         try? thread.start { _ in _ = current.stop(drainDeadline: .now + drain) }
         retiring.withLock { $0.append((current, thread)) }
     }

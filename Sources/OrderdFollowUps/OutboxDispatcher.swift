@@ -24,7 +24,7 @@ final class OutboxDispatcher: Sendable {
     /// A request thread reported an overflow since the last round looked; the wake alone could be taken by
     /// a wait that ended for the poll anyway.
     private let poked = Atomic(false)
-    private let thread = BackgroundThread(name: "orderd-dispatcher")
+    private let thread = BackgroundThread(name: "orderd-dispatch")
 
     /// - Parameter executor: the executor in force (a reload may replace it).
     init(outbox: any OutboxStore, leases: LeaseBook, settler: TaskSettler, executor: @escaping @Sendable () -> BoundedExecutor) {

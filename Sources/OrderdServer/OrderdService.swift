@@ -79,7 +79,8 @@ package final class OrderdService {
                 return true
             }
             // Metrics (GET /metrics): this process's own registry; the store and the follow-ups report to it from here.
-            let metrics = OrderdMetrics.live(followUps: parts.followUps, store: parts.store, logger: logger)
+            let metrics = OrderdMetrics.live(
+                followUps: parts.followUps, store: parts.store, auditLog: parts.auditLog, logger: logger)
             listener = try ListenSocket.resolve(configuration.server, environment: environment)
             let followUps = parts.followUps
             try followUps.start()

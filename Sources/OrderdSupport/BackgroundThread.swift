@@ -8,7 +8,7 @@
 /// The body decides what a round is and keeps its own state; this type only owns the stop flag, the wake flag
 /// and the join, so that shape is written once:
 ///
-///     let thread = BackgroundThread(name: "orderd-checkpoint")
+///     let thread = BackgroundThread(name: "orderd-ckpt")
 ///     try thread.start { context in
 ///         while context.wait(until: .now + interval) { checkpoint() }
 ///     }
@@ -37,7 +37,8 @@ package final class BackgroundThread: Sendable {
     package let name: String
     private let state = PThreadLocked(State())
 
-    /// - Parameter name: the thread's name in errors and, cut to 15 bytes, in `top -H` and perf, e.g. `orderd-checkpoint`.
+    /// - Parameter name: the thread's name in errors and in `top -H` and perf, e.g. `orderd-ckpt`; at most
+    ///   `OwnedThread.maxNameBytes` (15) bytes, the kernel's limit (`start` checks it).
     package init(name: String) {
         self.name = name
     }

@@ -21,13 +21,21 @@ package final class OwnedThread: Sendable {
 
     private let id: pthread_t
 
-    /// Starts `body` on a new thread named `name` (as `top -H`, `ps -L`, perf and /proc show it; the kernel keeps
-    /// the first 15 bytes).
+    /// The longest name Linux keeps for a thread (16 bytes with the terminating NUL).
+    package static let maxNameBytes = 15
+
+    /// Starts `body` on a new thread named `name` (as `top -H`, `ps -L`, perf and /proc show it).
+    ///
+    /// `name` must fit the kernel's 15 bytes (`maxNameBytes`; a precondition): a longer one would be cut, and
+    /// two threads could then show the same name, or a name that tools grouping threads by name
+    /// (bench/run.sh's profile) never match. `orderd-req-N` fits up to N = 9999.
     ///
     /// `body` is sent, not shared: what it captures may be non-`Sendable` state that the new thread alone owns
     /// from then on (the SQLite writer), as long as the caller keeps no other reference to it.
     /// - Parameter stackSize: bytes of stack; nil: the system's default (8 MiB on Debian).
     package init(name: String, stackSize: Int? = nil, body: sending @escaping () -> Void) throws(ThreadStartError) {
+        precondition(
+            name.utf8.count <= Self.maxNameBytes, "thread name '\(name)' is longer than \(Self.maxNameBytes) bytes")
         let start = Unmanaged.passRetained(Start(name: name, body: body)).toOpaque()
         var attributes = pthread_attr_t()
         pthread_attr_init(&attributes)
@@ -53,7 +61,7 @@ package final class OwnedThread: Sendable {
         let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { return }
         defer { close(fd) }
-        let bytes = Array(name.utf8.prefix(15))
+        let bytes = Array(name.utf8)
         _ = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
     }
 

@@ -57,23 +57,23 @@ package func pthreadWait(
     _ condition: UnsafeMutablePointer<pthread_cond_t>, _ mutex: UnsafeMutablePointer<pthread_mutex_t>,
     until deadline: ContinuousClock.Instant?
 ) -> Bool {
-        guard let deadline else {
-            pthread_cond_wait(condition, mutex)
-            return true
-        }
-        let remaining = ContinuousClock.now.duration(to: deadline)
-        if remaining <= .zero { return false }
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let (seconds, attoseconds) = remaining.components
-        var nanos = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        var secs = Int(now.tv_sec) + Int(clamping: seconds)
-        if nanos >= 1_000_000_000 {
-            secs += 1
-            nanos -= 1_000_000_000
-        }
-        var until = timespec(tv_sec: secs, tv_nsec: nanos)
-        return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
+    guard let deadline else {
+        pthread_cond_wait(condition, mutex)
+        return true
+    }
+    let remaining = ContinuousClock.now.duration(to: deadline)
+    if remaining <= .zero { return false }
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    let (seconds, attoseconds) = remaining.components
+    var nanos = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+    var secs = Int(now.tv_sec) + Int(clamping: seconds)
+    if nanos >= 1_000_000_000 {
+        secs += 1
+        nanos -= 1_000_000_000
+    }
+    var until = timespec(tv_sec: secs, tv_nsec: nanos)
+    return pthread_cond_timedwait(condition, mutex, &until) != ETIMEDOUT
 }
 
 /// Initializes a mutex (adaptive: see `PThreadMutex.init(adaptive:)`) and a CLOCK_MONOTONIC condition in place.
@@ -81,14 +81,14 @@ package func pthreadWait(
 package func pthreadInit(
     _ mutex: UnsafeMutablePointer<pthread_mutex_t>, _ condition: UnsafeMutablePointer<pthread_cond_t>, adaptive: Bool
 ) {
-        var mutexAttributes = pthread_mutexattr_t()
-        pthread_mutexattr_init(&mutexAttributes)
-        if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
-        pthread_mutex_init(mutex, &mutexAttributes)
-        pthread_mutexattr_destroy(&mutexAttributes)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
+    var mutexAttributes = pthread_mutexattr_t()
+    pthread_mutexattr_init(&mutexAttributes)
+    if adaptive { pthread_mutexattr_settype(&mutexAttributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP)) }
+    pthread_mutex_init(mutex, &mutexAttributes)
+    pthread_mutexattr_destroy(&mutexAttributes)
+    var attributes = pthread_condattr_t()
+    pthread_condattr_init(&attributes)
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+    pthread_cond_init(condition, &attributes)
+    pthread_condattr_destroy(&attributes)
 }

@@ -149,6 +149,8 @@ struct MetricsTests {
             #expect(final["orderd_executor_tasks_submitted_total"] == Double(orders))
             #expect(final[#"orderd_executor_tasks_finished_total{outcome="completed"}"#] == Double(orders))
             #expect(final["orderd_executor_queued_tasks"] == 0)
+            // Every audit line was written: none waits in the audit file's queue.
+            #expect(final["orderd_audit_queued_lines"] == 0)
             #expect(final[#"orderd_tasks_done_total{kind="sms"}"#] == Double(orders))
             #expect(final[#"orderd_tasks_done_total{kind="audit"}"#] == Double(orders))
             #expect(final.values.filter { $0.key.hasPrefix("orderd_tasks_retried_total{") }.values.allSatisfy { $0 == 0 })

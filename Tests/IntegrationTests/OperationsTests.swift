@@ -173,3 +173,23 @@ extension OperationsTests {
         #expect(status?.contains("outbox pending") == true, "\(messages)")
     }
 }
+
+extension OperationsTests {
+    /// `top -H`, `ps -L` and perf show each of orderd's threads by its whole name: none is cut to the kernel's
+    /// 15 bytes (a cut name would be none of these), and every part's thread is there.
+    @Test func everyThreadOfOrderdShowsItsWholeName() throws {
+        try withRunningStack { (stack: Stack) throws in
+            let pid = try #require(stack.orderd?.processIdentifier)
+            func ours() -> Set<String> { Set(ProcessProbe.threadNames(pid).keys.filter { $0.hasPrefix("orderd-") }) }
+            // orderd-health runs under systemd only (NOTIFY_SOCKET), orderd-retire after a reload that resizes
+            // the executor, orderd-pg-N with PostgreSQL.
+            let named: Set = [
+                "orderd-writer", "orderd-ckpt", "orderd-audit", "orderd-dispatch", "orderd-sampler", "orderd-deadline",
+            ]
+            let requests = (0..<4).map { "orderd-req-\($0)" }  // server.request_workers = 4 in the harness
+            // /healthz may answer before the last parts started their threads.
+            let all = named.union(requests)
+            #expect(FollowUpIntegrationTests.eventually { ours() == all }, "\(ours().sorted())")
+        }
+    }
+}

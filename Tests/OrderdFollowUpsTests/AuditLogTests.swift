@@ -91,6 +91,28 @@ import Testing
         }
     }
 
+    @Test func queuedLinesCountsWhatWaitsForTheWriter() throws {
+        try withStoreDirectory { directory in
+            let log = try AuditLog(path: directory + "/audit.log")
+            #expect(log.queuedLines == 0)
+            // `done` runs on the writer thread: holding the first line's answer keeps the writer from taking
+            // the lines queued behind it.
+            let inFirstAnswer = DispatchSemaphore(value: 0)
+            let release = DispatchSemaphore(value: 0)
+            #expect(log.enqueue(Array("first".utf8), deadline: nil) { _ in
+                inFirstAnswer.signal()
+                release.wait()
+            })
+            inFirstAnswer.wait()
+            #expect(log.queuedLines == 0)  // the writer took it
+            for n in 0..<3 { #expect(log.enqueue(Array("line \(n)".utf8), deadline: nil) { _ in }) }
+            #expect(log.queuedLines == 3)
+            release.signal()
+            log.close()
+            #expect(log.queuedLines == 0)
+        }
+    }
+
     @Test func aFullOrClosedQueueRefusesWithoutAnAnswer() throws {
         try withStoreDirectory { directory in
             let outcomes = Outcomes()

@@ -120,6 +120,7 @@ import OrderdConfig
             var followUps = FollowUpCounters()
             var outbox: OutboxCounts? = OutboxCounts()
             var queuedWrites = 0
+            var auditQueued = 0
             var now: Int64 = 1_000_000
         }
 
@@ -134,6 +135,7 @@ import OrderdConfig
                     return counts
                 },
                 queuedWrites: { self.figures.withLock { $0.queuedWrites } },
+                auditQueued: { self.figures.withLock { $0.auditQueued } },
                 wallClock: { self.figures.withLock { $0.now } })
         }
     }
@@ -155,6 +157,7 @@ import OrderdConfig
             $0.followUps.dropped[.stats] = 2
             $0.outbox = OutboxCounts(pending: 3, done: 7, dead: 1, pendingByKind: ["sms": 2, "webhook": 1], oldestPendingMillis: 1_000_000 - 2_500)
             $0.queuedWrites = 6
+            $0.auditQueued = 40
         }
         var scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))
         #expect(scrape["orderd_executor_tasks_submitted_total"] == 10)
@@ -176,12 +179,15 @@ import OrderdConfig
         #expect(scrape["orderd_outbox_dead_tasks"] == 1)
         #expect(scrape["orderd_outbox_oldest_pending_age_seconds"] == 2.5)
         #expect(scrape["orderd_store_queued_writes"] == 6)
+        #expect(scrape["orderd_audit_queued_lines"] == 40)
+        #expect(scrape.types["orderd_audit_queued_lines"] == "gauge")
 
         // Counters follow the snapshot's growth; gauges take the new values.
         parts.figures.withLock {
             $0.executor.submitted = 25
             $0.executor.completed = 24
             $0.executor.queued = 0
+            $0.auditQueued = 0
             for _ in 0..<25 { $0.followUps.count(.done, kind: "sms") }
             $0.followUps.count(.dead(.rejected), kind: "sms")
             $0.followUps.count(.dead(.unreadable), kind: "unknown")
@@ -191,6 +197,7 @@ import OrderdConfig
         #expect(scrape["orderd_executor_tasks_submitted_total"] == 25)
         #expect(scrape[#"orderd_executor_tasks_finished_total{outcome="completed"}"#] == 24)
         #expect(scrape["orderd_executor_queued_tasks"] == 0)
+        #expect(scrape["orderd_audit_queued_lines"] == 0)
         #expect(scrape[#"orderd_tasks_done_total{kind="sms"}"#] == 30)
         #expect(scrape[#"orderd_tasks_dead_total{kind="sms",reason="rejected"}"#] == 1)
         #expect(scrape[#"orderd_tasks_dead_total{kind="unknown",reason="unreadable"}"#] == 1)
@@ -260,7 +267,10 @@ import OrderdConfig
             let followUps = FollowUps(
                 configuration: configuration, owner: "metrics-test", outbox: store, handlers: [:],
                 logger: .init(label: "test"))
-            let metrics = OrderdMetrics.live(followUps: followUps, store: store, logger: .init(label: "test"))
+            let auditLog = try AuditLog(path: directory + "/audit.log")
+            defer { auditLog.close() }
+            let metrics = OrderdMetrics.live(
+                followUps: followUps, store: store, auditLog: auditLog, logger: .init(label: "test"))
             let orders = try (1...3).map { try store.create(.sample($0), idempotency: nil, deadline: .inSeconds(10)).order }
             // The writer reports a transaction after answering it: a later blocking call on the writer makes
             // sure the orders' transactions were reported.
@@ -275,6 +285,8 @@ import OrderdConfig
             #expect(scrape["orderd_outbox_pending_tasks"] == 6)
             // The store reports its writer's queue without the metrics knowing which store it is.
             #expect(scrape["orderd_store_queued_writes"] == 0)
+            // The audit file's queue is read from the audit log itself; nothing was queued to it here.
+            #expect(scrape["orderd_audit_queued_lines"] == 0)
         }
     }
 }

@@ -113,6 +113,10 @@ package final class AuditLog: Sendable {
     /// Rounds written so far: one `write` and one `fdatasync` each.
     package var rounds: Int { state.withLock { $0.rounds } }
 
+    /// Lines queued and not yet taken by the writer (those in the batch being written are not counted).
+    /// Read by the metrics at scrape time, so the lines themselves pay nothing for it.
+    package var queuedLines: Int { state.withLock { $0.pending.count } }
+
     /// Opens the path again (after logrotate renamed the file) and waits until the writer took the new file,
     /// at most 5 s. Returns nil, or why the old file is still in use.
     package func reopen() -> String? {

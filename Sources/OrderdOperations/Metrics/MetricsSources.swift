@@ -14,11 +14,13 @@ struct MetricsSources: Sendable {
     var outbox: @Sendable () throws -> OutboxCounts
     /// Orders queued for the group-commit writer, when the store has one.
     var queuedWrites: (@Sendable () -> Int)?
+    /// Lines waiting in the audit file's own queue (audit tasks skip the executor).
+    var auditQueued: @Sendable () -> Int
     /// Milliseconds since the Unix epoch (the outbox keeps wall-clock times).
     var wallClock: @Sendable () -> Int64
 
     /// The figures of a running orderd.
-    static func live(followUps: FollowUps, store: any OrderStore) -> MetricsSources {
+    static func live(followUps: FollowUps, store: any OrderStore, auditLog: AuditLog) -> MetricsSources {
         var queuedWrites: (@Sendable () -> Int)?
         if store.queuedWrites != nil { queuedWrites = { @Sendable in store.queuedWrites ?? 0 } }
         return MetricsSources(
@@ -26,6 +28,7 @@ struct MetricsSources: Sendable {
             followUps: { followUps.snapshot(withOutbox: false).tasks },
             outbox: { try followUps.snapshot(withOutbox: true).outbox?.get() ?? OutboxCounts() },
             queuedWrites: queuedWrites,
+            auditQueued: { auditLog.queuedLines },
             wallClock: WallClock.unixMillis)
     }
 }

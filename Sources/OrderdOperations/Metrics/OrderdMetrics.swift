@@ -17,7 +17,7 @@ import Prometheus
 ///   edge), requests in flight (`countingInFlight(_:)`), follow-up task attempts (`tasks`, on `FollowUps`)
 ///   and the store's group commits (`store`, on the writer).
 /// - Read at each scrape from snapshots the parts keep anyway: the executor, the follow-up counters, the
-///   outbox counts (a SQLite read) and the request threads (`SnapshotMetrics`).
+///   outbox counts (a SQLite read), the audit file's queue and the request threads (`SnapshotMetrics`).
 package final class OrderdMetrics: Sendable {
     static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -65,8 +65,10 @@ package final class OrderdMetrics: Sendable {
     }
 
     /// The metrics of a running orderd: the store's writer and the follow-ups report to it from now on.
-    package static func live(followUps: FollowUps, store: any OrderStore, logger: Logger) -> OrderdMetrics {
-        let metrics = OrderdMetrics(sources: .live(followUps: followUps, store: store), logger: logger)
+    package static func live(
+        followUps: FollowUps, store: any OrderStore, auditLog: AuditLog, logger: Logger
+    ) -> OrderdMetrics {
+        let metrics = OrderdMetrics(sources: .live(followUps: followUps, store: store, auditLog: auditLog), logger: logger)
         followUps.observeOutcomes(metrics.tasks)
         (store as? any CommitObservable)?.observeCommits(metrics.store)
         return metrics

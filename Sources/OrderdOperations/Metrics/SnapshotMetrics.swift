@@ -8,7 +8,7 @@ import Prometheus
 import Synchronization
 
 /// The series read at scrape time from snapshots: the executor, the follow-up counters, the outbox, the store's
-/// queue and the request threads.
+/// queue, the audit file's queue and the request threads.
 ///
 /// The executor's and the follow-ups' own counters are exposed as Prometheus counters, incremented at each
 /// scrape by how much the snapshot grew since the one before (so `rate()` works and the value equals the
@@ -50,6 +50,7 @@ final class SnapshotMetrics: Sendable {
     private let outboxOldestAge: Gauge
     private let outboxReadErrors: Counter
     private let queuedWrites: Gauge?
+    private let auditQueued: Gauge
     // Request threads: the server is made after the router, so it is attached later.
     private let threadCounts = Mutex<(@Sendable () -> (busy: Int, total: Int))?>(nil)
     private let busyThreads: Gauge
@@ -99,6 +100,8 @@ final class SnapshotMetrics: Sendable {
         outboxReadErrors = counter("outbox_read_errors", "Scrapes that could not read the outbox counts from the store.")
         queuedWrites = sources.queuedWrites == nil
             ? nil : gauge("store_queued", "writes", "Orders waiting for the group-commit writer.")
+        auditQueued = gauge(
+            "audit_queued", "lines", "Audit lines waiting for the audit file's writer (audit tasks skip the executor).")
         let threadsHelp = "Request threads by state: busy with a connection, or idle waiting for one."
         busyThreads = registry.makeGauge(
             descriptor: .orderd("request_threads", unit: "", help: threadsHelp), labels: [("state", "busy")])
@@ -141,6 +144,7 @@ final class SnapshotMetrics: Sendable {
             abandonedWorkers.set(to: Double(executor.abandonedWorkers))
         }
         if let queuedWrites, let count = sources.queuedWrites?() { queuedWrites.set(to: Double(count)) }
+        auditQueued.set(to: Double(sources.auditQueued()))
         if let threads = threadCounts.withLock({ $0 })?() {
             busyThreads.set(to: Double(threads.busy))
             idleThreads.set(to: Double(max(0, threads.total - threads.busy)))

@@ -17,7 +17,7 @@ package final class StatusSampler: Sendable {
     private let wallClock: @Sendable () -> Int64
     private let history: Mutex<StatusHistory>
     let capacity: Int
-    private let thread = BackgroundThread(name: "orderd-status-sampler")
+    private let thread = BackgroundThread(name: "orderd-sampler")
 
     package init(
         followUps: FollowUps, requests: RequestCounter = RequestCounter(), interval: Duration = .seconds(5),

@@ -32,11 +32,17 @@ final class OutboxChangeWriter: Sendable {
     /// Most changes in one transaction.
     static let batchLimit = 512
 
-    init(client: PostgresClient, idempotencyTTLMillis: Int64, wallClock: @escaping @Sendable () -> Int64, logger: Logger) {
+    private let executor: PostgresExecutor
+
+    init(
+        client: PostgresClient, executor: PostgresExecutor, idempotencyTTLMillis: Int64,
+        wallClock: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
+        self.executor = executor
         let (bell, doorbell) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         self.doorbell = doorbell
         let shared = shared
-        writer = Task(executorPreference: PostgresExecutor.shared) {
+        writer = Task(executorPreference: executor) {
             for await _ in bell {
                 while true {
                     let batch: [OutboxChange] = shared.queue.withLock { queue in
@@ -58,7 +64,7 @@ final class OutboxChangeWriter: Sendable {
                 }
             }
         }
-        purger = Task(executorPreference: PostgresExecutor.shared) {
+        purger = Task(executorPreference: executor) {
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(60))
                 if Task.isCancelled { break }
@@ -102,7 +108,7 @@ final class OutboxChangeWriter: Sendable {
         purger.cancel()
         doorbell.finish()
         let writer = writer
-        _ = try? PostgresCall.run("write the last task outcomes", deadline: .now + .seconds(10)) { await writer.value }
+        _ = try? PostgresCall.run("write the last task outcomes", on: executor, deadline: .now + .seconds(10)) { await writer.value }
     }
 
     private static func apply(_ change: OutboxChange, on connection: PostgresConnection, logger: Logger) async throws {

@@ -9,10 +9,11 @@ enum PostgresCall {
     /// Runs `body` and blocks until it finishes, or until `deadline`: then the Task is cancelled (postgres-nio
     /// gives up waiting for a connection, or closes the connection a query is running on) and `busy` is thrown.
     static func run<Value: Sendable>(
-        _ what: String, deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () async throws -> Value
+        _ what: String, on executor: PostgresExecutor, deadline: ContinuousClock.Instant,
+        _ body: @escaping @Sendable () async throws -> Value
     ) throws(StoreError) -> Value {
         let outcome = Outcome<Value>()
-        let task = Task(executorPreference: PostgresExecutor.shared) {
+        let task = Task(executorPreference: executor) {
             do { outcome.finish(.success(try await body())) } catch { outcome.finish(.failure(storeError(error, what))) }
         }
         guard let result = outcome.wait(until: deadline) else {

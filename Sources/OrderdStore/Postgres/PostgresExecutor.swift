@@ -1,4 +1,5 @@
 import OrderdSupport
+import Synchronization
 
 /// Threads of our own that run every Task of the PostgreSQL store (the pool's run loop, queries, the outbox
 /// writer), through Swift's task executor preference.
@@ -15,13 +16,30 @@ final class PostgresExecutor: TaskExecutor, Sendable {
 
     private let queue = PThreadLocked(Queue())
 
-    /// The store's executor: two threads, started on first use, living as long as the process.
-    static let shared = PostgresExecutor(threads: 2)
+    /// Every store's executor once one started it; nil before, or after a start failed (the next store tries again).
+    private static let started = Mutex<PostgresExecutor?>(nil)
 
-    private init(threads: Int) {
+    /// The stores' executor: two threads, started by the first store that opens, living as long as the process.
+    /// Throws `unavailable` with the reason when a thread cannot start (out of threads or memory): the store
+    /// then fails to open, as it would without a connection.
+    static func shared() throws(StoreError) -> PostgresExecutor {
+        try started.withLock { (started: inout PostgresExecutor?) throws(StoreError) -> PostgresExecutor in
+            if let started { return started }
+            let made = try PostgresExecutor(threads: 2)
+            started = made
+            return made
+        }
+    }
+
+    /// A thread that started before another one failed stays, waiting on a queue nobody fills: threads cannot
+    /// be taken back, and it costs a stack.
+    private init(threads: Int) throws(StoreError) {
         for index in 0..<threads {
-            let thread = try? OwnedThread(name: "orderd-pg-\(index)") { [self] in run() }
-            precondition(thread != nil, "cannot start the PostgreSQL executor's threads")
+            do {
+                _ = try OwnedThread(name: "orderd-pg-\(index)") { [self] in run() }
+            } catch {
+                throw StoreError(error)
+            }
         }
     }
 

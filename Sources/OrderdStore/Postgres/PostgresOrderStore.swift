@@ -60,6 +60,8 @@ package final class PostgresOrderStore: OrderStore, Sendable {
     /// `PostgresInsert.lookupReserve`; tests lengthen it so that a slow machine does not decide their outcome.
     let lookupReserveMillis = Atomic<Int64>(PostgresInsert.lookupReserve.millis)
     private let synchronousCommit: OrderdConfiguration.Store.SynchronousCommit
+    /// The threads every Task of the store runs on (`PostgresExecutor`).
+    private let executor: PostgresExecutor
 
     /// Connects (failing with PostgreSQL's own reason: unreachable, authentication, missing database), migrates
     /// the schema, and starts the pool.
@@ -77,6 +79,8 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         migrate: Bool = true
     ) throws(StoreError) {
         let store = storeSettings.store
+        let executor = try PostgresExecutor.shared()
+        self.executor = executor
         guard let url = PostgresURL(store.url) else {
             throw StoreError.unavailable("store.url is not a postgres:// URL (driver = postgres needs one)")
         }
@@ -122,7 +126,7 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         let migrationLogger = logger
         let endpoint = url.endpoint
         let applied = try PostgresCall.run(
-            "connect to PostgreSQL at \(endpoint)", deadline: .now + store.connectTimeout + .seconds(60)
+            "connect to PostgreSQL at \(endpoint)", on: executor, deadline: .now + store.connectTimeout + .seconds(60)
         ) {
             let connection: PostgresConnection
             do {
@@ -165,10 +169,10 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         if let name = url.applicationName { pooled.options.additionalStartupParameters.append(("application_name", name)) }
         let client = PostgresClient(configuration: pooled, backgroundLogger: logger)
         self.client = client
-        runTask = Task(executorPreference: PostgresExecutor.shared) { await client.run() }
-        changes = OutboxChangeWriter(client: client, idempotencyTTLMillis: idempotencyTTLMillis, wallClock: wallClock, logger: logger)
+        runTask = Task(executorPreference: executor) { await client.run() }
+        changes = OutboxChangeWriter(client: client, executor: executor, idempotencyTTLMillis: idempotencyTTLMillis, wallClock: wallClock, logger: logger)
         retention = outbox == nil ? nil : PostgresRetention(
-            client: client, retention: storeSettings.retention, interval: retentionInterval, wallClock: wallClock,
+            client: client, executor: executor, retention: storeSettings.retention, interval: retentionInterval, wallClock: wallClock,
             logger: logger)
     }
 
@@ -197,7 +201,7 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         let (id, millis) = ids.withLock { $0.next(nowMillis: wallClock()) }
         let write = PostgresInsert(
             stored: StoredOrder(id: id, createdAtMillis: millis, order: order), idempotency: idempotency, takeUpBy: deadline)
-        Task(executorPreference: PostgresExecutor.shared) { [self] in
+        Task(executorPreference: executor) { [self] in
             do {
                 try await client.withConnection { connection in
                     let backend: PostgresBackend
@@ -254,7 +258,7 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         retention?.stop()
         changes.stop()  // writes what is queued first
         runTask.cancel()  // closes the pool's connections
-        _ = try? PostgresCall.run("close the pool", deadline: .now + .seconds(10)) { [runTask] in await runTask.value }
+        _ = try? PostgresCall.run("close the pool", on: executor, deadline: .now + .seconds(10)) { [runTask] in await runTask.value }
     }
 
     /// Waits until the outbox changes recorded so far are written (tests; `close` does it too).
@@ -389,7 +393,7 @@ package final class PostgresOrderStore: OrderStore, Sendable {
         let logger = logger
         let found: StoredOrder?
         do {
-            found = try PostgresCall.run("look up an order whose insert outcome is unknown", deadline: answerBy) {
+            found = try PostgresCall.run("look up an order whose insert outcome is unknown", on: executor, deadline: answerBy) {
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
                 do {
                     let order = try await Self.lookUp(id, endingFirst: backend, on: connection, answerBy: answerBy, logger: logger)
@@ -520,7 +524,7 @@ package final class PostgresOrderStore: OrderStore, Sendable {
     ) throws(StoreError) -> Value {
         guard !closed.load(ordering: .acquiring) else { throw StoreError.unavailable("the store is closed") }
         let client = client
-        return try PostgresCall.run(what, deadline: .now + callTimeout) { try await body(client) }
+        return try PostgresCall.run(what, on: executor, deadline: .now + callTimeout) { try await body(client) }
     }
 
     /// `store.password_file`'s first line (a path or `credential:<name>`), else `$PGPASSWORD`, else none (trust or
@@ -646,26 +650,8 @@ extension PostgresOrderStore: OutboxStore {
     }
 
     package func tasks(in state: TaskRecord.State?, limit: Int) throws(StoreError) -> [TaskRecord] {
-        var binds = PostgresBindings(capacity: 2)
-        binds.append(Int64(limit))
-        if let state { binds.append(state.rawValue) }
-        let query = PostgresQuery(unsafeSQL: OutboxRows.postgres(OutboxRows.list(filtered: state != nil)), binds: binds)
-        return try call("list tasks") { client in
-            var records: [TaskRecord] = []
-            for try await (orderID, kindText, stateText, attempts, created, available, owner, until, finished, error) in
-                try await client.query(query).decode(
-                    (String, String, String, Int32, Int64, Int64, String?, Int64?, Int64?, String?).self)
-            {
-                guard let state = TaskRecord.State(rawValue: stateText) else {
-                    throw StoreError.corrupt("task \(orderID):\(kindText) has an unknown state")
-                }
-                records.append(TaskRecord(
-                    orderID: orderID, kind: kindText, state: state, attempts: Int(attempts),
-                    createdAtMillis: created, availableAtMillis: available, leaseOwner: owner, leaseUntilMillis: until,
-                    finishedAtMillis: finished, lastError: error))
-            }
-            return records
-        }
+        // One query and one decoder for both listings (an operator's listing, not a hot path).
+        try tasks(in: state, kind: nil, limit: limit)
     }
 
     package func retryDead(_ key: TaskKey, nowMillis: Int64) throws(StoreError) -> Bool {

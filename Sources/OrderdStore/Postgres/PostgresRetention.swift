@@ -34,12 +34,12 @@ final class PostgresRetention: Sendable {
     /// Starts deleting at once; nil `retention` (or zero) keeps every done task.
     /// - Parameter interval: the pause after a round that found less than a full batch.
     init?(
-        client: PostgresClient, retention: Duration, interval: Duration = .seconds(10),
+        client: PostgresClient, executor: PostgresExecutor, retention: Duration, interval: Duration = .seconds(10),
         wallClock: @escaping @Sendable () -> Int64, logger: Logger
     ) {
         guard retention > .zero else { return nil }
         let retentionMillis = retention.millis
-        task = Task(executorPreference: PostgresExecutor.shared) {
+        task = Task(executorPreference: executor) {
             while !Task.isCancelled {
                 var full = false
                 do {

@@ -10,7 +10,7 @@ import OrderdSupport
 final class WALCheckpointer: Sendable {
     private let connection: SQLiteConnection
     private let interval: Duration
-    private let thread = BackgroundThread(name: "orderd-checkpoint")
+    private let thread = BackgroundThread(name: "orderd-ckpt")
 
     /// - Parameter connection: used by the checkpointer's thread only, which closes it when it ends.
     init(connection: SQLiteConnection, interval: Duration = .milliseconds(250)) {
