@@ -14,13 +14,11 @@ package protocol FollowUpHandler: Sendable {
     func perform(order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant) async throws
 }
 
-/// A handler whose attempts need no executor worker, so tasks of its kind skip the executor: they wait in a queue
-/// of its own, worked off by a thread of its own (the audit file's group commit), or they are a quick in-memory
-/// step done at once (the statistics), cheaper than the hand-off to a worker would be.
+/// A handler whose attempts wait in a queue of its own, worked off by a thread of its own (the audit file's group
+/// commit), instead of holding an executor worker while they wait: durable tasks of its kind skip the executor.
 package protocol QueuedFollowUpHandler: FollowUpHandler {
-    /// Queues (or does) one attempt without waiting. `finished` gets its outcome exactly once: later, on the
-    /// handler's thread, or before `enqueue` returns, on the caller's; it must be quick. False when refused (the
-    /// queue is full or closed): `finished` is never called.
+    /// Queues one attempt without waiting. `finished` gets its outcome exactly once, later, on the handler's
+    /// thread (it must be quick). False when refused (the queue is full or closed): `finished` is never called.
     func enqueue(
         order: StoredOrder, taskID: String, attempt: Int, deadline: ContinuousClock.Instant,
         finished: @escaping @Sendable (ExecutorOutcome) -> Void

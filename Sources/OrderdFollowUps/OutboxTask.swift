@@ -77,14 +77,4 @@ final class BestEffortTask: ExecutorTask {
     func finished(_ outcome: ExecutorOutcome) {
         settler.settleBestEffort(taskKind, order: order, outcome)
     }
-
-    /// Hands the task to `executor`, or to its handler's own queue when it has one. False: refused (full or
-    /// stopping); the caller counts it dropped.
-    func start(on executor: BoundedExecutor) -> Bool {
-        guard let queued = handler as? any QueuedFollowUpHandler else { return executor.trySubmit(self) }
-        return queued.enqueue(
-            order: order, taskID: "\(order.id):\(taskKind.rawValue)", attempt: 1,
-            deadline: ContinuousClock.now.advanced(by: timeout)
-        ) { [self] outcome in finished(outcome) }
-    }
 }

@@ -1,23 +1,23 @@
 import Foundation
 import OrderdFollowUps
 import OrderdSupport
-import Synchronization
 
 /// The keys in force and the order-rate buckets of each: checked on the request thread before any body is read.
 /// Replaced whole on SIGHUP, so a revoked key is refused from the next request on.
 package final class APIKeyring: Sendable {
-    private let keys: Mutex<[APIKey]>
+    /// Read by every request thread, replaced on reload (see Reloadable).
+    private let keys: Reloadable<[APIKey]>
     private let limiter: OrderRateLimiter
 
     package init(keys: [APIKey], ordersPerMinute: Int) {
-        self.keys = Mutex(keys)
+        self.keys = Reloadable(keys)
         self.limiter = OrderRateLimiter(perMinute: ordersPerMinute)
     }
 
     /// The keys now in force (for counts in logs; never their hashes).
-    package var count: Int { keys.withLock { $0.count } }
+    package var count: Int { keys.value.count }
 
-    package func replace(with next: [APIKey]) { keys.withLock { $0 = next } }
+    package func replace(with next: [APIKey]) { keys.value = next }
 
     /// `auth.orders_per_minute`, live on reload.
     package var ordersPerMinute: Int {
@@ -35,7 +35,7 @@ package final class APIKeyring: Sendable {
             throw .unauthorized(.malformed, basic: scope == .admin)
         }
         let presented = APIKey.sha256(secret)
-        let candidates = keys.withLock { $0 }
+        let candidates = keys.value
         var found: APIKey?
         for key in candidates where Self.constantTimeEqual(key.secretSHA256, presented) {
             found = key
@@ -100,7 +100,9 @@ final class OrderRateLimiter: Sendable {
     }
 
     private let limit: Reloadable<Int>
-    private let buckets = Mutex<[String: Bucket]>([:])
+    // Taken from by every request thread for every order: a pthread mutex, not a `Synchronization.Mutex` (see
+    // PThreadLocked).
+    private let buckets = PThreadLocked<[String: Bucket]>([:])
 
     init(perMinute: Int) { limit = Reloadable(perMinute) }
 
