@@ -55,13 +55,19 @@ package final class APIKeyring: Sendable {
     }
 
     /// `Bearer <token>`: the scheme is case-insensitive (RFC 9110 §11.1); the token is the rest, trimmed.
+    ///
+    /// On the UTF-8 bytes: run for every request, and `Substring.contains(" ")` and `lowercased()` went through
+    /// Foundation's string search (perf: about 2% of orderd's CPU per order).
     static func bearerToken(_ value: String) -> String? {
-        let trimmed = value.drop { $0 == " " }
-        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return nil }
-        let token = trimmed.dropFirst(7).drop { $0 == " " }
-        let end = token.lastIndex { $0 != " " }.map { token.index(after: $0) } ?? token.startIndex
+        let space = UInt8(ascii: " ")
+        let trimmed = Substring(value).utf8.drop { $0 == space }
+        guard trimmed.count > 7,
+            zip(trimmed.prefix(7), "bearer ".utf8).allSatisfy({ $0 == $1 || ($1 != space && $0 | 0x20 == $1) })
+        else { return nil }
+        let token = trimmed.dropFirst(7).drop { $0 == space }
+        let end = token.lastIndex { $0 != space }.map { token.index(after: $0) } ?? token.startIndex
         let result = token[..<end]
-        return result.isEmpty || result.contains(" ") ? nil : String(result)
+        return result.isEmpty || result.contains(space) ? nil : String(Substring(result))
     }
 
     /// `Basic base64(user:password)` with the secret as the password (a browser's login prompt: user name
