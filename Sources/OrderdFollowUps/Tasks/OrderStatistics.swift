@@ -14,7 +14,7 @@ package final class OrderStatistics: Sendable {
         var byCurrency: [String: (orders: Int, revenueCents: Int64)] = [:]
     }
 
-    // Added to by the request threads after each order: a pthread mutex, not a `Synchronization.Mutex` (see
+    // Added to by the executor's workers for every order: a pthread mutex, not a `Synchronization.Mutex` (see
     // PThreadLocked).
     private let buckets = PThreadLocked([Bucket](repeating: Bucket(), count: OrderStatistics.windowMinutes))
     private let wallClock: @Sendable () -> Int64

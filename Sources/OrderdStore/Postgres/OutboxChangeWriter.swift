@@ -1,7 +1,6 @@
 import Logging
 import OrderdSupport
 import PostgresNIO
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,9 +19,10 @@ final class OutboxChangeWriter: Sendable {
         var enqueued = 0
         var processed = 0
     }
-    /// A class around the Mutex, so the writer Task can share it with `enqueue` and `flush`.
+    /// A class around the lock, so the writer Task can share it with `enqueue` and `flush`. A pthread mutex, not a
+    /// `Synchronization.Mutex`: every thread that settles a task queues its change here (see PThreadLocked).
     private final class Shared: Sendable {
-        let queue = Mutex(Queue())
+        let queue = PThreadLocked(Queue())
     }
     private let shared = Shared()
     private let doorbell: AsyncStream<Void>.Continuation

@@ -41,7 +41,9 @@ package final class PostgresOrderStore: OrderStore, Sendable {
     private let logger: Logger
     private let idempotencyTTLMillis: Int64
     private let outbox: OutboxInsertion?
-    private let ids = Mutex(UUIDv7Generator())
+    // Taken by every request thread for every order: a pthread mutex, not a `Synchronization.Mutex` (see
+    // PThreadLocked).
+    private let ids = PThreadLocked(UUIDv7Generator())
     private let wallClock: @Sendable () -> Int64
     /// Longest wait for a read or an outbox call (`store.busy_timeout`).
     private let callTimeout: Duration
