@@ -513,8 +513,8 @@ thread_snapshot() {
 #   cpu_us_per_order kernel_share_pct ctxsw_per_order vol_per_order nonvol_per_order writer requests dispatcher
 #   pool audit other exited how
 # (the thread groups in CPU µs per order; `exited` = the process' CPU not found in the threads alive at the second
-# snapshot: threads that ended mid-run; `how` says how the threads were told apart). orderd's own threads carry
-# no kernel name (OwnedThread does not call pthread_setname_np, so each shows the process' comm); libdispatch names
+# snapshot: threads that ended mid-run; `how` says how the threads were told apart). orderd names its own threads
+# (OwnedThread writes /proc/thread-self/comm; binaries from before that show the process' comm); libdispatch names
 # its workers after their root queue, the last 15 characters of com.apple.root.default-qos[.overcommit]: Swift's
 # cooperative pool on Linux, where the follow-up tasks run. Named threads (orderd-writer, orderd-req-N, ...)
 # are grouped by name; unnamed ones by their start order (stat's starttime, then TID), which is orderd's start
