@@ -35,7 +35,9 @@ package final class AuditLog: Sendable {
     }
 
     private struct Entry: Sendable {
-        var line: [UInt8]
+        /// Builds the line on the writer thread, so the thread that queues it (a request thread, after the
+        /// answer) only hands it over.
+        var line: @Sendable () -> [UInt8]
         var deadline: ContinuousClock.Instant?
         var done: @Sendable (LineOutcome) -> Void
     }
@@ -96,6 +98,14 @@ package final class AuditLog: Sendable {
     /// A line whose `deadline` has passed when the writer takes it is not written (`.expired`).
     package func enqueue(
         _ line: [UInt8], deadline: ContinuousClock.Instant?, done: @escaping @Sendable (LineOutcome) -> Void
+    ) -> Bool {
+        enqueue(lineBuiltBy: { line }, deadline: deadline, done: done)
+    }
+
+    /// `enqueue(_:deadline:done:)` for a line the writer thread builds when it writes it (never, if it expired).
+    package func enqueue(
+        lineBuiltBy line: @escaping @Sendable () -> [UInt8], deadline: ContinuousClock.Instant?,
+        done: @escaping @Sendable (LineOutcome) -> Void
     ) -> Bool {
         // Only a line that finds the writer idle and the queue empty wakes it: the writer takes the whole queue at
         // once and looks again before it waits, so the lines behind the first ride on its wake-up (under load, one
@@ -176,10 +186,11 @@ package final class AuditLog: Sendable {
             }
             if batch.isEmpty { continue }
             let roundStarted = now
+            let lines = batch.map { $0.line() }
             var bytes: [UInt8] = []
-            bytes.reserveCapacity(batch.reduce(0) { $0 + $1.line.count + 1 })
-            for entry in batch {
-                bytes += entry.line
+            bytes.reserveCapacity(lines.reduce(0) { $0 + $1.count + 1 })
+            for line in lines {
+                bytes += line
                 bytes.append(UInt8(ascii: "\n"))
             }
             let failure = writeAll(bytes, to: fd) ?? (fdatasync(fd) == 0 ? nil : "fdatasync: \(String(cString: strerror(errno)))")
@@ -245,7 +256,10 @@ package struct AuditHandler: QueuedFollowUpHandler {
         finished: @escaping @Sendable (ExecutorOutcome) -> Void
     ) -> Bool {
         let queuedAt = ContinuousClock.now
-        return log.enqueue(Self.record(order, taskID: taskID, recordedAtMillis: wallClock()), deadline: deadline) { outcome in
+        let recordedAt = wallClock()
+        // The JSON is built by the audit writer, not by the request thread that queues the task.
+        let line: @Sendable () -> [UInt8] = { Self.record(order, taskID: taskID, recordedAtMillis: recordedAt) }
+        return log.enqueue(lineBuiltBy: line, deadline: deadline) { outcome in
             let duration = ContinuousClock.now - queuedAt
             switch outcome {
             case .written: finished(.completed(duration: duration))
