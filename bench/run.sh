@@ -443,6 +443,8 @@ run_wrk() {
     echo "bench: $backend $scenario keepalive=$ka c=$CONNS ($DURATION) ..." >&2
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.before"
     local ticks0=- ticks1=- ticks=- prof="" perf_pid="" perf_rc=0
+    # the store's commits before the profiled run: read first, so the scrape's own CPU is outside the measure
+    [ -n "$PROFILE_PID" ] && store_commits > "$RUN/profile-$((PROF_N + 1)).commits.before"
     [ -n "$BACKEND_CPU_PIDS" ] && ticks0=$(backend_ticks)
     if [ -n "$PROFILE_PID" ]; then
         # the profile: per-thread readings and perf over the same measured run (perf runs beside wrk for as long)
@@ -463,6 +465,7 @@ run_wrk() {
         thread_snapshot "$PROFILE_PID" > "$prof.after"
     fi
     [ -n "$BACKEND_CPU_PIDS" ] && ticks1=$(backend_ticks)
+    [ -n "$prof" ] && store_commits > "$prof.commits.after"
     [ "$ticks0" != - ] && [ "$ticks1" != - ] && ticks=$((ticks1 - ticks0))
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.after"
     { echo "## $backend | $scenario | keepalive=$ka | c=$CONNS | threads=$THREADS | $url"; cat "$out"; echo; } >> "$RAW"
@@ -487,6 +490,7 @@ run_wrk() {
     if [ -n "$prof" ]; then
         profile_finish "$backend" "$prof" "$perf_rc"
         tail -1 "$PROF_ROWS" | awk -F'\t' '{ printf "bench:   profile: writer %s, requests %s, pool %s µs/order; kernel %s%% (perf %s%%); %s context switches/order; %s\n", $9, $10, $12, $5, $17, $6, $18 }' >&2
+        echo "bench:   store commits: $(cat "$prof.batch")" >&2
     fi
 }
 # --- where orderd's CPU goes: per-thread /proc figures and perf, around one measured run per orderd variant ---
@@ -589,6 +593,17 @@ perf_summary() {
         | { if [ -n "$DEMANGLE" ]; then "$DEMANGLE" --simplified; else cat; fi; } > "$out" 2>>"$out.err" || true
     printf '%s\t%s\n' "$share" "${samples:-? samples}"
 }
+# store_commits: `ORDERS ORDER_COMMITS COMMITS` from orderd's GET /metrics (the bench key has the admin scope): the
+# sum and count of orderd_store_commit_batch_orders (transactions that carried orders, and the orders in them) and
+# the committed transactions of orderd_store_commit_duration_seconds (those of outbox changes alone too); `-` when
+# unreadable (a binary without the metric, PostgreSQL).
+store_commits() {
+    curl -s --max-time 5 -H "$AUTH_HEADER" "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '
+        /^orderd_store_commit_batch_orders_sum / { s = $2 }
+        /^orderd_store_commit_batch_orders_count / { c = $2 }
+        /^orderd_store_commit_duration_seconds_count\{.*result="committed"/ { t = $2 }
+        END { if (s == "" || c == "" || t == "") print "-"; else print s, c, t }' || echo -
+}
 # profile_finish LABEL FILES-PREFIX PERF-RC: one row in PROF_ROWS for the run_wrk row just written:
 #   label rps orders <profile_groups' 13 fields> perf_kernel_share perf_note top_symbols_file
 PROFILE_PID="" PROFILE_NREQ="" PROF_N=0   # PROF_ROWS: set with the perf probe above
@@ -607,6 +622,10 @@ profile_finish() {
             | awk '/^#/ || !/%/ { next } $NF ~ /libsqlite3/ && $2 + 0 > best { best = $2 + 0; t = $3; sub(/:.*/, "", t) } END { print t }' || true)
     fi
     groups=$(profile_groups "$prof.before" "$prof.after" "$PROFILE_NREQ" "$orders" "$sqltid")
+    # the writer's commits over the run: orders per transaction that carried orders, and commits per order (all)
+    awk -v orders="$orders" 'NR == 1 { s0 = $1; c0 = $2; t0 = $3; ok = NF == 3 } NR == 2 && ok && NF == 3 && $2 > c0 && orders > 0 {
+            printf "%.1f (%.2f)\n", ($1 - s0) / ($2 - c0), ($3 - t0) / orders; done = 1 }
+        END { if (!done) print "-" }' "$prof.commits.before" "$prof.commits.after" > "$prof.batch" 2>/dev/null || echo - > "$prof.batch"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$orders" "$groups" "$perf_share" "$perf_note" "$prof.top" >> "$PROF_ROWS"
 }
 probe() { # method path expected-status -> 0 if it answers as expected; prints the answer otherwise
@@ -1254,9 +1273,10 @@ still pending (left in the outbox for the next start, so not in that row's CPU p
         echo
         echo "## Where orderd's CPU goes ($PROFILE_SCENARIO, ${CONNS_LIST%% *} connections, upstream keepalive off)"
         echo
-        echo "| backend | orders/s | CPU µs/order | kernel share: /proc (perf) | context switches/order (voluntary + involuntary) | SQLite writer µs/order | request threads µs/order | dispatcher µs/order | cooperative pool µs/order | audit writer µs/order | other threads µs/order | exited threads µs/order |"
-        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        awk -F'\t' '{ printf "| %s | %s | %s | %s%% (%s) | %s (%s + %s) | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $4, $5, ($17 == "-" ? "-" : $17 "%"), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15 }' "$PROF_ROWS"
+        echo "| backend | orders/s | CPU µs/order | kernel share: /proc (perf) | context switches/order (voluntary + involuntary) | SQLite writer µs/order | request threads µs/order | dispatcher µs/order | cooperative pool µs/order | audit writer µs/order | other threads µs/order | exited threads µs/order | orders per order commit (commits per order) |"
+        echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        awk -F'\t' '{ f = $19; sub(/\.top$/, ".batch", f); b = "-"; if ((getline line < f) > 0) b = line; close(f)
+            printf "| %s | %s | %s | %s%% (%s) | %s (%s + %s) | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $4, $5, ($17 == "-" ? "-" : $17 "%"), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, b }' "$PROF_ROWS"
         echo
         echo "From /proc over the measured run of that row (the same wrk run as in the tables above, with perf sampling it when it ran):"
         echo "CPU = utime + stime (stat fields 14, 15) of the process, µs ÷ orders wrk completed; kernel share = stime ÷ (utime + stime), and in"
@@ -1266,7 +1286,9 @@ still pending (left in the outbox for the next start, so not in that row's CPU p
         echo "pool, where follow-up tasks run); orderd's own threads by their names (orderd-writer, orderd-req-N, orderd-dispatch, orderd-audit;"
         echo "other = main, checkpointer, sampler, watchdog, ...; a binary from before the names: by start order, PROFILE_THREAD_ORDER: main, WAL"
         echo "checkpointer, SQLite writer, audit writer, outbox dispatcher, status sampler, read-deadline watchdog, then the request threads); exited = the process' CPU that no thread"
-        echo "alive at the end accounts for (pool threads that retired mid-run; their context switches are not counted)."
+        echo "alive at the end accounts for (pool threads that retired mid-run; their context switches are not counted). Orders per order commit:"
+        echo "from orderd's GET /metrics just before and after the run, the orders in the SQLite writer's transactions that carried orders ÷ those"
+        echo "transactions (orderd_store_commit_batch_orders); in brackets every committed transaction (outbox changes alone too) ÷ orders."
         awk -F'\t' '{ printf "- %s: threads grouped %s.\n", $1, $16 }' "$PROF_ROWS" | sed '1s/^/\n/'
         while IFS=$'\t' read -r label _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ perf_share perf_note top; do
             echo
