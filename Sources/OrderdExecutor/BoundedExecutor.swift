@@ -692,8 +692,11 @@ package final class BoundedExecutor: @unchecked Sendable {
                         if let worker = slot.pointee.worker { toCancel.append(worker) }
                         if state.pointee.count > 0, let wake = wakeIfNobodySearching() { wakes.append(wake) }
                     }
-                } else if Lane.remaining(word) > 0, state.pointee.phase == .running, now &- start >= tickNanoseconds {
-                    // A task running a whole tick: the rest of its batch goes back to the queue for idle workers.
+                } else if Lane.remaining(word) > 0, workerCount > 1, state.pointee.phase == .running,
+                    now &- start >= tickNanoseconds
+                {
+                    // A task running a whole tick: the rest of its batch goes back to the queue, for whichever
+                    // worker is free first (with one worker, that is this one anyway).
                     if takeBack(slot: index, word: word), let wake = wakeIfNobodySearching() { wakes.append(wake) }
                 }
             } else if now >= Self.adding(slot.pointee.cancelledAt, graceNanoseconds) {
