@@ -13,12 +13,13 @@ import Darwin
 ///
 /// - `trySubmit` is O(1): one short lock, a push into a preallocated ring buffer and, when a worker must be woken,
 ///   a continuation resumed after unlocking.
-/// - Workers take tasks in batches: a worker that finishes a short task (under ``Configuration/batchAfterTaskUnder``)
-///   and finds more queued takes up to ``Configuration/batchLimit`` of them (its fair share among the workers not
-///   parked) under the same lock into its slot. It moves from one task of its batch to the next without the lock,
-///   with one compare-and-swap on its slot's `word` (sequence of the running task, tasks left after it, cancel bit),
-///   and settles the batch's counters under the lock when the batch ends. A busy executor so costs the producer one
-///   lock per task and each worker one lock per batch. Long tasks are taken one by one, as before.
+/// - Workers take tasks in batches: a worker whose latest task was short (under
+///   ``Configuration/batchAfterTaskUnder``) and that finds more queued takes up to ``Configuration/batchLimit`` of
+///   them (its share, leaving as much to each idle worker) under one lock into its slot's lane. It moves from one
+///   task of its batch to the next without the lock, with one compare-and-swap on the lane's `word` (sequence of the
+///   running task, tasks left after it, cancel bit), and settles the batch's counters under the lock when the batch
+///   ends. A busy executor so costs the producer one lock per task and each worker one lock per batch. Long tasks
+///   are taken one by one.
 /// - Wake-ups follow Go's scheduler: at most one worker is "searching" (spinning briefly for work after running out,
 ///   or just woken and on its way to the queue). While one is, `trySubmit` wakes nobody; a searcher that finds work
 ///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker.
@@ -29,8 +30,8 @@ import Darwin
 ///   and its worker abandoned and replaced (at most `workers` abandoned workers alive at once).
 /// - The tasks of a batch not started yet count as queued (`statistics.queued`, `freeCapacity`, the capacity
 ///   `trySubmit` enforces), and never wait behind a task that will not return soon: cancelling a task (deadline or
-///   stop) and a task running a whole supervisor tick put the rest of its batch back at the head of the queue, where
-///   any worker takes them (or `stop` drops them as `.notStarted`).
+///   stop) and, with more than one worker, a task running a whole supervisor tick put the rest of its batch back at
+///   the head of the queue, where any worker takes them (or `stop` drops them as `.notStarted`).
 /// - Marks and ends are decided under the lock, and a worker's lock-free step to its next task is a
 ///   compare-and-swap that fails once a mark is set, so exactly one of the worker, the supervisor or `stop` decides
 ///   each task's outcome, and a cancel only ever reaches a worker that will exit without running anything else.
@@ -54,7 +55,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         /// most one worker at a time, so at most 20 µs of one core each time the queue runs dry.
         package var searchBeforeParking: Duration = .microseconds(20)
         /// Most queued tasks one worker takes at once; default 16, 1–64 (1 takes them one by one). It takes only
-        /// its share, queued tasks divided by the workers not parked, so a batch never starves an idle worker.
+        /// its share, queued tasks divided among itself and the idle workers, so a batch never starves an idle one.
         package var batchLimit: Int = 16
         /// A worker takes a batch only right after a task that ran for less than this; default 50 µs, 0–1 s (0
         /// never batches). Batching pays for tasks as short as a lock hand-over; a slow task in a batch would hold
@@ -348,7 +349,9 @@ package final class BoundedExecutor: @unchecked Sendable {
     /// it was given up as stuck, or when the executor stops.
     private func work(slot index: Int, generation: UInt64) async {
         var owed = 0
-        while var batch = await acquire(slot: index, settling: owed) {
+        // Whether this worker's latest task was short: then it takes a batch also after running out of tasks.
+        var short = false
+        while var batch = await acquire(slot: index, settling: owed, batching: short) {
             var next: Next
             repeat {
                 let lane = batch.lane
@@ -407,6 +410,7 @@ package final class BoundedExecutor: @unchecked Sendable {
                     following: &following, wake: &wake)
                 lock.unlock()
                 wake?.resume(returning: .nudged)
+                short = end &- batch.start < batchNanoseconds
                 let duration = Duration.nanoseconds(end &- batch.start)
                 switch verdict.ending {
                 case .completed: job.task.finished(.completed(duration: duration))
@@ -428,9 +432,9 @@ package final class BoundedExecutor: @unchecked Sendable {
         }
     }
 
-    /// The next task for an idle worker: from the queue, else after searching for a moment (if no other worker
-    /// does), else after parking until woken. Nil when the executor stops.
-    private func acquire(slot index: Int, settling owed: Int) async -> Batch? {
+    /// The next task (or batch, with `batching`) for an idle worker: from the queue, else after searching for a
+    /// moment (if no other worker does), else after parking until woken. Nil when the executor stops.
+    private func acquire(slot index: Int, settling owed: Int, batching: Bool) async -> Batch? {
         var owed = owed
         var searching = false
         var maySearch = searchNanoseconds > 0
@@ -443,8 +447,7 @@ package final class BoundedExecutor: @unchecked Sendable {
                 state.pointee.searching -= 1
                 searching = false
             }
-            // One task: nothing says yet whether the tasks are short.
-            if let batch = takeBatch(slot: index, at: Self.now(), batching: false, wake: &wake) {
+            if let batch = takeBatch(slot: index, at: Self.now(), batching: batching, wake: &wake) {
                 lock.unlock()
                 wake?.resume(returning: .nudged)
                 return batch
@@ -595,8 +598,10 @@ package final class BoundedExecutor: @unchecked Sendable {
         // Not while somebody waits for capacity: a task in a batch frees its place without the lock, so without
         // the signal a waiter needs.
         if batching, queued > 1, state.pointee.capacityWaiters == 0 {
-            let active = max(1, workerCount - state.pointee.parked.count)
-            size = min(batchLimit, (queued + active - 1) / active)
+            // Shared with the idle workers only: a busy worker takes its own batch when it is done (measured:
+            // sharing with every worker left batches of one or two and the lock contended once the queue ran low).
+            let sharers = 1 + state.pointee.parked.count + state.pointee.searching
+            size = min(batchLimit, (queued + sharers - 1) / sharers)
         }
         let slot = state.pointee.slots + index
         let lane = slot.pointee.lane
@@ -988,7 +993,9 @@ extension BoundedExecutor {
         static func sequence(_ word: UInt64) -> UInt64 { word >> sequenceShift }
 
         @inline(__always)
-        static func remaining(_ word: UInt64) -> Int { Int(truncatingIfNeeded: (word >> remainingShift) & remainingMask) }
+        static func remaining(_ word: UInt64) -> Int {
+            Int(truncatingIfNeeded: (word >> remainingShift) & remainingMask)
+        }
     }
 
     /// What a parked worker is woken with.

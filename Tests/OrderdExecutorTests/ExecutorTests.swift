@@ -547,7 +547,8 @@ struct ExecutorTests {
     }
 
     @Test func stopCancelsABatchTaskAndDropsTheRestOfItsBatch() async {
-        let executor = makeExecutor(workers: 1, capacity: 64, stuckGrace: .seconds(10), batchAfterTaskUnder: .seconds(1))
+        let executor = makeExecutor(
+            workers: 1, capacity: 64, stuckGrace: .seconds(10), batchAfterTaskUnder: .seconds(1))
         let outcomes = Outcomes()
         let runs = Locked([Int](repeating: 0, count: 8))
         for id in 0..<7 {
