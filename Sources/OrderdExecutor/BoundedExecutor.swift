@@ -646,7 +646,8 @@ package final class BoundedExecutor: @unchecked Sendable {
         state.pointee.phase == .running || (state.pointee.phase == .draining && state.pointee.count > 0)
     }
 
-    /// After an abandoned worker left: a slot left without a worker because of the cap gets one. Lock held.
+    /// After an abandoned worker left (a slot left without a worker because of the cap), or tasks went back to the
+    /// queue while draining (slots whose worker left as the queue ran dry): a vacant slot gets a worker. Lock held.
     private func refillVacantSlot() {
         // Same rule as `abandon`: a slot gets a fresh worker while at most `workers` abandoned ones are alive.
         guard needsWorkers, state.pointee.abandonedWorkers <= workerCount else { return }
@@ -697,7 +698,12 @@ package final class BoundedExecutor: @unchecked Sendable {
                     // Fails when the worker moved on meanwhile: nothing is cancelled, the next tick looks again.
                     if cancel(slot: index, word: word, reason: .timeout, at: now) {
                         if let worker = slot.pointee.worker { toCancel.append(worker) }
-                        if state.pointee.count > 0, let wake = wakeIfNobodySearching() { wakes.append(wake) }
+                        if state.pointee.count > 0 {
+                            if let wake = wakeIfNobodySearching() { wakes.append(wake) }
+                            // Draining, workers that found the queue empty have left: the tasks put back must
+                            // not wait for this one to return.
+                            if state.pointee.phase == .draining { refillVacantSlot() }
+                        }
                     }
                 } else if Lane.remaining(word) > 0, workerCount > 1, state.pointee.phase == .running,
                     now &- start >= tickNanoseconds
