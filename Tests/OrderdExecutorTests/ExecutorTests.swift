@@ -413,13 +413,239 @@ struct ExecutorTests {
         #expect(executor.statistics.failed == 1)
         #expect(executor.statistics.completed == 0)
     }
+
+    // Batches. One worker and tasks queued before `start`: the worker takes the first alone, then (every task counting
+    // as short) the rest as one batch, so the cases below run inside a batch.
+
+    @Test func batchTaskPastItsTimeoutLeavesTheRestOfItsBatchToTheReplacement() async {
+        let executor = makeExecutor(workers: 1, capacity: 64, batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let runs = Locked([Int](repeating: 0, count: 10))
+        let sawCancellation = Locked(false)
+        for id in 0..<10 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, timeout: id == 2 ? .milliseconds(100) : .seconds(30), outcomes: outcomes) {
+                    runs.withLock { $0[id] += 1 }
+                    if id == 2 {
+                        try await Task.sleep(for: .seconds(20))
+                    } else if Task.isCancelled {
+                        sawCancellation.withLock { $0 = true }
+                    }
+                })
+            #expect(accepted)
+        }
+        executor.start()
+        #expect(await outcomes.waitForCount(10))
+        let report = await stopOnThread(executor)
+        #expect(runs.withLock { $0 } == [Int](repeating: 1, count: 10))
+        #expect(outcomes.all.values.allSatisfy { $0.count == 1 }, "one finished call per task")
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["timedOut"])
+        for id in 0..<10 where id != 2 {
+            #expect(outcomes.outcomes(of: id).map(\.label) == ["completed"], "\(id)")
+        }
+        #expect(!sawCancellation.withLock { $0 }, "the rest ran on a fresh worker, not the cancelled one")
+        #expect(report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        let statistics = executor.statistics
+        #expect(statistics.timedOut == 1)
+        #expect(statistics.completed == 9)
+        #expect(statistics.queued == 0 && statistics.running == 0)
+    }
+
+    @Test func stuckBatchTaskLeavesTheRestOfItsBatchToTheReplacement() async {
+        let executor = makeExecutor(
+            workers: 1, capacity: 64, stuckGrace: .milliseconds(200), batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let gate = Gate()
+        let returned = Locked(false)
+        let runs = Locked([Int](repeating: 0, count: 8))
+        for id in 0..<8 {
+            let accepted = executor.trySubmit(
+                Probe(id: id, timeout: id == 2 ? .milliseconds(100) : .seconds(30), outcomes: outcomes) {
+                    runs.withLock { $0[id] += 1 }
+                    if id == 2 {
+                        await gate.wait()  // not cancellable
+                        returned.withLock { $0 = true }
+                    }
+                })
+            #expect(accepted)
+        }
+        executor.start()
+        #expect(await outcomes.waitForCount(8))
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["stuck"])
+        for id in 0..<8 where id != 2 {
+            #expect(outcomes.outcomes(of: id).map(\.label) == ["completed"], "\(id)")
+        }
+        // The rest of the batch ran while the stuck task still waits.
+        #expect(!returned.withLock { $0 })
+        #expect(runs.withLock { $0 } == [Int](repeating: 1, count: 8))
+        #expect(executor.statistics.abandonedWorkers == 1)
+
+        gate.open()
+        #expect(await pollUntil { executor.statistics.abandonedWorkers == 0 })
+        #expect(returned.withLock { $0 })
+        #expect(outcomes.count == 8, "what a stuck task does later is ignored")
+        let report = await stopOnThread(executor)
+        #expect(report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        let statistics = executor.statistics
+        #expect(statistics.stuck == 1)
+        #expect(statistics.completed == 7)
+        #expect(runs.withLock { $0 } == [Int](repeating: 1, count: 8))
+    }
+
+    @Test func statisticsCountBatchTasksNotStartedAsQueued() async {
+        let executor = makeExecutor(workers: 1, capacity: 64, batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let gate = Gate()
+        for id in 0..<7 {
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) {
+                        if id == 2 { await gate.wait() }
+                    }))
+        }
+        executor.start()
+        // 0 ran alone, 1 in the batch [1, 2, 3, 4, 5, 6]; 2 holds the worker, 3–6 wait in the batch.
+        #expect(await outcomes.waitForCount(2))
+        #expect(await pollUntil { executor.statistics.running == 1 })
+        var statistics = executor.statistics
+        #expect(statistics.queued == 4)
+        #expect(statistics.running == 1)
+        #expect(statistics.completed == 2, "batch tasks that ended count at once")
+        #expect(executor.freeCapacity == 60)
+
+        gate.open()
+        #expect(await outcomes.waitForCount(7))
+        #expect(await pollUntil { executor.statistics.running == 0 })
+        statistics = executor.statistics
+        #expect(statistics.queued == 0)
+        #expect(statistics.completed == 7)
+        #expect(executor.freeCapacity == 64)
+        _ = await stopOnThread(executor)
+    }
+
+    @Test func capacityCountsBatchTasksNotStarted() async {
+        let executor = makeExecutor(workers: 1, capacity: 4, batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let gate = Gate()
+        for id in 0..<4 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) { if id == 1 { await gate.wait() } }))
+        }
+        executor.start()
+        // 0 ran alone; the batch [1, 2, 3] holds the worker with 2 and 3 not started: two places are free, not four.
+        #expect(await outcomes.waitForCount(1))
+        #expect(await pollUntil { executor.statistics.running == 1 })
+        #expect(executor.freeCapacity == 2)
+        #expect(executor.trySubmit(Probe(id: 4, outcomes: outcomes) {}))
+        #expect(executor.trySubmit(Probe(id: 5, outcomes: outcomes) {}))
+        #expect(!executor.trySubmit(Probe(id: 6, outcomes: outcomes) {}))
+        #expect(executor.statistics.queued == 4)
+        gate.open()
+        #expect(await outcomes.waitForCount(6))
+        _ = await stopOnThread(executor)
+        #expect(executor.statistics.completed == 6)
+        #expect(outcomes.outcomes(of: 6).isEmpty)
+    }
+
+    @Test func stopCancelsABatchTaskAndDropsTheRestOfItsBatch() async {
+        let executor = makeExecutor(
+            workers: 1, capacity: 64, stuckGrace: .seconds(10), batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let runs = Locked([Int](repeating: 0, count: 8))
+        for id in 0..<7 {
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) {
+                        runs.withLock { $0[id] += 1 }
+                        if id == 2 { try await Task.sleep(for: .seconds(30)) }
+                    }))
+        }
+        executor.start()
+        #expect(await outcomes.waitForCount(2))
+        #expect(await pollUntil { executor.statistics.running == 1 })
+        #expect(executor.trySubmit(Probe(id: 7, outcomes: outcomes) { runs.withLock { $0[7] += 1 } }))
+        #expect(executor.statistics.queued == 5)
+        let report = await stopOnThread(executor, deadline: .milliseconds(200))
+        #expect(report == ExecutorStopReport(drained: false, cancelled: 1, notStarted: 5, stuck: 0))
+        #expect(outcomes.count == 8)
+        #expect(outcomes.all.values.allSatisfy { $0.count == 1 }, "one finished call per task")
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["cancelledAtStop"])
+        for id in 3..<8 { #expect(outcomes.outcomes(of: id).map(\.label) == ["notStarted"], "\(id)") }
+        #expect(runs.withLock { $0 } == [1, 1, 1, 0, 0, 0, 0, 0])
+        let statistics = executor.statistics
+        #expect(statistics.notStarted == 5)
+        #expect(statistics.cancelledAtStop == 1)
+        #expect(statistics.completed == 2)
+        #expect(statistics.queued == 0 && statistics.running == 0)
+    }
+
+    @Test func aBlockedBatchTaskDoesNotHoldTheRestOfItsBatchFromAFreeWorker() async {
+        // Whichever worker's batch the blocker lands in, the tasks behind it must run on the other worker (put back
+        // in the queue after a supervisor tick): the blocker waits for all of them.
+        let executor = makeExecutor(workers: 2, capacity: 64, batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let done = Locked(0)
+        for id in 0..<12 {
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) {
+                        if id == 3 {
+                            guard await pollUntil(within: .seconds(10), { done.withLock { $0 } == 11 }) else {
+                                throw ProbeError.noRendezvous
+                            }
+                        } else {
+                            done.withLock { $0 += 1 }
+                        }
+                    }))
+        }
+        executor.start()
+        #expect(await outcomes.waitForCount(12))
+        _ = await stopOnThread(executor)
+        #expect(outcomes.all.allSatisfy { $0.value.map(\.label) == ["completed"] }, "\(outcomes.outcomes(of: 3))")
+        #expect(executor.statistics.completed == 12)
+    }
+
+    @Test func manyShortTasksFromSeveralProducersEachFinishExactlyOnce() async {
+        // Batches forming and ending while producers submit, with a full queue now and then.
+        let executor = makeExecutor(workers: 3, capacity: 32)
+        let outcomes = Outcomes()
+        let runs = Locked([Int](repeating: 0, count: 4_000))
+        executor.start()
+        await withTaskGroup(of: Void.self) { group in
+            for producer in 0..<4 {
+                group.addTask {
+                    await onThread {
+                        for id in stride(from: producer, to: 4_000, by: 4) {
+                            let probe = Probe(id: id, outcomes: outcomes) {
+                                runs.withLock { $0[id] += 1 }
+                                if id % 97 == 0 { throw ProbeError.boom }
+                            }
+                            while !executor.trySubmit(probe) { sched_yield() }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(await outcomes.waitForCount(4_000))
+        let report = await stopOnThread(executor)
+        #expect(report.drained)
+        #expect(runs.withLock { $0 } == [Int](repeating: 1, count: 4_000))
+        #expect(outcomes.all.values.allSatisfy { $0.count == 1 })
+        let statistics = executor.statistics
+        let failures = (0..<4_000).filter { $0 % 97 == 0 }.count
+        #expect(statistics.failed == failures)
+        #expect(statistics.completed == 4_000 - failures)
+        #expect(statistics.submitted == 4_000)
+    }
 }
 
 // MARK: - Helpers
 
-private func makeExecutor(workers: Int, capacity: Int, stuckGrace: Duration = .seconds(1)) -> BoundedExecutor {
+private func makeExecutor(
+    workers: Int, capacity: Int, stuckGrace: Duration = .seconds(1), batchAfterTaskUnder: Duration? = nil
+) -> BoundedExecutor {
     var configuration = BoundedExecutor.Configuration(workers: workers, queueCapacity: capacity, stuckGrace: stuckGrace)
     configuration.supervisorTick = .milliseconds(5)
+    if let batchAfterTaskUnder { configuration.batchAfterTaskUnder = batchAfterTaskUnder }
     return BoundedExecutor(
         configuration: configuration, logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
 }

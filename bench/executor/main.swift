@@ -1,7 +1,7 @@
 // The executor micro-benchmark: no-op tasks per second and trySubmit latency, next to Go's reference figures.
 //
 //     swift run -c release --scratch-path .build-exec executor-bench [--tasks N] [--workers W] [--capacity C]
-//         [--runs R] [--search-us S] [--throughput-only]
+//         [--runs R] [--search-us S] [--batch-limit B] [--throughput-only]
 //
 // Figures, not assertions: on a shared machine they vary from run to run (see the load average it prints).
 
@@ -25,6 +25,8 @@ struct Options {
     var runs = 3
     /// `searchBeforeParking` in microseconds; nil keeps the executor's default.
     var searchMicroseconds: Int?
+    /// `batchLimit`; nil keeps the executor's default.
+    var batchLimit: Int?
     var throughputOnly = false
 }
 
@@ -34,7 +36,7 @@ func parseOptions() -> Options {
     func fail(_ message: String) -> Never {
         writeError(
             message + "\nusage: executor-bench [--tasks N] [--workers W] [--capacity C] [--runs R] [--search-us S]"
-                + " [--throughput-only]\n")
+                + " [--batch-limit B] [--throughput-only]\n")
         exit(2)
     }
     while let name = arguments.popFirst() {
@@ -51,6 +53,7 @@ func parseOptions() -> Options {
         case "--capacity": options.capacity = value
         case "--runs": options.runs = max(1, value)
         case "--search-us": options.searchMicroseconds = value
+        case "--batch-limit": options.batchLimit = value
         default: fail("Unknown option '\(name)'.")
         }
     }
@@ -193,6 +196,7 @@ func withExecutor<T: Sendable>(_ body: @escaping @Sendable (BoundedExecutor) -> 
     if let microseconds = options.searchMicroseconds {
         configuration.searchBeforeParking = .microseconds(microseconds)
     }
+    if let batchLimit = options.batchLimit { configuration.batchLimit = batchLimit }
     let executor = BoundedExecutor(configuration: configuration, logger: logger)
     executor.start()
     finishedCount.store(0, ordering: .relaxed)
@@ -337,11 +341,12 @@ let wake = Percentiles(wakeLatency(samples: wakes))
 let goTasksPerSecond = 6_000_000.0
 let goSendP99 = 1_000.0
 let search = options.searchMicroseconds.map { "\($0) µs" } ?? "default"
+let batch = options.batchLimit.map { "\($0)" } ?? "default"
 
 print(
     """
     BoundedExecutor micro-benchmark: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (load average \(loadBefore) before, \
-    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search)
+    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search), batch limit \(batch)
 
     | measure | BoundedExecutor | Go reference (this machine) | ratio |
     |---|---|---|---|
