@@ -5,8 +5,8 @@ table whose last column divides each BoundedExecutor figure by Go's figure of th
     bench/executor_table.py SWIFT_OUTPUT [GO_OUTPUT | --no-go REASON]
 
 Rows are matched by measure name with the numbers left out (task and run counts may differ by argument).
-executor-bench's own "Go reference" columns are figures written into its source, not measured here: they are
-dropped. A figure only one side has keeps "–" on the other. Standard library only.
+Only each table's first figure column is read. A figure only one side has keeps "–" on the other. Standard
+library only.
 """
 import re
 import sys

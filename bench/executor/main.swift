@@ -1,4 +1,6 @@
-// The executor micro-benchmark: no-op tasks per second and trySubmit latency, next to Go's reference figures.
+// The executor micro-benchmark: no-op tasks per second and trySubmit latency. Its figures only: bench/run.sh runs
+// bench/go/executor (Go's buffered channel, the same measures) right after it and divides one by the other
+// (bench/executor_table.py), so no Go figure is written in here.
 //
 //     swift run -c release --scratch-path .build-exec executor-bench [--tasks N] [--workers W] [--capacity C]
 //         [--runs R] [--search-us S] [--batch-limit B] [--throughput-only]
@@ -338,8 +340,6 @@ let busy = Percentiles(busyLatency(rounds: max(1, 20_000 / burst), burst: burst)
 let wakes = 10_000
 let wake = Percentiles(wakeLatency(samples: wakes))
 
-let goTasksPerSecond = 6_000_000.0
-let goSendP99 = 1_000.0
 let search = options.searchMicroseconds.map { "\($0) µs" } ?? "default"
 let batch = options.batchLimit.map { "\($0)" } ?? "default"
 
@@ -348,12 +348,12 @@ print(
     BoundedExecutor micro-benchmark: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (load average \(loadBefore) before, \
     \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search), batch limit \(batch)
 
-    | measure | BoundedExecutor | Go reference (this machine) | ratio |
-    |---|---|---|---|
-    | no-op tasks/s, 1 producer thread, \(options.tasks) tasks × \(options.runs) runs: median (min–max) | \(ratesText) | ~6M (chan of 1024, 5 goroutines) | \(format(median / goTasksPerSecond)) |
-    | producer retries on a full queue / worker wake-ups, per run | \(runs.map { "\($0.retries)/\($0.wakeups)" }.joined(separator: ", ")) | – | – |
-    | trySubmit ns p50 / p99 / p999: submit 1, wait for it, repeat | \(warm.text) | send p99 ~1000 | p99 \(format(Double(warm.p99) / goSendP99)) |
-    | trySubmit ns p50 / p99 / p999: every worker parked (wakes one) | \(cold.text) | send p99 ~1000 | p99 \(format(Double(cold.p99) / goSendP99)) |
-    | trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of \(burst)) | \(busy.text) | send p99 ~1000 | p99 \(format(Double(busy.p99) / goSendP99)) |
-    | wake ns p50 / p99 / p999: send to the parked worker running it (\(wakes) wakes, 200 µs apart) | \(wake.text) | – | – |
+    | measure | BoundedExecutor |
+    |---|---|
+    | no-op tasks/s, 1 producer thread, \(options.tasks) tasks × \(options.runs) runs: median (min–max) | \(ratesText) |
+    | producer retries on a full queue / worker wake-ups, per run | \(runs.map { "\($0.retries)/\($0.wakeups)" }.joined(separator: ", ")) |
+    | trySubmit ns p50 / p99 / p999: submit 1, wait for it, repeat | \(warm.text) |
+    | trySubmit ns p50 / p99 / p999: every worker parked (wakes one) | \(cold.text) |
+    | trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of \(burst)) | \(busy.text) |
+    | wake ns p50 / p99 / p999: send to the parked worker running it (\(wakes) wakes, 200 µs apart) | \(wake.text) |
     """)
