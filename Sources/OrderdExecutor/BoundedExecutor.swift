@@ -564,15 +564,24 @@ package final class BoundedExecutor: @unchecked Sendable {
         let slot = state.pointee.slots + index
         let progress = batchProgress(slot: index)
         assert(progress.remaining == 0, "a batch retired with tasks left in it")
+        settleEnded(slot: index, progress)
+        (slot.pointee.lane.jobs + progress.ended).deinitialize(count: 1)
+        slot.pointee.running = false
+        signalCapacity()
+    }
+
+    /// Counts the batch's tasks that ended before its running one (completed or failed, and their `finished` calls
+    /// as made) with the worker's previous batch's last `finished` call, and gives back the slot's share of the
+    /// capacity reservation. Lock held; the batch has no tasks left to start.
+    private func settleEnded(slot index: Int, _ progress: (ended: Int, failed: Int, remaining: Int)) {
+        let state = self.state
+        let slot = state.pointee.slots + index
         state.pointee.completed += progress.ended - progress.failed
         state.pointee.failed += progress.failed
         settle(slot.pointee.owed + progress.ended)
         slot.pointee.owed = 0
         state.pointee.reserved -= slot.pointee.reserved
         slot.pointee.reserved = 0
-        (slot.pointee.lane.jobs + progress.ended).deinitialize(count: 1)
-        slot.pointee.running = false
-        signalCapacity()
     }
 
     /// Where the slot's running batch stands: tasks ended before the running one, how many of those failed, and
@@ -730,24 +739,19 @@ package final class BoundedExecutor: @unchecked Sendable {
     /// at the head of the queue: its worker will exit when the task returns, and nothing may wait for that. False
     /// when the worker moved on (nothing changed). Lock held; the slot runs a batch.
     private func cancel(slot index: Int, word: UInt64, reason: CancelReason, at now: Int64) -> Bool {
+        guard takeBack(slot: index, word: word, marking: Lane.cancelBit) else { return false }
         let slot = state.pointee.slots + index
-        let marked = word & ~(Lane.remainingMask << Lane.remainingShift) | Lane.cancelBit
-        guard
-            slot.pointee.lane.word.compareExchange(
-                expected: word, desired: marked, ordering: .acquiringAndReleasing
-            ).exchanged
-        else { return false }
-        requeue(slot: index, after: word)
         slot.pointee.cancel = reason
         slot.pointee.cancelledAt = now
         return true
     }
 
-    /// Takes the rest of the slot's batch back to the head of the queue if `word` is still the slot's; its running
-    /// task goes on. False when the worker moved on. Lock held; the slot runs a batch.
-    private func takeBack(slot index: Int, word: UInt64) -> Bool {
+    /// Takes the rest of the slot's batch back to the head of the queue if `word` is still the slot's, setting the
+    /// `marking` bits in the same swap; without a mark its running task goes on. False when the worker moved on.
+    /// Lock held; the slot runs a batch.
+    private func takeBack(slot index: Int, word: UInt64, marking: UInt64 = 0) -> Bool {
         let slot = state.pointee.slots + index
-        let emptied = word & ~(Lane.remainingMask << Lane.remainingShift)
+        let emptied = word & ~(Lane.remainingMask << Lane.remainingShift) | marking
         guard
             slot.pointee.lane.word.compareExchange(
                 expected: word, desired: emptied, ordering: .acquiringAndReleasing
@@ -795,12 +799,7 @@ package final class BoundedExecutor: @unchecked Sendable {
             replaced: state.pointee.abandonedWorkers < workerCount)
         // The batch's tasks before this one ended, and their `finished` calls (and the worker's previous batch's
         // last one, unsettled until this batch ended) are long done by now.
-        state.pointee.completed += progress.ended - progress.failed
-        state.pointee.failed += progress.failed
-        settle(slot.pointee.owed + progress.ended)
-        slot.pointee.owed = 0
-        state.pointee.reserved -= slot.pointee.reserved
-        slot.pointee.reserved = 0
+        settleEnded(slot: index, progress)
         // The lane stays with the abandoned worker, which may still read its running entry: it releases the
         // entries if it ever returns. The slot gets a fresh one.
         slot.pointee.lane = Lane(capacity: batchLimit)
