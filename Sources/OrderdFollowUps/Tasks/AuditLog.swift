@@ -114,7 +114,7 @@ package final class AuditLog: Sendable {
         accepted = state.withLock { state in
             guard !state.closing, state.pending.count < capacity else { return nil }
             state.pending.append(Entry(line: line, deadline: deadline, done: done))
-            return (state.pending.count == 1 && !state.busy) || state.pending.count == capacity / 2
+            return (state.pending.count == 1 && !state.busy) || state.pending.count == max(1, capacity / 2)
         }
         if accepted == true { writer.wake() }
         return accepted != nil
@@ -197,12 +197,23 @@ package final class AuditLog: Sendable {
             state.withLock { $0.rounds += 1 }
             let outcome: LineOutcome = failure.map { .failed(.transient("audit file \(path): \($0)")) } ?? .written
             for entry in batch { entry.done(outcome) }
-            // The rest of the interval; a stop ends it early, and the queue is written once more before the end.
-            if running, case let next = roundStarted + interval, ContinuousClock.now < next {
+            // The rest of the interval. Only a half-full queue, a reopen or a stop ends it early (and the queue is
+            // written once more before the end): a wake-up left from before the round (a line that found the
+            // writer idle while it was already taking the queue) must not, or the round after it would start at
+            // once and the lines coming in during that one would wait a whole interval (found by a test on a busy
+            // machine).
+            let next = roundStarted + interval
+            while running, ContinuousClock.now < next, !restEndsEarly {
                 running = context.wait(until: next)
             }
         }
         Glibc.close(fd)
+    }
+
+    /// Whether a resting writer has to come back before its interval ends: the queue is half full, or a reopen
+    /// waits.
+    private var restEndsEarly: Bool {
+        state.withLock { $0.pending.count >= max(1, capacity / 2) || $0.reopensDone < $0.reopensAsked }
     }
 
     /// The new file in place of the old, or the old one kept and why.
