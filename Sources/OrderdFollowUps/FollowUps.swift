@@ -30,9 +30,9 @@ package final class FollowUps: Sendable {
     package var owner: String { leases.owner }
     /// The executor tasks go to now. A reload that changes its size puts a new one here and lets the old one
     /// drain in the background (what it never started goes back to the outbox and comes to the new one).
-    private let executorSlot: ExecutorSlot
+    private let executorSlot: Reloadable<BoundedExecutor>
     private let retiring = Mutex<[(executor: BoundedExecutor, thread: BackgroundThread)]>([])
-    var executor: BoundedExecutor { executorSlot.current }
+    var executor: BoundedExecutor { executorSlot.value }
     let outbox: any OutboxStore
     let leases: LeaseBook
     let settler: TaskSettler
@@ -57,7 +57,7 @@ package final class FollowUps: Sendable {
             outbox: outbox, leases: leases, settings: FollowUpSettings(configuration, handlers: handlers), logger: logger,
             wallClock: wallClock)
         self.logger = logger
-        self.executorSlot = ExecutorSlot(BoundedExecutor(
+        self.executorSlot = Reloadable(BoundedExecutor(
             configuration: Self.executorConfiguration(configuration.executor),
             logger: logger))
     }
@@ -85,7 +85,7 @@ package final class FollowUps: Sendable {
     package func start() throws {
         executor.start()
         let dispatcher = OutboxDispatcher(outbox: outbox, leases: leases, settler: settler) { [executorSlot] in
-            executorSlot.current
+            executorSlot.value
         }
         try dispatcher.start()
         dispatcherBox.withLock { $0 = dispatcher }
@@ -122,7 +122,7 @@ package final class FollowUps: Sendable {
         else { return }
         let replacement = BoundedExecutor(configuration: size, logger: logger)
         replacement.start()
-        executorSlot.current = replacement
+        executorSlot.value = replacement
         // The old executor finishes what it runs and has queued, within drain_timeout, on a thread of its own;
         // what it never starts is released to the outbox. Joined at the stop.
         let drain = configuration.executor.drainTimeout
@@ -212,16 +212,6 @@ package final class FollowUps: Sendable {
             executor: executor.statistics, tasks: settler.statistics, heldLeases: leases.count,
             outbox: withOutbox ? Result(catching: { () throws(StoreError) -> OutboxCounts in try outbox.counts(includingDone: includingDone) }) : nil,
             unhandledKinds: OutboxDispatcher.unhandledKinds(settler.current))
-    }
-}
-
-/// The executor in force: a reload that resizes it puts a new one here.
-final class ExecutorSlot: Sendable {
-    private let box: Reloadable<BoundedExecutor>
-    init(_ executor: BoundedExecutor) { box = Reloadable(executor) }
-    var current: BoundedExecutor {
-        get { box.value }
-        set { box.value = newValue }
     }
 }
 

@@ -44,10 +44,12 @@ package enum RetryPolicy {
     }
 
     /// The decision after an attempt. `attempt` is 1 for the first; `backoff` is the wait before the next one
-    /// (`backoff(afterAttempt:base:cap:jitter:)`); `timeout` names the attempt's deadline in messages.
+    /// (`backoff(afterAttempt:base:cap:jitter:)`), worked out only when a retry may follow (its jitter reads the
+    /// system's random generator, a syscall every successful task would otherwise pay); `timeout` names the
+    /// attempt's deadline in messages.
     package static func decide(
         _ outcome: ExecutorOutcome, attempt: Int, policy: TaskPolicy, ageFromMillis: Int64, nowMillis: Int64,
-        backoff: Duration
+        backoff: @autoclosure () -> Duration
     ) -> Decision {
         let error: String
         switch outcome {
@@ -70,7 +72,7 @@ package enum RetryPolicy {
         if attempt >= policy.maxAttempts {
             return .dead(.attempts, message: "gave up after \(attempt) attempts: \(error)")
         }
-        let retryAt = nowMillis + backoff.millis
+        let retryAt = nowMillis + backoff().millis
         if retryAt - ageFromMillis > policy.maxAge.millis {
             return .dead(
                 .expired,

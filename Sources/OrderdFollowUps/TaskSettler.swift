@@ -56,18 +56,11 @@ final class TaskSettler: Sendable {
         let now = wallClock()
         let current = self.current
         let policy = current.policies[task.key.kind] ?? TaskPolicy(timeout: task.timeout, maxAttempts: 1, maxAge: .zero)
-        // The jitter only when a retry may follow: `Double.random` reads the system generator (a getrandom
-        // syscall), which every task that succeeded would pay for nothing.
-        let backoff: Duration
-        if case .completed = outcome {
-            backoff = .zero
-        } else {
-            backoff = RetryPolicy.backoff(
-                afterAttempt: attempt, base: current.executor.retryBackoff, cap: current.executor.retryBackoffMax,
-                jitter: Double.random(in: 0...1))
-        }
         let decision = RetryPolicy.decide(
-            outcome, attempt: attempt, policy: policy, ageFromMillis: task.ageFromMillis, nowMillis: now, backoff: backoff)
+            outcome, attempt: attempt, policy: policy, ageFromMillis: task.ageFromMillis, nowMillis: now,
+            backoff: RetryPolicy.backoff(
+                afterAttempt: attempt, base: current.executor.retryBackoff, cap: current.executor.retryBackoffMax,
+                jitter: Double.random(in: 0...1)))
         switch outcome {
         case .timedOut: counters.withLock { $0.timedOut += 1 }
         case .stuck: counters.withLock { $0.stuck += 1 }

@@ -58,6 +58,8 @@ package final class AuditLog: Sendable {
     package let capacity: Int
     /// The shortest time from the start of one round to the start of the next.
     package let interval: Duration
+    /// Lines queued that end the writer's rest early.
+    private var halfFull: Int { max(1, capacity / 2) }
     /// A pthread mutex with a condition: reopen() waits on it for the writer's answer.
     private let state = PThreadLocked(State())
     private let writer = BackgroundThread(name: "orderd-audit")
@@ -114,7 +116,7 @@ package final class AuditLog: Sendable {
         accepted = state.withLock { state in
             guard !state.closing, state.pending.count < capacity else { return nil }
             state.pending.append(Entry(line: line, deadline: deadline, done: done))
-            return (state.pending.count == 1 && !state.busy) || state.pending.count == max(1, capacity / 2)
+            return (state.pending.count == 1 && !state.busy) || state.pending.count == halfFull
         }
         if accepted == true { writer.wake() }
         return accepted != nil
@@ -213,7 +215,7 @@ package final class AuditLog: Sendable {
     /// Whether a resting writer has to come back before its interval ends: the queue is half full, or a reopen
     /// waits.
     private var restEndsEarly: Bool {
-        state.withLock { $0.pending.count >= max(1, capacity / 2) || $0.reopensDone < $0.reopensAsked }
+        state.withLock { $0.pending.count >= halfFull || $0.reopensDone < $0.reopensAsked }
     }
 
     /// The new file in place of the old, or the old one kept and why.
