@@ -8,6 +8,9 @@ import TestSupport
 import Testing
 
 /// The audit file's own queue: what audit tasks wait in instead of an executor worker.
+///
+/// The writer is a thread of its own; the tests that wait for it are `async` and poll, so that a slow writer
+/// keeps no thread of the cooperative pool from the suites that need one (FollowUps' executor runs on it).
 @Suite struct AuditLogTests {
     private final class Outcomes: Sendable {
         let seen = Mutex<[String: [String]]>([:])
@@ -39,15 +42,14 @@ import Testing
         }
     }
 
-    @Test func linesThatComeInDuringTheIntervalWaitForTheNextRound() throws {
-        try withStoreDirectory { directory in
+    @Test func linesThatComeInDuringTheIntervalWaitForTheNextRound() async throws {
+        try await withStoreDirectory { directory in
             let path = directory + "/audit.log"
             // An interval no test run lasts: the writer comes back only when woken or stopped.
             let log = try AuditLog(path: path, interval: .seconds(3600))
             let outcomes = Outcomes()
-            let first = DispatchSemaphore(value: 0)
-            #expect(log.enqueue(Array("a".utf8), deadline: nil) { outcomes.record("a", $0); first.signal() })
-            first.wait()
+            #expect(log.enqueue(Array("a".utf8), deadline: nil) { outcomes.record("a", $0) })
+            try #require(await pollUntil(.seconds(600)) { outcomes.count == 1 }, "the first line was never written")
             for line in ["b", "c", "d"] {
                 #expect(log.enqueue(Array(line.utf8), deadline: nil) { outcomes.record(line, $0) })
             }
@@ -59,19 +61,18 @@ import Testing
         }
     }
 
-    @Test func aHalfFullQueueWakesARestingWriter() throws {
-        try withStoreDirectory { directory in
+    @Test func aHalfFullQueueWakesARestingWriter() async throws {
+        try await withStoreDirectory { directory in
             let log = try AuditLog(path: directory + "/audit.log", capacity: 4, interval: .seconds(3600))
             let outcomes = Outcomes()
-            let written = DispatchSemaphore(value: 0)
-            #expect(log.enqueue(Array("a".utf8), deadline: nil) { outcomes.record("a", $0); written.signal() })
-            written.wait()
+            #expect(log.enqueue(Array("a".utf8), deadline: nil) { outcomes.record("a", $0) })
+            try #require(await pollUntil(.seconds(600)) { outcomes.count == 1 }, "the first line was never written")
             for line in ["b", "c"] {
-                #expect(log.enqueue(Array(line.utf8), deadline: nil) { outcomes.record(line, $0); written.signal() })
+                #expect(log.enqueue(Array(line.utf8), deadline: nil) { outcomes.record(line, $0) })
             }
             // Both written long before the interval would end (a generous bound, not a speed expectation).
-            #expect(written.wait(timeout: .now() + 600) == .success)
-            #expect(written.wait(timeout: .now() + 600) == .success)
+            #expect(await pollUntil(.seconds(600)) { outcomes.count >= 2 })
+            #expect(await pollUntil(.seconds(600)) { outcomes.count >= 3 })
             #expect(log.rounds == 2)
             log.close()
             #expect(outcomes.seen.withLock { $0 } == ["a": ["written"], "b": ["written"], "c": ["written"]])
@@ -91,19 +92,19 @@ import Testing
         }
     }
 
-    @Test func queuedLinesCountsWhatWaitsForTheWriter() throws {
-        try withStoreDirectory { directory in
+    @Test func queuedLinesCountsWhatWaitsForTheWriter() async throws {
+        try await withStoreDirectory { directory in
             let log = try AuditLog(path: directory + "/audit.log")
             #expect(log.queuedLines == 0)
             // `done` runs on the writer thread: holding the first line's answer keeps the writer from taking
             // the lines queued behind it.
-            let inFirstAnswer = DispatchSemaphore(value: 0)
+            let inFirstAnswer = Collected<Bool>()
             let release = DispatchSemaphore(value: 0)
             #expect(log.enqueue(Array("first".utf8), deadline: nil) { _ in
-                inFirstAnswer.signal()
+                inFirstAnswer.append(true)
                 release.wait()
             })
-            inFirstAnswer.wait()
+            try #require(await pollUntil(.seconds(600)) { !inFirstAnswer.values.isEmpty }, "the writer never took the first line")
             #expect(log.queuedLines == 0)  // the writer took it
             for n in 0..<3 { #expect(log.enqueue(Array("line \(n)".utf8), deadline: nil) { _ in }) }
             #expect(log.queuedLines == 3)

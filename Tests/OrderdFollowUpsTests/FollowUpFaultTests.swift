@@ -93,15 +93,22 @@ struct FollowUpFaultTests {
         return configuration
     }
 
-    static func eventually(_ timeout: Duration = .seconds(60), _ condition: () throws -> Bool) rethrows -> Bool {
-        try pollUntil(timeout, condition)
+    /// `async`: FollowUps runs every task as a Swift Task on the cooperative pool (through its executor), so a
+    /// test that waited for them on a pool thread could starve them, or another suite's.
+    static func eventually(_ timeout: Duration = .seconds(60), _ condition: () throws -> Bool) async rethrows -> Bool {
+        try await pollUntil(timeout, condition)
+    }
+
+    /// `stop` blocks until the executor's Tasks have ended: on a thread of its own, not on the pool they need.
+    static func stop(_ followUps: FollowUps) async throws {
+        _ = try await onOwnThread { followUps.stop(drainDeadline: .now + .seconds(5)) }
     }
 
     // MARK: Poison rows
 
     @Test(arguments: Driver.available)
-    func unreadableRowsAreDeadWithTheirReasonAndNeverBlockTheRest(_ driver: Driver) throws {
-        try withStoreDirectory { directory in
+    func unreadableRowsAreDeadWithTheirReasonAndNeverBlockTheRest(_ driver: Driver) async throws {
+        try await withStoreDirectory { directory in
             // Tasks written with an already-expired lease: the dispatcher claims all of them.
             let insertion = OutboxInsertion(kinds: [.sms, .audit], owner: "creator", lease: .zero)
             let setup = try Self.open(driver, directory: directory, insertion: insertion)
@@ -120,12 +127,12 @@ struct FollowUpFaultTests {
                 configuration: configuration, owner: "worker", outbox: setup.store, handlers: [.sms: handler, .audit: handler],
                 logger: log.logger)
             try followUps.start()
-            let allDone = Self.eventually { handler.ids.count == 500 }
-            _ = followUps.stop(drainDeadline: .now + .seconds(5))
+            let allDone = await Self.eventually { handler.ids.count == 500 }
+            try await Self.stop(followUps)
             #expect(allDone, "\(handler.ids.count) of 500 tasks were performed")
             let expected = Set(orders.flatMap { ["\($0.id):sms", "\($0.id):audit"] })
             #expect(Set(handler.ids.keys) == expected)
-            #expect(try Self.eventually { try setup.store.counts().dead == 2 })
+            #expect(try await Self.eventually { try setup.store.counts().dead == 2 })
             let dead = try setup.store.tasks(in: .dead, limit: 10)
             #expect(dead.contains { $0.id == "no-such-order:sms" && $0.lastError == "unreadable: its order is missing" })
             #expect(dead.contains { $0.id == "\(orders[0].id):bogus" && ($0.lastError ?? "").contains("kind 'bogus' is unknown") })
@@ -143,8 +150,8 @@ struct FollowUpFaultTests {
     // MARK: Kinds without a handler
 
     @Test(arguments: Driver.available)
-    func aKindWithoutAHandlerIsLeftAloneAndExpiresOnceAHandlerSeesItPastMaxAge(_ driver: Driver) throws {
-        try withStoreDirectory { directory in
+    func aKindWithoutAHandlerIsLeftAloneAndExpiresOnceAHandlerSeesItPastMaxAge(_ driver: Driver) async throws {
+        try await withStoreDirectory { directory in
             let insertion = OutboxInsertion(kinds: [.sms, .webhook], owner: "creator", lease: .zero)
             let setup = try Self.open(driver, directory: directory, insertion: insertion)
             defer { setup.close() }
@@ -155,19 +162,19 @@ struct FollowUpFaultTests {
                 configuration: configuration, owner: "no-webhook", outbox: setup.store, handlers: [.sms: handler],
                 logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
             try withoutWebhook.start()
-            #expect(Self.eventually { handler.ids.count == 20 })
-            #expect(try Self.eventually { try setup.store.counts().pendingByKind == ["webhook": 20] })
+            #expect(await Self.eventually { handler.ids.count == 20 })
+            #expect(try await Self.eventually { try setup.store.counts().pendingByKind == ["webhook": 20] })
             // Many polls later: the webhook rows were never leased, attempted or released by this process.
-            usleep(500_000)
+            try await Task.sleep(for: .milliseconds(500))
             let webhookRows = try setup.store.tasks(in: .pending, limit: 100)
-            _ = withoutWebhook.stop(drainDeadline: .now + .seconds(5))
+            try await Self.stop(withoutWebhook)
             #expect(webhookRows.count == 20 && webhookRows.allSatisfy { $0.kind == "webhook" })
             #expect(webhookRows.allSatisfy { $0.attempts == 0 && ($0.leaseOwner ?? "creator") == "creator" })
             #expect(withoutWebhook.statistics.byKind.keys.allSatisfy { $0.kind == "sms" })
             #expect(withoutWebhook.snapshot(withOutbox: true).unhandledKinds.contains(.webhook))
 
             // A process with the handler but a max_age the tasks are already past: dead, expired, never attempted.
-            usleep(1_100_000)
+            try await Task.sleep(for: .milliseconds(1_100))
             configuration = Self.configure(setup.configuration, webhook: true)
             configuration.webhook.maxAge = .seconds(1)
             let webhookHandler = RecordingHandler()
@@ -176,8 +183,8 @@ struct FollowUpFaultTests {
                 handlers: [.sms: handler, .webhook: webhookHandler],
                 logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
             try withWebhook.start()
-            let expired = Self.eventually { (try? setup.store.counts().dead) == 20 }
-            _ = withWebhook.stop(drainDeadline: .now + .seconds(5))
+            let expired = await Self.eventually { (try? setup.store.counts().dead) == 20 }
+            try await Self.stop(withWebhook)
             #expect(expired)
             #expect(webhookHandler.ids.isEmpty)
             let dead = try setup.store.tasks(in: .dead, limit: 100)
@@ -190,7 +197,7 @@ struct FollowUpFaultTests {
     // MARK: Mixed fleet
 
     @Test(.enabled(if: TestPostgres.enabled, TestPostgres.comment))
-    func inAMixedFleetOnlyTheInstanceWithTheHandlerClaimsItsKind() throws {
+    func inAMixedFleetOnlyTheInstanceWithTheHandlerClaimsItsKind() async throws {
         let insertion = OutboxInsertion(kinds: [.sms, .webhook, .audit], owner: "creator", lease: .zero)
         let a = try Self.open(.postgres, directory: "", insertion: insertion)
         defer { a.close() }
@@ -204,18 +211,18 @@ struct FollowUpFaultTests {
             handlers: [.sms: handlerB, .audit: handlerB], logger: silent)
         try instanceB.start()
         let orders = try (1...100).map { try a.store.create(.sample($0), idempotency: nil, deadline: .inSeconds(30)).order }
-        #expect(Self.eventually { handlerB.ids.count == 200 })
-        #expect(try Self.eventually { try a.store.counts().pendingByKind == ["webhook": 100] })
-        usleep(500_000)  // ten polls of B's
+        #expect(await Self.eventually { handlerB.ids.count == 200 })
+        #expect(try await Self.eventually { try a.store.counts().pendingByKind == ["webhook": 100] })
+        try await Task.sleep(for: .milliseconds(500))  // ten polls of B's
         let untouched = try a.store.tasks(in: .pending, limit: 1000)
         #expect(untouched.count == 100 && untouched.allSatisfy { $0.kind == "webhook" && $0.leaseOwner == "creator" && $0.attempts == 0 })
         let instanceA = FollowUps(
             configuration: Self.configure(a.configuration, webhook: true), owner: "a", outbox: a.store,
             handlers: [.sms: handlerA, .audit: handlerA, .webhook: handlerA], logger: silent)
         try instanceA.start()
-        let done = Self.eventually { handlerA.ids.count == 100 }
-        _ = instanceA.stop(drainDeadline: .now + .seconds(5))
-        _ = instanceB.stop(drainDeadline: .now + .seconds(5))
+        let done = await Self.eventually { handlerA.ids.count == 100 }
+        try await Self.stop(instanceA)
+        try await Self.stop(instanceB)
         #expect(done)
         #expect(Set(handlerA.ids.keys) == Set(orders.map { "\($0.id):webhook" }))
         #expect(!handlerB.ids.keys.contains { $0.hasSuffix(":webhook") })

@@ -17,14 +17,15 @@ extension PostgresBackedSuites {
 
     /// A store with `retention` whose background pass runs every 50 ms (production: every 10 s), and the
     /// purge as `orderd tasks` runs it beside it (on SQLite through a connection of its own).
+    /// `async`, for the test that waits for the background pass (see `pollUntil`).
     static func withStore(
         _ driver: Driver, retention: Duration,
-        _ body: (any OrderStore & OutboxStore, OutboxStoreTests.Flush, Purge) throws -> Void
-    ) throws {
+        _ body: (any OrderStore & OutboxStore, OutboxStoreTests.Flush, Purge) async throws -> Void
+    ) async throws {
         let insertion = OutboxInsertion(kinds: OutboxStoreTests.durable, owner: "a", lease: .seconds(60))
         switch driver {
         case .sqlite:
-            try withStoreDirectory { directory in
+            try await withStoreDirectory { directory in
                 var tuning = SQLiteOrderStore.Tuning()
                 tuning.writer.retentionInterval = .milliseconds(50)
                 let configuration = OrderdConfiguration.store(in: directory)
@@ -32,7 +33,7 @@ extension PostgresBackedSuites {
                     store: configuration.store, idempotencyTTL: .seconds(3600), writeSteps: [insertion.writeStep],
                     tuning: tuning, retention: retention)
                 defer { store.close() }
-                try body(store, { _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0) }) {
+                try await body(store, { _ = try store.claimDue(owner: "flush", limit: 1, nowMillis: 0, leaseUntilMillis: 0) }) {
                     let administration = try SQLiteOutboxAdministration(store: configuration.store, writable: true)
                     defer { administration.close() }
                     return try administration.purgeDead(finishedBeforeMillis: $0, batchSize: $1)
@@ -43,15 +44,15 @@ extension PostgresBackedSuites {
             configuration.outbox.retention = retention
             let store = try PostgresOrderStore(settings: StoreSettings(configuration), outbox: insertion, retentionInterval: .milliseconds(50))
             defer { store.close() }
-            try body(store, { #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up in 10 s") }) {
+            try await body(store, { #expect(store.flushOutboxChanges(), "the outbox change writer did not catch up in 10 s") }) {
                 try store.purgeDead(finishedBeforeMillis: $0, batchSize: $1)
             }
         }
     }
 
     @Test(arguments: Driver.available)
-    func doneTasksPastTheRetentionAreDeletedPendingAndDeadStay(_ driver: Driver) throws {
-        try Self.withStore(driver, retention: .seconds(1)) { store, flush, _ in
+    func doneTasksPastTheRetentionAreDeletedPendingAndDeadStay(_ driver: Driver) async throws {
+        try await Self.withStore(driver, retention: .seconds(1)) { store, flush, _ in
             let orders = try (1...6).map { try OutboxStoreTests.create(store, $0) }
             let now = WallClock.unixMillis()
             for order in orders[0..<3] {
@@ -63,11 +64,10 @@ extension PostgresBackedSuites {
             store.record(.dead(dead, owner: "a", atMillis: now, error: "HTTP 400"))
             try flush()
             // Bounded wait for the outcome, never a timing figure: the six done tasks go once a second has passed.
-            let deadline = ContinuousClock.now + .seconds(60)
             var counts = try store.counts(includingDone: true)
-            while counts.done != 0 && ContinuousClock.now < deadline {
-                usleep(50_000)
+            _ = try await pollUntil(.seconds(60)) {
                 counts = try store.counts(includingDone: true)
+                return counts.done == 0
             }
             #expect(counts.done == 0, "done tasks still there after 60 s: \(counts)")
             #expect(counts.pending == 5 && counts.dead == 1, "\(counts)")
@@ -80,8 +80,8 @@ extension PostgresBackedSuites {
 
     /// Under a steady stream of orders the writer is never idle: the retention DELETE rides in the orders' own
     /// transactions, and still empties the done tasks while the orders keep coming.
-    @Test func underLoadTheDeleteRidesInTheOrdersTransactions() throws {
-        try Self.withStore(.sqlite, retention: .seconds(1)) { store, flush, _ in
+    @Test func underLoadTheDeleteRidesInTheOrdersTransactions() async throws {
+        try await Self.withStore(.sqlite, retention: .seconds(1)) { store, flush, _ in
             let orders = try (1...50).map { try OutboxStoreTests.create(store, $0) }
             let now = WallClock.unixMillis()
             for order in orders {
@@ -104,8 +104,8 @@ extension PostgresBackedSuites {
     /// Dead tasks are purged by hand (`orderd tasks purge --dead --older-than`), oldest first, in batches; the
     /// ones that died later and every other state stay.
     @Test(arguments: Driver.available)
-    func purgeDeletesOnlyDeadTasksOlderThanTheCutoff(_ driver: Driver) throws {
-        try Self.withStore(driver, retention: .zero) { store, flush, purge in
+    func purgeDeletesOnlyDeadTasksOlderThanTheCutoff(_ driver: Driver) async throws {
+        try await Self.withStore(driver, retention: .zero) { store, flush, purge in
             let orders = try (1...5).map { try OutboxStoreTests.create(store, $0) }
             let now = WallClock.unixMillis()
             let day: Int64 = 86_400_000

@@ -48,7 +48,7 @@ struct PostgresStoreTests {
         #expect(try TestPostgres.psql("SELECT count(*) FROM tasks WHERE order_id = '\(order.id)'", url: configuration.store.url) == "2")
     }
 
-    @Test func idempotencyKeysReplayConflictAndExpire() throws {
+    @Test func idempotencyKeysReplayConflictAndExpire() async throws {
         var configuration = try TestPostgres.freshDatabase()
         configuration.orders.idempotencyTTL = .milliseconds(300)
         let store = try Self.open(configuration)
@@ -68,7 +68,7 @@ struct PostgresStoreTests {
         }
         #expect(try TestPostgres.psql("SELECT count(*) FROM orders", url: configuration.store.url) == "1")
         // Past the TTL the key is free again: a new order, and the old one gives the key up.
-        Thread.sleep(forTimeInterval: 0.4)
+        try await Task.sleep(for: .milliseconds(400))
         let again = try store.create(.sample(2), idempotency: IdempotencyRequest(key: "key-1", body: [1]), deadline: .inSeconds(10))
         guard case .created(let newer) = again else {
             Issue.record("expected .created after the key expired, got \(again)")
@@ -80,7 +80,7 @@ struct PostgresStoreTests {
             url: configuration.store.url) == "t")
     }
 
-    @Test func concurrentDuplicatesFromSeveralInstancesCreateExactlyOneOrder() throws {
+    @Test func concurrentDuplicatesFromSeveralInstancesCreateExactlyOneOrder() async throws {
         let configuration = try TestPostgres.freshDatabase()
         let stores = try (0..<3).map { _ in try Self.open(configuration) }
         defer { stores.forEach { $0.close() } }
@@ -95,8 +95,7 @@ struct PostgresStoreTests {
             }
         }
         threads.forEach { $0.start() }
-        let deadline = Date().addingTimeInterval(30)
-        while results.withLock({ $0.count }) < 12 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        _ = await pollUntil(.seconds(30), every: .milliseconds(10)) { results.withLock { $0.count } >= 12 }
         let outcomes = results.withLock { $0 }
         #expect(outcomes.count == 12)
         let ids = Set(outcomes.compactMap { try? $0.get().order.id })
@@ -108,12 +107,12 @@ struct PostgresStoreTests {
 
     // MARK: The shared outbox
 
-    @Test func instancesClaimDisjointTasksWithSkipLocked() throws {
+    @Test func instancesClaimDisjointTasksWithSkipLocked() async throws {
         let configuration = try TestPostgres.freshDatabase()
         let creator = try Self.open(configuration, owner: "dead", lease: .milliseconds(1))
         defer { creator.close() }
         let orders = try (1...60).map { try Self.create(creator, $0) }
-        Thread.sleep(forTimeInterval: 0.01)  // the creator's leases ran out: it "died"
+        try await Task.sleep(for: .milliseconds(10))  // the creator's leases ran out: it "died"
         let claimers = try ["b", "c", "d"].map { try Self.open(configuration, owner: $0) }
         defer { claimers.forEach { $0.close() } }
         let claimed = Mutex<[String: [TaskKey]]>([:])
@@ -130,8 +129,7 @@ struct PostgresStoreTests {
                 done.withLock { $0 += 1 }
             }.start()
         }
-        let deadline = Date().addingTimeInterval(30)
-        while done.withLock({ $0 }) < 3 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        _ = await pollUntil(.seconds(30), every: .milliseconds(10)) { done.withLock { $0 } >= 3 }
         let all = claimed.withLock { $0.values.flatMap { $0 } }
         #expect(all.count == 120, "every task claimed once: \(all.count)")
         #expect(Set(all).count == all.count, "no task claimed by two instances")
@@ -141,7 +139,7 @@ struct PostgresStoreTests {
 
     // MARK: Migrations and connections
 
-    @Test func instancesStartingAtOnceMigrateExactlyOnce() throws {
+    @Test func instancesStartingAtOnceMigrateExactlyOnce() async throws {
         let configuration = try TestPostgres.freshDatabase()
         let opened = Mutex<[Result<PostgresOrderStore, StoreError>]>([])
         for _ in 0..<4 {
@@ -150,8 +148,7 @@ struct PostgresStoreTests {
                 opened.withLock { $0.append(result) }
             }.start()
         }
-        let deadline = Date().addingTimeInterval(60)
-        while opened.withLock({ $0.count }) < 4 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        _ = await pollUntil(.seconds(60), every: .milliseconds(10)) { opened.withLock { $0.count } >= 4 }
         let results = opened.withLock { $0 }
         defer { results.forEach { try? $0.get().close() } }
         #expect(results.count == 4 && results.allSatisfy { (try? $0.get()) != nil }, "\(results)")

@@ -9,8 +9,8 @@ import OrderdConfig
 /// Closing the store beside another user of the database (`orderd tasks`, the next process of a restart) must
 /// not wait for it: no TRUNCATE checkpoint, which would wait up to busy_timeout for the other's write lock.
 @Suite struct StoreCloseCheckpointTests {
-    @Test func closingBesideAnotherWriterNeitherWaitsForItNorTakesItsWAL() throws {
-        try withStoreDirectory { directory in
+    @Test func closingBesideAnotherWriterNeitherWaitsForItNorTakesItsWAL() async throws {
+        try await withStoreDirectory { directory in
             // busy_timeout at its largest: a TRUNCATE checkpoint would wait a minute for the other writer.
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(60))
             let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
@@ -21,14 +21,15 @@ import OrderdConfig
             try other.execute("BEGIN IMMEDIATE")
             try other.execute("UPDATE orders SET note = 'written beside the close'")
 
-            let closed = DispatchSemaphore(value: 0)
+            let closed = Collected<Bool>()
             let closer = try OwnedThread(name: "test-close") {
                 store.close()
-                closed.signal()
+                closed.append(true)
             }
             // An outcome, not a timing: close returns while the other connection still holds its write lock.
-            // The bound is a hang guard, half of what a TRUNCATE checkpoint would wait.
-            let returned = closed.wait(timeout: .now() + 30) == .success
+            // The bound is a hang guard, half of what a TRUNCATE checkpoint would wait; the test waits for it
+            // without holding a thread of the cooperative pool (see `pollUntil`).
+            let returned = await pollUntil(.seconds(30), every: .milliseconds(2)) { !closed.values.isEmpty }
             #expect(returned, "closing the store waited for another connection's write lock")
             try other.execute("COMMIT")
             closer.join()

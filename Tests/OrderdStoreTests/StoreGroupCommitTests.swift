@@ -87,8 +87,8 @@ import OrderdOrders
         }
     }
 
-    @Test func queuedWriteGivesUpAtItsDeadlineAndIsNeverWritten() throws {
-        try withStoreDirectory { directory in
+    @Test func queuedWriteGivesUpAtItsDeadlineAndIsNeverWritten() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
@@ -102,7 +102,7 @@ import OrderdOrders
                     try store.create(.sample(1), idempotency: nil, deadline: .inSeconds(30))
                 })
             }
-            #expect(eventually { store.statistics.dequeued == 1 })
+            #expect(await eventually { store.statistics.dequeued == 1 })
 
             // This one stays queued behind it, so its request gives up at its own deadline.
             let started = ContinuousClock.now
@@ -122,8 +122,8 @@ import OrderdOrders
         }
     }
 
-    @Test func writeWhoseDeadlinePassesInsideTheTransactionWaitsForItAndIsNotWritten() throws {
-        try withStoreDirectory { directory in
+    @Test func writeWhoseDeadlinePassesInsideTheTransactionWaitsForItAndIsNotWritten() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
@@ -138,8 +138,8 @@ import OrderdOrders
                 }
                 outcome.append((result, ContinuousClock.now - started))
             }
-            #expect(eventually { store.statistics.dequeued == 1 })  // taken into the transaction
-            usleep(800_000)
+            #expect(await eventually { store.statistics.dequeued == 1 })  // taken into the transaction
+            try await Task.sleep(for: .milliseconds(800))
             try lock.execute("ROLLBACK")
             lock.close()
             thread.join()
@@ -154,8 +154,8 @@ import OrderdOrders
         }
     }
 
-    @Test func aRowLevelFailureRollsBackOnlyItsOwnSavepoint() throws {
-        try withStoreDirectory { directory in
+    @Test func aRowLevelFailureRollsBackOnlyItsOwnSavepoint() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             try prepareTestTables(at: path)
@@ -181,7 +181,7 @@ import OrderdOrders
             var orders = (0..<8).map { NewOrder.sample($0) }
             orders[2].note = "violate"
             orders[5].note = "violate"
-            let results = try createInOneBatch(orders, store: store, path: path)
+            let results = try await createInOneBatch(orders, store: store, path: path)
             #expect(store.statistics.largestBatch == orders.count)
 
             for (index, result) in results.enumerated() {
@@ -204,8 +204,8 @@ import OrderdOrders
         }
     }
 
-    @Test func aFailedCommitFailsTheWholeBatch() throws {
-        try withStoreDirectory { directory in
+    @Test func aFailedCommitFailsTheWholeBatch() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             try prepareTestTables(at: path)
@@ -220,7 +220,7 @@ import OrderdOrders
 
             var orders = (0..<5).map { NewOrder.sample($0) }
             orders[3].note = "poison"
-            let results = try createInOneBatch(orders, store: store, path: path)
+            let results = try await createInOneBatch(orders, store: store, path: path)
             for result in results {
                 guard case .failure(let error) = result else {
                     Issue.record("expected every write of the batch to fail, got \(result)")
@@ -258,19 +258,20 @@ func prepareTestTables(at path: String) throws {
 
 /// Creates `orders` (with their idempotency requests) so that they all land in one writer transaction: a
 /// blocker write waits in BEGIN IMMEDIATE behind a lock held by another connection while they queue up.
-/// Returns their results in the order given; the blocker is committed first, on its own.
+/// Returns their results in the order given; the blocker is committed first, on its own. `async`: it waits for
+/// the writer without holding a thread of the cooperative pool (see `pollUntil`).
 func createInOneBatch(
     _ orders: [NewOrder],
     idempotency: [IdempotencyRequest?]? = nil,
     store: SQLiteOrderStore,
     path: String
-) throws -> [Result<CreateOutcome, StoreError>] {
+) async throws -> [Result<CreateOutcome, StoreError>] {
     let lock = try holdWriteLock(path)
     let dequeued = store.statistics.dequeued
     let blocker = try OwnedThread(name: "blocker") {
         _ = try? store.create(.sample(999), idempotency: nil, deadline: .inSeconds(60))
     }
-    guard eventually({ store.statistics.dequeued == dequeued + 1 }) else {
+    guard await eventually({ store.statistics.dequeued == dequeued + 1 }) else {
         throw StoreError.internalError("the writer did not take the blocker")
     }
 
@@ -283,7 +284,7 @@ func createInOneBatch(
             results.append((index, result))
         }
     }
-    guard eventually({ store.queuedWrites == orders.count }) else {
+    guard await eventually({ store.queuedWrites == orders.count }) else {
         throw StoreError.internalError("writes did not queue up")
     }
     try lock.execute("ROLLBACK")

@@ -79,15 +79,15 @@ import OrderdOrders
         }
     }
 
-    @Test func duplicatesInTheSameBatchReplayAndConflict() throws {
-        try withStoreDirectory { directory in
+    @Test func duplicatesInTheSameBatchReplayAndConflict() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
             let same = IdempotencyRequest(key: "batch-key", body: Self.body)
             let different = IdempotencyRequest(key: "batch-key", body: Self.body + [0x0A])
-            let results = try createInOneBatch(
+            let results = try await createInOneBatch(
                 [.sample(1), .sample(1), .sample(1), .sample(2)],
                 idempotency: [same, same, same, nil],
                 store: store,
@@ -101,7 +101,7 @@ import OrderdOrders
             #expect(try countRows("orders", at: path) == 3)  // blocker, the keyed order, the unkeyed one
 
             // A conflicting body in the same batch as the first use of a key.
-            let mixed = try createInOneBatch(
+            let mixed = try await createInOneBatch(
                 [.sample(3), .sample(3)],
                 idempotency: [IdempotencyRequest(key: "mixed", body: Self.body),
                               IdempotencyRequest(key: "mixed", body: different.body)],
@@ -166,8 +166,8 @@ import OrderdOrders
         }
     }
 
-    @Test func anExpiredKeyTakenInTheSameBatchReplaysForTheRest() throws {
-        try withStoreDirectory { directory in
+    @Test func anExpiredKeyTakenInTheSameBatchReplaysForTheRest() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
             let path = configuration.store.path
             let clock = ManualWallClock(millis: 1_750_000_000_000)
@@ -177,7 +177,7 @@ import OrderdOrders
             let first = try store.create(.sample(1), idempotency: request, deadline: .inSeconds(10)).order
             clock.advance(by: 60_000)
 
-            let results = try createInOneBatch(
+            let results = try await createInOneBatch(
                 [.sample(2), .sample(2), .sample(2)], idempotency: [request, request, request], store: store, path: path)
             let outcomes = try results.map { try $0.get() }
             #expect(Set(outcomes.map(\.order.id)).count == 1)
@@ -215,8 +215,8 @@ import OrderdOrders
         }
     }
 
-    @Test func expiredKeysArePurged() throws {
-        try withStoreDirectory { directory in
+    @Test func expiredKeysArePurged() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
             let clock = ManualWallClock(millis: 1_750_000_000_000)
             var tuning = SQLiteOrderStore.Tuning()
@@ -241,7 +241,7 @@ import OrderdOrders
             _ = try store.create(
                 .sample(10), idempotency: IdempotencyRequest(key: "young", body: Self.body), deadline: .inSeconds(10))
             clock.advance(by: 30_000)  // the first six expire, "young" does not
-            #expect(eventually { store.statistics.purgedKeys == 6 })
+            #expect(await eventually { store.statistics.purgedKeys == 6 })
             #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 1)
             #expect(try countRows("orders", at: path, where: "request_body IS NOT NULL") == 1)
             #expect(try countRows("orders", at: path, where: "idempotency_key = 'young'") == 1)
@@ -249,9 +249,9 @@ import OrderdOrders
 
             // Purges go on from where they stopped: later orders are cleared when they expire too.
             clock.advance(by: 30_000)
-            #expect(eventually { store.statistics.purgedKeys == 7 })
+            #expect(await eventually { store.statistics.purgedKeys == 7 })
             #expect(try countRows("orders", at: path, where: "idempotency_key IS NOT NULL") == 0)
-            usleep(100_000)  // several more purge intervals
+            try await Task.sleep(for: .milliseconds(100))  // several more purge intervals
             #expect(store.statistics.purgedKeys == 7)
         }
     }

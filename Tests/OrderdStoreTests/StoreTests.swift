@@ -81,8 +81,8 @@ import OrderdOrders
         }
     }
 
-    @Test func checkpointsHappenBesideTheWriter() throws {
-        try withStoreDirectory { directory in
+    @Test func checkpointsHappenBesideTheWriter() async throws {
+        try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory)
             let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
             defer { store.close() }
@@ -90,7 +90,7 @@ import OrderdOrders
             let sizeBefore = try Self.fileSize(configuration.store.path)
             for number in 0..<300 { _ = try store.create(.sample(number), idempotency: nil, deadline: .inSeconds(10)) }
             // …yet the orders reach the database file itself, copied there by the checkpointer thread.
-            #expect(eventually(timeout: .seconds(5)) { ((try? Self.fileSize(configuration.store.path)) ?? 0) > sizeBefore })
+            #expect(await eventually(timeout: .seconds(5)) { ((try? Self.fileSize(configuration.store.path)) ?? 0) > sizeBefore })
         }
     }
 

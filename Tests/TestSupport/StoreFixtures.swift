@@ -7,10 +7,6 @@ import Testing
 @testable import OrderdStore
 @testable import OrderdSupport
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Fixtures of the suites that open stores (OrderdStoreTests, OrderdFollowUpsTests, OrderdServerTests). `@testable`:
 // they read the database under the store (SQLiteConnection) the way only a test may.
 
@@ -54,11 +50,23 @@ extension ContinuousClock.Instant {
 
 /// Runs `body` with a fresh temporary directory, removed afterwards.
 package func withStoreDirectory(_ body: (String) throws -> Void) throws {
+    let path = try makeStoreDirectory()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try body(path)
+}
+
+/// The same for an `async` test, one that waits with `Task.sleep` rather than on its thread (see `pollUntil`).
+package func withStoreDirectory(_ body: (String) async throws -> Void) async throws {
+    let path = try makeStoreDirectory()
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    try await body(path)
+}
+
+private func makeStoreDirectory() throws -> String {
     let url = FileManager.default.temporaryDirectory
         .appendingPathComponent("orderd-store-tests-\(UUID().uuidString)", isDirectory: true)
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: false)
-    defer { try? FileManager.default.removeItem(at: url) }
-    try body(url.path)
+    return url.path
 }
 
 /// Frames in the WAL file at `path` + "-wal": what the commits since it was last reset wrote, a page each.
@@ -86,6 +94,23 @@ package func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) 
     }
     gate.open()
     for thread in threads { thread.join() }
+}
+
+/// Runs blocking work (a `stop` that waits for Swift Tasks to end) on a thread of its own and awaits its result:
+/// the test's Task waits without holding a thread of the cooperative pool, which that work may need.
+package func onOwnThread<Value: Sendable>(
+    _ name: String = "test-blocking", _ body: @escaping @Sendable () -> Value
+) async throws -> Value {
+    var thread: OwnedThread?
+    let value = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, any Error>) in
+        do {
+            thread = try OwnedThread(name: name) { continuation.resume(returning: body()) }
+        } catch {
+            continuation.resume(throwing: error)
+        }
+    }
+    thread?.join()  // it ends right after answering
+    return value
 }
 
 /// Threads wait in `pass()` until `open()`.
@@ -120,14 +145,10 @@ package final class Collected<Value>: @unchecked Sendable {
     package var values: [Value] { mutex.withLock { storage } }
 }
 
-/// Waits until `condition` holds, up to `timeout`; true when it did.
-package func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        usleep(2_000)
-    }
-    return condition()
+/// Waits until `condition` holds, up to `timeout`, polling every 2 ms; true when it did. `async`, so that the
+/// wait never holds a thread of the cooperative pool (see `pollUntil`).
+package func eventually(timeout: Duration = .seconds(10), _ condition: () -> Bool) async -> Bool {
+    await pollUntil(timeout, every: .milliseconds(2), condition)
 }
 
 /// A wall clock the test moves by hand.
