@@ -15,8 +15,8 @@ package protocol FollowUpHandler: Sendable {
 
     /// This handler as a ``QueuedFollowUpHandler``, nil for one that runs on the executor. A requirement rather
     /// than an `as?` cast at each task's start: a cast to a protocol looks the conformance up at run time
-    /// (`swift_dynamicCast`, about half a percent of orderd's CPU per order in perf). The defaults below answer for every
-    /// handler.
+    /// (`swift_dynamicCast`, about half a percent of orderd's CPU per order in perf). The defaults below answer for
+    /// every handler.
     var queued: (any QueuedFollowUpHandler)? { get }
 }
 

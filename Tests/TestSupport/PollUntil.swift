@@ -19,7 +19,9 @@ public func pollUntil(_ timeout: Duration, _ condition: () throws -> Bool) rethr
 /// Polls `condition` like the blocking form (every `interval`, 50 ms unless told), and sleeps between polls with
 /// `Task.sleep`: the cooperative pool's thread is free for other Tasks meanwhile. Cancelling the test's Task
 /// ends the wait early (the final poll still decides the answer).
-public func pollUntil(_ timeout: Duration, every interval: Duration = .milliseconds(50), _ condition: () throws -> Bool) async rethrows -> Bool {
+public func pollUntil(
+    _ timeout: Duration, every interval: Duration = .milliseconds(50), _ condition: () throws -> Bool
+) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try condition() { return true }
