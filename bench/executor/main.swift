@@ -88,6 +88,20 @@ struct NoOp: ExecutorTask {
     func finished(_ outcome: ExecutorOutcome) { finishedCount.add(1, ordering: .releasing) }
 }
 
+/// The sum of the values of every `Closure` task that ran: what the throughput producer waits for, as the Go
+/// program waits for its `total`.
+let closureTotal = Atomic<Int>(0)
+
+/// The throughput measure's task: a closure made for it that captures its own value, Go's `func() { total.Add(v) }`,
+/// so each task pays what a closure per task costs (its context allocated, then released after it ran).
+struct Closure: ExecutorTask {
+    let body: @Sendable () -> Void
+    var timeout: Duration { .seconds(60) }
+    var kind: String { "closure" }
+    func run() async throws { body() }
+    func finished(_ outcome: ExecutorOutcome) {}
+}
+
 /// When the latest `WakeProbe` body started (CLOCK_MONOTONIC ns).
 let probeStarted = Atomic<UInt64>(0)
 
@@ -214,25 +228,30 @@ struct Throughput: Sendable {
     var wakeups: Int
 }
 
-/// 1. One producer thread submits `tasks` no-op tasks as fast as it can (on a full queue: yield and retry); time
-/// until every `finished` call arrived.
+/// 1. One producer thread submits `tasks` tasks as fast as it can (on a full queue: yield and retry), each a closure
+/// made for it that adds its own value to a sum (`Closure`, the Go program's shape); time until every one ran.
 func throughput(tasks: Int) -> Throughput {
     withExecutor { executor in
-        let task = NoOp()
-        for _ in 0..<10_000 {  // warm-up
-            while !executor.trySubmit(task) { sched_yield() }
-        }
-        waitUntil("warm-up, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == 10_000 }
-        let wakeupsBefore = executor.statistics.wakeups
-        var retries = 0
-        let start = nanoseconds()
-        for _ in 0..<tasks {
+        closureTotal.store(0, ordering: .relaxed)
+        var want = 0
+        /// Submits a task adding `value` (yielding while the queue is full); the retries it took.
+        func submit(_ value: Int) -> Int {
+            want &+= value
+            let task = Closure { closureTotal.add(value, ordering: .relaxed) }
+            var retries = 0
             while !executor.trySubmit(task) {
                 retries += 1
                 sched_yield()
             }
+            return retries
         }
-        waitUntil("throughput, \(executor.statistics)") { finishedCount.load(ordering: .acquiring) == 10_000 + tasks }
+        for value in 1...10_000 { _ = submit(value) }  // warm-up
+        waitUntil("warm-up, \(executor.statistics)") { closureTotal.load(ordering: .acquiring) == want }
+        let wakeupsBefore = executor.statistics.wakeups
+        var retries = 0
+        let start = nanoseconds()
+        for value in 1...tasks { retries += submit(value) }
+        waitUntil("throughput, \(executor.statistics)") { closureTotal.load(ordering: .acquiring) == want }
         let elapsed = nanoseconds() - start
         return Throughput(
             tasksPerSecond: Double(tasks) / (Double(elapsed) / 1e9), retries: retries,
@@ -346,7 +365,8 @@ let batch = options.batchLimit.map { "\($0)" } ?? "default"
 print(
     """
     BoundedExecutor micro-benchmark: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (load average \(loadBefore) before, \
-    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search), batch limit \(batch)
+    \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search), batch limit \(batch); \
+    each throughput task a closure capturing its own value
 
     | measure | BoundedExecutor |
     |---|---|

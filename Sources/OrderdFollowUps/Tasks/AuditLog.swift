@@ -22,9 +22,9 @@ import Glibc
 /// interval wait for the next round without waking the writer. At a few thousand orders a second that turns a
 /// wake-up and an fsync per line (each line found the writer idle and woke it) into one per interval, and delays
 /// a line's task being counted done by at most the interval; the order's answer never waits for it. 10 ms by
-/// default: measured against 2 ms (bench/compare.sh, 2 rounds), the audit writer's CPU per order fell from 11–15 to
-/// 8–9 µs and orderd's from 1.00× to 0.93×; a line's task stays pending up to 10 ms longer, which nobody sees
-/// (after a crash the line is written again anyway, see above).
+/// default: against 2 ms (bench/compare.sh, 10 rounds) the audit writer's CPU per order fell from 11–19 to 7–12 µs,
+/// since a round costs about the same however many lines it writes; a line's task stays pending up to 10 ms
+/// longer, which nobody sees (after a crash the line is written again anyway, see above).
 ///
 /// `reopen()` (at every SIGHUP) opens the path again, for logrotate: it renames the file, then reloads orderd,
 /// and the next lines go to a new file at the path.
