@@ -1415,7 +1415,8 @@ still pending (left in the outbox for the next start, so not in that row's CPU p
         echo
         echo "## Executor: task throughput and submit latency"
         echo
-        echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, no-op tasks, no I/O;"
+        echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, tasks that do no work and no I/O"
+        echo "(in the throughput rows on both sides a closure per task, capturing its own value and adding it to a shared sum);"
         echo "then bench/go/executor, the same measures on a Go buffered channel drained by goroutines, run right after it on the same"
         echo "machine. The figures of both tables, joined by measure name; the last column divides BoundedExecutor's by Go's (tasks/s: above 1"
         echo "is better; latencies: below 1 is better). Go's send is blocking (no retries to count); its last rows have no executor-bench counterpart."
