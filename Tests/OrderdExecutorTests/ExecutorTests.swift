@@ -604,6 +604,49 @@ struct ExecutorTests {
         #expect(executor.statistics.completed == 12)
     }
 
+    @Test func whileDrainingTheRestOfATimedOutBatchGetsAWorkerInAVacantSlot() async {
+        // One worker holds task 0 while the other runs task 1 and then takes the batch [2, 3, ..., 7] (nobody else
+        // is free). `stop` starts draining and task 0 ends, so that worker finds the queue empty and leaves. Task 2
+        // ignores its cancellation at its deadline: the rest of its batch goes back to the queue while its worker
+        // stays on it, and only a worker started for the vacant slot can run them (else they would wait out the
+        // 60 s stuck grace). Were the first worker still there, it would run them: the test never fails for that.
+        let executor = makeExecutor(
+            workers: 2, capacity: 64, stuckGrace: .seconds(60), batchAfterTaskUnder: .seconds(1))
+        let outcomes = Outcomes()
+        let started = Locked(Set<Int>())
+        let gates = [Gate(), Gate(), Gate()]
+        executor.start()
+        for id in 0..<2 {
+            #expect(
+                executor.trySubmit(
+                    Probe(id: id, outcomes: outcomes) {
+                        started.withLock { _ = $0.insert(id) }
+                        await gates[id].wait()
+                    }))
+            #expect(await pollUntil { started.withLock { $0.contains(id) } })
+        }
+        #expect(
+            executor.trySubmit(
+                Probe(id: 2, timeout: .seconds(3), outcomes: outcomes) {
+                    started.withLock { _ = $0.insert(2) }
+                    await gates[2].wait()  // not cancellable
+                }))
+        for id in 3..<8 { #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {})) }
+        gates[1].open()  // task 1 was short: its worker takes the six queued tasks as one batch
+        #expect(await pollUntil { started.withLock { $0.contains(2) } })
+        async let report = stopOnThread(executor, deadline: .seconds(60))
+        gates[0].open()
+        #expect(await outcomes.waitForCount(7, within: .seconds(30)))
+        for id in [0, 1, 3, 4, 5, 6, 7] {
+            #expect(outcomes.outcomes(of: id).map(\.label) == ["completed"], "\(id)")
+        }
+        #expect(outcomes.outcomes(of: 2).isEmpty, "task 2 still runs")
+        gates[2].open()
+        #expect(await report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        #expect(outcomes.outcomes(of: 2).map(\.label) == ["timedOut"])
+        #expect(executor.statistics.completed == 7)
+    }
+
     @Test func manyShortTasksFromSeveralProducersEachFinishExactlyOnce() async {
         // Batches forming and ending while producers submit, with a full queue now and then.
         let executor = makeExecutor(workers: 3, capacity: 32)
