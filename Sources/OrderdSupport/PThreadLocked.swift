@@ -63,7 +63,12 @@ package final class PThreadLocked<State> {
         pthreadWait(condition, mutex, until: deadline)
     }
 
-    /// Wakes one waiting thread; callable inside a `withLock` body.
+    /// Wakes one waiting thread; callable inside a `withLock` body or after it. After is better where it is hot: a
+    /// thread woken while the signaller still holds the mutex (a futex wake takes microseconds) finds it taken and
+    /// sleeps once more. Measured on the writer's answers to request threads (bench/compare.sh, 5 rounds in two
+    /// sittings): context switches per order 3.2–3.4 against 3.4–3.7 (fewer in four rounds, level in one),
+    /// 0.90–0.97× the CPU per order. Safe when the waiter checks the state under the mutex before it waits, as
+    /// every `withLock(waiting:)` body does.
     @inlinable
     package func signal() { pthread_cond_signal(condition) }
 

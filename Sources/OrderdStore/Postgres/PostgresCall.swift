@@ -53,10 +53,8 @@ private final class Outcome<Value: Sendable>: Sendable {
     private let result = PThreadLocked<Result<Value, StoreError>?>(nil)
 
     func finish(_ value: Result<Value, StoreError>) {
-        result.withLock { result in
-            result = value
-            self.result.signal()
-        }
+        result.withLock { result in result = value }
+        result.signal()  // after unlocking (see `PThreadLocked.signal`)
     }
 
     /// The result, or nil if `deadline` passed first.

@@ -72,25 +72,27 @@ final class PostgresInsert: Sendable {
 
     /// Task: the server's answer, or a failure before the statement was sent.
     func finish(_ result: Result<CreateOutcome, StoreError>) {
-        state.withLock { state in
+        let settled = state.withLock { state in
             switch state {
             case .queued, .sent: state = .finished(.settled(result))
-            case .abandoned, .finished: return
+            case .abandoned, .finished: return false
             }
-            self.state.signal()
+            return true
         }
+        if settled { state.signal() }  // after unlocking (see `PThreadLocked.signal`)
     }
 
     /// Task: the statement was sent and the connection failed before its answer came.
     func finishUnknown(_ reason: String) {
-        state.withLock { state in
+        let settled = state.withLock { state in
             switch state {
             case .sent(let backend, _): state = .finished(.unknown(backend: backend, reason: reason))
             case .queued: state = .finished(.settled(.failure(.unavailable(reason))))
-            case .abandoned, .finished: return
+            case .abandoned, .finished: return false
             }
-            self.state.signal()
+            return true
         }
+        if settled { state.signal() }
     }
 
     /// Request thread: blocks until the outcome, until `takeUpBy` while no connection was found, or until

@@ -87,12 +87,11 @@ final class PendingWrite: Sendable {
         }
     }
 
-    /// Writer: hands the outcome to the waiting request thread.
+    /// Writer: hands the outcome to the waiting request thread; the signal after unlocking (see
+    /// `PThreadLocked.signal`).
     func finish(_ result: Result<CreateOutcome, StoreError>) {
-        state.withLock { state in
-            state = .finished(result)
-            self.state.signal()
-        }
+        state.withLock { state in state = .finished(result) }
+        state.signal()
     }
 
     /// Request thread: blocks until the writer answered, or until the deadline if the writer has not taken
@@ -131,10 +130,8 @@ final class WriterCall: Sendable {
     func perform(on connection: SQLiteConnection) throws(StoreError) { try body(connection) }
 
     func finish(_ outcome: Result<Void, StoreError>) {
-        result.withLock { result in
-            result = outcome
-            self.result.signal()
-        }
+        result.withLock { result in result = outcome }
+        result.signal()  // after unlocking (see `PThreadLocked.signal`)
     }
 
     func awaitOutcome() throws(StoreError) {
@@ -176,21 +173,24 @@ final class WriteQueue: Sendable {
 
     /// Request thread: queues a write; fails once the store is closing.
     func enqueue(_ write: PendingWrite) throws(StoreError) {
-        try state.withLock { (state) throws(StoreError) in
+        let wake = try state.withLock { (state) throws(StoreError) in
             guard !state.stopping else { throw StoreError.unavailable("the order store is closed") }
             state.pending.append(write)
-            if state.writerWaiting { self.state.signal() }
+            return state.writerWaiting
         }
+        // After unlocking (see `PThreadLocked.signal`); a writer that woke meanwhile only looks at the queue once more.
+        if wake { state.signal() }
     }
 
     /// Queues an outbox change; never waits. After the store closed the change is dropped: the task's lease
     /// runs out and it is claimed again.
     func enqueue(_ change: OutboxChange) {
-        state.withLock { state in
-            guard !state.stopping else { return }
+        let wake = state.withLock { state in
+            guard !state.stopping else { return false }
             state.changes.append(change)
-            if state.writerWaiting { self.state.signal() }
+            return state.writerWaiting
         }
+        if wake { state.signal() }
     }
 
     /// Queues a blocking call; fails once the store is closing.
