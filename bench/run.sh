@@ -490,7 +490,7 @@ run_wrk() {
     if [ -n "$prof" ]; then
         profile_finish "$backend" "$prof" "$perf_rc"
         tail -1 "$PROF_ROWS" | awk -F'\t' '{ printf "bench:   profile: writer %s, requests %s, pool %s µs/order; kernel %s%% (perf %s%%); %s context switches/order; %s\n", $9, $10, $12, $5, $17, $6, $18 }' >&2
-        echo "bench:   store commits: $(cat "$prof.batch")" >&2
+        echo "bench:   store commits: $(tail -1 "$PROF_ROWS" | cut -f20)" >&2
     fi
 }
 # --- where orderd's CPU goes: per-thread /proc figures and perf, around one measured run per orderd variant ---
@@ -605,10 +605,10 @@ store_commits() {
         END { if (s == "" || c == "" || t == "") print "-"; else print s, c, t }' || echo -
 }
 # profile_finish LABEL FILES-PREFIX PERF-RC: one row in PROF_ROWS for the run_wrk row just written:
-#   label rps orders <profile_groups' 13 fields> perf_kernel_share perf_note top_symbols_file
+#   label rps orders <profile_groups' 13 fields> perf_kernel_share perf_note top_symbols_file commits
 PROFILE_PID="" PROFILE_NREQ="" PROF_N=0   # PROF_ROWS: set with the perf probe above
 profile_finish() {
-    local label=$1 prof=$2 rc=$3 rps orders groups perf_share=- perf_note
+    local label=$1 prof=$2 rc=$3 rps orders groups perf_share=- perf_note commits
     rps=$(tail -1 "$WRK_ROWS" | cut -f4) orders=$(tail -1 "$WRK_ROWS" | cut -f9)
     local sqltid=""
     if [ "$PERF_OK" != 1 ]; then perf_note="perf unavailable: $PERF_WHY"
@@ -623,10 +623,10 @@ profile_finish() {
     fi
     groups=$(profile_groups "$prof.before" "$prof.after" "$PROFILE_NREQ" "$orders" "$sqltid")
     # the writer's commits over the run: orders per transaction that carried orders, and commits per order (all)
-    awk -v orders="$orders" 'NR == 1 { s0 = $1; c0 = $2; t0 = $3; ok = NF == 3 } NR == 2 && ok && NF == 3 && $2 > c0 && orders > 0 {
+    commits=$(awk -v orders="$orders" 'NR == 1 { s0 = $1; c0 = $2; t0 = $3; ok = NF == 3 } NR == 2 && ok && NF == 3 && $2 > c0 && orders > 0 {
             printf "%.1f (%.2f)\n", ($1 - s0) / ($2 - c0), ($3 - t0) / orders; done = 1 }
-        END { if (!done) print "-" }' "$prof.commits.before" "$prof.commits.after" > "$prof.batch" 2>/dev/null || echo - > "$prof.batch"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$orders" "$groups" "$perf_share" "$perf_note" "$prof.top" >> "$PROF_ROWS"
+        END { if (!done) print "-" }' "$prof.commits.before" "$prof.commits.after" 2>/dev/null) || commits=-
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$label" "$rps" "$orders" "$groups" "$perf_share" "$perf_note" "$prof.top" "${commits:--}" >> "$PROF_ROWS"
 }
 probe() { # method path expected-status -> 0 if it answers as expected; prints the answer otherwise
     local code body
@@ -1275,8 +1275,7 @@ still pending (left in the outbox for the next start, so not in that row's CPU p
         echo
         echo "| backend | orders/s | CPU µs/order | kernel share: /proc (perf) | context switches/order (voluntary + involuntary) | SQLite writer µs/order | request threads µs/order | dispatcher µs/order | cooperative pool µs/order | audit writer µs/order | other threads µs/order | exited threads µs/order | orders per order commit (commits per order) |"
         echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-        awk -F'\t' '{ f = $19; sub(/\.top$/, ".batch", f); b = "-"; if ((getline line < f) > 0) b = line; close(f)
-            printf "| %s | %s | %s | %s%% (%s) | %s (%s + %s) | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $4, $5, ($17 == "-" ? "-" : $17 "%"), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, b }' "$PROF_ROWS"
+        awk -F'\t' '{ printf "| %s | %s | %s | %s%% (%s) | %s (%s + %s) | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $4, $5, ($17 == "-" ? "-" : $17 "%"), $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $20 }' "$PROF_ROWS"
         echo
         echo "From /proc over the measured run of that row (the same wrk run as in the tables above, with perf sampling it when it ran):"
         echo "CPU = utime + stime (stat fields 14, 15) of the process, µs ÷ orders wrk completed; kernel share = stime ÷ (utime + stime), and in"
@@ -1290,7 +1289,7 @@ still pending (left in the outbox for the next start, so not in that row's CPU p
         echo "from orderd's GET /metrics just before and after the run, the orders in the SQLite writer's transactions that carried orders ÷ those"
         echo "transactions (orderd_store_commit_batch_orders); in brackets every committed transaction (outbox changes alone too) ÷ orders."
         awk -F'\t' '{ printf "- %s: threads grouped %s.\n", $1, $16 }' "$PROF_ROWS" | sed '1s/^/\n/'
-        while IFS=$'\t' read -r label _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ perf_share perf_note top; do
+        while IFS=$'\t' read -r label _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ perf_share perf_note top _; do
             echo
             if [ "$perf_share" = - ] || [ ! -s "$top" ]; then
                 echo "$label, top symbols: none ($perf_note)."
