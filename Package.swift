@@ -171,7 +171,7 @@ let package = Package(
         .testTarget(name: "OrderdFollowUpsTests", dependencies: ["OrderdFollowUps", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OrderdFastCGITests", dependencies: ["OrderdFastCGI"], swiftSettings: strict),
         .testTarget(name: "OrderdHTTPTests", dependencies: ["OrderdHTTP"], swiftSettings: strict),
-        .testTarget(name: "OrderdOperationsTests", dependencies: ["OrderdOperations", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strict),
+        .testTarget(name: "OrderdOperationsTests", dependencies: ["OrderdOperations", "OrderdConfig", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strict),
         .testTarget(name: "OrderdServerTests", dependencies: ["OrderdServer", "TestSupport"], swiftSettings: strict),
         // The real binary behind the real nginx, PostgreSQL, the SMS gateway: end to end, fuzzers, the package.
         .testTarget(

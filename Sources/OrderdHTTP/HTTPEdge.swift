@@ -103,14 +103,14 @@ package final class HTTPEdge: FastCGIResponder {
     private func logRequest(_ request: HTTPRequest, _ response: HTTPResponse, elapsed: Duration, delivered: Bool) {
         logger.info("request", metadata: {
             var metadata: Logger.Metadata = [
-                "method": "\(request.method)",
-                "path": "\(request.path)",
-                "status": "\(response.status)",
-                "duration_ms": "\(elapsed.millisecondsText)",
-                "bytes": "\(response.body.count)",
-                "request_id": "\(request.requestID)",
+                "method": .string(request.method),
+                "path": .string(request.path),
+                "status": .string(String(response.status)),
+                "duration_ms": .string(elapsed.millisecondsText),
+                "bytes": .string(String(response.body.count)),
+                "request_id": .string(request.requestID),
             ]
-            if let keyID = request.apiKeyID { metadata["key"] = "\(keyID)" }
+            if let keyID = request.apiKeyID { metadata["key"] = .string(keyID) }
             if !delivered { metadata["client"] = "gone" }
             return metadata
         }())

@@ -1,9 +1,18 @@
 import Foundation
 import Logging
+import OrderdConfig
 import Testing
 import TestSupport
-// @testable: these tests read internals: OrderdOperations (isJSONNumber, json, logfmt, syslogPriority, timestamp).
+// @testable: these tests read internals: OrderdOperations (LogLine, isJSONNumber, syslogPriority, timestamp).
 @testable import OrderdOperations
+
+/// A closed line of `fields` in `format`, as text.
+private func line(_ format: OrderdConfiguration.Log.Format, _ fields: [(String, String)]) -> String {
+    var line = LogLine(format: format)
+    for (key, value) in fields { line.field(key, value) }
+    line.close()
+    return String(decoding: line.bytes, as: UTF8.self)
+}
 
 /// The log line formats: logfmt quoting and JSON escaping.
 @Suite struct LogHandlerTests {
@@ -18,15 +27,15 @@ import TestSupport
         ("ünïcode", "k=ünïcode"),
     ])
     func logfmtQuotesOnlyWhatNeedsIt(value: String, expected: String) {
-        #expect(OrderdLogHandler.logfmt([("k", value)]) == expected)
+        #expect(line(.logfmt, [("k", value)]) == expected)
     }
 
     @Test func logfmtJoinsFieldsWithSpaces() {
-        #expect(OrderdLogHandler.logfmt([("level", "info"), ("msg", "request"), ("status", "201")]) == "level=info msg=request status=201")
+        #expect(line(.logfmt, [("level", "info"), ("msg", "request"), ("status", "201")]) == "level=info msg=request status=201")
     }
 
     @Test func jsonEscapesKeysAndValues() {
-        #expect(OrderdLogHandler.json([("msg", "a \"b\"\n"), ("path", "/orders")]) == #"{"msg":"a \"b\"\n","path":"/orders"}"#)
+        #expect(line(.json, [("msg", "a \"b\"\n"), ("path", "/orders")]) == #"{"msg":"a \"b\"\n","path":"/orders"}"#)
     }
 
     @Test func timestampIsRFC3339WithMilliseconds() {
@@ -49,7 +58,7 @@ import TestSupport
     }
 
     @Test func jsonLinesTypeTheirNumbers() {
-        let line = OrderdLogHandler.json([("msg", "request"), ("status", "201"), ("duration_ms", "0.086"), ("request_id", "0123")])
+        let line = line(.json, [("msg", "request"), ("status", "201"), ("duration_ms", "0.086"), ("request_id", "0123")])
         #expect(line == #"{"msg":"request","status":201,"duration_ms":0.086,"request_id":"0123"}"#)
     }
 

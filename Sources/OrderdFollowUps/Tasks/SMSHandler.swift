@@ -31,8 +31,8 @@ package struct SMSHandler: FollowUpHandler {
                 deadline: deadline)
         case .log(let logger):
             logger.info("sms (driver log, not sent)", metadata: [
-                "to": "\(Redact.phone(order.order.customer.phone))", "order_id": "\(order.id)", "text": "\(text)",
-                "task_id": "\(taskID)",
+                "to": .string(Redact.phone(order.order.customer.phone)), "order_id": .string(order.id), "text": .string(text),
+                "task_id": .string(taskID),
             ])
         }
     }

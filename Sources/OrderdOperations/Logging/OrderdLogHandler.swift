@@ -38,21 +38,21 @@ package struct OrderdLogHandler: LogHandler {
     }
 
     package func log(event: LogEvent) {
-        var fields: [(String, String)] = [
-            ("ts", Self.timestamp()), ("level", event.level.rawValue), ("msg", event.message.description),
-        ]
         let merged: Logger.Metadata
         if let own = event.metadata, !own.isEmpty {
             merged = metadata.isEmpty ? own : metadata.merging(own) { _, new in new }
         } else {
             merged = metadata
         }
-        for key in merged.keys.sorted() { fields.append((key, "\(merged[key]!)")) }
-        if event.level >= .error { fields.append(("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)")) }
-        var line = settings.journalPriorities ? "<\(Self.syslogPriority(event.level))>" : ""
-        line += settings.format == .json ? Self.json(fields) : Self.logfmt(fields)
-        line.append("\n")
-        line.withUTF8 { raw in
+        var line = LogLine(format: settings.format, priority: settings.journalPriorities ? Self.syslogPriority(event.level) : nil)
+        line.field("ts", Self.timestamp())
+        line.field("level", event.level.rawValue)
+        line.field("msg", event.message.description)
+        for key in merged.keys.sorted() { line.field(key, Self.text(merged[key]!)) }
+        if event.level >= .error { line.field("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)") }
+        line.close()
+        line.bytes.append(UInt8(ascii: "\n"))
+        line.bytes.withUnsafeBufferPointer { raw in
             var offset = 0
             while offset < raw.count {
                 let written = Glibc.write(2, raw.baseAddress! + offset, raw.count - offset)
@@ -62,17 +62,13 @@ package struct OrderdLogHandler: LogHandler {
         }
     }
 
-    static func logfmt(_ fields: [(String, String)]) -> String {
-        fields.map { key, value in
-            let needsQuotes = value.isEmpty || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == 0x7F }
-            return needsQuotes ? "\(key)=\(quoted(value))" : "\(key)=\(value)"
-        }.joined(separator: " ")
-    }
-
-    /// Numbers are JSON numbers (`"status":201`, `"duration_ms":0.42`), so a log pipeline can compare and sum
-    /// them; everything else is a string.
-    static func json(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(quoted($0.0)):\(isJSONNumber($0.1) ? $0.1 : quoted($0.1))" }.joined(separator: ",") + "}"
+    /// A metadata value as the line shows it: a string as it is, without going through interpolation.
+    static func text(_ value: Logger.MetadataValue) -> String {
+        switch value {
+        case .string(let text): return text
+        case .stringConvertible(let convertible): return convertible.description
+        case .array, .dictionary: return value.description
+        }
     }
 
     /// A decimal number of at most 15 significant digits before the point (exact as a double, so a parser
@@ -100,13 +96,6 @@ package struct OrderdLogHandler: LogHandler {
         }
     }
 
-    /// A JSON string literal; logfmt uses the same quoting.
-    static func quoted(_ value: String) -> String {
-        var writer = JSONWriter(capacity: value.utf8.count + 2)
-        writer.string(value)
-        return String(decoding: writer.bytes, as: UTF8.self)
-    }
-
     /// RFC 3339 UTC with milliseconds, by the same hand-written conversion the order answers use.
     static func timestamp() -> String {
         var now = timespec()
@@ -114,6 +103,58 @@ package struct OrderdLogHandler: LogHandler {
         var writer = JSONWriter(capacity: 32)
         writer.timestamp(millis: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
         return String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self)
+    }
+}
+
+/// One log line, built straight into its bytes: a logfmt line (`key=value` separated by spaces, a value quoted
+/// only when it holds a space, `=`, `"`, a control character or nothing) or a JSON object whose numbers stay
+/// numbers. No intermediate strings per field: a line is written for every request.
+struct LogLine {
+    var bytes: [UInt8] = []
+    private let json: Bool
+    private var hasFields = false
+
+    /// `priority`: the `<N>` prefix journald reads.
+    init(format: OrderdConfiguration.Log.Format, priority: Int? = nil) {
+        json = format == .json
+        bytes.reserveCapacity(256)
+        if let priority {
+            bytes.append(UInt8(ascii: "<"))
+            bytes.append(contentsOf: String(priority).utf8)
+            bytes.append(UInt8(ascii: ">"))
+        }
+        if json { bytes.append(UInt8(ascii: "{")) }
+    }
+
+    mutating func field(_ key: String, _ value: String) {
+        if hasFields { bytes.append(json ? UInt8(ascii: ",") : UInt8(ascii: " ")) }
+        hasFields = true
+        if json {
+            // Numbers are JSON numbers (`"status":201`, `"duration_ms":0.42`), so a log pipeline can compare and
+            // sum them; everything else is a string.
+            JSONWriter.appendQuoted(key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            if OrderdLogHandler.isJSONNumber(value) {
+                bytes.append(contentsOf: value.utf8)
+            } else {
+                JSONWriter.appendQuoted(value, to: &bytes)
+            }
+        } else {
+            bytes.append(contentsOf: key.utf8)
+            bytes.append(UInt8(ascii: "="))
+            let needsQuotes = value.isEmpty
+                || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == 0x7F }
+            if needsQuotes {
+                JSONWriter.appendQuoted(value, to: &bytes)
+            } else {
+                bytes.append(contentsOf: value.utf8)
+            }
+        }
+    }
+
+    /// Ends the JSON object (nothing for logfmt); the caller adds the newline.
+    mutating func close() {
+        if json { bytes.append(UInt8(ascii: "}")) }
     }
 }
 
