@@ -17,15 +17,27 @@ package protocol FastCGIResponder: Sendable {
 
 /// The FastCGI responder: `workers` threads we own, each looping accept → handle → finish on libfcgi.
 ///
-/// Connections are handed out leader/follower style: one idle thread at a time (the leader) polls the listening
-/// socket plus every idle kept-alive connection, takes the first that is ready and hands leadership on. That
-/// serialises `accept()` (Debian's libfcgi is built without `USE_LOCKING`), and it means a connection nginx keeps
-/// open (`fastcgi_keep_conn on`) waits in the poll set instead of pinning a thread the way libfcgi's own loop
-/// does (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6).
-// Invariant: the vars are touched only under `state` (or `leader`), and each FCGX_Request has one owner at a time.
+/// Connections are handed out through one epoll set that every idle thread waits on: the listening socket and
+/// every idle kept-alive connection, each registered one-shot (`EPOLLONESHOT`), so the kernel gives a ready source
+/// to exactly one waiting thread, and the source stays out of the set until that thread re-arms it: the listening
+/// socket right after its `accept()` (which serialises `accept()`: Debian's libfcgi is built without
+/// `USE_LOCKING`), a kept connection when its request is done and it is parked again. A connection nginx keeps
+/// open (`fastcgi_keep_conn on`) waits in the set instead of pinning a thread the way libfcgi's own loop does
+/// (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6). The kernel
+/// reports ready sources in the order they became ready, so new connections and kept ones take turns.
+///
+/// Written against epoll directly: no listed package offers a blocking, thread-per-request readiness wait (NIO's
+/// selector belongs to its event loops). It replaced a leader/follower loop (one thread polled while the others
+/// queued on a mutex), which cost each request a mutex hand-off and a `poll()` whose set was rebuilt every time,
+/// and each parked connection a pipe write to interrupt the leader.
+// Invariant: the vars are touched only under `state` (`refusalLog`: by the thread holding the listening socket's
+// one-shot event), and each FCGX_Request has one owner at a time (a parked one: the epoll set's, until reported).
 package final class FastCGIServer: @unchecked Sendable {
     private let listenFD: Int32
-    /// Read and write ends of a pipe that interrupts the leader's poll (stop, or a newly parked connection).
+    /// The set every idle request thread waits on: the listening socket, parked connections and `wakeFD`.
+    private let epollFD: Int32
+    /// Read and write ends of a pipe that ends every thread's wait at the stop: registered level-triggered and
+    /// never drained, so each waiting thread sees it.
     private let wakeFD: Int32
     private let wakeWriteFD: Int32
     private let workers: Int
@@ -39,25 +51,22 @@ package final class FastCGIServer: @unchecked Sendable {
     private let isUnixListener: Bool
     private let responder: any FastCGIResponder
     private let logger: Logger
-    private let leader = PThreadMutex()
     private let state = PThreadMutex()
     private let deadlines: ReadDeadlines
     private var parked: [UnsafeMutablePointer<FCGX_Request>] = []
     private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
     private var stopping = false
     private var running = 0
-    /// Where the leader's next scan of ready sources starts; only touched with `leader` held.
-    private var turn = 0
     private let allowed: Reloadable<AllowedPeers>
     private let onRefusedPeer: (@Sendable () -> Void)?
     /// When a refused peer was last logged, and how many were refused since without a line of their own; only
-    /// touched with `leader` held (the leader is the only thread that accepts).
+    /// touched by the thread holding the listening socket's event (one at a time: it is one-shot).
     private var refusalLog: (at: ContinuousClock.Instant, unlogged: Int)?
     /// At most one log line per this long about refused peers: a scanner must not be able to flood the journal.
     static let refusalLogInterval: Duration = .seconds(10)
 
-    /// Grows while request threads make progress: each request handled, each round of the idle leader (at
-    /// least once a second). Flat for long means every thread is stuck.
+    /// Grows while request threads make progress: each request handled, each idle thread's wait (at least
+    /// once a second). Flat for long means every thread is stuck.
     package var heartbeats: UInt64 { heartbeatCount.load(ordering: .relaxed) }
 
     /// Request threads handling a connection now, for metrics; the others wait for one.
@@ -114,16 +123,25 @@ package final class FastCGIServer: @unchecked Sendable {
         }
         self.wakeFD = ends[0]
         self.wakeWriteFD = ends[1]
+        self.epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         self.deadlines = ReadDeadlines(slots: workers)
+        register(wakeFD, tag: Self.wakeTag, oneShot: false)
+    }
+
+    deinit {
+        close(epollFD)
+        close(wakeFD)
+        close(wakeWriteFD)
     }
 
     /// Starts the request threads; returns at once.
     package func start() throws(ThreadStartError) {
         FCGX_Init()
-        // Readiness comes from poll; a non-blocking listener keeps a lost accept race (another process sharing
-        // the socket during a restart) from blocking the leader.
+        // Readiness comes from epoll; a non-blocking listener keeps a lost accept race (another process sharing
+        // the socket during a restart) from blocking the thread that took the event.
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
+        register(listenFD, tag: Self.listenTag, oneShot: true)
         deadlines.start()
         state.withLock { running = workers }
         for slot in 0..<workers {
@@ -143,7 +161,8 @@ package final class FastCGIServer: @unchecked Sendable {
     @discardableResult
     package func stop(deadline: ContinuousClock.Instant) -> Bool {
         state.withLock { stopping = true }
-        wakeLeader()
+        var byte: UInt8 = 1
+        _ = Glibc.write(wakeWriteFD, &byte, 1)
         let finished = state.withLock { () -> Bool in
             while running > 0 {
                 if !state.wait(until: deadline) { return running == 0 }
@@ -218,10 +237,10 @@ package final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Parks a kept-alive connection for the leader to poll, or returns the struct to the spare list.
+    /// Parks a kept-alive connection in the epoll set, or returns the struct to the spare list.
     private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
         enum Fate { case parked, spare, close }
-        // Decided under the lock: once parked, the struct belongs to the leader and may be in use again.
+        // Decided under the lock, against the stop and the limit on parked connections.
         let fate = state.withLock { () -> Fate in
             guard request.pointee.ipcFd >= 0 else {
                 spare.append(request)
@@ -233,7 +252,8 @@ package final class FastCGIServer: @unchecked Sendable {
         }
         switch fate {
         case .parked:
-            wakeLeader()  // so the new parked fd joins the leader's poll set
+            // From here the epoll set owns it: another thread may take it as soon as it is armed.
+            register(request.pointee.ipcFd, tag: UInt64(UInt(bitPattern: request)), oneShot: true)
         case .close:
             FCGX_Free(request, 1)
             state.withLock { spare.append(request) }
@@ -244,11 +264,11 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// `server.allow_from` at accept, like PHP-FPM's `listen.allowed_clients`. Checked here, on the address
     /// `accept` returns, rather than with libfcgi's `FCGI_WEB_SERVER_ADDRS`: that one takes IPv4 addresses only (no
-    /// IPv6, no CIDR blocks), and only works inside libfcgi's own accept, which orderd does not use (the leader
-    /// accepts, see `nextConnection`). A refused connection is closed before a byte is read or written, so the
+    /// IPv6, no CIDR blocks), and only works inside libfcgi's own accept, which orderd does not use (it accepts in
+    /// `acceptOne`). A refused connection is closed before a byte is read or written, so the
     /// peer learns nothing but that the port is open. Peers without an address (a unix socket) always pass: who
     /// may connect there is whoever may write the socket file (`server.listen_mode`, `server.listen_group`).
-    /// Called with `leader` held.
+    /// Called by the thread holding the listening socket's event.
     private func isAllowed(_ peer: sockaddr_storage) -> Bool {
         guard let address = AllowedPeers.addressBytes(of: peer) else { return true }
         let list = allowed.value
@@ -266,9 +286,21 @@ package final class FastCGIServer: @unchecked Sendable {
         return false
     }
 
-    private func wakeLeader() {
-        var byte: UInt8 = 1
-        _ = Glibc.write(wakeWriteFD, &byte, 1)
+    /// Tags of the epoll set's entries that are not parked connections (whose tag is their FCGX_Request's address).
+    private static let listenTag: UInt64 = 0
+    private static let wakeTag: UInt64 = 1
+
+    /// Adds `fd` to the epoll set, or arms it again (a one-shot entry that was reported stays in the set, disarmed;
+    /// an fd that was closed left the set with it, and a new one may have its number).
+    private func register(_ fd: Int32, tag: UInt64, oneShot: Bool) {
+        var event = epoll_event()
+        event.events = EPOLLIN.rawValue | (oneShot ? EPOLLONESHOT.rawValue : 0)
+        event.data.u64 = tag
+        if epoll_ctl(epollFD, EPOLL_CTL_MOD, fd, &event) != 0 && errno == ENOENT {
+            if epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) != 0 {
+                logger.critical("epoll_ctl ADD failed", metadata: ["fd": "\(fd)", "errno": "\(errno)"])
+            }
+        }
     }
 
     private func freshRequest() -> UnsafeMutablePointer<FCGX_Request> {
@@ -281,78 +313,72 @@ package final class FastCGIServer: @unchecked Sendable {
     }
 
     private func nextConnection() -> Work {
-        leader.lock()
-        defer { leader.unlock() }
-        var fds: [pollfd] = []
+        var event = epoll_event()
         while true {
-            let (isStopping, snapshot) = state.withLock { (stopping, parked) }
-            if isStopping { return .stop }
-            fds.removeAll(keepingCapacity: true)
-            fds.append(pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0))
-            fds.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0))
-            for request in snapshot { fds.append(pollfd(fd: request.pointee.ipcFd, events: Int16(POLLIN), revents: 0)) }
-            // A timeout, not -1: an idle leader still shows it is alive (the systemd watchdog reads `heartbeats`).
-            let ready = poll(&fds, nfds_t(fds.count), 1_000)
+            if state.withLock({ stopping }) { return .stop }
+            // A timeout, not -1: an idle thread still shows it is alive (the systemd watchdog reads `heartbeats`).
+            let ready = epoll_wait(epollFD, &event, 1, 1_000)
             heartbeatCount.add(1, ordering: .relaxed)
             if ready < 0 {
                 if errno == EINTR { continue }
-                logger.critical("poll on the listening socket failed", metadata: ["errno": "\(errno)"])
+                logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])
                 usleep(100_000)
                 continue
             }
-            if fds[1].revents != 0 {
-                var scratch = [UInt8](repeating: 0, count: 64)
-                while Glibc.read(wakeFD, &scratch, scratch.count) > 0 {}
-            }
-            // Take turns among the ready sources (the listening socket is source 0, parked connections 1…n):
-            // always preferring one kind starves the other, e.g. new connections waiting seconds in the
-            // backlog while kept connections always have a request ready.
-            let sources = snapshot.count + 1
-            var pick: Int?
-            for step in 0..<sources {
-                let source = (turn + step) % sources
-                let ready = source == 0 ? fds[0].revents != 0 : fds[source + 1].revents != 0
-                if ready {
-                    pick = source
-                    break
+            guard ready == 1 else { continue }
+            switch event.data.u64 {
+            case Self.wakeTag:
+                continue  // the stop: checked at the top
+            case Self.listenTag:
+                let fd = acceptOne()
+                register(listenFD, tag: Self.listenTag, oneShot: true)  // the next connection may go to another thread
+                guard let fd else { continue }
+                // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
+                let (seconds, attoseconds) = requestTimeout.components
+                var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let request = freshRequest()
+                request.pointee.ipcFd = fd
+                // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
+                // the BEGIN_REQUEST record then sets it to what the web server asked for.
+                request.pointee.keepConnection = 1
+                return .connection(request)
+            case let tag:
+                // A parked connection with a request (or a close) to read; one-shot, so no other thread has it.
+                let request = UnsafeMutablePointer<FCGX_Request>(bitPattern: UInt(tag))!
+                let stop = state.withLock { () -> Bool in
+                    if stopping { return true }  // still parked: freed by the stop
+                    parked.removeAll { $0 == request }
+                    return false
                 }
-            }
-            guard let pick else { continue }
-            turn = pick + 1
-            if pick > 0 {
-                let request = snapshot[pick - 1]
-                state.withLock { parked.removeAll { $0 == request } }
+                if stop { return .stop }
                 return .connection(request)
             }
-            var peer = sockaddr_storage()
-            var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &peer) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &peerLength) }
-            }
-            if fd < 0 {
-                switch errno {
-                case EAGAIN, EINTR, ECONNABORTED, EPROTO: continue
-                default:
-                    // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the connection waits in the backlog.
-                    logger.error("accept failed", metadata: ["errno": "\(errno)", "reason": "\(String(cString: strerror(errno)))"])
-                    usleep(50_000)
-                    continue
-                }
-            }
-            if !isAllowed(peer) {
-                close(fd)
-                continue
-            }
-            // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
-            let (seconds, attoseconds) = requestTimeout.components
-            var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            let request = freshRequest()
-            request.pointee.ipcFd = fd
-            // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
-            // the BEGIN_REQUEST record then sets it to what the web server asked for.
-            request.pointee.keepConnection = 1
-            return .connection(request)
         }
+    }
+
+    /// One connection from the listening socket, or nil (none waiting, a peer refused, or an error backed off).
+    /// Called by the thread holding the listening socket's one-shot event, before it is armed again.
+    private func acceptOne() -> Int32? {
+        var peer = sockaddr_storage()
+        var peerLength = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let fd = withUnsafeMutablePointer(to: &peer) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &peerLength) }
+        }
+        if fd < 0 {
+            switch errno {
+            case EAGAIN, EINTR, ECONNABORTED, EPROTO: break
+            default:
+                // EMFILE/ENFILE/ENOBUFS: back off instead of spinning; the connection waits in the backlog.
+                logger.error("accept failed", metadata: ["errno": "\(errno)", "reason": "\(String(cString: strerror(errno)))"])
+                usleep(50_000)
+            }
+            return nil
+        }
+        if !isAllowed(peer) {
+            close(fd)
+            return nil
+        }
+        return fd
     }
 }

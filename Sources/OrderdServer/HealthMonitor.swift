@@ -14,7 +14,7 @@ import Glibc
 /// when the unit sets `WatchdogSec=`, `WATCHDOG=1` — but only while the parts that do the work move.
 ///
 /// The watchdog is fed from what the work itself leaves behind, not from a timer that always fires: the request
-/// threads' heartbeats (a request handled, or an idle leader's round, at least once a second), the executor's
+/// threads' heartbeats (a request handled, or an idle thread's wait, at least once a second), the executor's
 /// finished tasks while tasks wait, and the store's writer taking up queued writes. If one of them stands still
 /// for its allowance, the pings stop and systemd restarts orderd (`Restart=on-failure`): nothing acknowledged
 /// is lost, the outbox carries the follow-up work over.
