@@ -43,4 +43,29 @@ struct KeepaliveTests {
             #expect(sockets.count > 4, "kept connections parked at orderd: \(sockets.count - 1)")
         }
     }
+
+    /// Straight over FastCGI, without nginx: four times as many kept connections as request threads. Each
+    /// connection's next request is answered while the others sit open and idle, in whatever order they come;
+    /// a new connection is still accepted beside them; and a stop with connections parked ends cleanly and
+    /// closes them. A thread pinned to a kept connection (libfcgi's own loop) would leave the third connection's
+    /// first request unanswered.
+    @Test func everyKeptConnectionIsServedAgainAndAStopClosesTheParkedOnes() throws {
+        let stack = try Stack(settings: ["server": ["request_workers": "2"]])
+        defer { stack.shutdown() }
+        try stack.start()
+        func ask(_ client: FastCGIClient, _ uri: String) throws -> Int {
+            try client.send(FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: uri), keepConnection: true))
+            return try client.readResponse().status
+        }
+        let clients = try (0..<8).map { _ in try FastCGIClient(socketPath: stack.socketPath) }
+        for client in clients { #expect(try ask(client, "/healthz") == 200) }
+        for client in clients.reversed() { #expect(try ask(client, "/orders/none") == 404) }
+        for client in clients.enumerated().filter({ $0.offset % 2 == 0 }).map(\.element) { #expect(try ask(client, "/healthz") == 200) }
+        let fresh = try FastCGIClient(socketPath: stack.socketPath)
+        #expect(try ask(fresh, "/healthz") == 200)
+        #expect(stack.stopOrderd(signal: SIGTERM, timeout: .seconds(10)) == 0)
+        for client in clients + [fresh] {
+            #expect(client.readUntilClosed().end == 0, "the stop closed the parked connection")
+        }
+    }
 }
