@@ -108,7 +108,7 @@ package struct OrderdLogHandler: LogHandler {
 
 /// One log line, built straight into its bytes: a logfmt line (`key=value` separated by spaces, a value quoted
 /// only when it holds a space, `=`, `"`, a control character or nothing) or a JSON object whose numbers stay
-/// numbers. No intermediate strings per field: a line is written for every request.
+/// numbers. No intermediate strings per field: with `log.requests` a line is written for every request.
 struct LogLine {
     var bytes: [UInt8] = []
     private let json: Bool
