@@ -18,15 +18,13 @@ package protocol FastCGIResponder: Sendable {
 /// The FastCGI responder: `workers` threads we own, each looping accept → handle → finish on libfcgi.
 ///
 /// Connections are handed out through one epoll set that every idle thread waits on: the listening socket and
-/// every connection waiting for its next request, each registered one-shot (`EPOLLONESHOT`), so the kernel gives a
-/// ready source to exactly one waiting thread, and the source stays out of the set until that thread re-arms it.
-/// The thread that gets the listening socket accepts what waits in the backlog (which serialises `accept()`:
-/// Debian's libfcgi is built without `USE_LOCKING`), puts the new connections into the set and re-arms the
-/// socket; a kept connection goes back into the set when its request is done. A thread takes a connection only
-/// once it has bytes to read: a connection nginx keeps open (`fastcgi_keep_conn on`) waits in the set instead of
-/// pinning a thread the way libfcgi's own loop does (measured here: with keepalive 16 and 4 threads the plain loop
-/// served nothing in 2 runs of 6), and so does a client that connects and sends nothing. The kernel reports ready
-/// sources in the order they became ready, so new connections and kept ones take turns one by one.
+/// every idle kept-alive connection, each registered one-shot (`EPOLLONESHOT`), so the kernel gives a ready source
+/// to exactly one waiting thread, and the source stays out of the set until that thread re-arms it: the listening
+/// socket right after its `accept()` (which serialises `accept()`: Debian's libfcgi is built without
+/// `USE_LOCKING`), a kept connection when its request is done and it is parked again. A connection nginx keeps
+/// open (`fastcgi_keep_conn on`) waits in the set instead of pinning a thread the way libfcgi's own loop does
+/// (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6). The kernel
+/// reports ready sources in the order they became ready, so new connections and kept ones take turns.
 ///
 /// Written against epoll directly: no listed package offers a blocking, thread-per-request readiness wait (NIO's
 /// selector belongs to its event loops). It replaced a leader/follower loop (one thread polled while the others
@@ -241,22 +239,27 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// Parks a kept-alive connection in the epoll set, or returns the struct to the spare list.
     private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
-        if request.pointee.ipcFd >= 0, park(request) { return }
-        if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
-        state.withLock { spare.append(request) }
-    }
-
-    /// Puts a connection into the epoll set until it has a request to read; false when `maxParked` connections
-    /// are parked already or the server is stopping (unless `evenIfFull`: then the stop frees it).
-    private func park(_ request: UnsafeMutablePointer<FCGX_Request>, evenIfFull: Bool = false) -> Bool {
-        let parkedNow = state.withLock { () -> Bool in
-            guard evenIfFull || (parked.count < maxParked && !stopping) else { return false }
+        enum Fate { case parked, spare, close }
+        // Decided under the lock, against the stop and the limit on parked connections.
+        let fate = state.withLock { () -> Fate in
+            guard request.pointee.ipcFd >= 0 else {
+                spare.append(request)
+                return .spare
+            }
+            guard parked.count < maxParked && !stopping else { return .close }
             parked.append(request)
-            return true
+            return .parked
         }
-        // From here the epoll set owns it: another thread may take it as soon as it is armed.
-        if parkedNow { register(request.pointee.ipcFd, tag: UInt64(UInt(bitPattern: request)), oneShot: true) }
-        return parkedNow
+        switch fate {
+        case .parked:
+            // From here the epoll set owns it: another thread may take it as soon as it is armed.
+            register(request.pointee.ipcFd, tag: UInt64(UInt(bitPattern: request)), oneShot: true)
+        case .close:
+            FCGX_Free(request, 1)
+            state.withLock { spare.append(request) }
+        case .spare:
+            break
+        }
     }
 
     /// `server.allow_from` at accept, like PHP-FPM's `listen.allowed_clients`. Checked here, on the address
@@ -327,25 +330,19 @@ package final class FastCGIServer: @unchecked Sendable {
             case Self.wakeTag:
                 continue  // the stop: checked at the top
             case Self.listenTag:
-                // What waits in the backlog (up to one connection per request thread) is taken at once. The first
-                // one that already has its request to read is served by this thread; every other one joins the set
-                // as a kept one does, so a thread takes a connection only once it has bytes to read (a client that
-                // connects and sends nothing holds no thread) and new connections take their turns one by one
-                // among the kept ones. When the set is full (or at the stop) a connection is served at once.
-                var direct: UnsafeMutablePointer<FCGX_Request>?
-                for taken in 0..<workers {
-                    // Only what the set has room for: a connection accepted is served or parked, never dropped.
-                    if taken > 0 && !roomToPark() { break }
-                    guard let fd = acceptOne() else { break }
-                    let request = fresh(fd)
-                    if direct == nil && (Self.hasBytesToRead(fd) || !roomToPark()) {
-                        direct = request
-                    } else {
-                        _ = park(request, evenIfFull: true)  // room was checked; another thread may have parked since
-                    }
-                }
-                register(listenFD, tag: Self.listenTag, oneShot: true)  // the next connections may go to another thread
-                if let direct { return .connection(direct) }
+                let fd = acceptOne()
+                register(listenFD, tag: Self.listenTag, oneShot: true)  // the next connection may go to another thread
+                guard let fd else { continue }
+                // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
+                let (seconds, attoseconds) = requestTimeout.components
+                var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+                let request = freshRequest()
+                request.pointee.ipcFd = fd
+                // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
+                // the BEGIN_REQUEST record then sets it to what the web server asked for.
+                request.pointee.keepConnection = 1
+                return .connection(request)
             case let tag:
                 // A parked connection with a request (or a close) to read; one-shot, so no other thread has it.
                 let request = UnsafeMutablePointer<FCGX_Request>(bitPattern: UInt(tag))!
@@ -358,31 +355,6 @@ package final class FastCGIServer: @unchecked Sendable {
                 return .connection(request)
             }
         }
-    }
-
-    /// True when `fd` has bytes (or its end) to read now: nginx writes its request right after connecting, so a
-    /// connection accepted under load usually has.
-    private static func hasBytesToRead(_ fd: Int32) -> Bool {
-        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, 0) == 1
-    }
-
-    private func roomToPark() -> Bool {
-        state.withLock { parked.count < maxParked && !stopping }
-    }
-
-    /// A request struct for a connection just accepted.
-    private func fresh(_ fd: Int32) -> UnsafeMutablePointer<FCGX_Request> {
-        // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
-        let (seconds, attoseconds) = requestTimeout.components
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let request = freshRequest()
-        request.pointee.ipcFd = fd
-        // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
-        // the BEGIN_REQUEST record then sets it to what the web server asked for.
-        request.pointee.keepConnection = 1
-        return request
     }
 
     /// One connection from the listening socket, or nil (none waiting, a peer refused, or an error backed off).

@@ -68,23 +68,4 @@ struct KeepaliveTests {
             #expect(client.readUntilClosed().end == 0, "the stop closed the parked connection")
         }
     }
-
-    /// Clients that connect and send nothing hold no request thread: with twice as many silent connections open
-    /// as there are threads (and a request timeout far longer than the client waits), a request on a later
-    /// connection is answered, and each silent one is served once it speaks. A thread that took the oldest
-    /// connection in the backlog and read from it would sit there until the request timeout.
-    @Test func silentConnectionsHoldNoThread() throws {
-        let stack = try Stack(settings: ["server": ["request_workers": "2", "request_timeout": "300s"]])
-        defer { stack.shutdown() }
-        try stack.start()
-        let request = FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: "/healthz"))
-        let silent = try (0..<4).map { _ in try FastCGIClient(socketPath: stack.socketPath) }
-        let client = try FastCGIClient(socketPath: stack.socketPath)
-        try client.send(request)
-        #expect(try client.readResponse().status == 200)
-        for connection in silent {
-            try connection.send(request)
-            #expect(try connection.readResponse().status == 200)
-        }
-    }
 }
