@@ -3,7 +3,7 @@ import Logging
 import OrderdConfig
 import Testing
 import TestSupport
-// @testable: these tests read internals: OrderdOperations (LogLine, isJSONNumber, syslogPriority, timestamp).
+// @testable: these tests read internals: OrderdOperations (LogLine, syslogPriority, timestamp).
 @testable import OrderdOperations
 
 /// A closed line of `fields` in `format`, as text.
@@ -54,7 +54,7 @@ private func line(_ format: OrderdConfiguration.Log.Format, _ fields: [(String, 
         ("-", false), ("0x10", false), ("12a", false), ("0190a000-0000-7000", false),
     ])
     func numbersAreTheDecimalsADoubleHoldsExactly(_ text: String, _ isNumber: Bool) {
-        #expect(OrderdLogHandler.isJSONNumber(text) == isNumber)
+        #expect(LogLine.isJSONNumber(text) == isNumber)
     }
 
     @Test func jsonLinesTypeTheirNumbers() {

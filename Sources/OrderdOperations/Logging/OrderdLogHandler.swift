@@ -48,7 +48,7 @@ package struct OrderdLogHandler: LogHandler {
         line.field("ts", Self.timestamp())
         line.field("level", event.level.rawValue)
         line.field("msg", event.message.description)
-        for key in merged.keys.sorted() { line.field(key, Self.text(merged[key]!)) }
+        for key in merged.keys.sorted() { line.field(key, merged[key]!.description) }
         if event.level >= .error { line.field("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)") }
         line.close()
         line.bytes.append(UInt8(ascii: "\n"))
@@ -60,28 +60,6 @@ package struct OrderdLogHandler: LogHandler {
                 offset += written
             }
         }
-    }
-
-    /// A metadata value as the line shows it: a string as it is, without going through interpolation.
-    static func text(_ value: Logger.MetadataValue) -> String {
-        switch value {
-        case .string(let text): return text
-        case .stringConvertible(let convertible): return convertible.description
-        case .array, .dictionary: return value.description
-        }
-    }
-
-    /// A decimal number of at most 15 significant digits before the point (exact as a double, so a parser
-    /// reads back what was meant); longer digit strings, such as ids that happen to be all digits, stay strings.
-    static func isJSONNumber(_ text: String) -> Bool {
-        var bytes = Substring(text).utf8[...]
-        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
-        let integer = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }
-        guard !integer.isEmpty, integer.count <= 15, integer.count == 1 || integer.first != 0x30 else { return false }
-        let rest = bytes.dropFirst(integer.count)
-        if rest.isEmpty { return true }
-        guard rest.first == UInt8(ascii: "."), rest.count > 1 else { return false }
-        return rest.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 
     /// The syslog priority of a level: 7 debug (and trace), 6 info, 5 notice, 4 warning, 3 error, 2 critical.
@@ -134,7 +112,7 @@ struct LogLine {
             // sum them; everything else is a string.
             JSONWriter.appendQuoted(key, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
-            if OrderdLogHandler.isJSONNumber(value) {
+            if Self.isJSONNumber(value) {
                 bytes.append(contentsOf: value.utf8)
             } else {
                 JSONWriter.appendQuoted(value, to: &bytes)
@@ -155,6 +133,19 @@ struct LogLine {
     /// Ends the JSON object (nothing for logfmt); the caller adds the newline.
     mutating func close() {
         if json { bytes.append(UInt8(ascii: "}")) }
+    }
+
+    /// A decimal number of at most 15 significant digits before the point (exact as a double, so a parser
+    /// reads back what was meant); longer digit strings, such as ids that happen to be all digits, stay strings.
+    static func isJSONNumber(_ text: String) -> Bool {
+        var bytes = Substring(text).utf8[...]
+        if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
+        let integer = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }
+        guard !integer.isEmpty, integer.count <= 15, integer.count == 1 || integer.first != 0x30 else { return false }
+        let rest = bytes.dropFirst(integer.count)
+        if rest.isEmpty { return true }
+        guard rest.first == UInt8(ascii: "."), rest.count > 1 else { return false }
+        return rest.dropFirst().allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }
 
