@@ -18,20 +18,28 @@ package protocol FastCGIResponder: Sendable {
 /// The FastCGI responder: `workers` threads we own, each looping accept → handle → finish on libfcgi.
 ///
 /// Connections are handed out through one epoll set that every idle thread waits on: the listening socket and
-/// every idle kept-alive connection, each registered one-shot (`EPOLLONESHOT`), so the kernel gives a ready source
-/// to exactly one waiting thread, and the source stays out of the set until that thread re-arms it: the listening
-/// socket right after its `accept()` (which serialises `accept()`: Debian's libfcgi is built without
-/// `USE_LOCKING`), a kept connection when its request is done and it is parked again. A connection nginx keeps
-/// open (`fastcgi_keep_conn on`) waits in the set instead of pinning a thread the way libfcgi's own loop does
-/// (measured here: with keepalive 16 and 4 threads the plain loop served nothing in 2 runs of 6). The kernel
-/// reports ready sources in the order they became ready, so new connections and kept ones take turns.
+/// every connection waiting for its next request, each registered one-shot (`EPOLLONESHOT`), so the kernel gives a
+/// ready source to exactly one waiting thread, and the source stays out of the set until that thread re-arms it.
+/// The thread that gets the listening socket accepts what waits in the backlog (which serialises `accept()`:
+/// Debian's libfcgi is built without `USE_LOCKING`), serves the first connection that already has its request to
+/// read, puts the others into the set and re-arms the socket; a kept connection goes back into the set when its
+/// request is done. So a connection nginx keeps open (`fastcgi_keep_conn on`) waits in the set instead of pinning
+/// a thread the way libfcgi's own loop does (measured here: with keepalive 16 and 4 threads the plain loop served
+/// nothing in 2 runs of 6), and so does a client that connects and sends nothing, until `requestTimeout` has
+/// passed: then its read side is shut down and it is closed like any peer that went away. The kernel reports ready
+/// sources in the order they became ready, so new connections and kept ones take turns one by one.
+///
+/// At the stop, the threads serve every parked connection that never had a request (a client that connected is
+/// waiting for its answer) and every parked one with bytes to read, then close the other kept ones.
 ///
 /// Written against epoll directly: no listed package offers a blocking, thread-per-request readiness wait (NIO's
 /// selector belongs to its event loops). It replaced a leader/follower loop (one thread polled while the others
 /// queued on a mutex), which cost each request a mutex hand-off and a `poll()` whose set was rebuilt every time,
 /// and each parked connection a pipe write to interrupt the leader.
 // Invariant: the vars are touched only under `state` (`refusalLog`: by the thread holding the listening socket's
-// one-shot event), and each FCGX_Request has one owner at a time (a parked one: the epoll set's, until reported).
+// one-shot event), and each FCGX_Request has one owner at a time. A parked one belongs to `parked`: whoever takes
+// it out of the list under `state` owns it (the thread its event went to, or a thread draining at the stop); an
+// event for a connection no longer in the list is stale and ignored.
 package final class FastCGIServer: @unchecked Sendable {
     private let listenFD: Int32
     /// The set every idle request thread waits on: the listening socket, parked connections and `wakeFD`.
@@ -52,8 +60,12 @@ package final class FastCGIServer: @unchecked Sendable {
     private let responder: any FastCGIResponder
     private let logger: Logger
     private let state = PThreadMutex()
+    /// When the parked connections are next checked for clients that connected and never spoke (ns on the
+    /// continuous clock); the thread that moves it on does the check.
+    private let nextIdleCheck = Atomic<Int64>(0)
+    private let epoch = ContinuousClock.now
     private let deadlines: ReadDeadlines
-    private var parked: [UnsafeMutablePointer<FCGX_Request>] = []
+    private var parked: [Parked] = []
     private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
     private var stopping = false
     private var running = 0
@@ -173,7 +185,7 @@ package final class FastCGIServer: @unchecked Sendable {
         if finished {
             for thread in ownedThreads.withLock({ $0 }) { thread.join() }
             state.withLock {
-                for request in parked + spare {
+                for request in parked.map(\.request) + spare {
                     FCGX_Free(request, 1)
                     request.deallocate()
                 }
@@ -182,6 +194,14 @@ package final class FastCGIServer: @unchecked Sendable {
             }
         }
         return finished
+    }
+
+    /// A connection in the epoll set, waiting for its next request.
+    private struct Parked {
+        let request: UnsafeMutablePointer<FCGX_Request>
+        /// When it was accepted, for a connection never served yet (its client waits for an answer to a request it
+        /// has not sent yet); nil for a kept one.
+        let freshSince: ContinuousClock.Instant?
     }
 
     private enum Work {
@@ -237,29 +257,95 @@ package final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Parks a kept-alive connection in the epoll set, or returns the struct to the spare list.
+    /// Parks a kept-alive connection in the epoll set, or closes it and returns the struct to the spare list.
     private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
-        enum Fate { case parked, spare, close }
-        // Decided under the lock, against the stop and the limit on parked connections.
-        let fate = state.withLock { () -> Fate in
-            guard request.pointee.ipcFd >= 0 else {
-                spare.append(request)
-                return .spare
+        if request.pointee.ipcFd >= 0, park(request, fresh: false) { return }
+        if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
+        state.withLock { spare.append(request) }
+    }
+
+    /// Puts a connection into the epoll set until it has a request to read. A kept one is refused (false) when
+    /// `maxParked` connections are parked already or the server is stopping; a fresh one never is (its client waits
+    /// for an answer: the stop serves it, and the accepting thread checked for room before it accepted).
+    private func park(_ request: UnsafeMutablePointer<FCGX_Request>, fresh: Bool) -> Bool {
+        let parkedNow = state.withLock { () -> Bool in
+            guard fresh || (parked.count < maxParked && !stopping) else { return false }
+            parked.append(Parked(request: request, freshSince: fresh ? .now : nil))
+            return true
+        }
+        // From here the epoll set owns it: another thread may take it as soon as it is armed.
+        if parkedNow { register(request.pointee.ipcFd, tag: UInt64(UInt(bitPattern: request)), oneShot: true) }
+        return parkedNow
+    }
+
+    /// Takes a parked connection out of the list, so out of anyone else's reach; false if somebody took it first.
+    private func unpark(_ request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
+        state.withLock {
+            guard let index = parked.firstIndex(where: { $0.request == request }) else { return false }
+            parked.remove(at: index)
+            return true
+        }
+    }
+
+    /// At the stop: a parked connection that must still be served (never served yet, or with bytes to read now),
+    /// taken out of the list; nil when none is left.
+    private func unparkForStop() -> UnsafeMutablePointer<FCGX_Request>? {
+        state.withLock {
+            guard let index = parked.firstIndex(where: { $0.freshSince != nil || Self.hasBytesToRead($0.request.pointee.ipcFd) })
+            else { return nil }
+            return parked.remove(at: index).request
+        }
+    }
+
+    /// Once a second at most, by whichever thread wakes after it is due: shuts down the read side of each parked
+    /// connection accepted more than `requestTimeout` ago that has sent nothing. Its event then goes to a thread,
+    /// which reads the end and closes it like any peer that went away; the connection stays the list's until then,
+    /// so it is never closed under another thread.
+    private func closeSilentConnectionsIfDue() {
+        let now = ContinuousClock.now
+        let nanos = (now - epoch).nanos
+        let due = nextIdleCheck.load(ordering: .relaxed)
+        guard nanos >= due,
+            nextIdleCheck.compareExchange(expected: due, desired: nanos + 1_000_000_000, ordering: .relaxed).exchanged
+        else { return }
+        let oldest = now - requestTimeout
+        let silent = state.withLock { () -> Int in
+            var count = 0
+            for entry in parked {
+                guard let since = entry.freshSince, since < oldest else { continue }
+                shutdown(entry.request.pointee.ipcFd, Int32(SHUT_RD))
+                count += 1
             }
-            guard parked.count < maxParked && !stopping else { return .close }
-            parked.append(request)
-            return .parked
+            return count
         }
-        switch fate {
-        case .parked:
-            // From here the epoll set owns it: another thread may take it as soon as it is armed.
-            register(request.pointee.ipcFd, tag: UInt64(UInt(bitPattern: request)), oneShot: true)
-        case .close:
-            FCGX_Free(request, 1)
-            state.withLock { spare.append(request) }
-        case .spare:
-            break
+        if silent > 0 {
+            logger.debug("closing connections that sent no request within server.request_timeout", metadata: ["connections": "\(silent)"])
         }
+    }
+
+    /// True when `fd` has bytes (or its end) to read now: nginx writes its request right after connecting, so a
+    /// connection accepted under load usually has.
+    private static func hasBytesToRead(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) == 1
+    }
+
+    private func roomToPark() -> Bool {
+        state.withLock { parked.count < maxParked && !stopping }
+    }
+
+    /// A request struct for a connection just accepted.
+    private func fresh(_ fd: Int32) -> UnsafeMutablePointer<FCGX_Request> {
+        // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
+        let (seconds, attoseconds) = requestTimeout.components
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let request = freshRequest()
+        request.pointee.ipcFd = fd
+        // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
+        // the BEGIN_REQUEST record then sets it to what the web server asked for.
+        request.pointee.keepConnection = 1
+        return request
     }
 
     /// `server.allow_from` at accept, like PHP-FPM's `listen.allowed_clients`. Checked here, on the address
@@ -315,10 +401,14 @@ package final class FastCGIServer: @unchecked Sendable {
     private func nextConnection() -> Work {
         var event = epoll_event()
         while true {
-            if state.withLock({ stopping }) { return .stop }
+            if state.withLock({ stopping }) {
+                guard let request = unparkForStop() else { return .stop }
+                return .connection(request)
+            }
             // A timeout, not -1: an idle thread still shows it is alive (the systemd watchdog reads `heartbeats`).
             let ready = epoll_wait(epollFD, &event, 1, 1_000)
             heartbeatCount.add(1, ordering: .relaxed)
+            closeSilentConnectionsIfDue()
             if ready < 0 {
                 if errno == EINTR { continue }
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])
@@ -330,29 +420,30 @@ package final class FastCGIServer: @unchecked Sendable {
             case Self.wakeTag:
                 continue  // the stop: checked at the top
             case Self.listenTag:
-                let fd = acceptOne()
-                register(listenFD, tag: Self.listenTag, oneShot: true)  // the next connection may go to another thread
-                guard let fd else { continue }
-                // No FD_CLOEXEC: orderd never executes another program, so the extra fcntl per connection buys nothing.
-                let (seconds, attoseconds) = requestTimeout.components
-                var timeout = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
-                setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-                let request = freshRequest()
-                request.pointee.ipcFd = fd
-                // FCGX_Accept_r starts with FCGX_Finish_r, which closes the fd unless keepConnection is set;
-                // the BEGIN_REQUEST record then sets it to what the web server asked for.
-                request.pointee.keepConnection = 1
-                return .connection(request)
-            case let tag:
-                // A parked connection with a request (or a close) to read; one-shot, so no other thread has it.
-                let request = UnsafeMutablePointer<FCGX_Request>(bitPattern: UInt(tag))!
-                let stop = state.withLock { () -> Bool in
-                    if stopping { return true }  // still parked: freed by the stop
-                    parked.removeAll { $0 == request }
-                    return false
+                // What waits in the backlog (up to one connection per request thread) is taken at once. The first
+                // one that already has its request to read is served by this thread; every other one joins the set
+                // as a kept one does, so a thread takes a connection only once it has bytes to read and new
+                // connections take their turns one by one among the kept ones. When the set is full a connection
+                // is served at once.
+                var direct: UnsafeMutablePointer<FCGX_Request>?
+                for taken in 0..<workers {
+                    // Only what the set has room for: a connection accepted is served or parked, never dropped.
+                    if taken > 0 && !roomToPark() { break }
+                    guard let fd = acceptOne() else { break }
+                    let request = fresh(fd)
+                    if direct == nil && (Self.hasBytesToRead(fd) || !roomToPark()) {
+                        direct = request
+                    } else {
+                        _ = park(request, fresh: true)
+                    }
                 }
-                if stop { return .stop }
-                return .connection(request)
+                register(listenFD, tag: Self.listenTag, oneShot: true)  // the next connections may go to another thread
+                if let direct { return .connection(direct) }
+            case let tag:
+                // A parked connection with a request (or its end) to read; one-shot, so no other thread got this
+                // event, but a thread draining at the stop may have taken the connection already.
+                let request = UnsafeMutablePointer<FCGX_Request>(bitPattern: UInt(tag))!
+                if unpark(request) { return .connection(request) }
             }
         }
     }

@@ -68,4 +68,72 @@ struct KeepaliveTests {
             #expect(client.readUntilClosed().end == 0, "the stop closed the parked connection")
         }
     }
+
+    /// Clients that connect and send nothing hold no request thread: with twice as many silent connections open
+    /// as there are threads (and a request timeout far longer than the client waits), a request on a later
+    /// connection is answered, and each silent one is served once it speaks. A thread that took the oldest
+    /// connection in the backlog and read from it would sit there until the request timeout.
+    @Test func silentConnectionsHoldNoThread() throws {
+        let stack = try Stack(settings: ["server": ["request_workers": "2", "request_timeout": "300s"]])
+        defer { stack.shutdown() }
+        try stack.start()
+        let request = FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: "/healthz"))
+        let silent = try (0..<4).map { _ in try FastCGIClient(socketPath: stack.socketPath) }
+        let client = try FastCGIClient(socketPath: stack.socketPath)
+        try client.send(request)
+        #expect(try client.readResponse().status == 200)
+        for connection in silent {
+            try connection.send(request)
+            #expect(try connection.readResponse().status == 200)
+        }
+    }
+
+    /// A connection that sends nothing waits in the epoll set only as long as a request may take to arrive
+    /// (`server.request_timeout`), then orderd closes it, while the other connections are served. Parked
+    /// connections without that limit would stay open until the client's own read timeout (20 s) ends the wait
+    /// here with EAGAIN instead of the orderly close.
+    @Test func aSilentConnectionIsClosedAfterTheRequestTimeout() throws {
+        let stack = try Stack(settings: ["server": ["request_workers": "2", "request_timeout": "1s"]])
+        defer { stack.shutdown() }
+        try stack.start()
+        let silent = try (0..<3).map { _ in try FastCGIClient(socketPath: stack.socketPath) }
+        let client = try FastCGIClient(socketPath: stack.socketPath)
+        try client.send(FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: "/healthz")))
+        #expect(try client.readResponse().status == 200)
+        for connection in silent {
+            let (bytes, end) = connection.readUntilClosed()
+            #expect(end == 0 && bytes.isEmpty, "closed without an answer, before the client gave up: end \(end), \(bytes.count) bytes")
+        }
+    }
+
+    /// A stop serves every connection orderd accepted that is waiting for its request, even one whose request
+    /// arrives after the signal: its client connected and is owed an answer (nginx answers 502 when a
+    /// connection it wrote a request to is closed). Connections never accepted stay in the listening socket's
+    /// backlog for the next process, and a kept connection between requests is closed.
+    @Test func aStopAnswersTheConnectionsItAccepted() throws {
+        let stack = try Stack(settings: ["server": ["request_workers": "2"]])
+        defer { stack.shutdown() }
+        try stack.start()
+        let pid = try #require(stack.orderd?.processIdentifier)
+        func sockets() -> Int {
+            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
+            return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("socket:") }.count
+        }
+        let kept = try FastCGIClient(socketPath: stack.socketPath)
+        try kept.send(FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: "/healthz"), keepConnection: true))
+        #expect(try kept.readResponse().status == 200)
+        let before = sockets()
+        let waiting = try FastCGIClient(socketPath: stack.socketPath)
+        let silent = try FastCGIClient(socketPath: stack.socketPath)
+        // Both accepted (an outcome to wait for, bounded): they are orderd's now, not the backlog's.
+        let acceptedBy = ContinuousClock.now + .seconds(20)
+        while sockets() < before + 2 && ContinuousClock.now < acceptedBy { usleep(10_000) }
+        try #require(sockets() >= before + 2, "orderd accepted both connections")
+        kill(pid, SIGTERM)
+        try waiting.send(FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: "/orders/none")))
+        #expect(try waiting.readResponse().status == 404, "the request sent after the signal was answered")
+        silent.halfClose()  // a client that gives up: its connection ends without a request
+        #expect(kept.readUntilClosed().end == 0, "the stop closed the kept connection")
+        #expect(stack.stopOrderd(signal: SIGTERM, timeout: .seconds(20)) == 0)
+    }
 }
