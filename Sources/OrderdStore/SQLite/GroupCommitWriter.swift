@@ -288,6 +288,7 @@ final class GroupCommitWriter {
 
     private let connection: SQLiteConnection
     private let queue: WriteQueue
+    private let walRestart: WALRestart
     private let idempotencyTTLMillis: Int64
     private let steps: [OrderWriteStep]
     private let tuning: Tuning
@@ -304,6 +305,7 @@ final class GroupCommitWriter {
 
     init(
         connection: SQLiteConnection,
+        walRestart: WALRestart,
         queue: WriteQueue,
         idempotencyTTL: Duration,
         steps: [OrderWriteStep],
@@ -312,6 +314,7 @@ final class GroupCommitWriter {
         retention: Duration = .zero
     ) {
         self.connection = connection
+        self.walRestart = walRestart
         self.queue = queue
         self.idempotencyTTLMillis = idempotencyTTL.millis
         self.steps = steps
@@ -339,6 +342,8 @@ final class GroupCommitWriter {
                 }
                 if !batch.isEmpty { deletedInBatch = commit(batch, deletingDone: retentionDue) }
             }
+            // After the batch's requests were answered: the next batch waits for it instead.
+            walRestart.runIfRequested(on: connection)
             if ContinuousClock.now >= nextPurge {
                 let maybeMore = purgeExpiredKeys()
                 nextPurge = maybeMore ? .now : .now + tuning.purgeInterval

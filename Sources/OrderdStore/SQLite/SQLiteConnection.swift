@@ -81,6 +81,15 @@ final class SQLiteConnection: @unchecked Sendable {
         try statement.step()
     }
 
+    /// A PASSIVE checkpoint: copies what it can of the WAL into the database without waiting for anyone. Returns
+    /// the WAL's size in frames (pages), or nil when it could not run (another connection was checkpointing).
+    func checkpointPassive() -> Int? {
+        var walFrames: Int32 = 0
+        var checkpointed: Int32 = 0
+        let status = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed)
+        return status == SQLITE_OK ? Int(walFrames) : nil
+    }
+
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(db)) }
 

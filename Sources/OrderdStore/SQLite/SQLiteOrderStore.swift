@@ -113,8 +113,10 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         // Fail now, not on the first GET, if read-only connections cannot be opened.
         try readers.withConnection { (_: SQLiteConnection) throws(StoreError) in }
 
+        let walRestart = WALRestart()
         let writer = GroupCommitWriter(
             connection: writerConnection,
+            walRestart: walRestart,
             queue: queue,
             idempotencyTTL: idempotencyTTL,
             steps: writeSteps,
@@ -124,7 +126,7 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         )
         let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
         _ = try Self.configure(checkpointConnection, store, setWAL: false)
-        checkpointer = WALCheckpointer(connection: checkpointConnection)
+        checkpointer = WALCheckpointer(connection: checkpointConnection, restart: walRestart)
         try checkpointer.start()
         do {
             writerThread = try OwnedThread(name: "orderd-writer") { writer.run() }
