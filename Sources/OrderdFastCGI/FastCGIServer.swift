@@ -20,10 +20,10 @@ package protocol FastCGIResponder: Sendable {
 /// Connections are handed out through one epoll set that every idle thread waits on: the listening socket and
 /// every connection waiting for its next request, each registered one-shot (`EPOLLONESHOT`), so the kernel gives a
 /// ready source to exactly one waiting thread, and the source stays out of the set until that thread re-arms it.
-/// The thread that gets the listening socket accepts what waits in the backlog (which serialises `accept()`:
-/// Debian's libfcgi is built without `USE_LOCKING`), serves the first connection that already has its request to
-/// read, puts the others into the set and re-arms the socket; a kept connection goes back into the set when its
-/// request is done. So a connection nginx keeps open (`fastcgi_keep_conn on`) waits in the set instead of pinning
+/// The thread that gets the listening socket accepts (which serialises `accept()`: Debian's libfcgi is built
+/// without `USE_LOCKING`), serves a new connection once it has its request to read, puts one that has not into
+/// the set (`takeFromBacklog` says when it takes the whole backlog) and re-arms the socket; a kept connection goes
+/// back into the set when its request is done. So a connection nginx keeps open (`fastcgi_keep_conn on`) waits in the set instead of pinning
 /// a thread the way libfcgi's own loop does (measured here: with keepalive 16 and 4 threads the plain loop served
 /// nothing in 2 runs of 6), and so does a client that connects and sends nothing, until `requestTimeout` has
 /// passed: then its read side is shut down and it is closed like any peer that went away. The kernel reports ready

@@ -85,8 +85,7 @@ final class SQLiteConnection: @unchecked Sendable {
     /// the WAL's size in frames (pages), or nil when it could not run (another connection was checkpointing).
     func checkpointPassive() -> Int? {
         var walFrames: Int32 = 0
-        var checkpointed: Int32 = 0
-        let status = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &checkpointed)
+        let status = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, nil)
         return status == SQLITE_OK ? Int(walFrames) : nil
     }
 
