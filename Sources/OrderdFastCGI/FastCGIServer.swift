@@ -23,10 +23,11 @@ package protocol FastCGIResponder: Sendable {
 /// The thread that gets the listening socket accepts (which serialises `accept()`: Debian's libfcgi is built
 /// without `USE_LOCKING`), serves a new connection once it has its request to read, puts one that has not into
 /// the set (`takeFromBacklog` says when it takes the whole backlog) and re-arms the socket; a kept connection goes
-/// back into the set when its request is done. So a connection nginx keeps open (`fastcgi_keep_conn on`) waits in the set instead of pinning
-/// a thread the way libfcgi's own loop does (measured here: with keepalive 16 and 4 threads the plain loop served
-/// nothing in 2 runs of 6), and so does a client that connects and sends nothing, until `requestTimeout` has
-/// passed: then its read side is shut down and it is closed like any peer that went away. The kernel reports ready
+/// back into the set when its request is done. So a connection nginx keeps open (`fastcgi_keep_conn on`) waits in
+/// the set instead of pinning a thread the way libfcgi's own loop does (measured here: with keepalive 16 and 4
+/// threads the plain loop served nothing in 2 runs of 6), and so does a client that connects and sends nothing,
+/// until `requestTimeout` has passed: then the read-deadline watchdog shuts its read side and it is closed like
+/// any peer that went away. The kernel reports ready
 /// sources in the order they became ready, so new connections and kept ones take turns one by one.
 ///
 /// At the stop, the threads serve every parked connection that never had a request (a client that connected is
@@ -60,10 +61,6 @@ package final class FastCGIServer: @unchecked Sendable {
     private let responder: any FastCGIResponder
     private let logger: Logger
     private let state = PThreadMutex()
-    /// When the parked connections are next checked for clients that connected and never spoke (ns on the
-    /// continuous clock); the thread that moves it on does the check.
-    private let nextIdleCheck = Atomic<Int64>(0)
-    private let epoch = ContinuousClock.now
     private let deadlines: ReadDeadlines
     private var parked: [Parked] = [] {
         didSet { parkedHint.store(parked.count, ordering: .relaxed) }
@@ -158,7 +155,7 @@ package final class FastCGIServer: @unchecked Sendable {
         let flags = fcntl(listenFD, F_GETFL)
         _ = fcntl(listenFD, F_SETFL, flags | O_NONBLOCK)
         register(listenFD, tag: Self.listenTag, oneShot: true)
-        deadlines.start()
+        deadlines.start { [self] now in closeSilentConnections(at: now) }
         state.withLock { running = workers }
         for slot in 0..<workers {
             do {
@@ -263,8 +260,10 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// Parks a kept-alive connection in the epoll set, or closes it and returns the struct to the spare list.
     private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
-        if request.pointee.ipcFd >= 0, park(request, fresh: false) { return }
-        if request.pointee.ipcFd >= 0 { FCGX_Free(request, 1) }
+        if request.pointee.ipcFd >= 0 {
+            if park(request, fresh: false) { return }
+            FCGX_Free(request, 1)
+        }
         state.withLock { spare.append(request) }
     }
 
@@ -273,7 +272,7 @@ package final class FastCGIServer: @unchecked Sendable {
     /// for an answer: the stop serves it, and the accepting thread checked for room before it accepted).
     private func park(_ request: UnsafeMutablePointer<FCGX_Request>, fresh: Bool) -> Bool {
         let parkedNow = state.withLock { () -> Bool in
-            guard fresh || (parked.count < maxParked && !stopping) else { return false }
+            guard fresh || hasRoomToPark else { return false }
             parked.append(Parked(request: request, freshSince: fresh ? .now : nil))
             return true
         }
@@ -302,17 +301,12 @@ package final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Once a second at most, by whichever thread wakes after it is due: shuts down the read side of each parked
-    /// connection accepted more than `requestTimeout` ago that has sent nothing. Its event then goes to a thread,
-    /// which reads the end and closes it like any peer that went away; the connection stays the list's until then,
-    /// so it is never closed under another thread.
-    private func closeSilentConnectionsIfDue() {
-        let now = ContinuousClock.now
-        let nanos = (now - epoch).nanos
-        let due = nextIdleCheck.load(ordering: .relaxed)
-        guard nanos >= due,
-            nextIdleCheck.compareExchange(expected: due, desired: nanos + 1_000_000_000, ordering: .relaxed).exchanged
-        else { return }
+    /// Called by the read-deadline watchdog at each of its checks (every 100 ms), off the request threads: shuts the
+    /// read side of each parked connection accepted more than `requestTimeout` ago that has sent nothing. Its event
+    /// then goes to a thread, which reads the end and closes it like any peer that went away; the connection stays
+    /// the list's until then, so it is never closed under another thread.
+    private func closeSilentConnections(at now: ContinuousClock.Instant) {
+        guard parkedHint.load(ordering: .relaxed) > 0 else { return }
         let oldest = now - requestTimeout
         let silent = state.withLock { () -> Int in
             var count = 0
@@ -338,8 +332,11 @@ package final class FastCGIServer: @unchecked Sendable {
         return poll(&entry, 1, Int32(wait.millis)) == 1
     }
 
+    /// Read under `state`.
+    private var hasRoomToPark: Bool { parked.count < maxParked && !stopping }
+
     private func roomToPark() -> Bool {
-        state.withLock { parked.count < maxParked && !stopping }
+        state.withLock { hasRoomToPark }
     }
 
     /// A request struct for a connection just accepted.
@@ -416,7 +413,6 @@ package final class FastCGIServer: @unchecked Sendable {
             // A timeout, not -1: an idle thread still shows it is alive (the systemd watchdog reads `heartbeats`).
             let ready = epoll_wait(epollFD, &event, 1, 1_000)
             heartbeatCount.add(1, ordering: .relaxed)
-            closeSilentConnectionsIfDue()
             if ready < 0 {
                 if errno == EINTR { continue }
                 logger.critical("epoll_wait failed", metadata: ["errno": "\(errno)"])

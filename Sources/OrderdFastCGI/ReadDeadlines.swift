@@ -30,9 +30,11 @@ final class ReadDeadlines: Sendable {
 
     /// Without the watchdog a stalled peer could hold a request thread for good, so a thread that cannot start
     /// stops the process (it is among the first threads started: the machine is out of threads).
-    func start() {
+    /// - Parameter alsoAtEachCheck: run by the watchdog after each check of the slots, with the check's time (the
+    ///   server's own deadline: connections parked silent for too long).
+    func start(alsoAtEachCheck: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in }) {
         do {
-            try watchdog.start { [self] context in run(context) }
+            try watchdog.start { [self] context in run(context, alsoAtEachCheck) }
         } catch {
             fatalError("\(error)")
         }
@@ -61,7 +63,7 @@ final class ReadDeadlines: Sendable {
         slots.withLock { $0[slot].fired }
     }
 
-    private func run(_ context: BackgroundThread.Context) {
+    private func run(_ context: BackgroundThread.Context, _ alsoAtEachCheck: (ContinuousClock.Instant) -> Void) {
         var next: ContinuousClock.Instant
         repeat {
             let now = ContinuousClock.now
@@ -72,6 +74,7 @@ final class ReadDeadlines: Sendable {
                     slots[index].fired = true
                 }
             }
+            alsoAtEachCheck(now)
         } while context.wait(until: next)
     }
 }

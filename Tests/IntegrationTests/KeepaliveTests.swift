@@ -6,6 +6,11 @@ import Testing
 /// (measured here: p99 of seconds, whole runs with nothing served); orderd parks idle connections instead.
 @Suite(.serialized, .timeLimit(.minutes(10)))
 struct KeepaliveTests {
+    /// Sockets the process has open (its listening socket among them).
+    static func sockets(of pid: pid_t) -> Int {
+        ProcessProbe.fdTargets(pid).filter { $0.hasPrefix("socket:") }.count
+    }
+
     @Test func keptConnectionsDoNotPinTheRequestThreads() throws {
         try withRunningStack(settings: ["server": ["request_workers": "2"]], keepalive: true) { stack in
             struct Sample { var status: Int; var seconds: Double }
@@ -37,10 +42,8 @@ struct KeepaliveTests {
             #expect(p99 < 1.0, "no request waits behind an idle kept connection (p99 \(p99) s)")
             // nginx really kept its connections: they stay open at orderd, parked, after the load.
             let pid = try #require(stack.orderd?.processIdentifier)
-            let sockets = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").filter {
-                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("socket:")
-            }
-            #expect(sockets.count > 4, "kept connections parked at orderd: \(sockets.count - 1)")
+            let sockets = Self.sockets(of: pid)
+            #expect(sockets > 4, "kept connections parked at orderd: \(sockets - 1)")
         }
     }
 
@@ -115,10 +118,7 @@ struct KeepaliveTests {
         defer { stack.shutdown() }
         try stack.start()
         let pid = try #require(stack.orderd?.processIdentifier)
-        func sockets() -> Int {
-            let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd")) ?? []
-            return fds.filter { ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\($0)")) ?? "").hasPrefix("socket:") }.count
-        }
+        func sockets() -> Int { Self.sockets(of: pid) }
         let kept = try FastCGIClient(socketPath: stack.socketPath)
         try kept.send(FastCGIClient.wholeRequest(FastCGIClient.httpParams(method: "GET", uri: "/healthz"), keepConnection: true))
         #expect(try kept.readResponse().status == 200)

@@ -362,7 +362,7 @@ final class GroupCommitWriter {
         // readers and checkpointer first), `sqlite3_close` itself gets the exclusive lock without waiting,
         // checkpoints the rest and deletes the WAL, so a clean stop still leaves the database complete on its
         // own; when it is not, the lock is refused at once and the WAL stays for the others.
-        try? connection.run("PRAGMA wal_checkpoint(PASSIVE)")
+        _ = connection.checkpointPassive()
         connection.close()
     }
 

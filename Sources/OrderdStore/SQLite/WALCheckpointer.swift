@@ -75,8 +75,7 @@ final class WALRestart: Sendable {
     /// Called by the writer between transactions: runs the checkpoint on its connection if one was asked for.
     /// One that could not run (the checkpointer's own pass held the lock) stays asked for.
     func runIfRequested(on connection: SQLiteConnection) {
-        guard wanted.load(ordering: .relaxed) else { return }
-        wanted.store(false, ordering: .relaxed)
+        guard wanted.exchange(false, ordering: .relaxed) else { return }
         if connection.checkpointPassive() == nil { request() }
     }
 }
