@@ -310,6 +310,14 @@ wait_socket() { # name [socket pid]: default $SOCK and $BACKEND_PID
     return 1
 }
 fresh_db() { rm -f "$RUN/$1.db" "$RUN/$1.db-wal" "$RUN/$1.db-shm"; }
+wal_watch() { # FILE OUT ROUNDS: FILE's largest size in bytes so far, written to OUT, read every 0.5 s for at most ROUNDS reads
+    local peak=0 size round
+    for ((round = 0; round < $3; round++)); do
+        size=$(stat -c %s "$1" 2>/dev/null || echo 0)
+        if [ "$size" -gt "$peak" ]; then peak=$size; echo "$peak" > "$2"; fi
+        sleep 0.5
+    done
+}
 start_c() { # db mode: none|full|normal
     rm -f "$SOCK"
     local args=(-t "$THREADS")
@@ -685,7 +693,16 @@ run_backend() { # backend scenario keepalive
             PROFILE_NREQ=$(sed -n 's/^request_workers *= *\([0-9]*\).*/\1/p' "$RUN/orderd.ini" | tail -1)
             PROFILE_NREQ=${PROFILE_NREQ:-$SHIPPED_THREADS}
         fi
+        # orderd's WAL file: its largest size over the row (warm-up and measured run), read twice a second. A WAL
+        # that never starts over grows for as long as orders come in; this figure shows it in the report.
+        local wal_pid=""
+        if [[ "$backend" == orderd* ]] && [ "$method" = POST ]; then
+            rm -f "$RUN/wal.peak"
+            wal_watch "$RUN/orderd.db-wal" "$RUN/wal.peak" $(((WARMUP + DUR_S + 30) * 2)) &
+            wal_pid=$!
+        fi
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
+        [ -z "$wal_pid" ] || { kill "$wal_pid" 2>/dev/null; wait "$wal_pid" 2>/dev/null || true; }
         BACKEND_CPU_PIDS="" PROFILE_PID=""
     else
         NOTES+=("$backend $scenario keepalive=$ka c=$CONNS skipped: probe $method $path wanted $expect, got $PROBE_ANSWER")
@@ -698,7 +715,9 @@ run_backend() { # backend scenario keepalive
         # keeps it for the next start). A row with many of them spent less CPU per order than the work costs.
         local fu
         fu=$(sqlite3 "$RUN/orderd.db" "SELECT count(*) FILTER (WHERE state = 'done') || ' done, ' || count(*) FILTER (WHERE state = 'pending') || ' pending' FROM tasks" 2>/dev/null || echo "not read")
-        ORDERD_FOLLOWUPS+=("$label, c=$CONNS, $scenario, keepalive $ka: $fu")
+        local wal="not read"
+        [ -s "$RUN/wal.peak" ] && wal="$(awk '{ printf "%.1f", $1 / 1048576 }' "$RUN/wal.peak") MiB"
+        ORDERD_FOLLOWUPS+=("$label, c=$CONNS, $scenario, keepalive $ka: $fu; WAL peak $wal")
     fi
     if [ "$backend" = go ]; then
         # what the pattern dropped: the counts it printed on exit (bench/go/main.go), one line per run
@@ -1246,7 +1265,8 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
 non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queued when it stopped (the pattern keeps no record of either):" \
         "${GO_FOLLOWUPS[@]}"
     bullets "orderd's durable follow-up tasks (SMS, audit) after each POST row, read from its database once it stopped: done, and
-still pending (left in the outbox for the next start, so not in that row's CPU per order):" "${ORDERD_FOLLOWUPS[@]}"
+still pending (left in the outbox for the next start, so not in that row's CPU per order); and the largest size its SQLite WAL
+file reached during the row (read twice a second: a WAL that starts over stays within a few tens of MiB; one that grows with every row never did):" "${ORDERD_FOLLOWUPS[@]}"
     # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
     # request at FULL and at NORMAL, measured above in this same run, per connection count. The C responder is
     # taken at its best upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
