@@ -62,7 +62,9 @@ package final class FastCGIServer: @unchecked Sendable {
     private let logger: Logger
     private let state = PThreadMutex()
     private let deadlines: ReadDeadlines
-    private var parked: [Parked] = [] {
+    /// The connections in the epoll set, by their FCGX_Request (their entry's tag): the thread an event goes to
+    /// takes its connection out with one lookup, however many wait (up to `maxParked`, when silent clients fill it).
+    private var parked: [UnsafeMutablePointer<FCGX_Request>: Parked] = [:] {
         didSet { parkedHint.store(parked.count, ordering: .relaxed) }
     }
     /// `parked.count`, readable without the lock: whether the thread that accepts takes the whole backlog.
@@ -186,7 +188,7 @@ package final class FastCGIServer: @unchecked Sendable {
         if finished {
             for thread in ownedThreads.withLock({ $0 }) { thread.join() }
             state.withLock {
-                for request in parked.map(\.request) + spare {
+                for request in Array(parked.keys) + spare {
                     FCGX_Free(request, 1)
                     request.deallocate()
                 }
@@ -199,7 +201,6 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// A connection in the epoll set, waiting for its next request.
     private struct Parked {
-        let request: UnsafeMutablePointer<FCGX_Request>
         /// When it was accepted, for a connection never served yet (its client waits for an answer to a request it
         /// has not sent yet); nil for a kept one.
         let freshSince: ContinuousClock.Instant?
@@ -273,7 +274,7 @@ package final class FastCGIServer: @unchecked Sendable {
     private func park(_ request: UnsafeMutablePointer<FCGX_Request>, fresh: Bool) -> Bool {
         let parkedNow = state.withLock { () -> Bool in
             guard fresh || hasRoomToPark else { return false }
-            parked.append(Parked(request: request, freshSince: fresh ? .now : nil))
+            parked[request] = Parked(freshSince: fresh ? .now : nil)
             return true
         }
         // From here the epoll set owns it: another thread may take it as soon as it is armed. A fresh fd is not
@@ -284,20 +285,19 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// Takes a parked connection out of the list, so out of anyone else's reach; false if somebody took it first.
     private func unpark(_ request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
-        state.withLock {
-            guard let index = parked.firstIndex(where: { $0.request == request }) else { return false }
-            parked.remove(at: index)
-            return true
-        }
+        state.withLock { parked.removeValue(forKey: request) != nil }
     }
 
     /// At the stop: a parked connection that must still be served (never served yet, or with bytes to read now),
     /// taken out of the list; nil when none is left.
     private func unparkForStop() -> UnsafeMutablePointer<FCGX_Request>? {
         state.withLock {
-            guard let index = parked.firstIndex(where: { $0.freshSince != nil || Self.hasBytesToRead($0.request.pointee.ipcFd, within: .zero) })
+            guard
+                let request = parked.first(where: { $0.value.freshSince != nil || Self.hasBytesToRead($0.key.pointee.ipcFd, within: .zero) })?
+                    .key
             else { return nil }
-            return parked.remove(at: index).request
+            parked[request] = nil
+            return request
         }
     }
 
@@ -310,9 +310,9 @@ package final class FastCGIServer: @unchecked Sendable {
         let oldest = now - requestTimeout
         let silent = state.withLock { () -> Int in
             var count = 0
-            for entry in parked {
+            for (request, entry) in parked {
                 guard let since = entry.freshSince, since < oldest else { continue }
-                shutdown(entry.request.pointee.ipcFd, Int32(SHUT_RD))
+                shutdown(request.pointee.ipcFd, Int32(SHUT_RD))
                 count += 1
             }
             return count
