@@ -68,7 +68,37 @@ def main():
     for key, (measure, value) in go.items():
         if key not in swift:
             print(f"| {measure} (Go only: executor-bench has no such figure) | – | {value} | – |")
+    goals(swift, go)
     return 0
+
+
+def goals(swift, go):
+    """The executor's goals, each line saying met or not met: no-op tasks/s at least Go's, trySubmit's p99 with busy
+    workers at most Go's send p99, and the wake of a parked worker within 5 µs at p99."""
+    def figure(name):
+        for key, (measure, value) in swift.items():
+            if measure.startswith(name) or name in measure:
+                g = go.get(key)
+                return numbers(value), (numbers(g[1]) if g else [])
+        return [], []
+
+    lines = []
+    mine, theirs = figure("no-op tasks/s")
+    if len(mine) == len(theirs) == 1 and theirs[0] > 0:
+        r = mine[0] / theirs[0]
+        lines.append(f"- no-op tasks/s at least Go's: {r:.2f}× ({'met' if r >= 1 else 'not met'})")
+    mine, theirs = figure("workers busy")
+    if len(mine) == len(theirs) == 3 and theirs[1] > 0:
+        r = mine[1] / theirs[1]
+        lines.append(f"- trySubmit p99 with busy workers at most Go's send p99: {mine[1]:.0f} ns, {r:.2f}× ({'met' if r <= 1 else 'not met'})")
+    mine, _ = figure("wake ns")
+    if len(mine) == 3:
+        lines.append(f"- the wake of a parked worker within 5 µs at p99: {mine[1] / 1000:.1f} µs ({'met' if mine[1] <= 5000 else 'not met'})")
+    if lines:
+        print()
+        print("Against the executor's goals:")
+        print()
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1267,27 +1267,8 @@ non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queu
     bullets "orderd's durable follow-up tasks (SMS, audit) after each POST row, read from its database once it stopped: done, and
 still pending (left in the outbox for the next start, so not in that row's CPU per order); and the largest size its SQLite WAL
 file reached during the row (read twice a second: a WAL that starts over stays within a few tens of MiB; one that grows with every row never did):" "${ORDERD_FOLLOWUPS[@]}"
-    # The durable-order goals: orderd as shipped (synchronous=full) against the C responder's one commit per
-    # request at FULL and at NORMAL, measured above in this same run, per connection count. The C responder is
-    # taken at its best upstream-keepalive setting (keepalive starves it), so a keepalive row never flatters orderd.
-    awk -F'\t' '
-        $1 == "C" && $2 == "POST /orders FULL" && $4 > cfull[$10] { cfull[$10] = $4; cfullk[$10] = $3 }
-        $1 == "C" && $2 == "POST /orders NORMAL" && $4 > cnormal[$10] { cnormal[$10] = $4; cnormalk[$10] = $3 }
-        $1 ~ /^orderd as shipped/ && $2 == "POST /orders FULL" {
-            o[$10, $3] = $4; if (!($10 in seen)) { seen[$10] = 1; order[++n] = $10 }; if (!($3 in kseen)) { kseen[$3] = 1; ka[++nk] = $3 } }
-        END {
-            head = 0
-            for (i = 1; i <= n; i++) {
-                c = order[i]
-                if (cfull[c] == 0 || cnormal[c] == 0) continue
-                if (!head++) { print ""; print "Durable POST /orders: orderd as shipped (synchronous=full) against the C responder at its best keepalive setting:" }
-                for (j = 1; j <= nk; j++) {
-                    if (!((c, ka[j]) in o)) continue
-                    v = o[c, ka[j]]
-                    printf "- %d connections, orderd keepalive %s (%d req/s): %.2f× C at FULL (keepalive %s, %d req/s; goal >= 1.5), %.2f× C at NORMAL (keepalive %s, %d req/s; goal >= 0.8)\n", c, ka[j], v, v / cfull[c], cfullk[c], cfull[c], v / cnormal[c], cnormalk[c], cnormal[c]
-                }
-            }
-        }' "$ROWS"
+    # Each goal of orderd as shipped against the peers of this run, met or not (bench/goals.py says which).
+    python3 "$REPO/bench/goals.py" "$ROWS"
     fi
     if [ -s "$PROF_ROWS" ]; then
         echo
