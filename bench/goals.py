@@ -90,7 +90,7 @@ def main():
             r = cpu / row[2]
             parts.append(f"{r:.2f}× {peer} ({row[2]:.0f} µs; {judge(r <= limit)})")
         if parts:
-            lines.append(f"  - {conns} connections, keepalive {ka}, {scenario[13:]}: {cpu:.0f} µs, " + ", ".join(parts))
+            lines.append(f"  - {conns} connections, keepalive {ka}, {scenario.split()[-1]}: {cpu:.0f} µs, " + ", ".join(parts))
     if lines:
         print("- CPU per order (at most 1.0× Go's and PHP-FPM's; at most 1.5× C's at FULL):")
         print("\n".join(lines))
@@ -121,7 +121,7 @@ def main():
             continue
         p99 = rows[("shipped",) + key][1]
         r = p99 / c[1]
-        lines.append(f"  - {key[2]} connections, {key[0][13:]}: {p99:.2f} ms, {r:.2f}× C's {c[1]:.2f} ({judge(r <= 1.5)})")
+        lines.append(f"  - {key[2]} connections, {key[0].split()[-1]}: {p99:.2f} ms, {r:.2f}× C's {c[1]:.2f} ({judge(r <= 1.5)})")
     if lines:
         print("- Tail, keepalive off (p99 at most 1.5× C's in the same row):")
         print("\n".join(lines))

@@ -77,7 +77,8 @@
 # writes bench/results/<date>.<scenarios>.md instead, e.g. 2026-11-27.isolation.md), and beside it, when the
 # backends ran, <date>[.<scenarios>].svg: req/s and CPU µs/order per backend, POST rows at the first CONNS,
 # keepalive off, drawn by bench/chart.py from this run's rows (the .md links it); with PROFILE, a section on where
-# orderd's CPU goes per thread group (and perf's top symbols) in the profiled rows; raw wrk output in
+# orderd's CPU goes per thread group (and perf's top symbols) in the profiled rows; each performance goal judged,
+# met or not (bench/goals.py for the backends rows, bench/executor_table.py for the executor's); raw wrk output in
 # bench/results/<date>.raw (gitignored). Figures move by tens of percent between sittings on a
 # shared 2-core machine: compare rows of one run, not runs of different days.
 set -euo pipefail
