@@ -39,7 +39,7 @@ RELEASE_FLAGS := $(SCRATCH_FLAG) -c release --static-swift-stdlib
 PORT ?= 8080
 RUN_DIR ?= $(CURDIR)/.run
 CONFIG ?=
-KEEPALIVE ?= off
+KEEPALIVE ?= on
 
 PREFIX ?= /usr/local
 DESTDIR ?=

@@ -11,7 +11,7 @@
 #                          at most 107 bytes, the sun_path limit). Repeat it for several instances:
 #                          one upstream `server` line each, with the shipped line's parameters.
 #   --port PORT            loopback port: the server listens on 127.0.0.1:PORT.
-#   --keepalive on|off     upstream keepalive + fastcgi_keep_conn (default: off, as shipped).
+#   --keepalive on|off     upstream keepalive + fastcgi_keep_conn (default: on, as shipped).
 #   --keepalive-conns N    idle kept connections per nginx worker when --keepalive on (default: as shipped, 16).
 #   --orders-limit RATE:BURST  limit_req on POST /orders per client address (default: as shipped,
 #                          20r/s:40); e.g. 1r/m:1 for a test of the 429, 100000r/s:100000 for a load
@@ -25,7 +25,7 @@
 #
 # Only these lines change: `listen` (→ 127.0.0.1:PORT), the upstream `server unix:` path, the
 # limit_req rate and burst of POST /orders (--orders-limit),
-# access/error log paths, and the two keepalive lines. Output is deterministic: the same arguments
+# access/error log paths, and the four keepalive lines. Output is deterministic: the same arguments
 # give byte-identical files. Prints the path of the rendered nginx.conf on stdout.
 # Start:  nginx -p DIR/nginx -c DIR/nginx/nginx.conf -e stderr        (daemon off is in the file)
 set -euo pipefail
@@ -34,7 +34,7 @@ die() { echo "render-nginx: $*" >&2; exit 2; }
 abspath() { case "$1" in /*) printf '%s\n' "$1" ;; *) printf '%s/%s\n' "$PWD" "${1#./}" ;; esac; }
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-RUN_DIR="" SOCKETS=() PORT="" KEEPALIVE=off KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0 ORDERS_LIMIT=""
+RUN_DIR="" SOCKETS=() PORT="" KEEPALIVE=on KA_CONNS="" CEILING_PORT="" USER_SPEC="" CHECK=0 ORDERS_LIMIT=""
 SITE="$REPO/nginx/orderd.conf"
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -126,9 +126,9 @@ awk -v sock="$SOCKET" -v port="$PORT" -v out="$OUT" -v ka="$KEEPALIVE" -v kaconn
     /^[ \t]*listen[ \t]/ { print "render-nginx: untagged listen line: " $0 > "/dev/stderr"; bad = 1 }
     { print }
     END {
-        if (seen["socket"] != 1 || seen["listen"] != 1 || seen["access_log"] != 1 || seen["error_log"] != 1 || seen["keepalive"] != 2 || seen["orders_rate"] != 1 || seen["orders_burst"] != 1) {
+        if (seen["socket"] != 1 || seen["listen"] != 1 || seen["access_log"] != 1 || seen["error_log"] != 1 || seen["keepalive"] != 4 || seen["orders_rate"] != 1 || seen["orders_burst"] != 1) {
             print "render-nginx: nginx/orderd.conf lost a # @render: tag (socket=" seen["socket"]+0 " listen=" seen["listen"]+0 \
-                  " access_log=" seen["access_log"]+0 " error_log=" seen["error_log"]+0 " keepalive=" seen["keepalive"]+0 " orders_rate=" seen["orders_rate"]+0 " orders_burst=" seen["orders_burst"]+0 ", want 1 1 1 1 2 1 1)" > "/dev/stderr"
+                  " access_log=" seen["access_log"]+0 " error_log=" seen["error_log"]+0 " keepalive=" seen["keepalive"]+0 " orders_rate=" seen["orders_rate"]+0 " orders_burst=" seen["orders_burst"]+0 ", want 1 1 1 1 4 1 1)" > "/dev/stderr"
             exit 3
         }
         if (bad) exit 3

@@ -14,7 +14,7 @@
 # API keys are required, as in production: the first run makes one key with every scope (id `local`)
 # into RUN_DIR/api-keys (the keys file, hashes only) and RUN_DIR/api-key (its secret, mode 0600), and
 # later runs reuse it. The curl lines printed at the start carry it.
-#   KEEPALIVE   nginx upstream keepalive (default off, as shipped).
+#   KEEPALIVE   nginx upstream keepalive (default on, as shipped).
 #   ORDERD_BIN  default .build/release/orderd.
 #   STOP_TIMEOUT  seconds to wait for each process on stop before SIGKILL (default 70: orderd's stop
 #               budget with the default timeouts, 30 s + 0.5 s + 10 s + 20 s + 5 s = 65.5 s; docs/operations.md,
@@ -30,7 +30,7 @@ cd "$REPO"
 RUN_DIR=${RUN_DIR:-./.run}
 PORT=${PORT:-8080}
 CONFIG=${CONFIG:-}
-KEEPALIVE=${KEEPALIVE:-off}
+KEEPALIVE=${KEEPALIVE:-on}
 ORDERD_BIN=${ORDERD_BIN:-$REPO/.build/release/orderd}
 STOP_TIMEOUT=${STOP_TIMEOUT:-70}
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)

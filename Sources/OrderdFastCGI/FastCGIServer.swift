@@ -30,8 +30,13 @@ package protocol FastCGIResponder: Sendable {
 /// any peer that went away. The kernel reports ready
 /// sources in the order they became ready, so new connections and kept ones take turns one by one.
 ///
-/// At the stop, the threads serve every parked connection that never had a request (a client that connected is
-/// waiting for its answer) and every parked one with bytes to read, then close the other kept ones.
+/// At the stop, the threads accept no more (what waits in the backlog is the next process's), serve every parked
+/// connection that never had a request (a client that connected is waiting for its answer), and go on serving the
+/// kept ones until their peer closes them, for at most `keptConnectionDrain`; then they close what is left. nginx
+/// closes a kept connection only when it is not using it, so a request it writes to one is never lost; orderd
+/// closing one can cross a request nginx is writing to it, which nginx does not resend if it is a POST (the 502 of
+/// a restart with upstream keepalive). nginx/orderd.conf has nginx close its kept connections within a second
+/// (`keepalive_timeout`, `keepalive_time`).
 ///
 /// Written against epoll directly: no listed package offers a blocking, thread-per-request readiness wait (NIO's
 /// selector belongs to its event loops). It replaced a leader/follower loop (one thread polled while the others
@@ -71,6 +76,8 @@ package final class FastCGIServer: @unchecked Sendable {
     private let parkedHint = Atomic<Int>(0)
     private var spare: [UnsafeMutablePointer<FCGX_Request>] = []
     private var stopping = false
+    /// Set with `stopping`: kept connections are served and parked again until then, and closed after.
+    private var keptDrainEnd = ContinuousClock.Instant.now
     private var running = 0
     private let allowed: Reloadable<AllowedPeers>
     private let onRefusedPeer: (@Sendable () -> Void)?
@@ -172,10 +179,18 @@ package final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Stops accepting; requests in flight finish. Returns false if they did not finish before `deadline`.
+    /// At a stop, how long kept connections are still served while their peer keeps them open: a little more than
+    /// nginx/orderd.conf lets nginx keep one (1 s idle, 1 s in all). The stop budget counts it.
+    package static let keptConnectionDrain: Duration = .seconds(3)
+
+    /// Stops accepting; requests in flight finish, kept connections are served until their peer closes them (at
+    /// most `keptConnectionDrain`). Returns false if the threads did not finish before `deadline`.
     @discardableResult
     package func stop(deadline: ContinuousClock.Instant) -> Bool {
-        state.withLock { stopping = true }
+        state.withLock {
+            stopping = true
+            keptDrainEnd = min(.now + Self.keptConnectionDrain, deadline)
+        }
         var byte: UInt8 = 1
         _ = Glibc.write(wakeWriteFD, &byte, 1)
         let finished = state.withLock { () -> Bool in
@@ -244,7 +259,7 @@ package final class FastCGIServer: @unchecked Sendable {
             }
             let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
             let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
-            if deadlines.disarm(slot) || state.withLock({ stopping }) {
+            if deadlines.disarm(slot) {
                 request.pointee.keepConnection = 0
             }
             // libfcgi closes a connection with a "lingering close": shutdown(), then select() and read() until the
@@ -259,7 +274,8 @@ package final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Parks a kept-alive connection in the epoll set, or closes it and returns the struct to the spare list.
+    /// Parks a kept-alive connection in the epoll set (also while a stop drains the kept ones), or closes it and
+    /// returns the struct to the spare list.
     private func recycle(_ request: UnsafeMutablePointer<FCGX_Request>) {
         if request.pointee.ipcFd >= 0 {
             if park(request, fresh: false) { return }
@@ -333,7 +349,12 @@ package final class FastCGIServer: @unchecked Sendable {
     }
 
     /// Read under `state`.
-    private var hasRoomToPark: Bool { parked.count < maxParked && !stopping }
+    private var hasRoomToPark: Bool { parked.count < maxParked && (!stopping || ContinuousClock.now < keptDrainEnd) }
+
+    /// While stopping: whether kept connections wait in the set and their drain has time left.
+    private func drainingKept() -> Bool {
+        state.withLock { !parked.isEmpty && ContinuousClock.now < keptDrainEnd }
+    }
 
     private func roomToPark() -> Bool {
         state.withLock { hasRoomToPark }
@@ -406,12 +427,15 @@ package final class FastCGIServer: @unchecked Sendable {
     private func nextConnection() -> Work {
         var event = epoll_event()
         while true {
-            if state.withLock({ stopping }) {
-                guard let request = unparkForStop() else { return .stop }
-                return .connection(request)
-            }
             // A timeout, not -1: an idle thread still shows it is alive (the systemd watchdog reads `heartbeats`).
-            let ready = epoll_wait(epollFD, &event, 1, 1_000)
+            var timeout: Int32 = 1_000
+            let isStopping = state.withLock { stopping }
+            if isStopping {
+                if let request = unparkForStop() { return .connection(request) }
+                guard drainingKept() else { return .stop }
+                timeout = 100  // the drain's end is noticed this soon
+            }
+            let ready = epoll_wait(epollFD, &event, 1, timeout)
             heartbeatCount.add(1, ordering: .relaxed)
             if ready < 0 {
                 if errno == EINTR { continue }
@@ -422,8 +446,13 @@ package final class FastCGIServer: @unchecked Sendable {
             guard ready == 1 else { continue }
             switch event.data.u64 {
             case Self.wakeTag:
-                continue  // the stop: checked at the top
+                // The stop: checked at the top. The pipe stays readable, so it leaves the set, or it would wake
+                // the threads that drain the kept connections over and over.
+                if isStopping { epoll_ctl(epollFD, EPOLL_CTL_DEL, wakeFD, nil) }
+                continue
             case Self.listenTag:
+                // At the stop the backlog is left to the next process, and the socket stays disarmed.
+                if isStopping { continue }
                 if let request = takeFromBacklog() { return .connection(request) }
             case let tag:
                 // A parked connection with a request (or its end) to read; one-shot, so no other thread got this

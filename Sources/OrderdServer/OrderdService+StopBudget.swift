@@ -1,4 +1,5 @@
 import OrderdConfig
+import OrderdFastCGI
 import OrderdSupport
 
 extension OrderdService {
@@ -16,9 +17,10 @@ extension OrderdService {
     /// is only acknowledged once committed; a task cut here runs again at the next start.
     static let stopPhaseCap: Duration = .seconds(30)
 
-    /// How long a stop waits for the requests in flight: `request_timeout` (at most 30 s) + 0.5 s.
+    /// How long a stop waits for the request threads: the kept connections' drain (3 s, while nginx still
+    /// sends on them), then `request_timeout` (at most 30 s) + 0.5 s for the last request served.
     static func stopRequestWait(_ configuration: OrderdConfiguration) -> Duration {
-        min(configuration.server.requestTimeout, stopPhaseCap) + requestGrace
+        FastCGIServer.keptConnectionDrain + min(configuration.server.requestTimeout, stopPhaseCap) + requestGrace
     }
 
     /// How long a stop lets follow-up tasks drain: `drain_timeout`, at most 30 s.
@@ -37,7 +39,7 @@ extension OrderdService {
     }
 
     /// `stopBudget` with every key it reads at the largest value the schema allows (both timeouts are live, so
-    /// a reload may raise them without a restart): 30 s + 0.5 s + 30 s + max(60 s, 20 s) + 5 s = 125.5 s.
+    /// a reload may raise them without a restart): 3 s + 30 s + 0.5 s + 30 s + max(60 s, 20 s) + 5 s = 128.5 s.
     package static var worstCaseStopBudget: Duration {
         var worst = OrderdConfiguration()
         if let longest = ConfigSchema.maximumDuration(of: "server.request_timeout") { worst.server.requestTimeout = longest }

@@ -93,8 +93,13 @@ struct OperationsTests {
         #expect(stopping.contains("drain_timeout=7s"), "\(stopping)")
     }
 
-    @Test func restartWithTheSocketHeldFailsNoRequest() throws {
-        let stack = try Stack(settings: ["server": ["request_workers": "8"]], launch: .holder)
+    /// Two restarts under load with the socket held (a new orderd beside the old one, which then stops), nginx with
+    /// and without upstream keepalive: no request fails. With keepalive the old process serves its kept connections
+    /// until nginx closes them; a stop that closed them at once failed a POST nginx was writing to one (a 502 in
+    /// one of three runs of this load).
+    @Test(arguments: [false, true])
+    func restartWithTheSocketHeldFailsNoRequest(keepalive: Bool) throws {
+        let stack = try Stack(settings: ["server": ["request_workers": "8"]], keepalive: keepalive, launch: .holder)
         defer { stack.shutdown() }
         try stack.start()
         let holder = try #require(stack.orderd?.processIdentifier)
@@ -116,7 +121,7 @@ struct OperationsTests {
         for id in result.ids.shuffled().prefix(50) {
             #expect(try RawHTTP.request("GET", "/orders/\(id)", port: stack.port).status == 200)
         }
-        print("restart test: \(result.ids.count) orders during 2 restarts, \(result.failures.count) failures")
+        print("restart test, keepalive \(keepalive): \(result.ids.count) orders during 2 restarts, \(result.failures.count) failures")
     }
 
     @Test func noPhoneNumberOrEmailInClearInTheLogs() throws {

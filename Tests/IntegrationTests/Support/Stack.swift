@@ -51,8 +51,10 @@ final class Stack: @unchecked Sendable {
     /// suites post far faster than a client may, all from 127.0.0.1. `RateLimitTests` render the 429.
     static let loadTestOrdersLimit = "100000r/s:100000"
 
+    /// `keepalive`: nginx keeps its upstream connections to orderd, as nginx/orderd.conf ships it; false renders
+    /// it without (`scripts/render-nginx.sh --keepalive off`).
     init(
-        settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Launch = .direct,
+        settings: [String: [String: String]] = [:], keepalive: Bool = true, launch: Launch = .direct,
         ordersLimit: String = Stack.loadTestOrdersLimit
     ) throws {
         var template = Array("/tmp/orderd-test-XXXXXX".utf8CString)
@@ -272,7 +274,7 @@ final class Stack: @unchecked Sendable {
 
 /// Starts a stack, runs `body` with it, and always tears it down.
 func withRunningStack<T>(
-    settings: [String: [String: String]] = [:], keepalive: Bool = false, launch: Stack.Launch = .direct,
+    settings: [String: [String: String]] = [:], keepalive: Bool = true, launch: Stack.Launch = .direct,
     ordersLimit: String = Stack.loadTestOrdersLimit, _ body: (Stack) throws -> T
 ) throws -> T {
     let stack = try Stack(settings: settings, keepalive: keepalive, launch: launch, ordersLimit: ordersLimit)
