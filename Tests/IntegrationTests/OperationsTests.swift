@@ -96,7 +96,7 @@ struct OperationsTests {
     /// Two restarts under load with the socket held (a new orderd beside the old one, which then stops), nginx with
     /// and without upstream keepalive: no request fails. With keepalive the old process serves its kept connections
     /// until nginx closes them; a stop that closed them at once failed a POST nginx was writing to one (a 502 in
-    /// one of three runs of this load).
+    /// three of four runs of this load).
     @Test(arguments: [false, true])
     func restartWithTheSocketHeldFailsNoRequest(keepalive: Bool) throws {
         let stack = try Stack(settings: ["server": ["request_workers": "8"]], keepalive: keepalive, launch: .holder)
