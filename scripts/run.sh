@@ -17,7 +17,7 @@
 #   KEEPALIVE   nginx upstream keepalive (default on, as shipped).
 #   ORDERD_BIN  default .build/release/orderd.
 #   STOP_TIMEOUT  seconds to wait for each process on stop before SIGKILL (default 70: orderd's stop
-#               budget with the default timeouts, 30 s + 0.5 s + 10 s + 20 s + 5 s = 65.5 s; docs/operations.md,
+#               budget with the default timeouts, 3 s + 30 s + 0.5 s + 10 s + 20 s + 5 s = 68.5 s; docs/operations.md,
 #               "How long a stop may take". systemd/orderd.service covers the largest allowed values).
 #
 # Ctrl-C / SIGTERM: nginx quits gracefully (stops accepting, finishes what it has), then orderd gets
