@@ -304,16 +304,28 @@ package final class FastCGIServer: @unchecked Sendable {
         state.withLock { parked.removeValue(forKey: request) != nil }
     }
 
-    /// At the stop: a parked connection that must still be served (never served yet, or with bytes to read now),
-    /// taken out of the list; nil when none is left.
-    private func unparkForStop() -> UnsafeMutablePointer<FCGX_Request>? {
+    /// What a thread does next at the stop.
+    private enum StopStep {
+        /// Serve this parked connection, taken out of the list.
+        case serve(UnsafeMutablePointer<FCGX_Request>)
+        /// Wait for the kept connections' events: their drain has time left.
+        case drain
+        /// Leave: nothing is owed an answer and the drain is over.
+        case done
+    }
+
+    /// At the stop: a parked connection that must still be served (never served yet; once the kept connections'
+    /// drain is over, also one with bytes to read now, which its event would have brought while it lasted), else
+    /// whether the kept ones are still drained.
+    private func stopStep() -> StopStep {
         state.withLock {
-            guard
-                let request = parked.first(where: { $0.value.freshSince != nil || Self.hasBytesToRead($0.key.pointee.ipcFd, within: .zero) })?
-                    .key
-            else { return nil }
+            let draining = !parked.isEmpty && ContinuousClock.now < keptDrainEnd
+            let owed = parked.first { entry in
+                entry.value.freshSince != nil || (!draining && Self.hasBytesToRead(entry.key.pointee.ipcFd, within: .zero))
+            }
+            guard let request = owed?.key else { return draining ? .drain : .done }
             parked[request] = nil
-            return request
+            return .serve(request)
         }
     }
 
@@ -350,11 +362,6 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// Read under `state`.
     private var hasRoomToPark: Bool { parked.count < maxParked && (!stopping || ContinuousClock.now < keptDrainEnd) }
-
-    /// While stopping: whether kept connections wait in the set and their drain has time left.
-    private func drainingKept() -> Bool {
-        state.withLock { !parked.isEmpty && ContinuousClock.now < keptDrainEnd }
-    }
 
     private func roomToPark() -> Bool {
         state.withLock { hasRoomToPark }
@@ -431,9 +438,11 @@ package final class FastCGIServer: @unchecked Sendable {
             var timeout: Int32 = 1_000
             let isStopping = state.withLock { stopping }
             if isStopping {
-                if let request = unparkForStop() { return .connection(request) }
-                guard drainingKept() else { return .stop }
-                timeout = 100  // the drain's end is noticed this soon
+                switch stopStep() {
+                case .serve(let request): return .connection(request)
+                case .done: return .stop
+                case .drain: timeout = 100  // the drain's end is noticed this soon
+                }
             }
             let ready = epoll_wait(epollFD, &event, 1, timeout)
             heartbeatCount.add(1, ordering: .relaxed)

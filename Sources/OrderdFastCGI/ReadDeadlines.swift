@@ -32,7 +32,7 @@ final class ReadDeadlines: Sendable {
     /// stops the process (it is among the first threads started: the machine is out of threads).
     /// - Parameter alsoAtEachCheck: run by the watchdog after each check of the slots, with the check's time (the
     ///   server's own deadline: connections parked silent for too long).
-    func start(alsoAtEachCheck: @escaping @Sendable (ContinuousClock.Instant) -> Void = { _ in }) {
+    func start(alsoAtEachCheck: @escaping @Sendable (ContinuousClock.Instant) -> Void) {
         do {
             try watchdog.start { [self] context in run(context, alsoAtEachCheck) }
         } catch {
