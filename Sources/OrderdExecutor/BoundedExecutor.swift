@@ -23,6 +23,8 @@ import Darwin
 /// - Wake-ups follow Go's scheduler: at most one worker is "searching" (spinning briefly for work after running out,
 ///   or just woken and on its way to the queue). While one is, `trySubmit` wakes nobody; a searcher that finds work
 ///   while more waits and workers are parked wakes the next one, so a burst still reaches every idle worker.
+///   A `.batched` submission (an order's follow-ups) wakes nobody until a batch's worth is queued; the supervisor's
+///   next tick wakes a worker for fewer, so a steady trickle costs a wake-up per batch instead of one per task.
 /// - Each worker has a slot recording what it runs and since when. A supervisor Task ticks every
 ///   ``Configuration/supervisorTick``: a slot past its deadline is marked cancelled and its worker Task cancelled;
 ///   that worker reports `.timedOut` when the task returns and exits (a Task cannot be un-cancelled), and a fresh
@@ -80,6 +82,8 @@ package final class BoundedExecutor: @unchecked Sendable {
     private let capacity: Int
     private let workerCount: Int
     private let batchLimit: Int
+    /// Queued tasks at which a `.batched` submission wakes a parked worker.
+    private let batchedWakeAt: Int
     private let graceNanoseconds: Int64
     private let searchNanoseconds: Int64
     private let batchNanoseconds: Int64
@@ -109,6 +113,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         capacity = configuration.queueCapacity
         workerCount = configuration.workers
         batchLimit = configuration.batchLimit
+        batchedWakeAt = max(1, min(configuration.batchLimit, configuration.queueCapacity / 4))
         graceNanoseconds = Self.nanoseconds(configuration.stuckGrace)
         searchNanoseconds = Self.nanoseconds(configuration.searchBeforeParking)
         batchNanoseconds = Self.nanoseconds(configuration.batchAfterTaskUnder)
@@ -148,10 +153,21 @@ package final class BoundedExecutor: @unchecked Sendable {
         state.pointee.supervisor = Task.detached { [self] in await supervise() }
     }
 
+    /// How soon a submitted task should start when every worker is parked.
+    package enum Start: Sendable {
+        /// Wake a parked worker for it at once (unless one is searching already).
+        case now
+        /// Let it wait for others to keep it company: a parked worker is woken once a batch's worth is queued
+        /// (``Configuration/batchLimit``, at most a quarter of the capacity), else at the next supervisor tick
+        /// (``Configuration/supervisorTick``). For work nobody waits on, submitted one by one at a steady rate
+        /// (an order's follow-ups): one wake-up per batch instead of one per task.
+        case batched
+    }
+
     /// O(1), never blocks on anything but a short uncontended-in-practice lock, never creates a thread or a Task.
     /// False when queueCapacity tasks are already queued (in the queue or in batches, not started) or the executor
     /// is stopping; the task's `finished` is then NOT called.
-    package func trySubmit(_ task: any ExecutorTask) -> Bool {
+    package func trySubmit(_ task: any ExecutorTask, start: Start = .now) -> Bool {
         // Read outside the lock: no code of the task's runs under our lock.
         let job = Job(task: task, timeout: task.timeout)
         lock.lock()
@@ -168,7 +184,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         state.pointee.submitted += 1
         state.pointee.outstanding += 1
         push(job)
-        let wake = wakeIfNobodySearching()
+        let wake = start == .now || state.pointee.count >= batchedWakeAt ? wakeIfNobodySearching() : nil
         lock.unlock()
         wake?.resume(returning: .nudged)
         return true
@@ -724,6 +740,10 @@ package final class BoundedExecutor: @unchecked Sendable {
             } else if now >= Self.adding(slot.pointee.cancelledAt, graceNanoseconds) {
                 stuck.append(abandon(slot: index, at: now))
             }
+        }
+        // `.batched` tasks that found every worker parked and too little company: their start is due now.
+        if state.pointee.count > 0, state.pointee.phase == .running, let wake = wakeIfNobodySearching() {
+            wakes.append(wake)
         }
         lock.unlock()
         for wake in wakes { wake.resume(returning: .nudged) }

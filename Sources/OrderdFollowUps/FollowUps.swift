@@ -187,7 +187,7 @@ package final class FollowUps: Sendable {
                 }
             } else {
                 let task = BestEffortTask(kind: kind, order: order, timeout: policy.timeout, handler: handler, settler: settler)
-                if !executor.trySubmit(task) { settler.dropped(kind) }
+                if !executor.trySubmit(task, start: .batched) { settler.dropped(kind) }
             }
         }
         if !released.isEmpty {

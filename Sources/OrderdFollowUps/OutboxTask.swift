@@ -42,7 +42,7 @@ final class OutboxTask: ExecutorTask {
     /// Hands the attempt to `executor`, or to its handler's own queue when it has one. False: refused (full or
     /// stopping); the caller releases the lease.
     func start(on executor: BoundedExecutor) -> Bool {
-        guard let queued = handler.queued else { return executor.trySubmit(self) }
+        guard let queued = handler.queued else { return executor.trySubmit(self, start: .batched) }
         return queued.enqueue(
             order: order, taskID: key.description, attempt: previousAttempts + 1,
             deadline: ContinuousClock.now.advanced(by: timeout)

@@ -679,6 +679,38 @@ struct ExecutorTests {
         #expect(statistics.completed == 4_000 - failures)
         #expect(statistics.submitted == 4_000)
     }
+
+    @Test func aBatchedTaskWakesNoWorkerUntilABatchIsQueuedOrTheTickComes() async {
+        // Capacity 64: a batched submission wakes a parked worker once 16 tasks are queued (a quarter of the
+        // capacity, below the batch limit of 32). The first tick of a 1 s supervisor comes a second after the start.
+        var configuration = BoundedExecutor.Configuration(workers: 2, queueCapacity: 64)
+        configuration.supervisorTick = .seconds(1)
+        let executor = BoundedExecutor(
+            configuration: configuration,
+            logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let outcomes = Outcomes()
+        let started = ContinuousClock.now
+        executor.start()
+        #expect(await pollUntil { executor.statistics.idleWorkers == 2 })
+        var wakeups: [Int] = []
+        for id in 0..<16 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}, start: .batched))
+            wakeups.append(executor.statistics.wakeups)
+        }
+        let elapsed = started.duration(to: .now)
+        if elapsed < .milliseconds(900) {
+            #expect(wakeups == [Int](repeating: 0, count: 15) + [1], "wake-ups after each submission: \(wakeups)")
+        } else {
+            print("skipped the wake-up count: it took \(elapsed) to get there, so the supervisor may have ticked")
+        }
+        #expect(await outcomes.waitForCount(16))
+        // Alone, a batched task still runs: the next tick wakes a worker for it.
+        #expect(await pollUntil { executor.statistics.idleWorkers == 2 })
+        #expect(executor.trySubmit(Probe(id: 16, outcomes: outcomes) {}, start: .batched))
+        #expect(await outcomes.waitForCount(17))
+        #expect(await stopOnThread(executor) == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        #expect(outcomes.all.values.allSatisfy { $0.map(\.label) == ["completed"] })
+    }
 }
 
 // MARK: - Helpers
