@@ -247,13 +247,17 @@ package final class BoundedExecutor: @unchecked Sendable {
         let cancelledBefore = state.pointee.cancelledAtStop
         state.pointee.phase = .draining
         state.pointee.stopWaiters += 1
-        // Parked workers wake and leave; workers with tasks go on while the queue lasts.
+        // Parked workers wake and leave; workers with tasks go on while the queue lasts. `.batched` tasks may wait
+        // with every worker parked: then the parked ones look at the queue first (and leave once it is empty).
         let parked = state.pointee.parked
+        let wakeup: Wakeup = state.pointee.count > 0 ? .recheck : .exit
         state.pointee.parked.removeAll(keepingCapacity: true)
-        for worker in parked { state.pointee.slots[worker.slot].worker = nil }
+        if wakeup == .exit {
+            for worker in parked { state.pointee.slots[worker.slot].worker = nil }
+        }
         lock.broadcast()  // capacity waiters return now that nothing is accepted
         lock.unlock()
-        for worker in parked { worker.resume(returning: .exit) }
+        for worker in parked { worker.resume(returning: wakeup) }
 
         lock.lock()
         // 1. Drain: queued and running tasks go on until the deadline.

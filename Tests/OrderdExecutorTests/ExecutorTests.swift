@@ -711,6 +711,26 @@ struct ExecutorTests {
         #expect(await stopOnThread(executor) == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
         #expect(outcomes.all.values.allSatisfy { $0.map(\.label) == ["completed"] })
     }
+
+    @Test func aStopRunsBatchedTasksThatFoundEveryWorkerParked() async {
+        // Three batched tasks wake nobody (a quarter of the capacity is 16), and a stopping executor's tick wakes
+        // nobody either: the stop itself must get them run, not wait out its drain deadline and drop them.
+        var configuration = BoundedExecutor.Configuration(workers: 2, queueCapacity: 64)
+        configuration.supervisorTick = .seconds(1)
+        let executor = BoundedExecutor(
+            configuration: configuration,
+            logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let outcomes = Outcomes()
+        executor.start()
+        #expect(await pollUntil { executor.statistics.idleWorkers == 2 })
+        for id in 0..<3 {
+            #expect(executor.trySubmit(Probe(id: id, outcomes: outcomes) {}, start: .batched))
+        }
+        let report = await stopOnThread(executor, deadline: .seconds(5))
+        #expect(report == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        #expect(outcomes.ids == [0, 1, 2])
+        #expect(outcomes.all.values.allSatisfy { $0.map(\.label) == ["completed"] })
+    }
 }
 
 // MARK: - Helpers
