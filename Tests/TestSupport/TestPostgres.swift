@@ -68,11 +68,18 @@ public enum TestPostgres {
     }
 
     /// Runs SQL with psql (unaligned, tuples only) on `url`'s database, default the server's `orderd`.
+    ///
+    /// The SQL goes to psql in a file, not on its command line: Linux refuses a single argument over 128 KiB, and a
+    /// statement that lists every order of a load test (thousands of ids) passes that on a fast machine.
     public static func psql(_ sql: String, url: String? = nil) throws -> String {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("orderd-psql-\(UUID().uuidString).sql")
+        try Data(sql.utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: environment["ORDERD_TEST_PG_PSQL"] ?? "/usr/bin/psql")
         let target = (url ?? environment["ORDERD_TEST_PG_URL"] ?? "").replacingOccurrences(of: "?sslmode=disable", with: "")
-        process.arguments = [target, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql]
+        // -X: no ~/.psqlrc, which -f would read (-c does not).
+        process.arguments = [target, "-X", "-v", "ON_ERROR_STOP=1", "-At", "-f", file.path]
         var env = environment
         if !passwordFile.isEmpty {
             env["PGPASSWORD"] = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -86,7 +93,7 @@ public enum TestPostgres {
         process.waitUntilExit()
         let output = String(decoding: data, as: UTF8.self)
         guard process.terminationStatus == 0 else {
-            throw PsqlFailure(description: "psql \(sql): \(output)")
+            throw PsqlFailure(description: "psql \(sql.prefix(2_000)): \(output)")
         }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
