@@ -683,11 +683,7 @@ struct ExecutorTests {
     @Test func aBatchedTaskWakesNoWorkerUntilABatchIsQueuedOrTheTickComes() async {
         // Capacity 64: a batched submission wakes a parked worker once 16 tasks are queued (a quarter of the
         // capacity, below the batch limit of 32). The first tick of a 1 s supervisor comes a second after the start.
-        var configuration = BoundedExecutor.Configuration(workers: 2, queueCapacity: 64)
-        configuration.supervisorTick = .seconds(1)
-        let executor = BoundedExecutor(
-            configuration: configuration,
-            logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let executor = makeExecutor(workers: 2, capacity: 64, supervisorTick: .seconds(1))
         let outcomes = Outcomes()
         let started = ContinuousClock.now
         executor.start()
@@ -715,11 +711,7 @@ struct ExecutorTests {
     @Test func aStopRunsBatchedTasksThatFoundEveryWorkerParked() async {
         // Three batched tasks wake nobody (a quarter of the capacity is 16), and a stopping executor's tick wakes
         // nobody either: the stop itself must get them run, not wait out its drain deadline and drop them.
-        var configuration = BoundedExecutor.Configuration(workers: 2, queueCapacity: 64)
-        configuration.supervisorTick = .seconds(1)
-        let executor = BoundedExecutor(
-            configuration: configuration,
-            logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let executor = makeExecutor(workers: 2, capacity: 64, supervisorTick: .seconds(1))
         let outcomes = Outcomes()
         executor.start()
         #expect(await pollUntil { executor.statistics.idleWorkers == 2 })
@@ -736,10 +728,11 @@ struct ExecutorTests {
 // MARK: - Helpers
 
 private func makeExecutor(
-    workers: Int, capacity: Int, stuckGrace: Duration = .seconds(1), batchAfterTaskUnder: Duration? = nil
+    workers: Int, capacity: Int, stuckGrace: Duration = .seconds(1), batchAfterTaskUnder: Duration? = nil,
+    supervisorTick: Duration = .milliseconds(5)
 ) -> BoundedExecutor {
     var configuration = BoundedExecutor.Configuration(workers: workers, queueCapacity: capacity, stuckGrace: stuckGrace)
-    configuration.supervisorTick = .milliseconds(5)
+    configuration.supervisorTick = supervisorTick
     if let batchAfterTaskUnder { configuration.batchAfterTaskUnder = batchAfterTaskUnder }
     return BoundedExecutor(
         configuration: configuration, logger: Logger(label: "executor-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
