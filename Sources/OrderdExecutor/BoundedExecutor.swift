@@ -247,17 +247,14 @@ package final class BoundedExecutor: @unchecked Sendable {
         let cancelledBefore = state.pointee.cancelledAtStop
         state.pointee.phase = .draining
         state.pointee.stopWaiters += 1
-        // Parked workers wake and leave; workers with tasks go on while the queue lasts. `.batched` tasks may wait
-        // with every worker parked: then the parked ones look at the queue first (and leave once it is empty).
+        // Parked workers look at the queue once more (`.batched` tasks may wait there with every worker parked) and
+        // leave when it is empty, as `acquire` does for any worker once the executor stops; workers with tasks go on
+        // while the queue lasts.
         let parked = state.pointee.parked
-        let wakeup: Wakeup = state.pointee.count > 0 ? .recheck : .exit
         state.pointee.parked.removeAll(keepingCapacity: true)
-        if wakeup == .exit {
-            for worker in parked { state.pointee.slots[worker.slot].worker = nil }
-        }
         lock.broadcast()  // capacity waiters return now that nothing is accepted
         lock.unlock()
-        for worker in parked { worker.resume(returning: wakeup) }
+        for worker in parked { worker.resume(returning: .recheck) }
 
         lock.lock()
         // 1. Drain: queued and running tasks go on until the deadline.
@@ -489,7 +486,6 @@ package final class BoundedExecutor: @unchecked Sendable {
             }
             lock.unlock()
             switch await park(slot: index) {
-            case .exit: return nil
             case .nudged: searching = true  // counted as searching by whoever woke us
             case .recheck: break
             }
@@ -1033,10 +1029,8 @@ extension BoundedExecutor {
     private enum Wakeup {
         /// Woken for a queued task; counted as searching until it looks.
         case nudged
-        /// The queue changed between looking and parking: look again.
+        /// The queue changed between looking and parking, or the executor stops: look again.
         case recheck
-        /// The executor stops.
-        case exit
     }
 
     /// A parked worker's continuation.
