@@ -10,8 +10,9 @@ import Glibc
 /// Valid only until the request is finished (`FCGX_Finish_r` frees params and streams): copy what outlives it.
 package struct FastCGIExchange: ~Copyable {
     let request: UnsafeMutablePointer<FCGX_Request>
-    /// Set by the read-deadline watchdog when it cut the connection's read side.
-    let readDeadlinePassed: () -> Bool
+    /// The server and the request thread's slot in it: the read deadline, the hand-over.
+    let server: FastCGIServer
+    let slot: Int
 
     /// The value of a FastCGI param (`REQUEST_METHOD`, `HTTP_IDEMPOTENCY_KEY`, …), copied.
     package func param(_ name: String) -> String? {
@@ -59,7 +60,7 @@ package struct FastCGIExchange: ~Copyable {
 
     /// Why the body stopped early: `nil` when it simply ended.
     package var bodyError: BodyReadFailure? {
-        if readDeadlinePassed() { return .timedOut }
+        if server.readDeadlinePassed(slot: slot) { return .timedOut }
         let code = FCGX_GetError(request.pointee.in)
         return code == 0 ? nil : .failed(code)
     }
@@ -67,12 +68,29 @@ package struct FastCGIExchange: ~Copyable {
     /// Writes bytes to the response stream; false when the peer is gone.
     @discardableResult
     package func write(_ bytes: [UInt8]) -> Bool {
+        Self.put(bytes, to: request)
+    }
+
+    static func put(_ bytes: [UInt8], to request: UnsafeMutablePointer<FCGX_Request>) -> Bool {
         bytes.withUnsafeBufferPointer { raw in
             guard let base = raw.baseAddress else { return true }
             return base.withMemoryRebound(to: CChar.self, capacity: raw.count) {
                 FCGX_PutStr($0, Int32(raw.count), request.pointee.out) == Int32(raw.count)
             }
         }
+    }
+
+    /// Hands the request over to be answered later by another thread (see `HandedOverRequest`); the request
+    /// thread goes back to serving connections once its responder returns. After this, nothing may use the
+    /// exchange: the request is the handle's. The body must have been read to its end: the read deadline ends
+    /// here.
+    package func handOver() -> HandedOverRequest? {
+        server.handOver(slot: slot, request: request)
+    }
+
+    /// The handle of this request if it was handed over during the responder's call.
+    package var handedOver: HandedOverRequest? {
+        server.handedOver(slot: slot)
     }
 
     /// Closes the connection after this request instead of keeping it for the next one

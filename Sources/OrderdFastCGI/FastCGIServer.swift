@@ -30,6 +30,10 @@ package protocol FastCGIResponder: Sendable {
 /// any peer that went away. The kernel reports ready
 /// sources in the order they became ready, so new connections and kept ones take turns one by one.
 ///
+/// A responder may hand its request over (`FastCGIExchange.handOver()`): then another thread writes the answer and
+/// finishes the request (`HandedOverRequest.finish`), and the request thread goes back to the set at once. An order
+/// waiting for its commit holds no thread that way. The stop waits for handed-over requests as for the threads.
+///
 /// At the stop, the threads accept no more (what waits in the backlog is the next process's), serve every parked
 /// connection that never had a request (a client that connected is waiting for its answer), and go on serving the
 /// kept ones until their peer closes them, for at most `keptConnectionDrain`; then they close what is left. nginx
@@ -79,6 +83,12 @@ package final class FastCGIServer: @unchecked Sendable {
     /// Set with `stopping`: kept connections are served and parked again until then, and closed after.
     private var keptDrainEnd = ContinuousClock.Instant.now
     private var running = 0
+    /// Requests handed over to another thread (`HandedOverRequest`) and not finished yet: the stop waits for them.
+    private var handedOverCount = 0
+    /// Per request thread: the request it handed over during its current responder call, if any. Each entry is
+    /// touched by its own thread only (raw memory, not an array: a Swift array in a class property would be one
+    /// variable shared by every thread's write).
+    private let handOvers: UnsafeMutablePointer<HandedOverRequest?>
     private let allowed: Reloadable<AllowedPeers>
     private let onRefusedPeer: (@Sendable () -> Void)?
     /// When a refused peer was last logged, and how many were refused since without a line of their own; only
@@ -147,10 +157,14 @@ package final class FastCGIServer: @unchecked Sendable {
         self.wakeWriteFD = ends[1]
         self.epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         self.deadlines = ReadDeadlines(slots: workers)
+        self.handOvers = .allocate(capacity: workers)
+        handOvers.initialize(repeating: nil, count: workers)
         register(wakeFD, tag: Self.wakeTag, oneShot: false)
     }
 
     deinit {
+        handOvers.deinitialize(count: workers)
+        handOvers.deallocate()
         close(epollFD)
         close(wakeFD)
         close(wakeWriteFD)
@@ -193,9 +207,10 @@ package final class FastCGIServer: @unchecked Sendable {
         }
         var byte: UInt8 = 1
         _ = Glibc.write(wakeWriteFD, &byte, 1)
+        // Then the requests handed over: their answers come from other threads (the store's commit).
         let finished = state.withLock { () -> Bool in
-            while running > 0 {
-                if !state.wait(until: deadline) { return running == 0 }
+            while running > 0 || handedOverCount > 0 {
+                if !state.wait(until: deadline) { return running == 0 && handedOverCount == 0 }
             }
             return true
         }
@@ -257,8 +272,13 @@ package final class FastCGIServer: @unchecked Sendable {
                 recycle(request)
                 continue
             }
-            let exchange = FastCGIExchange(request: request, readDeadlinePassed: { [deadlines] in deadlines.fired(slot) })
+            let exchange = FastCGIExchange(request: request, server: self, slot: slot)
             let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
+            if handOvers[slot] != nil {
+                // Its answer is another thread's to write, its connection another thread's to give back.
+                handOvers[slot] = nil
+                continue
+            }
             if deadlines.disarm(slot) {
                 request.pointee.keepConnection = 0
             }
@@ -271,6 +291,35 @@ package final class FastCGIServer: @unchecked Sendable {
             afterFinish?()
             heartbeatCount.add(1, ordering: .relaxed)
             recycle(request)
+        }
+    }
+
+    /// For `FastCGIExchange.bodyError`: whether the read-deadline watchdog cut this slot's connection.
+    func readDeadlinePassed(slot: Int) -> Bool { deadlines.fired(slot) }
+
+    /// `FastCGIExchange.handOver()`, on the request thread of `slot`: the read deadline ends, the request is the
+    /// handle's.
+    func handOver(slot: Int, request: UnsafeMutablePointer<FCGX_Request>) -> HandedOverRequest {
+        if deadlines.disarm(slot) { request.pointee.keepConnection = 0 }
+        let handle = HandedOverRequest(request: request, server: self)
+        state.withLock { handedOverCount += 1 }
+        handOvers[slot] = handle
+        return handle
+    }
+
+    func handedOver(slot: Int) -> HandedOverRequest? { handOvers[slot] }
+
+    /// `HandedOverRequest.finish`, on whichever thread answered: what the request thread does after an answer of
+    /// its own.
+    func finishHandedOver(_ request: UnsafeMutablePointer<FCGX_Request>, then afterFinish: (@Sendable () -> Void)?) {
+        if isUnixListener { request.pointee.detached = 1 }  // see workerLoop
+        FCGX_Finish_r(request)
+        afterFinish?()
+        heartbeatCount.add(1, ordering: .relaxed)
+        recycle(request)
+        state.withLock {
+            handedOverCount -= 1
+            if handedOverCount == 0 { state.broadcast() }
         }
     }
 

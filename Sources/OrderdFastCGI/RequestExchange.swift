@@ -22,6 +22,13 @@ package protocol RequestExchange: ~Copyable {
     func write(_ bytes: [UInt8]) -> Bool
     /// Closes the connection after this request instead of keeping it for the next one.
     func closeConnectionAfterResponse()
+    /// Hands the request over to be answered later by another thread, or nil when this exchange cannot (the
+    /// caller then answers it here).
+    func handOver() -> HandedOverRequest?
+}
+
+extension RequestExchange where Self: ~Copyable {
+    package func handOver() -> HandedOverRequest? { nil }
 }
 
 extension FastCGIExchange: RequestExchange {}

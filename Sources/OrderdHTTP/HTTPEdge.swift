@@ -75,17 +75,62 @@ package final class HTTPEdge: FastCGIResponder {
                 request.timings.read = ContinuousClock.now - readStart
                 bodyConsumed = true
             }
+            // The body is read: the request can be answered from another thread, and this one go on to the next.
+            if let later = route.later, let handle = exchange.handOver() {
+                let reply = answerLater(handle, request: request, routeLabel: routeLabel, start: start)
+                do {
+                    try later(request, body, reply)
+                } catch {
+                    reply(.failure(error))
+                }
+                return nil
+            }
             response = try route.handler(request, body)
         } catch {
             response = HTTPErrorMapper.response(for: error, requestID: request.requestID, logger: logger)
         }
+        if !bodyConsumed { drainOrClose(exchange) }
+        let wire = self.wire(for: &response, request)
+        let writeStart = ContinuousClock.now
+        let delivered = exchange.write(wire)
+        answered(request, response, routeLabel: routeLabel, start: start, writeStart: writeStart, delivered: delivered)
+        // The order is committed whether or not the client still listens: its follow-ups run either way.
+        return response.afterResponse
+    }
+
+    /// What a handed-over request's route replies with: the same answer as `answer` gives, written on the replying
+    /// thread; then the request is finished there, and the response's `afterResponse` runs.
+    private func answerLater(
+        _ handle: HandedOverRequest, request: HTTPRequest, routeLabel: String, start: ContinuousClock.Instant
+    ) -> @Sendable (Result<HTTPResponse, any Error>) -> Void {
+        { [self] result in
+            var response: HTTPResponse
+            switch result {
+            case .success(let answer): response = answer
+            case .failure(let error): response = HTTPErrorMapper.response(for: error, requestID: request.requestID, logger: logger)
+            }
+            let wire = self.wire(for: &response, request)
+            let writeStart = ContinuousClock.now
+            let delivered = handle.write(wire)
+            answered(request, response, routeLabel: routeLabel, start: start, writeStart: writeStart, delivered: delivered)
+            handle.finish(then: response.afterResponse)
+        }
+    }
+
+    /// The response's bytes, with the headers every answer gets.
+    private func wire(for response: inout HTTPResponse, _ request: HTTPRequest) -> [UInt8] {
         // For nginx's access log (`$upstream_http_x_orderd_key`); nginx hides it from the client.
         if let keyID = request.apiKeyID { response.headers.append(("X-Orderd-Key", keyID)) }
         var wire = response.serialized(requestID: request.requestID)
         if request.method == "HEAD" { wire.removeLast(response.body.count) }
-        if !bodyConsumed { drainOrClose(exchange) }
-        let writeStart = ContinuousClock.now
-        let delivered = exchange.write(wire)
+        return wire
+    }
+
+    /// After the answer was written: its timing, its log line, its observers.
+    private func answered(
+        _ request: HTTPRequest, _ response: HTTPResponse, routeLabel: String, start: ContinuousClock.Instant,
+        writeStart: ContinuousClock.Instant, delivered: Bool
+    ) {
         let end = ContinuousClock.now
         request.timings.respond = end - writeStart
         let elapsed = end - start
@@ -96,8 +141,6 @@ package final class HTTPEdge: FastCGIResponder {
                 bytes: response.body.count, requestID: request.requestID, timings: request.timings)
             for observer in observers { observer.requestFinished(record) }
         }
-        // The order is committed whether or not the client still listens: its follow-ups run either way.
-        return response.afterResponse
     }
 
     private func logRequest(_ request: HTTPRequest, _ response: HTTPResponse, elapsed: Duration, delivered: Bool) {

@@ -25,7 +25,10 @@ package struct OrdersAPI: Sendable {
     }
 
     package func register(in router: inout Router) {
-        router.add("POST", .exact(Self.collectionPath), scope: .ordersWrite, countsAsOrder: true, takesBody: true) { request, body in
+        router.add(
+            "POST", .exact(Self.collectionPath), scope: .ordersWrite, countsAsOrder: true, takesBody: true,
+            later: { request, body, reply in try create(request, body: body, reply: reply) }
+        ) { request, body in
             try create(request, body: body)
         }
         router.add("GET", .parameter(prefix: Self.itemPrefix), scope: .ordersRead) { request, _ in
@@ -36,6 +39,34 @@ package struct OrdersAPI: Sendable {
     /// Validates, commits (group commit: returns once the transaction holding it is durable), answers 201.
     /// A replayed idempotency key answers exactly what the first request got, plus `Idempotent-Replayed`.
     func create(_ request: HTTPRequest, body: [UInt8]) throws -> HTTPResponse {
+        let write = try validated(request, body: body)
+        defer { request.timings.commit = ContinuousClock.now - write.commitStart }
+        let outcome = try store.create(
+            write.order, idempotency: write.idempotency, deadline: write.deadline, answerBy: request.deadline)
+        return created(outcome)
+    }
+
+    /// The same without waiting for the commit: `reply` gets the answer from the store's thread (SQLite: the
+    /// writer's, right after the commit). What is wrong with the request is thrown here, before anything is queued.
+    func create(
+        _ request: HTTPRequest, body: [UInt8], reply: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
+    ) throws {
+        let write = try validated(request, body: body)
+        store.create(
+            write.order, idempotency: write.idempotency, deadline: write.deadline, answerBy: request.deadline
+        ) { [self] result in
+            request.timings.commit = ContinuousClock.now - write.commitStart
+            reply(result.map(created).mapError { $0 })
+        }
+    }
+
+    /// The order of a `POST /orders`, checked, with what the store needs to write it. The busy timeout bounds the
+    /// wait for the store to take the order up (`deadline`); the request's own deadline bounds the wait for an
+    /// outcome that was sent and may not come back (PostgreSQL).
+    private func validated(_ request: HTTPRequest, body: [UInt8]) throws -> (
+        order: NewOrder, idempotency: IdempotencyRequest?, deadline: ContinuousClock.Instant,
+        commitStart: ContinuousClock.Instant
+    ) {
         guard !request.repeatedIdempotencyKey else {
             throw APIError.badRequest("Idempotency-Key was sent more than once; send it exactly once.")
         }
@@ -45,13 +76,13 @@ package struct OrdersAPI: Sendable {
         order.createdBy = request.apiKeyID
         let commitStart = ContinuousClock.now
         request.timings.validate = commitStart - validateStart
-        defer { request.timings.commit = ContinuousClock.now - commitStart }
         let deadline = min(request.deadline, commitStart.advanced(by: busyTimeout.value))
-        // The busy timeout bounds the wait for the store to take the order up; the request's own deadline bounds
-        // the wait for an outcome that was sent and may not come back (PostgreSQL).
-        let outcome = try store.create(
-            order, idempotency: key.map { IdempotencyRequest(key: $0, body: body) }, deadline: deadline,
-            answerBy: request.deadline)
+        return (order, key.map { IdempotencyRequest(key: $0, body: body) }, deadline, commitStart)
+    }
+
+    /// 201 with the order, and a new order's follow-ups to hand over once the answer is finished; a replay gets the
+    /// same answer plus `Idempotent-Replayed` and no follow-ups (they were handed over the first time).
+    private func created(_ outcome: CreateOutcome) -> HTTPResponse {
         var headers = [("Location", Self.itemPrefix + outcome.order.id)]
         if case .replayed = outcome { headers.append(("Idempotent-Replayed", "true")) }
         var response = HTTPResponse.json(201, OrderJSON.createdBody(outcome.order), headers: headers)

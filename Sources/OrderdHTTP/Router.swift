@@ -5,6 +5,11 @@ package struct Router: Sendable {
     /// A handler gets the request and, for routes that take a body, the body bytes already checked against the
     /// Content-Type and size rules. Anything it throws becomes a response in `HTTPErrorMapper`.
     package typealias Handler = @Sendable (HTTPRequest, [UInt8]) throws -> HTTPResponse
+    /// The same for an answer that comes later, from another thread: the handler returns at once and `reply` is
+    /// called once, with the response or what to map to one. What the handler throws is replied at once.
+    package typealias LaterHandler = @Sendable (
+        HTTPRequest, [UInt8], _ reply: @escaping @Sendable (Result<HTTPResponse, any Error>) -> Void
+    ) throws -> Void
 
     package enum Pattern: Sendable, Equatable {
         /// Exactly this path.
@@ -40,6 +45,9 @@ package struct Router: Sendable {
         package var countsAsOrder: Bool
         package var takesBody: Bool
         package var handler: Handler
+        /// The route's answer without holding the request thread, where the exchange can hand its request over
+        /// (`HTTPEdge`); `handler` answers where it cannot.
+        package var later: LaterHandler?
     }
 
     private var routes: [Route] = []
@@ -49,11 +57,11 @@ package struct Router: Sendable {
     /// `scope` has no default: every route says whether it needs a key, so a new one cannot be public by omission.
     package mutating func add(
         _ method: String, _ pattern: Pattern, scope: Scope?, countsAsOrder: Bool = false, takesBody: Bool = false,
-        _ handler: @escaping Handler
+        later: LaterHandler? = nil, _ handler: @escaping Handler
     ) {
         routes.append(Route(
             method: method, pattern: pattern, scope: scope, countsAsOrder: countsAsOrder, takesBody: takesBody,
-            handler: handler))
+            handler: handler, later: later))
     }
 
     /// The route for this request, or the 404/405 it deserves. `HEAD` is served by `GET` routes.

@@ -35,6 +35,18 @@ package protocol OrderStore: AnyObject, Sendable {
         answerBy: ContinuousClock.Instant
     ) throws(StoreError) -> CreateOutcome
 
+    /// `create(_:idempotency:deadline:answerBy:)` for a caller that does not wait: `completion` gets what it
+    /// would have returned or thrown, once, on whichever thread learns it (SQLite: the writer, right after the
+    /// commit; the default: the calling thread, before this returns). It must not block for long: the writer's
+    /// next batch waits for it.
+    func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant,
+        answerBy: ContinuousClock.Instant,
+        completion: @escaping @Sendable (Result<CreateOutcome, StoreError>) -> Void
+    )
+
     /// The stored order with this id, or nil when there is none.
     func order(id: String) throws(StoreError) -> StoredOrder?
 
@@ -57,6 +69,23 @@ extension OrderStore {
         answerBy: ContinuousClock.Instant
     ) throws(StoreError) -> CreateOutcome {
         try create(order, idempotency: idempotency, deadline: deadline)
+    }
+
+    /// Waits here, as `create(_:idempotency:deadline:answerBy:)` does, then completes.
+    package func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant,
+        answerBy: ContinuousClock.Instant,
+        completion: @escaping @Sendable (Result<CreateOutcome, StoreError>) -> Void
+    ) {
+        let result: Result<CreateOutcome, StoreError>
+        do throws(StoreError) {
+            result = .success(try create(order, idempotency: idempotency, deadline: deadline, answerBy: answerBy))
+        } catch {
+            result = .failure(error)
+        }
+        completion(result)
     }
 }
 

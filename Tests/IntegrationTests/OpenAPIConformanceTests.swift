@@ -298,35 +298,12 @@ struct ConformanceClient {
     /// Holds SQLite's write lock from another process: the POST waits busy_timeout and gets 503; nothing is
     /// stored (the same Idempotency-Key is fresh afterwards), and the store works again once the lock is gone.
     func exerciseBusyStore() throws {
-        let sqlite = Process()
-        sqlite.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        sqlite.arguments = [stack.databasePath]
-        let input = Pipe()
-        let output = Pipe()
-        sqlite.standardInput = input
-        sqlite.standardOutput = output
-        sqlite.standardError = output
-        try sqlite.run()
-        defer {
-            try? input.fileHandleForWriting.write(contentsOf: Array("ROLLBACK;\n.quit\n".utf8))
-            try? input.fileHandleForWriting.close()
-            sqlite.waitUntilExit()
-        }
-        // `.timeout`: orderd's writer may be committing task outcomes at this moment; without it sqlite3 fails
-        // at once, prints "Runtime error … database is locked" (batch mode: not "Error:") and goes on unlocked.
-        try input.fileHandleForWriting.write(contentsOf: Array(".timeout 10000\nBEGIN IMMEDIATE;\nSELECT 'locked';\n".utf8))
-        var answer = ""
-        while !answer.contains("locked") {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }
-            answer += String(decoding: chunk, as: UTF8.self)
-        }
-        try #require(answer.contains("locked") && !answer.lowercased().contains("error"), "sqlite3 could not take the write lock: \(answer)")
+        let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
 
         let key = "busy-\(UInt64.random(in: 0...UInt64.max))"
         let busy = try send("503 store busy", .order(TestOrderBody.valid, headers: [("Idempotency-Key", key)]), expect: 503, request: .valid)
         #expect(busy.header("retry-after") == "1")
-        try input.fileHandleForWriting.write(contentsOf: Array("ROLLBACK;\n".utf8))
+        try lock.release()
 
         let after = try send("after 503: the same key creates the order", .order(TestOrderBody.valid, headers: [("Idempotency-Key", key)]), expect: 201, request: .valid)
         #expect(after.header("idempotent-replayed") == nil)

@@ -122,6 +122,68 @@ import OrderdOrders
         }
     }
 
+    /// A create with a completion (the HTTP edge's, which hands the request over instead of waiting) returns
+    /// at once; the writer calls the completion once the batch holding the order committed, on its own thread,
+    /// with the order readable by then.
+    @Test func aCreateWithACompletionReturnsAtOnceAndIsAnsweredAfterItsCommit() async throws {
+        try await withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
+            defer { store.close() }
+            let lock = try holdWriteLock(configuration.store.path)
+
+            let answers = Collected<(result: Result<CreateOutcome, StoreError>, thread: String, readable: StoredOrder?)>()
+            store.create(.sample(1), idempotency: nil, deadline: .inSeconds(30), answerBy: .inSeconds(30)) { result in
+                let name = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                let readable = (try? result.get()).flatMap { try? store.order(id: $0.order.id) }
+                answers.append((result, name.trimmingCharacters(in: .whitespacesAndNewlines), readable))
+            }
+            // The writer has it and waits for the lock: no answer yet, and this thread was not held.
+            #expect(await eventually { store.statistics.dequeued == 1 })
+            #expect(answers.values.isEmpty)
+
+            try lock.execute("ROLLBACK")
+            lock.close()
+            #expect(await eventually { answers.values.count == 1 })
+            let answer = try #require(answers.values.first)
+            let order = try answer.result.get().order
+            #expect(answer.thread == "orderd-writer")
+            #expect(answer.readable == order, "committed before the completion ran")
+        }
+    }
+
+    /// Nobody gives up a write with a completion at its deadline: the writer answers it busy when it gets to it
+    /// too late, and does not write it.
+    @Test func aWriteWithACompletionWhoseDeadlinePassedInTheQueueIsAnsweredBusyAndNotWritten() async throws {
+        try await withStoreDirectory { directory in
+            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
+            let path = configuration.store.path
+            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
+            defer { store.close() }
+            let lock = try holdWriteLock(path)
+
+            // The writer takes this one and waits in BEGIN IMMEDIATE for the lock.
+            let blockerThread = try OwnedThread(name: "blocker") {
+                _ = try? store.create(.sample(1), idempotency: nil, deadline: .inSeconds(30))
+            }
+            #expect(await eventually { store.statistics.dequeued == 1 })
+
+            let answers = Collected<Result<CreateOutcome, StoreError>>()
+            let deadline = ContinuousClock.now + .milliseconds(200)
+            store.create(.sample(2), idempotency: nil, deadline: deadline, answerBy: deadline) { answers.append($0) }
+            while ContinuousClock.now <= deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(answers.values.isEmpty, "still queued behind the blocker, past its deadline")
+
+            try lock.execute("ROLLBACK")
+            lock.close()
+            blockerThread.join()
+            #expect(await eventually { answers.values.count == 1 })
+            let error = #expect(throws: StoreError.self) { try answers.values.first?.get() }
+            #expect(error?.code == .busy)
+            #expect(try countRows("orders", at: path) == 1)
+        }
+    }
+
     @Test func writeWhoseDeadlinePassesInsideTheTransactionWaitsForItAndIsNotWritten() async throws {
         try await withStoreDirectory { directory in
             let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))

@@ -10,7 +10,13 @@ struct InFlightResponder: FastCGIResponder {
 
     func respond(to exchange: borrowing FastCGIExchange, readDeadline: ContinuousClock.Instant) -> (@Sendable () -> Void)? {
         inFlight.increment()
-        defer { inFlight.decrement() }
-        return responder.respond(to: exchange, readDeadline: readDeadline)
+        let afterFinish = responder.respond(to: exchange, readDeadline: readDeadline)
+        // A request handed over is in flight until its answer is written, on another thread.
+        if let handle = exchange.handedOver {
+            handle.whenFinished { [inFlight] in inFlight.decrement() }
+        } else {
+            inFlight.decrement()
+        }
+        return afterFinish
     }
 }

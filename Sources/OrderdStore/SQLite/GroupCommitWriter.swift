@@ -48,7 +48,8 @@ struct GroupCommitStatistics: Sendable, Equatable {
     var deletedDoneTasks = 0
 }
 
-/// One `create` call waiting for the writer: the request thread blocks on it, the writer completes it.
+/// One `create` call waiting for the writer: the request thread blocks on it, or (with a `completion`) has gone
+/// on and is called back; the writer completes it.
 final class PendingWrite: Sendable {
     private enum State {
         /// In the queue; the request thread may still give up at its deadline.
@@ -63,33 +64,42 @@ final class PendingWrite: Sendable {
     let order: NewOrder
     let idempotency: IdempotencyRequest?
     let deadline: ContinuousClock.Instant
+    /// Called by the writer with the outcome, instead of a waiting thread being woken. Nobody gives such a
+    /// write up at its deadline: the writer answers it `busy` when it gets to it too late.
+    private let completion: (@Sendable (Result<CreateOutcome, StoreError>) -> Void)?
     // A mutex per write, so completing a batch wakes exactly the threads in it and they do not contend.
     private let state = PThreadLocked(State.queued)
 
-    init(order: NewOrder, idempotency: IdempotencyRequest?, deadline: ContinuousClock.Instant) {
+    init(
+        order: NewOrder, idempotency: IdempotencyRequest?, deadline: ContinuousClock.Instant,
+        completion: (@Sendable (Result<CreateOutcome, StoreError>) -> Void)? = nil
+    ) {
         self.order = order
         self.idempotency = idempotency
         self.deadline = deadline
+        self.completion = completion
     }
 
     /// Writer: takes the write into the transaction about to begin. False when the request already gave up,
     /// or when its deadline has passed (then it is answered `busy` here and never written).
     func claim(now: ContinuousClock.Instant) -> Bool {
-        state.withLock { state in
+        let taken = state.withLock { state -> Bool? in
             guard case .queued = state else { return false }
-            guard now < deadline else {
-                state = .finished(.failure(.deadlinePassed("deadline passed while the write was queued")))
-                self.state.signal()
-                return false
-            }
+            guard now < deadline else { return nil }
             state = .inTransaction
             return true
         }
+        guard let taken else {
+            finish(.failure(.deadlinePassed("deadline passed while the write was queued")))
+            return false
+        }
+        return taken
     }
 
-    /// Writer: hands the outcome to the waiting request thread; the signal after unlocking (see
-    /// `PThreadLocked.signal`).
+    /// Writer: hands the outcome to the waiting request thread (the signal after unlocking, see
+    /// `PThreadLocked.signal`), or to the completion.
     func finish(_ result: Result<CreateOutcome, StoreError>) {
+        if let completion { return completion(result) }
         state.withLock { state in state = .finished(result) }
         state.signal()
     }

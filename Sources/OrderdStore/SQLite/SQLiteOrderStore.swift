@@ -150,6 +150,26 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         return try write.awaitOutcome()
     }
 
+    /// Queues the write and returns; the writer thread calls `completion` once the batch holding it committed or
+    /// failed, or when it finds the write's deadline passed before it got to it.
+    package func create(
+        _ order: NewOrder,
+        idempotency: IdempotencyRequest?,
+        deadline: ContinuousClock.Instant,
+        answerBy: ContinuousClock.Instant,
+        completion: @escaping @Sendable (Result<CreateOutcome, StoreError>) -> Void
+    ) {
+        guard ContinuousClock.now < deadline else {
+            return completion(.failure(.deadlinePassed("deadline passed before the write was queued")))
+        }
+        let write = PendingWrite(order: order, idempotency: idempotency, deadline: deadline, completion: completion)
+        do throws(StoreError) {
+            try queue.enqueue(write)
+        } catch {
+            completion(.failure(error))
+        }
+    }
+
     package func order(id: String) throws(StoreError) -> StoredOrder? {
         try readers.withConnection { (connection) throws(StoreError) -> StoredOrder? in
             try OrderRows.fetch(id: id, on: connection)

@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+
+/// `POST /orders` does not hold its request thread while the order waits for its commit: the thread hands the
+/// request over and serves other connections; the SQLite writer answers once the batch holding the order
+/// committed. Each test holds the database's write lock from another process, so that an order waits for its
+/// commit as long as the test wants, and runs orderd with one request thread, which a waiting order would hold.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct CommitHandOverTests {
+    static let settings = ["server": ["request_workers": "1"], "store": ["busy_timeout": "60s"]]
+
+    /// Polls `GET /metrics` (served by the one request thread, so only while no order holds it) until a second
+    /// request is in flight beside the scrape itself: the POST sent before. Returns the last count seen.
+    static func waitForTheOrderInFlight(_ stack: Stack) throws -> Double {
+        var inFlight = 0.0
+        for _ in 0..<500 where inFlight < 2 {
+            let scrape = try MetricsTests.scrape(stack)
+            try #require(scrape.response.status == 200)
+            inFlight = scrape.series["orderd_http_requests_in_flight"] ?? 0
+            if inFlight < 2 { usleep(20_000) }
+        }
+        return inFlight
+    }
+
+    @Test func anOrderWaitingForItsCommitHoldsNoRequestThread() throws {
+        try withRunningStack(settings: Self.settings) { stack in
+            let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
+            let answered = DispatchSemaphore(value: 0)
+            let posted = Locked<RawHTTPResponse?>(nil)
+            Thread {
+                let response = try? RawHTTP.json("POST", "/orders", port: stack.port, body: OrdersIntegrationTests.orderJSON(note: "handed-over"))
+                posted.mutate { $0 = response }
+                answered.signal()
+            }.start()
+
+            // With the order's thread held, the scrape would wait up to the 60 s busy timeout (and time out first).
+            #expect(try Self.waitForTheOrderInFlight(stack) == 2, "the order and the scrape in flight at once, on one request thread")
+            #expect(posted.value == nil, "the order is not answered before its commit")
+            #expect(try OrdersIntegrationTests.sqlite(stack.databasePath, "SELECT count(*) FROM orders") == "0")
+
+            try lock.release()
+            answered.wait()
+            let response = try #require(posted.value, "the order got an answer")
+            #expect(response.status == 201)
+            let id = try #require(response.json?["id"] as? String)
+            #expect(try OrdersIntegrationTests.sqlite(stack.databasePath, "SELECT count(*) FROM orders WHERE id = '\(id)'") == "1")
+            // Its follow-ups were handed over too, by the thread that answered.
+            #expect(try RawHTTP.request("GET", "/orders/\(id)", port: stack.port).status == 200)
+        }
+    }
+
+    /// SIGTERM while an order waits for its commit: the stop waits for the order's answer, which is 201 and
+    /// durable, and orderd exits cleanly. A stop that did not wait would close the connection unanswered.
+    @Test func aStopWaitsForTheOrdersHandedOver() throws {
+        let stack = try Stack(settings: Self.settings)
+        defer { stack.shutdown() }
+        try stack.start()
+        let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
+        let body = Array(OrdersIntegrationTests.orderJSON(note: "at-stop").utf8)
+        let client = try FastCGIClient(socketPath: stack.socketPath)
+        try client.send(FastCGIClient.wholeRequest(
+            FastCGIClient.httpParams(method: "POST", uri: "/orders", contentType: "application/json", contentLength: body.count),
+            body: body))
+        #expect(try Self.waitForTheOrderInFlight(stack) == 2)
+
+        let pid = try #require(stack.orderd?.processIdentifier)
+        kill(pid, SIGTERM)
+        var stopping = false
+        for _ in 0..<500 where !stopping {
+            stopping = stack.orderdLog.split(separator: "\n").contains { $0.contains("stopping") && $0.contains("SIGTERM") }
+            if !stopping { usleep(20_000) }
+        }
+        #expect(stopping, "orderd logged its stop")
+        #expect(stack.orderd?.isRunning == true, "orderd waits for the order handed over")
+
+        try lock.release()
+        let response = try client.readResponse()
+        #expect(response.status == 201)
+        let id = try #require(response.json?["id"] as? String)
+        #expect(stack.stopOrderd(signal: SIGTERM, timeout: .seconds(30)) == 0)
+        #expect(try OrdersIntegrationTests.sqlite(stack.databasePath, "SELECT count(*) FROM orders WHERE id = '\(id)'") == "1")
+    }
+}
