@@ -88,12 +88,7 @@ import OrderdOrders
     }
 
     @Test func queuedWriteGivesUpAtItsDeadlineAndIsNeverWritten() async throws {
-        try await withStoreDirectory { directory in
-            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
-            let path = configuration.store.path
-            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
-            defer { store.close() }
-            let lock = try holdWriteLock(path)
+        try await withLockedStore { store, lock, path in
 
             // The writer takes this one and waits in BEGIN IMMEDIATE for the lock.
             let blocker = Collected<Result<CreateOutcome, StoreError>>()
@@ -126,11 +121,7 @@ import OrderdOrders
     /// at once; the writer calls the completion once the batch holding the order committed, on its own thread,
     /// with the order readable by then.
     @Test func aCreateWithACompletionReturnsAtOnceAndIsAnsweredAfterItsCommit() async throws {
-        try await withStoreDirectory { directory in
-            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
-            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
-            defer { store.close() }
-            let lock = try holdWriteLock(configuration.store.path)
+        try await withLockedStore { store, lock, _ in
 
             let answers = Collected<(result: Result<CreateOutcome, StoreError>, thread: String, readable: StoredOrder?)>()
             store.create(.sample(1), idempotency: nil, deadline: .inSeconds(30), answerBy: .inSeconds(30)) { result in
@@ -155,12 +146,7 @@ import OrderdOrders
     /// Nobody gives up a write with a completion at its deadline: the writer answers it busy when it gets to it
     /// too late, and does not write it.
     @Test func aWriteWithACompletionWhoseDeadlinePassedInTheQueueIsAnsweredBusyAndNotWritten() async throws {
-        try await withStoreDirectory { directory in
-            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
-            let path = configuration.store.path
-            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
-            defer { store.close() }
-            let lock = try holdWriteLock(path)
+        try await withLockedStore { store, lock, path in
 
             // The writer takes this one and waits in BEGIN IMMEDIATE for the lock.
             let blockerThread = try OwnedThread(name: "blocker") {
@@ -185,12 +171,7 @@ import OrderdOrders
     }
 
     @Test func writeWhoseDeadlinePassesInsideTheTransactionWaitsForItAndIsNotWritten() async throws {
-        try await withStoreDirectory { directory in
-            let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
-            let path = configuration.store.path
-            let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
-            defer { store.close() }
-            let lock = try holdWriteLock(path)
+        try await withLockedStore { store, lock, path in
 
             let outcome = Collected<(Result<CreateOutcome, StoreError>, Duration)>()
             let started = ContinuousClock.now
@@ -303,6 +284,19 @@ import OrderdOrders
 // MARK: - Helpers
 
 /// Another connection holding the write lock, as another process could.
+/// A store whose database another connection holds the write lock of (`lock`: roll it back to free it), with a
+/// busy timeout long enough that the writer waits in `BEGIN IMMEDIATE` for as long as the test does.
+func withLockedStore(
+    _ body: (_ store: SQLiteOrderStore, _ lock: SQLiteConnection, _ path: String) async throws -> Void
+) async throws {
+    try await withStoreDirectory { directory in
+        let configuration = OrderdConfiguration.store(in: directory, busyTimeout: .seconds(20))
+        let store = try SQLiteOrderStore(settings: StoreSettings(configuration))
+        defer { store.close() }
+        try await body(store, try holdWriteLock(configuration.store.path), configuration.store.path)
+    }
+}
+
 func holdWriteLock(_ path: String) throws -> SQLiteConnection {
     let connection = try SQLiteConnection(path: path, readOnly: false)
     try connection.execute("BEGIN EXCLUSIVE")
