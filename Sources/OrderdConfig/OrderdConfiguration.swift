@@ -39,7 +39,7 @@ package struct OrderdConfiguration: Sendable, Equatable {
         package var listenGroup: String = ""
         /// `server.listen_backlog` (integer): listen queue length; default 1024, 16–65535.
         package var listenBacklog: Int = 1024
-        /// `server.request_workers` (integer): request threads, i.e. requests in flight and the largest group commit; default 16, 1–256.
+        /// `server.request_workers` (integer): request threads, i.e. requests handled at once (an order waiting for its SQLite commit holds none); default 16, 1–256.
         package var requestWorkers: Int = 16
         /// `server.request_timeout` (duration): longest a request may take, body read included; default `30s`, 100ms–10m.
         package var requestTimeout: Duration = .seconds(30)
