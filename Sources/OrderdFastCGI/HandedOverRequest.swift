@@ -11,7 +11,7 @@ package final class HandedOverRequest: @unchecked Sendable {
     // Owned by whoever holds this handle until `finish`; the server's again after it.
     private let request: UnsafeMutablePointer<FCGX_Request>
     private let server: FastCGIServer
-    private let ending = Mutex<(finished: Bool, hooks: [@Sendable () -> Void])>((false, []))
+    private let ending = Mutex<(finished: Bool, hook: (@Sendable () -> Void)?)>((false, nil))
 
     init(request: UnsafeMutablePointer<FCGX_Request>, server: FastCGIServer) {
         self.request = request
@@ -29,21 +29,22 @@ package final class HandedOverRequest: @unchecked Sendable {
     package func finish(then afterFinish: (@Sendable () -> Void)?) {
         server.finishHandedOver(request) { [self] in
             // Right after FCGX_Finish_r, as a request thread's own answer ends there.
-            let hooks = ending.withLock { state in
+            let hook = ending.withLock { state in
                 state.finished = true
-                defer { state.hooks = [] }
-                return state.hooks
+                defer { state.hook = nil }
+                return state.hook
             }
-            for hook in hooks { hook() }
+            hook?()
             afterFinish?()
         }
     }
 
-    /// Runs `body` once the request is finished: at once if it is already.
+    /// Runs `body` once the request is finished: at once if it is already. One caller (the in-flight count).
     package func whenFinished(_ body: @escaping @Sendable () -> Void) {
         let now = ending.withLock { state -> Bool in
             if state.finished { return true }
-            state.hooks.append(body)
+            precondition(state.hook == nil, "one whenFinished per handed-over request")
+            state.hook = body
             return false
         }
         if now { body() }

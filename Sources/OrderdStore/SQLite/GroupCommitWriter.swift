@@ -181,8 +181,11 @@ final class WriteQueue: Sendable {
         set { observer.withLock { $0 = newValue } }
     }
 
-    /// Request thread: queues a write; fails once the store is closing.
+    /// Request thread: queues a write; fails when its deadline has passed already or the store is closing.
     func enqueue(_ write: PendingWrite) throws(StoreError) {
+        guard ContinuousClock.now < write.deadline else {
+            throw StoreError.deadlinePassed("deadline passed before the write was queued")
+        }
         let wake = try state.withLock { (state) throws(StoreError) in
             guard !state.stopping else { throw StoreError.unavailable("the order store is closed") }
             state.pending.append(write)

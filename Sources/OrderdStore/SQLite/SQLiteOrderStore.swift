@@ -142,9 +142,6 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         idempotency: IdempotencyRequest?,
         deadline: ContinuousClock.Instant
     ) throws(StoreError) -> CreateOutcome {
-        guard ContinuousClock.now < deadline else {
-            throw StoreError.deadlinePassed("deadline passed before the write was queued")
-        }
         let write = PendingWrite(order: order, idempotency: idempotency, deadline: deadline)
         try queue.enqueue(write)
         return try write.awaitOutcome()
@@ -159,12 +156,8 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         answerBy: ContinuousClock.Instant,
         completion: @escaping @Sendable (Result<CreateOutcome, StoreError>) -> Void
     ) {
-        guard ContinuousClock.now < deadline else {
-            return completion(.failure(.deadlinePassed("deadline passed before the write was queued")))
-        }
-        let write = PendingWrite(order: order, idempotency: idempotency, deadline: deadline, completion: completion)
         do throws(StoreError) {
-            try queue.enqueue(write)
+            try queue.enqueue(PendingWrite(order: order, idempotency: idempotency, deadline: deadline, completion: completion))
         } catch {
             completion(.failure(error))
         }
