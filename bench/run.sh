@@ -114,7 +114,14 @@ esac
 PERF=${PERF:-auto}
 [[ "$PERF" =~ ^(0|1|auto)$ ]] || { echo "bench: PERF is 0, 1 or auto, got '$PERF'" >&2; exit 2; }
 CLK_TCK=$(getconf CLK_TCK)
-SHIPPED_THREADS=$(sed -n "s/^;*request_workers *= *\([0-9]*\).*/\1/p" config/orderd.ini | head -1)
+# server.request_workers as shipped: a number, or auto (then the report gives the number a run started)
+SHIPPED_THREADS=$(sed -n "s/^;*request_workers *= *\([0-9a-z]*\).*/\1/p" config/orderd.ini | head -1)
+# request_threads PID: orderd's request threads, counted by their names (orderd-req-N); empty for none
+request_threads() {
+    local n=0 f
+    for f in /proc/"$1"/task/*/comm; do [[ "$(cat "$f" 2>/dev/null)" == orderd-req-* ]] && n=$((n + 1)); done
+    [ "$n" -gt 0 ] && echo "$n" || true
+}
 WARMUP=${WARMUP:-1}
 ORDERD_BIN=${ORDERD_BIN:-$REPO/.build/release/orderd}
 ORDERD_INI=${ORDERD_INI:-$REPO/config/orderd.ini}
@@ -682,7 +689,7 @@ run_backend() { # backend scenario keepalive
     [ "$backend" = c ] && label=C
     [ "$backend" = go ] && label="Go net/http/fcgi"
     [ "$backend" = php ] && label="PHP-FPM"
-    [ "$backend" = orderd-shipped ] && label="orderd as shipped ($SHIPPED_THREADS threads, log.level=info)"
+    [ "$backend" = orderd-shipped ] && label="orderd as shipped ($(request_threads "$BACKEND_PID" || true) threads, log.level=info)"
     if probe "$method" "$path" "$expect"; then
         # the backend's processes for its CPU per request: the one started, and its children (PHP-FPM's pool)
         BACKEND_CPU_PIDS="$BACKEND_PID $( (ps -o pid= --ppid "$BACKEND_PID" 2>/dev/null || true) | tr "\n" " ")"
@@ -690,9 +697,10 @@ run_backend() { # backend scenario keepalive
         if [ "$PROFILE" = 1 ] && [[ "$backend" == orderd* ]] && [ "$scenario" = "$PROFILE_SCENARIO" ] \
             && [ "$CONNS" = "${CONNS_LIST%% *}" ] && [ "$ka" = off ]; then
             PROFILE_PID=$BACKEND_PID
-            # request threads: as rendered into the run's INI, else the shipped default (commented out there)
-            PROFILE_NREQ=$(sed -n 's/^request_workers *= *\([0-9]*\).*/\1/p' "$RUN/orderd.ini" | tail -1)
-            PROFILE_NREQ=${PROFILE_NREQ:-$SHIPPED_THREADS}
+            # request threads: as started (auto included), else as rendered into the run's INI (a binary from
+            # before orderd named its threads)
+            PROFILE_NREQ=$(request_threads "$BACKEND_PID")
+            [ -n "$PROFILE_NREQ" ] || PROFILE_NREQ=$(sed -n 's/^request_workers *= *\([0-9]*\).*/\1/p' "$RUN/orderd.ini" | tail -1)
         fi
         # orderd's WAL file: its largest size over the row (warm-up and measured run), read twice a second. A WAL
         # that never starts over grows for as long as orders come in; this figure shows it in the report.
@@ -1220,7 +1228,7 @@ function f(v) { return (v == "-" || v == "") ? "-" : sprintf("%.2f", v) }'
     echo
     echo "C = bench/c/responder.c on libfcgi, $THREADS threads serialised on accept, one SQLite transaction per order (FULL: synchronous=full,"
     echo "NORMAL: synchronous=normal), no log. orderd = like for like: $THREADS request threads, log.level=${ORDERD_LOG_LEVEL:-warning} (no line per request)."
-    echo "orderd as shipped = config/orderd.ini unchanged ($SHIPPED_THREADS request threads, log.level=info: no line per request, log.requests = false as shipped); both with follow-ups as shipped"
+    echo "orderd as shipped = config/orderd.ini unchanged (request_workers = $SHIPPED_THREADS, log.level=info: no line per request, log.requests = false as shipped); both with follow-ups as shipped"
     echo "(SMS driver=log, audit file, stats; GET /healthz rows at synchronous=full). Upstream keepalive on: nginx"
     echo "\`keepalive $KEEPALIVE_CONNS\` (per worker) + \`fastcgi_keep_conn on\`. nginx return 200 = the ceiling: nginx answering by itself."
     echo "Go net/http/fcgi = bench/go (Go's standard library FastCGI server, a goroutine per request, the order inserted on it through"

@@ -9,7 +9,7 @@ package enum ConfigReference {
         "server.listen_mode": "Mode of the unix socket orderd creates; who may connect (nginx's group) is who may send orders.",
         "server.listen_group": "Group of the unix socket orderd creates, e.g. `www-data`; empty: the process's own.",
         "server.listen_backlog": "Listen queue: connections waiting for a request thread.",
-        "server.request_workers": "Request threads: requests handled at once. An order waiting for its SQLite commit holds none (PostgreSQL: one each until its commit).",
+        "server.request_workers": "Request threads: requests handled at once. An order waiting for its SQLite commit holds none (PostgreSQL: one each until its commit). auto: one per CPU, at least 2, with SQLite; 16 with PostgreSQL.",
         "server.request_timeout": "Longest a request may take, reading its body included; nginx's timeouts sit above it. Also how long a new connection may stay silent before orderd closes it.",
         "server.max_body_bytes": "Largest request body; keep it equal to nginx's `client_max_body_size`.",
         "server.allow_from": "TCP listens only: peer addresses or CIDR blocks served; others are closed unanswered and counted. Empty: every peer.",

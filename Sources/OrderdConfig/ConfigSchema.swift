@@ -95,7 +95,7 @@ package enum ConfigSchema {
         ConfigKey("server", "listen_mode", \.server.listenMode, .octalMode(0...0o777), reload: .restart),
         ConfigKey("server", "listen_group", \.server.listenGroup, .groupName, reload: .restart),
         ConfigKey("server", "listen_backlog", \.server.listenBacklog, .integer(16...65535), reload: .restart),
-        ConfigKey("server", "request_workers", \.server.requestWorkers, .integer(1...256), reload: .restart),
+        ConfigKey("server", "request_workers", \.server.requestWorkers, .integerOrAuto(1...256), reload: .restart),
         ConfigKey("server", "request_timeout", \.server.requestTimeout, .duration(.milliseconds(100)...(.seconds(600)))),
         ConfigKey("server", "max_body_bytes", \.server.maxBodyBytes, .size(1024...(16 << 20))),
         ConfigKey("server", "allow_from", \.server.allowFrom, .allowedPeers),

@@ -142,6 +142,16 @@ extension ConfigValueType where Value == String {
     }
 }
 
+extension ConfigValueType where Value == Int? {
+    /// A decimal integer within `range`, or `auto` (nil) for "orderd chooses".
+    static func integerOrAuto(_ range: ClosedRange<Int>) -> Self {
+        let plain = ConfigValueType<Int>.integer(range)
+        return Self(expected: "auto or " + plain.expected,
+                    parse: { text in text == "auto" ? .some(nil) : plain.parse(text).map { .some($0) } },
+                    format: { $0.map(plain.format) ?? "auto" })
+    }
+}
+
 extension ConfigValueType where Value == Duration? {
     /// A duration within `range`, or nothing for "the default of another key".
     static func optionalDuration(_ range: ClosedRange<Duration>) -> Self {

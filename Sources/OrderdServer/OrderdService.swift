@@ -108,7 +108,7 @@ package final class OrderdService {
             )
             let server = FastCGIServer(
                 listenFD: listener.fd,
-                workers: configuration.server.requestWorkers,
+                workers: configuration.requestThreads(),
                 requestTimeout: configuration.server.requestTimeout,
                 allowFrom: configuration.server.allowFrom,
                 onRefusedPeer: metrics.refusedByAllowFrom,
@@ -124,7 +124,7 @@ package final class OrderdService {
                 "orderd serving",
                 metadata: [
                     "listen": "\(listener.name)", "socket_from": "\(listener.origin.rawValue)",
-                    "request_workers": "\(configuration.server.requestWorkers)", "config": "\(configPath)",
+                    "request_workers": "\(configuration.requestThreads())", "config": "\(configPath)",
                     "store": "\(configuration.store.path)", "pid": "\(getpid())",
                     "executor_workers": "\(configuration.executor.workers)", "lease_owner": "\(parts.followUps.owner)",
                     "api_keys": "\(keyring.count)",

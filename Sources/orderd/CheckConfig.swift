@@ -31,6 +31,10 @@ extension Orderd {
                 let keys = try APIKeyFile.load(configuration.auth.keysFile)
                 print("; effective configuration of \(options.config) (defaults filled in, secrets masked)")
                 print("; \(keys.count) API key\(keys.count == 1 ? "" : "s") in \(configuration.auth.keysFile)")
+                if configuration.server.requestWorkers == nil {
+                    print("; server.request_workers = auto: \(configuration.requestThreads()) request threads here"
+                        + " (\(configuration.store.driver.rawValue), \(AvailableCPUs.count) CPUs)")
+                }
                 print(configuration.renderINI(), terminator: "")
                 for warning in configuration.warnings { printError("orderd: warning: \(warning)") }
                 printError("orderd: configuration file \(options.config) test is successful")

@@ -11,27 +11,38 @@ struct KeepaliveTests {
         ProcessProbe.fdTargets(pid).filter { $0.hasPrefix("socket:") }.count
     }
 
+    /// Through nginx as shipped, with 2 request threads. First 16 orders wait for their commit behind another
+    /// process's write lock: nginx has 16 connections open at orderd at once, and a request thread is still free
+    /// for `GET /healthz`. Once the lock is released all 16 are answered 201, and 16 clients sending 48 requests
+    /// each through the connections nginx keeps all get their answer. Outcomes only: how fast they came is
+    /// printed, not asserted (a busy machine may be slow). That an idle kept connection holds no thread is
+    /// proven without nginx, and without timing, by the next test.
     @Test func keptConnectionsDoNotPinTheRequestThreads() throws {
-        try withRunningStack(settings: ["server": ["request_workers": "2"]], keepalive: true) { stack in
+        let settings = ["server": ["request_workers": "2"], "store": ["busy_timeout": "60s"]]
+        try withRunningStack(settings: settings, keepalive: true) { stack in
+            let pid = try #require(stack.orderd?.processIdentifier)
+            let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
+            let waiting = DispatchGroup()
+            let firstStatuses = Locked<[Int]>([])
+            for client in 0..<16 {
+                waiting.enter()
+                Thread {
+                    let response = try? RawHTTP.json("POST", "/orders", port: stack.port, body: OrdersIntegrationTests.orderJSON(note: "ka-wait-\(client)"))
+                    firstStatuses.mutate { $0.append(response?.status ?? 0) }
+                    waiting.leave()
+                }.start()
+            }
+            // 16 connections and the listening socket.
+            #expect(FollowUpIntegrationTests.eventually { Self.sockets(of: pid) >= 17 }, "sockets at orderd: \(Self.sockets(of: pid))")
+            #expect(try RawHTTP.request("GET", "/healthz", port: stack.port).status == 200, "a request thread is free meanwhile")
+            try lock.release()
+            waiting.wait()
+            #expect(firstStatuses.value == Array(repeating: 201, count: 16))
+
             struct Sample { var status: Int; var seconds: Double }
             let samples = Locked<[Sample]>([])
-            let stopAt = ContinuousClock.now + .seconds(3)
-            let pid = try #require(stack.orderd?.processIdentifier)
-            // nginx really keeps its connections: they stay open at orderd, parked, while the load runs (counted
-            // during it: nginx closes an idle kept connection after 1 s, nginx/orderd.conf).
-            let mostSockets = Locked(0)
-            let sampler = DispatchGroup()
-            DispatchQueue.global().async(group: sampler) {
-                while ContinuousClock.now < stopAt {
-                    let now = Self.sockets(of: pid)
-                    mostSockets.mutate { $0 = max($0, now) }
-                    usleep(50_000)
-                }
-            }
             DispatchQueue.concurrentPerform(iterations: 16) { client in
-                var n = 0
-                while ContinuousClock.now < stopAt {
-                    n += 1
+                for n in 1...48 {
                     let started = ContinuousClock.now
                     let response: RawHTTPResponse?
                     if n % 2 == 0 {
@@ -44,16 +55,12 @@ struct KeepaliveTests {
                     samples.mutate { $0.append(Sample(status: response?.status ?? 0, seconds: seconds)) }
                 }
             }
-            sampler.wait()
             let all = samples.value
-            let slowest = all.map(\.seconds).max() ?? 0
             let sorted = all.map(\.seconds).sorted()
             let p99 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, sorted.count * 99 / 100)]
-            print("keepalive: \(all.count) requests through 2 threads and 32 kept connections, p99 \(p99) s, slowest \(slowest) s")
-            #expect(all.count > 200, "requests kept being served")
+            print("keepalive: \(all.count) requests through 2 threads, p99 \(p99) s, slowest \(sorted.last ?? 0) s")
+            #expect(all.count == 16 * 48)
             #expect(all.allSatisfy { $0.status == 200 || $0.status == 201 }, "every request answered: \(Set(all.map(\.status)))")
-            #expect(p99 < 1.0, "no request waits behind an idle kept connection (p99 \(p99) s)")
-            #expect(mostSockets.value > 4, "kept connections at orderd: at most \(mostSockets.value - 1) at once")
         }
     }
 

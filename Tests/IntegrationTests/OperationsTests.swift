@@ -197,4 +197,31 @@ extension OperationsTests {
             #expect(FollowUpIntegrationTests.eventually { ours() == all }, "\(ours().sorted())")
         }
     }
+
+    /// `server.request_workers = auto` (the shipped default) with SQLite: one request thread per CPU as `nproc`
+    /// counts them, at least 2, and the "orderd serving" line and `check-config` say how many.
+    @Test func autoStartsOneRequestThreadPerCPUWithSQLite() throws {
+        let nproc = Process()
+        nproc.executableURL = URL(fileURLWithPath: "/usr/bin/nproc")
+        let output = Pipe()
+        nproc.standardOutput = output
+        try nproc.run()
+        nproc.waitUntilExit()
+        let cpus = try #require(Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let expected = max(2, cpus)
+        try withRunningStack(settings: ["server": ["request_workers": "auto"]]) { (stack: Stack) throws in
+            let pid = try #require(stack.orderd?.processIdentifier)
+            let requests = { Set(ProcessProbe.threadNames(pid).keys.filter { $0.hasPrefix("orderd-req-") }) }
+            #expect(FollowUpIntegrationTests.eventually { requests() == Set((0..<expected).map { "orderd-req-\($0)" }) },
+                    "\(requests().sorted()) with \(cpus) CPUs")
+            let serving = stack.orderdLog.split(separator: "\n").filter { $0.contains("orderd serving") }
+            #expect(serving.count == 1 && serving[0].split(separator: " ").contains("request_workers=\(expected)"),
+                    "\(serving)")
+            let check = try Stack.run(Stack.binary, ["check-config", "--config", stack.configPath])
+            #expect(check.status == 0)
+            #expect(check.output.contains("; server.request_workers = auto: \(expected) request threads here (sqlite, \(cpus) CPUs)\n"),
+                    "\(check.output)")
+        }
+    }
 }

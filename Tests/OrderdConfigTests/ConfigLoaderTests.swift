@@ -47,15 +47,15 @@ import Testing
                 "Unknown key 'server.threads' in /x.ini line 2; expected one of listen, listen_mode, listen_group, listen_backlog, request_workers, request_timeout, max_body_bytes, allow_from."),
         // Integers
         BadFile("integer: not a number", "[server]\nrequest_workers = abc\n",
-                "Invalid value 'abc' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
+                "Invalid value 'abc' for 'server.request_workers' in /x.ini line 2; expected auto or an integer from 1 to 256."),
         BadFile("integer: below range", "[server]\nrequest_workers = 0\n",
-                "Invalid value '0' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
+                "Invalid value '0' for 'server.request_workers' in /x.ini line 2; expected auto or an integer from 1 to 256."),
         BadFile("integer: above range", "[server]\nlisten_backlog = 65536\n",
                 "Invalid value '65536' for 'server.listen_backlog' in /x.ini line 2; expected an integer from 16 to 65535."),
         BadFile("integer: empty", "[server]\nrequest_workers =\n",
-                "Invalid value '' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
+                "Invalid value '' for 'server.request_workers' in /x.ini line 2; expected auto or an integer from 1 to 256."),
         BadFile("integer: decimal point", "[server]\nrequest_workers = 4.0\n",
-                "Invalid value '4.0' for 'server.request_workers' in /x.ini line 2; expected an integer from 1 to 256."),
+                "Invalid value '4.0' for 'server.request_workers' in /x.ini line 2; expected auto or an integer from 1 to 256."),
         // Durations
         BadFile("duration: retention above a year", "[outbox]\nretention = 366d\n",
                 "Invalid value '366d' for 'outbox.retention' in /x.ini line 2; expected a duration from 0s to 365d (a whole number with unit ms, s, m, h or d)."),
@@ -127,7 +127,7 @@ import Testing
         BadFile("every problem, in line order",
                 "workers = 1\n[server]\nrequest_workers = 300\nblah\n[sever]\nx = 1\n[log]\nlevel = loud\nlevel = info\n",
                 "Key 'workers' in /x.ini line 1 is outside any section; put it below a [section] header.",
-                "Invalid value '300' for 'server.request_workers' in /x.ini line 3; expected an integer from 1 to 256.",
+                "Invalid value '300' for 'server.request_workers' in /x.ini line 3; expected auto or an integer from 1 to 256.",
                 "Syntax error in /x.ini line 4: expected 'key = value', '[section]' or a comment, found 'blah'.",
                 "Unknown section '[sever]' in /x.ini line 5; expected one of [server], [store], [auth], [orders], [log], [executor], [outbox], [task.sms], [task.webhook], [task.audit], [task.stats].",
                 "Invalid value 'loud' for 'log.level' in /x.ini line 8; expected one of trace, debug, info, notice, warning, error, critical.",
@@ -168,7 +168,7 @@ import Testing
         } catch {
             #expect(error.description == """
                 Unknown key 'server.reqest_timeout' in /etc/orderd/orderd.ini line 4; did you mean 'server.request_timeout'?
-                Invalid value 'abc' for 'server.request_workers' in /etc/orderd/orderd.ini line 5; expected an integer from 1 to 256.
+                Invalid value 'abc' for 'server.request_workers' in /etc/orderd/orderd.ini line 5; expected auto or an integer from 1 to 256.
                 Invalid value 'xml' for 'log.format' in /etc/orderd/orderd.ini line 13; expected one of logfmt, json.
                 """)
             #expect(error.problems.map(\.kind) == [.unknownKey, .invalidValue, .invalidValue])
@@ -339,7 +339,7 @@ import Testing
             try ConfigLoader.load(path: path)
         } throws: { error in
             (error as? ConfigError)?.problems.first?.message
-                == "Invalid value '0' for 'server.request_workers' in \(path) line 2; expected an integer from 1 to 256."
+                == "Invalid value '0' for 'server.request_workers' in \(path) line 2; expected auto or an integer from 1 to 256."
         }
     }
 

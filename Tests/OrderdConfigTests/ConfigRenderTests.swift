@@ -11,7 +11,7 @@ import Testing
             listen_mode = 0660
             listen_group =
             listen_backlog = 1024
-            request_workers = 16
+            request_workers = auto
             request_timeout = 30s
             max_body_bytes = 64k
             allow_from =

@@ -42,7 +42,7 @@ package struct StatusPage: Sendable {
             version: OrderdVersion.current, nowMillis: wallClock(), startedAtMillis: startedAtMillis,
             configPath: configuration.path, configDigest: running.digest, configLoadedAtMillis: loadedAt,
             logLevel: running.log.level.rawValue, logFormat: running.log.format.rawValue,
-            requestWorkers: running.server.requestWorkers, requests: sampler.requests.counts,
+            requestWorkers: running.requestThreads(), requests: sampler.requests.counts,
             executor: followUps.executor, tasks: followUps.tasks, outbox: try? followUps.outbox?.get(),
             unhandledKinds: followUps.unhandledKinds.map(\.rawValue),
             history: sampler.samples, sampleInterval: sampler.interval, historyCapacity: sampler.capacity)

@@ -14,7 +14,7 @@ struct StatusSnapshot: Sendable {
     var configLoadedAtMillis: Int64
     var logLevel: String
     var logFormat: String
-    /// `server.request_workers` (restart-only, so the running value).
+    /// The request threads running: `server.request_workers` (restart-only), `auto` resolved.
     var requestWorkers: Int
     var requests: RequestCounts
     var executor: ExecutorStatistics
