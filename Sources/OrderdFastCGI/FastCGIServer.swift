@@ -365,10 +365,11 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// At the stop: a parked connection that must still be served (never served yet; once the kept connections'
     /// drain is over, also one with bytes to read now, which its event would have brought while it lasted), else
-    /// whether the kept ones are still drained.
+    /// whether the kept ones are still drained. A request handed over counts as a kept connection to drain: its
+    /// connection is parked once its answer is written (on another thread), and must then find a thread here.
     private func stopStep() -> StopStep {
         state.withLock {
-            let draining = !parked.isEmpty && ContinuousClock.now < keptDrainEnd
+            let draining = (!parked.isEmpty || handedOverCount > 0) && ContinuousClock.now < keptDrainEnd
             let owed = parked.first { entry in
                 entry.value.freshSince != nil || (!draining && Self.hasBytesToRead(entry.key.pointee.ipcFd, within: .zero))
             }
