@@ -156,14 +156,14 @@ let package = Package(
             swiftSettings: strict,
             linkerSettings: staticDebugLink
         ),
-        // What the test targets share: the throwaway PostgreSQL of `make test`, the Prometheus text parser, store fixtures.
+        // What the test targets share: the throwaway PostgreSQL of `make test`, the Prometheus text parser, store fixtures, nproc.
         .target(
             name: "TestSupport",
             dependencies: ["OrderdStore"],
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "OrderdSupportTests", dependencies: ["OrderdSupport"], swiftSettings: strict),
+        .testTarget(name: "OrderdSupportTests", dependencies: ["OrderdSupport", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OrderdExecutorTests", dependencies: ["OrderdExecutor"], swiftSettings: strict),
         .testTarget(name: "OrderdConfigTests", dependencies: ["OrderdConfig"], swiftSettings: strict),
         .testTarget(name: "OrderdOrdersTests", dependencies: ["OrderdOrders"], swiftSettings: strict),

@@ -201,14 +201,7 @@ extension OperationsTests {
     /// `server.request_workers = auto` (the shipped default) with SQLite: one request thread per CPU as `nproc`
     /// counts them, at least 2, and the "orderd serving" line and `check-config` say how many.
     @Test func autoStartsOneRequestThreadPerCPUWithSQLite() throws {
-        let nproc = Process()
-        nproc.executableURL = URL(fileURLWithPath: "/usr/bin/nproc")
-        let output = Pipe()
-        nproc.standardOutput = output
-        try nproc.run()
-        nproc.waitUntilExit()
-        let cpus = try #require(Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)))
+        let cpus = try nproc()
         let expected = max(2, cpus)
         try withRunningStack(settings: ["server": ["request_workers": "auto"]]) { (stack: Stack) throws in
             let pid = try #require(stack.orderd?.processIdentifier)

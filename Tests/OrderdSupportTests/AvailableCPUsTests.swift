@@ -1,23 +1,13 @@
-import Foundation
-@testable import OrderdSupport
 import Testing
+import TestSupport
+@testable import OrderdSupport
 
 @Suite struct AvailableCPUsTests {
     /// The count `auto` request threads are sized by is the one ops see from `nproc` (the affinity mask).
     @Test func countsWhatNprocCounts() throws {
-        let nproc = Process()
-        nproc.executableURL = URL(fileURLWithPath: "/usr/bin/nproc")
-        let output = Pipe()
-        nproc.standardOutput = output
-        try nproc.run()
-        nproc.waitUntilExit()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let counted = try #require(Int(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(AvailableCPUs.count == counted)
+        #expect(AvailableCPUs.count == (try nproc()))
     }
-}
 
-extension AvailableCPUsTests {
     @Test func readsKernelCPULists() {
         #expect(AvailableCPUs.count(list: "\t0-1") == 2)
         #expect(AvailableCPUs.count(list: "0-3,8,10-11") == 7)
