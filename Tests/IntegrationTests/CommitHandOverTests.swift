@@ -23,6 +23,26 @@ struct CommitHandOverTests {
         return inFlight
     }
 
+    /// Holds the database's write lock, sends an order straight over FastCGI (so it waits for its commit), then
+    /// SIGTERM; returns once orderd logged its stop, the order still waiting until the lock is released.
+    static func stopWhileAnOrderWaits(
+        _ stack: Stack, note: String, keepConnection: Bool
+    ) throws -> (client: FastCGIClient, lock: SQLiteWriteLock) {
+        let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
+        let body = Array(OrdersIntegrationTests.orderJSON(note: note).utf8)
+        let client = try FastCGIClient(socketPath: stack.socketPath)
+        try client.send(FastCGIClient.wholeRequest(
+            FastCGIClient.httpParams(method: "POST", uri: "/orders", contentType: "application/json", contentLength: body.count),
+            body: body, keepConnection: keepConnection))
+        #expect(try waitForTheOrderInFlight(stack) == 2)
+        let pid = try #require(stack.orderd?.processIdentifier)
+        kill(pid, SIGTERM)
+        #expect(pollUntil(.seconds(10)) {
+            stack.orderdLog.split(separator: "\n").contains { $0.contains("stopping") && $0.contains("SIGTERM") }
+        }, "orderd logged its stop")
+        return (client, lock)
+    }
+
     @Test func anOrderWaitingForItsCommitHoldsNoRequestThread() throws {
         try withRunningStack(settings: Self.settings) { stack in
             let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
@@ -56,22 +76,7 @@ struct CommitHandOverTests {
         let stack = try Stack(settings: Self.settings)
         defer { stack.shutdown() }
         try stack.start()
-        let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
-        let body = Array(OrdersIntegrationTests.orderJSON(note: "at-stop").utf8)
-        let client = try FastCGIClient(socketPath: stack.socketPath)
-        try client.send(FastCGIClient.wholeRequest(
-            FastCGIClient.httpParams(method: "POST", uri: "/orders", contentType: "application/json", contentLength: body.count),
-            body: body))
-        #expect(try Self.waitForTheOrderInFlight(stack) == 2)
-
-        let pid = try #require(stack.orderd?.processIdentifier)
-        kill(pid, SIGTERM)
-        var stopping = false
-        for _ in 0..<500 where !stopping {
-            stopping = stack.orderdLog.split(separator: "\n").contains { $0.contains("stopping") && $0.contains("SIGTERM") }
-            if !stopping { usleep(20_000) }
-        }
-        #expect(stopping, "orderd logged its stop")
+        let (client, lock) = try Self.stopWhileAnOrderWaits(stack, note: "at-stop", keepConnection: false)
         #expect(stack.orderd?.isRunning == true, "orderd waits for the order handed over")
 
         try lock.release()
@@ -94,19 +99,7 @@ struct CommitHandOverTests {
         let stack = try Stack(settings: Self.settings, keepalive: false)
         defer { stack.shutdown() }
         try stack.start()
-        let lock = try SQLiteWriteLock(databasePath: stack.databasePath)
-        let body = Array(OrdersIntegrationTests.orderJSON(note: "kept-at-stop").utf8)
-        let client = try FastCGIClient(socketPath: stack.socketPath)
-        try client.send(FastCGIClient.wholeRequest(
-            FastCGIClient.httpParams(method: "POST", uri: "/orders", contentType: "application/json", contentLength: body.count),
-            body: body, keepConnection: true))
-        #expect(try Self.waitForTheOrderInFlight(stack) == 2)
-
-        let pid = try #require(stack.orderd?.processIdentifier)
-        kill(pid, SIGTERM)
-        #expect(pollUntil(.seconds(10)) {
-            stack.orderdLog.split(separator: "\n").contains { $0.contains("stopping") && $0.contains("SIGTERM") }
-        }, "orderd logged its stop")
+        let (client, lock) = try Self.stopWhileAnOrderWaits(stack, note: "kept-at-stop", keepConnection: true)
         // Time for a request thread that would leave at the stop to have left (the old behaviour); the drain this
         // test relies on lasts 3 s from the stop.
         usleep(300_000)
