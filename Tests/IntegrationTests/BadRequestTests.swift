@@ -21,9 +21,7 @@ struct BadRequestTests {
     @Test(arguments: cases)
     func refusedWithItsStatusAndCode(_ badRequest: BadRequest) throws {
         let shared = try #require(BadRequestStack.current, "the suite trait starts the shared stack")
-        let started = ContinuousClock.now
         let response = try RawHTTP.send(badRequest.raw, port: shared.stack.port)
-        let elapsed = ContinuousClock.now - started
         let context = Comment(rawValue: "\(response.status) \(response.bodyText.prefix(600))")
 
         #expect(response.status == badRequest.expectedStatus, context)
@@ -31,9 +29,8 @@ struct BadRequestTests {
             response.header("content-type")?.split(separator: ";").first.map(String.init) == badRequest.expectedContentType,
             context)
         if badRequest.refusedByNginx {
-            // nginx answers these itself, before routing, and closes the connection: no wait of any kind (its
-            // lingering_timeout is 5 s, client_header_timeout 60 s).
-            #expect(elapsed < .seconds(3), "nginx took \(elapsed) to refuse it")
+            // nginx answers these itself, before routing, and closes the connection (a request it waited on would
+            // have run into the client's 20 s timeout: client_header_timeout is 60 s).
             #expect(response.header("connection") == "close", context)
         }
 

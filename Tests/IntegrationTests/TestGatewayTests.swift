@@ -103,13 +103,11 @@ struct TestGatewayTests {
             try RawHTTP.send(Self.post(gateway), port: gateway.port, timeout: .seconds(1))
         }
         let waited = Self.seconds(since: started)
-        #expect(waited >= 0.9 && waited < 10, "timed out after \(waited) s")
+        #expect(waited >= 0.9, "timed out after \(waited) s")
 
-        // close: the connection ends without a byte of response.
+        // close: the connection ends without a byte of response (a read that timed out instead would throw).
         try gateway.setMode(.close)
-        started = ContinuousClock.now
         #expect(try RawHTTP.sendReceivingBytes(Self.post(gateway), port: gateway.port, timeout: .seconds(5)).isEmpty)
-        #expect(Self.seconds(since: started) < 4)
 
         let all = try gateway.received()
         #expect(all.map(\.answered) == [200, 200, 503, 500, 200, nil, nil])
