@@ -88,11 +88,6 @@ package struct FastCGIExchange: ~Copyable {
         server.handOver(slot: slot, request: request)
     }
 
-    /// The handle of this request if it was handed over during the responder's call.
-    package var handedOver: HandedOverRequest? {
-        server.handedOver(slot: slot)
-    }
-
     /// Closes the connection after this request instead of keeping it for the next one
     /// (the body was not read to its end, or the read side was cut).
     package func closeConnectionAfterResponse() {

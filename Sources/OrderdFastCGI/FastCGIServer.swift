@@ -85,10 +85,10 @@ package final class FastCGIServer: @unchecked Sendable {
     private var running = 0
     /// Requests handed over to another thread (`HandedOverRequest`) and not finished yet: the stop waits for them.
     private var handedOverCount = 0
-    /// Per request thread: the request it handed over during its current responder call, if any. Each entry is
+    /// Per request thread: whether it handed its request over during its current responder call. Each entry is
     /// touched by its own thread only (raw memory, not an array: a Swift array in a class property would be one
     /// variable shared by every thread's write).
-    private let handOvers: UnsafeMutablePointer<HandedOverRequest?>
+    private let handedOverBySlot: UnsafeMutablePointer<Bool>
     private let allowed: Reloadable<AllowedPeers>
     private let onRefusedPeer: (@Sendable () -> Void)?
     /// When a refused peer was last logged, and how many were refused since without a line of their own; only
@@ -103,6 +103,8 @@ package final class FastCGIServer: @unchecked Sendable {
 
     /// Request threads handling a connection now, for metrics; the others wait for one.
     package var busyThreads: Int { busyCount.load(ordering: .relaxed) }
+    /// Requests handed over to another thread and not finished yet (for the in-flight gauge).
+    package var handedOverRequests: Int { state.withLock { handedOverCount } }
 
     /// Request threads running: `workers` from `start()` until they end at the stop.
     package var threads: Int { state.withLock { running } }
@@ -157,14 +159,13 @@ package final class FastCGIServer: @unchecked Sendable {
         self.wakeWriteFD = ends[1]
         self.epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
         self.deadlines = ReadDeadlines(slots: workers)
-        self.handOvers = .allocate(capacity: workers)
-        handOvers.initialize(repeating: nil, count: workers)
+        self.handedOverBySlot = .allocate(capacity: workers)
+        handedOverBySlot.initialize(repeating: false, count: workers)
         register(wakeFD, tag: Self.wakeTag, oneShot: false)
     }
 
     deinit {
-        handOvers.deinitialize(count: workers)
-        handOvers.deallocate()
+        handedOverBySlot.deallocate()
         close(epollFD)
         close(wakeFD)
         close(wakeWriteFD)
@@ -274,9 +275,9 @@ package final class FastCGIServer: @unchecked Sendable {
             }
             let exchange = FastCGIExchange(request: request, server: self, slot: slot)
             let afterFinish = responder.respond(to: exchange, readDeadline: deadline)
-            if handOvers[slot] != nil {
+            if handedOverBySlot[slot] {
                 // Its answer is another thread's to write, its connection another thread's to give back.
-                handOvers[slot] = nil
+                handedOverBySlot[slot] = false
                 continue
             }
             if deadlines.disarm(slot) {
@@ -303,11 +304,9 @@ package final class FastCGIServer: @unchecked Sendable {
         if deadlines.disarm(slot) { request.pointee.keepConnection = 0 }
         let handle = HandedOverRequest(request: request, server: self)
         state.withLock { handedOverCount += 1 }
-        handOvers[slot] = handle
+        handedOverBySlot[slot] = true
         return handle
     }
-
-    func handedOver(slot: Int) -> HandedOverRequest? { handOvers[slot] }
 
     /// `HandedOverRequest.finish`, on whichever thread answered: what the request thread does after an answer of
     /// its own.

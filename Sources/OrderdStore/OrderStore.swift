@@ -79,13 +79,9 @@ extension OrderStore {
         answerBy: ContinuousClock.Instant,
         completion: @escaping @Sendable (Result<CreateOutcome, StoreError>) -> Void
     ) {
-        let result: Result<CreateOutcome, StoreError>
-        do throws(StoreError) {
-            result = .success(try create(order, idempotency: idempotency, deadline: deadline, answerBy: answerBy))
-        } catch {
-            result = .failure(error)
-        }
-        completion(result)
+        completion(Result { () throws(StoreError) in
+            try create(order, idempotency: idempotency, deadline: deadline, answerBy: answerBy)
+        })
     }
 }
 

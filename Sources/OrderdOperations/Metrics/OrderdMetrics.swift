@@ -6,6 +6,7 @@ import OrderdHTTP
 import OrderdStore
 import OrderdSupport
 import Prometheus
+import Synchronization
 
 /// orderd's metrics for `GET /metrics`, in Prometheus's text format.
 ///
@@ -29,6 +30,10 @@ package final class OrderdMetrics: Sendable {
     /// reports into this registry without bootstrapping the global `MetricsSystem` (no `# HELP` line then).
     let factory: any CoreMetrics.MetricsFactory
     private let inFlight: Prometheus.Gauge
+    /// The two parts of `inFlight`, added at each scrape: requests on request threads, and those handed over to be
+    /// answered by another thread (read from the FastCGI server once it exists).
+    private let answering = InFlightCount()
+    private let handedOver = Mutex<(@Sendable () -> Int)?>(nil)
     /// Nil without sources: only what is counted where it happens.
     private let snapshots: SnapshotMetrics?
     private let logger: Logger?
@@ -76,12 +81,14 @@ package final class OrderdMetrics: Sendable {
 
     /// `responder`, counting the requests it is answering in `orderd_http_requests_in_flight`.
     package func countingInFlight(_ responder: any FastCGIResponder) -> any FastCGIResponder {
-        InFlightResponder(responder: responder, inFlight: inFlight)
+        InFlightResponder(responder: responder, answering: answering)
     }
 
-    /// Reads the busy and idle request threads from `server` at each scrape.
+    /// Reads the busy and idle request threads, and the requests handed over (in flight too), from `server` at
+    /// each scrape.
     package func observeRequestThreads(of server: FastCGIServer) {
         observeRequestThreads { [server] in (server.busyThreads, server.threads) }
+        handedOver.withLock { $0 = { [server] in server.handedOverRequests } }
     }
 
     /// Reads the busy and idle request threads from `counts` at each scrape.
@@ -92,6 +99,8 @@ package final class OrderdMetrics: Sendable {
     /// Every series, after reading the scrape-time figures.
     func scrape() -> [UInt8] {
         snapshots?.update(logger: logger)
+        let handedOverNow = handedOver.withLock { $0 }?() ?? 0
+        inFlight.set(Double(answering.count.load(ordering: .relaxed) + handedOverNow))
         var text: [UInt8] = []
         text.reserveCapacity(16 * 1024)
         registry.emit(into: &text)
