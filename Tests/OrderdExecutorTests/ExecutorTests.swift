@@ -704,7 +704,10 @@ struct ExecutorTests {
         }
         let elapsed = started.duration(to: .now)
         if elapsed < .milliseconds(900) {
-            #expect(wakeups == [Int](repeating: 0, count: 15) + [1], "wake-ups after each submission: \(wakeups)")
+            // The 16th wakes one worker; that worker, finding more queued than its share while the other is
+            // parked, may wake it too before the count is read (the search handed on): 1 or 2, never 0.
+            #expect(wakeups.prefix(15) == [Int](repeating: 0, count: 15)[...], "wake-ups after each submission: \(wakeups)")
+            #expect((1...2).contains(wakeups[15]), "wake-ups after each submission: \(wakeups)")
         } else {
             print("skipped the wake-up count: it took \(elapsed) to get there, so the supervisor may have ticked")
         }
