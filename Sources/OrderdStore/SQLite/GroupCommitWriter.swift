@@ -315,6 +315,8 @@ final class GroupCommitWriter {
     private let retentionMillis: Int64
     /// The limit of the retention DELETE in the batch being committed (`commit(_:deletingDone:)`).
     private var retentionLimitInBatch = 0
+    /// `store.busy_timeout`, the connection's own wait for another process's lock: what `begin(_:)` goes back to.
+    private let busyTimeout: Duration
 
     init(
         connection: SQLiteConnection,
@@ -324,9 +326,11 @@ final class GroupCommitWriter {
         steps: [OrderWriteStep],
         tuning: Tuning,
         wallClock: @escaping @Sendable () -> Int64,
-        retention: Duration = .zero
+        retention: Duration = .zero,
+        busyTimeout: Duration
     ) {
         self.connection = connection
+        self.busyTimeout = busyTimeout
         self.walRestart = walRestart
         self.queue = queue
         self.idempotencyTTLMillis = idempotencyTTL.millis
@@ -429,12 +433,12 @@ final class GroupCommitWriter {
             return (Array(repeating: .failure(error), count: writes.count), false, 0, nil)
         }
         do throws(StoreError) {
-            try connection.run("BEGIN IMMEDIATE")
+            try begin(writes)
         } catch {
             return failAll(error)
         }
-        // BEGIN IMMEDIATE may have waited up to busy_timeout for another process's write lock: writes whose
-        // deadline passed meanwhile are answered busy and not written.
+        // BEGIN IMMEDIATE may have waited for another process's write lock: writes whose deadline passed
+        // meanwhile are answered busy and not written.
         let now = ContinuousClock.now
         var results: [Result<CreateOutcome, StoreError>] = []
         results.reserveCapacity(writes.count)
@@ -500,6 +504,30 @@ final class GroupCommitWriter {
         }
         for (call, result) in zip(batch.calls, callResults) { call.finish(result) }
         return (results, true, expired, deleted)
+    }
+
+    /// BEGIN IMMEDIATE, waiting for another process's write lock no longer than `busy_timeout` and no longer than
+    /// the batch's writes may wait: each attempt's wait (SQLite's busy timeout) ends at the earliest deadline still
+    /// ahead, and when it runs out with the lock still taken, the next attempt waits for the next deadline. It gives
+    /// up with SQLite's busy error once every deadline, or `busy_timeout`, has passed. With `busy_timeout` alone, a
+    /// write queued while the batch before it waited out that timeout waited a whole timeout more in its own
+    /// batch's BEGIN: twice the wait its 503 promises. A batch without writes (outbox changes) waits `busy_timeout`.
+    private func begin(_ writes: [PendingWrite]) throws(StoreError) {
+        guard !writes.isEmpty else { return try connection.run("BEGIN IMMEDIATE") }
+        let deadlines = writes.map(\.deadline).sorted()
+        let giveUp = ContinuousClock.now + busyTimeout
+        var next = 0
+        defer { try? connection.setBusyTimeout(busyTimeout) }
+        while true {
+            let now = ContinuousClock.now
+            while next < deadlines.count - 1, deadlines[next] <= now { next += 1 }
+            try connection.setBusyTimeout(max(.milliseconds(1), min(giveUp, deadlines[next]) - now))
+            do throws(StoreError) {
+                return try connection.run("BEGIN IMMEDIATE")
+            } catch where error.code == .busy {
+                if ContinuousClock.now >= min(giveUp, deadlines[deadlines.count - 1]) { throw error }
+            }
+        }
     }
 
     /// Writes one order in its own savepoint. An error confined to this write rolls back the savepoint and

@@ -122,7 +122,8 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
             steps: writeSteps,
             tuning: tuning.writer,
             wallClock: wallClock,
-            retention: retention
+            retention: retention,
+            busyTimeout: store.busyTimeout
         )
         let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
         _ = try Self.configure(checkpointConnection, store, setWAL: false)
