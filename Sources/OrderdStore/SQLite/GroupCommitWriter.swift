@@ -521,11 +521,18 @@ final class GroupCommitWriter {
         while true {
             let now = ContinuousClock.now
             while next < deadlines.count - 1, deadlines[next] <= now { next += 1 }
-            try connection.setBusyTimeout(max(.milliseconds(1), min(giveUp, deadlines[next]) - now))
+            let until = min(giveUp, deadlines[next])
+            try connection.setBusyTimeout(max(.milliseconds(1), until - now))
             do throws(StoreError) {
                 return try connection.run("BEGIN IMMEDIATE")
             } catch where error.code == .busy {
-                if ContinuousClock.now >= min(giveUp, deadlines[deadlines.count - 1]) { throw error }
+                let after = ContinuousClock.now
+                // Out of time, or busy without waiting what it was given (SQLite answers some busy states without
+                // its busy handler; trying again would spin): the error stands. The handler's wait is whole
+                // milliseconds, rounded down.
+                if after >= min(giveUp, deadlines[deadlines.count - 1]) || after < until - .milliseconds(2) {
+                    throw error
+                }
             }
         }
     }
