@@ -167,10 +167,9 @@ package final class BoundedExecutor: @unchecked Sendable {
     /// O(1), never blocks on anything but a short uncontended-in-practice lock, never creates a thread or a Task.
     /// False when queueCapacity tasks are already queued (in the queue or in batches, not started) or the executor
     /// is stopping; the task's `finished` is then NOT called.
-    package func trySubmit(_ task: consuming any ExecutorTask, start: Start = .now) -> Bool {
+    package func trySubmit(_ task: any ExecutorTask, start: Start = .now) -> Bool {
         // Read outside the lock: no code of the task's runs under our lock.
-        let timeout = task.timeout
-        let job = Job(task: task, timeout: timeout)
+        let job = Job(task: task, timeout: task.timeout)
         lock.lock()
         let state = self.state
         // `reserved` over-counts (it includes batch tasks that started since): only when it says full is the
@@ -375,15 +374,16 @@ package final class BoundedExecutor: @unchecked Sendable {
             var next: Next
             repeat {
                 let lane = batch.lane
+                // A copy of our own: the lane's entry may be released under the lock, never the task's last
+                // reference (no code of the task's runs under our lock).
+                var job = lane.jobs[batch.index]
                 var failedMask: UInt64 = 0
                 var failure: (any Error)?
                 var end: Int64
                 while true {
                     failure = nil
-                    // Run where it lies: the running entry stays in the lane until its batch ends (lock holders
-                    // move out only the entries after it), so the worker keeps no copy of its own.
                     do {
-                        try await lane.jobs[batch.index].task.run()
+                        try await job.task.run()
                     } catch {
                         failure = error
                     }
@@ -405,17 +405,17 @@ package final class BoundedExecutor: @unchecked Sendable {
                             expected: batch.word, desired: advanced, ordering: .acquiringAndReleasing
                         ).exchanged
                     else { break }
-                    let ended = batch.index
+                    let ended = job
                     let duration = Duration.nanoseconds(end &- batch.start)
                     batch.word = advanced
                     batch.index += 1
                     batch.start = end
-                    // Entries before the running one are ours alone. Settled in `outstanding` when the batch ends
-                    // (or by `abandon`).
+                    job = lane.jobs[batch.index]
+                    // Settled in `outstanding` when the batch ends (or by `abandon`).
                     if let failure {
-                        lane.jobs[ended].task.finished(.failed(failure, duration: duration))
+                        ended.task.finished(.failed(failure, duration: duration))
                     } else {
-                        lane.jobs[ended].task.finished(.completed(duration: duration))
+                        ended.task.finished(.completed(duration: duration))
                     }
                 }
                 // The entries before the running one are ours alone (lock holders read the running one and those
@@ -423,22 +423,19 @@ package final class BoundedExecutor: @unchecked Sendable {
                 lane.jobs.deinitialize(count: batch.index)
                 var following: Batch?
                 var wake: Parked?
-                // The running entry, moved out of the lane under the lock as the batch ends, released here after
-                // unlocking: no code of the task's (its deinit included) runs under our lock.
-                var last: Job?
                 lock.lock()
                 let verdict = conclude(
                     slot: index, generation: generation, batch: batch, at: end, failed: failure != nil,
-                    following: &following, wake: &wake, last: &last)
+                    following: &following, wake: &wake)
                 lock.unlock()
                 wake?.resume(returning: .nudged)
                 short = end &- batch.start < batchNanoseconds
                 let duration = Duration.nanoseconds(end &- batch.start)
                 switch verdict.ending {
-                case .completed: last?.task.finished(.completed(duration: duration))
-                case .failed: last?.task.finished(.failed(failure!, duration: duration))
-                case .timedOut: last?.task.finished(.timedOut(duration: duration))
-                case .cancelledAtStop: last?.task.finished(.cancelledAtStop(duration: duration))
+                case .completed: job.task.finished(.completed(duration: duration))
+                case .failed: job.task.finished(.failed(failure!, duration: duration))
+                case .timedOut: job.task.finished(.timedOut(duration: duration))
+                case .cancelledAtStop: job.task.finished(.cancelledAtStop(duration: duration))
                 case .abandoned:
                     // Reported as stuck by whoever gave it up, who left this lane (and its running entry) to us.
                     (lane.jobs + batch.index).deinitialize(count: 1)
@@ -525,7 +522,7 @@ package final class BoundedExecutor: @unchecked Sendable {
     /// Lock held.
     private func conclude(
         slot index: Int, generation: UInt64, batch: Batch, at end: Int64, failed: Bool,
-        following: inout Batch?, wake: inout Parked?, last: inout Job?
+        following: inout Batch?, wake: inout Parked?
     ) -> Verdict {
         let state = self.state
         let slot = state.pointee.slots + index
@@ -541,7 +538,7 @@ package final class BoundedExecutor: @unchecked Sendable {
             Lane.sequence(word) == Lane.sequence(batch.word) && Lane.remaining(word) == 0,
             "a worker ended a batch that is not its slot's")
         let cancelled = word & Lane.cancelBit != 0
-        last = retireBatch(slot: index)
+        retireBatch(slot: index)
         let ending: Ending
         switch cancelled ? slot.pointee.cancel : nil {
         case nil:
@@ -576,17 +573,17 @@ package final class BoundedExecutor: @unchecked Sendable {
     }
 
     /// Counts the tasks of the slot's batch that ended before its running one (their `finished` calls were made)
-    /// and the worker's previous batch's last `finished` call, and moves the running task's entry out of the lane
-    /// for the worker. Lock held; the slot's batch has no tasks left to start.
-    private func retireBatch(slot index: Int) -> Job {
+    /// and the worker's previous batch's last `finished` call, and releases the running task's entry (the worker
+    /// holds its own copy). Lock held; the slot's batch has no tasks left to start.
+    private func retireBatch(slot index: Int) {
         let state = self.state
         let slot = state.pointee.slots + index
         let progress = batchProgress(slot: index)
         assert(progress.remaining == 0, "a batch retired with tasks left in it")
         settleEnded(slot: index, progress)
+        (slot.pointee.lane.jobs + progress.ended).deinitialize(count: 1)
         slot.pointee.running = false
         signalCapacity()
-        return (slot.pointee.lane.jobs + progress.ended).move()
     }
 
     /// Counts the batch's tasks that ended before its running one (completed or failed, and their `finished` calls
@@ -863,7 +860,7 @@ package final class BoundedExecutor: @unchecked Sendable {
     // MARK: - Queue and slots (lock held)
 
     @inline(__always)
-    private func push(_ job: consuming Job) {
+    private func push(_ job: Job) {
         let state = self.state
         var tail = state.pointee.head + state.pointee.count
         if tail >= capacity { tail -= capacity }
@@ -956,9 +953,7 @@ extension BoundedExecutor {
         case stop
     }
 
-    /// Move-only: a job goes from `trySubmit` into the ring, into a lane and out to its worker without a copy (each
-    /// copy of a task retains and later releases what it holds, measured as a tenth of a no-op task's cost).
-    private struct Job: ~Copyable {
+    private struct Job {
         let task: any ExecutorTask
         /// `task.timeout`, read once at submission.
         let timeout: Duration
