@@ -156,7 +156,7 @@ let package = Package(
             swiftSettings: strict,
             linkerSettings: staticDebugLink
         ),
-        // What the test targets share: the throwaway PostgreSQL of `make test`, the Prometheus text parser, store fixtures, nproc.
+        // What the test targets share: the throwaway PostgreSQL of `make test`, the Prometheus text parser, store fixtures, running a command (nproc).
         .target(
             name: "TestSupport",
             dependencies: ["OrderdStore"],

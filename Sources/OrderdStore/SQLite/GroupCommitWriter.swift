@@ -513,15 +513,13 @@ final class GroupCommitWriter {
     /// write queued while the batch before it waited out that timeout waited a whole timeout more in its own
     /// batch's BEGIN: twice the wait its 503 promises. A batch without writes (outbox changes) waits `busy_timeout`.
     private func begin(_ writes: [PendingWrite]) throws(StoreError) {
-        guard !writes.isEmpty else { return try connection.run("BEGIN IMMEDIATE") }
-        let deadlines = writes.map(\.deadline).sorted()
-        let giveUp = ContinuousClock.now + busyTimeout
-        var next = 0
+        guard let latest = writes.lazy.map(\.deadline).max() else { return try connection.run("BEGIN IMMEDIATE") }
+        let giveUp = min(ContinuousClock.now + busyTimeout, latest)
         defer { try? connection.setBusyTimeout(busyTimeout) }
         while true {
             let now = ContinuousClock.now
-            while next < deadlines.count - 1, deadlines[next] <= now { next += 1 }
-            let until = min(giveUp, deadlines[next])
+            // The earliest deadline still ahead (a scan: batches are small, and this runs once per transaction).
+            let until = min(giveUp, writes.lazy.map(\.deadline).filter { $0 > now }.min() ?? latest)
             try connection.setBusyTimeout(max(.milliseconds(1), until - now))
             do throws(StoreError) {
                 return try connection.run("BEGIN IMMEDIATE")
@@ -530,9 +528,7 @@ final class GroupCommitWriter {
                 // Out of time, or busy without waiting what it was given (SQLite answers some busy states without
                 // its busy handler; trying again would spin): the error stands. The handler's wait is whole
                 // milliseconds, rounded down.
-                if after >= min(giveUp, deadlines[deadlines.count - 1]) || after < until - .milliseconds(2) {
-                    throw error
-                }
+                if after >= giveUp || after < until - .milliseconds(2) { throw error }
             }
         }
     }
