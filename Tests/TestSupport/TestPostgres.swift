@@ -75,24 +75,16 @@ public enum TestPostgres {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("orderd-psql-\(UUID().uuidString).sql")
         try Data(sql.utf8).write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: environment["ORDERD_TEST_PG_PSQL"] ?? "/usr/bin/psql")
         let target = (url ?? environment["ORDERD_TEST_PG_URL"] ?? "").replacingOccurrences(of: "?sslmode=disable", with: "")
-        // -X: no ~/.psqlrc, which -f would read (-c does not).
-        process.arguments = [target, "-X", "-v", "ON_ERROR_STOP=1", "-At", "-f", file.path]
         var env = environment
         if !passwordFile.isEmpty {
             env["PGPASSWORD"] = try String(contentsOfFile: passwordFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        // -X: no ~/.psqlrc, which -f would read (-c does not).
+        let (status, output) = try runCommand(
+            environment["ORDERD_TEST_PG_PSQL"] ?? "/usr/bin/psql",
+            [target, "-X", "-v", "ON_ERROR_STOP=1", "-At", "-f", file.path], environment: env)
+        guard status == 0 else {
             throw PsqlFailure(description: "psql \(sql.prefix(2_000)): \(output)")
         }
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
