@@ -2,6 +2,19 @@
 package enum Redact {
     /// Keeps the first 3 and the last 2 characters: `+8613800138000` → `+86*********00`.
     package static func phone(_ phone: String) -> String {
+        // A validated number is ASCII (E.164), where bytes are characters: no grapheme breaking, once per order
+        // in the audit line and the SMS driver's log line.
+        let utf8 = phone.utf8
+        if utf8.allSatisfy({ $0 < 0x80 }) {
+            let count = utf8.count
+            guard count > 5 else { return String(repeating: "*", count: count) }
+            return String(unsafeUninitializedCapacity: count) { buffer in
+                _ = buffer.initialize(fromContentsOf: utf8.prefix(3))
+                buffer[3..<count - 2].initialize(repeating: UInt8(ascii: "*"))
+                _ = buffer[(count - 2)...].initialize(fromContentsOf: utf8.suffix(2))
+                return count
+            }
+        }
         guard phone.count > 5 else { return String(repeating: "*", count: phone.count) }
         return phone.prefix(3) + String(repeating: "*", count: phone.count - 5) + phone.suffix(2)
     }

@@ -14,8 +14,9 @@ package enum WallClock {
 
     /// `millis` as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T23:08:53.123Z`.
     package static func rfc3339(millis: Int64) -> String {
-        var writer = JSONWriter(capacity: 26)
-        writer.timestamp(millis: millis)
-        return String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        JSONWriter.appendRFC3339(millis: millis, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

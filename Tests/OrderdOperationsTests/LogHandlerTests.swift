@@ -3,7 +3,7 @@ import Logging
 import OrderdConfig
 import Testing
 import TestSupport
-// @testable: these tests read internals: OrderdOperations (LogLine, syslogPriority, timestamp).
+// @testable: these tests read internals: OrderdOperations (LogLine, syslogPriority).
 @testable import OrderdOperations
 
 /// A closed line of `fields` in `format`, as text.
@@ -38,11 +38,22 @@ private func line(_ format: OrderdConfiguration.Log.Format, _ fields: [(String, 
         #expect(line(.json, [("msg", "a \"b\"\n"), ("path", "/orders")]) == #"{"msg":"a \"b\"\n","path":"/orders"}"#)
     }
 
-    @Test func timestampIsRFC3339WithMilliseconds() {
-        let ts = OrderdLogHandler.timestamp()
-        #expect(ts.count == 24)
-        #expect(ts.hasSuffix("Z"))
-        #expect(Array(ts)[10] == "T" && Array(ts)[19] == ".")
+    @Test func timestampIsRFC3339WithMillisecondsQuotedOnlyInJSON() {
+        for format in [OrderdConfiguration.Log.Format.logfmt, .json] {
+            var line = LogLine(format: format)
+            line.timestamp("ts", millis: 1_764_976_153_123)
+            line.field("level", "info")
+            line.close()
+            let expected = format == .json
+                ? #"{"ts":"2025-12-05T23:09:13.123Z","level":"info"}"# : "ts=2025-12-05T23:09:13.123Z level=info"
+            #expect(String(decoding: line.bytes, as: UTF8.self) == expected)
+        }
+    }
+
+    @Test func journalLinesStartWithTheirPriority() {
+        var line = LogLine(format: .logfmt, priority: OrderdLogHandler.syslogPriority(.error))
+        line.field("msg", "x")
+        #expect(String(decoding: line.bytes, as: UTF8.self) == "<3>msg=x")
     }
 }
 

@@ -38,17 +38,19 @@ package struct OrderdLogHandler: LogHandler {
     }
 
     package func log(event: LogEvent) {
-        let merged: Logger.Metadata
-        if let own = event.metadata, !own.isEmpty {
-            merged = metadata.isEmpty ? own : metadata.merging(own) { _, new in new }
-        } else {
-            merged = metadata
-        }
         var line = LogLine(format: settings.format, priority: settings.journalPriorities ? Self.syslogPriority(event.level) : nil)
-        line.field("ts", Self.timestamp())
+        line.timestamp("ts", millis: WallClock.unixMillis())
         line.field("level", event.level.rawValue)
         line.field("msg", event.message.description)
-        for key in merged.keys.sorted() { line.field(key, merged[key]!.description) }
+        // The handler's metadata and the event's (the event's wins), in key order: one sorted array of pairs,
+        // no key looked up again (a line per order with the SMS log driver, per request with `log.requests`).
+        let fields: [(key: String, value: Logger.MetadataValue)]
+        if let own = event.metadata, !own.isEmpty {
+            fields = (metadata.isEmpty ? own : metadata.merging(own) { _, new in new }).sorted { $0.key < $1.key }
+        } else {
+            fields = metadata.sorted { $0.key < $1.key }
+        }
+        for (key, value) in fields { line.field(key, value.description) }
         if event.level >= .error { line.field("source", "\(event.file.split(separator: "/").last ?? ""):\(event.line)") }
         line.close()
         line.bytes.append(UInt8(ascii: "\n"))
@@ -73,15 +75,6 @@ package struct OrderdLogHandler: LogHandler {
         case .critical: return 2
         }
     }
-
-    /// RFC 3339 UTC with milliseconds, by the same hand-written conversion the order answers use.
-    static func timestamp() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        var writer = JSONWriter(capacity: 32)
-        writer.timestamp(millis: Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec / 1_000_000))
-        return String(decoding: writer.bytes.dropFirst().dropLast(), as: UTF8.self)
-    }
 }
 
 /// One log line, built straight into its bytes: a logfmt line (`key=value` separated by spaces, a value quoted
@@ -92,41 +85,55 @@ struct LogLine {
     private let json: Bool
     private var hasFields = false
 
-    /// `priority`: the `<N>` prefix journald reads.
+    /// `priority`: the `<N>` prefix journald reads (one digit, 2 to 7).
     init(format: OrderdConfiguration.Log.Format, priority: Int? = nil) {
         json = format == .json
         bytes.reserveCapacity(256)
         if let priority {
             bytes.append(UInt8(ascii: "<"))
-            bytes.append(contentsOf: String(priority).utf8)
+            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: priority))
             bytes.append(UInt8(ascii: ">"))
         }
         if json { bytes.append(UInt8(ascii: "{")) }
     }
 
     mutating func field(_ key: String, _ value: String) {
+        startField(key)
+        var value = value
+        value.withUTF8 { utf8 in
+            // JSON: numbers stay numbers (`"status":201`, `"duration_ms":0.42`), so a log pipeline can compare and
+            // sum them, everything else is a string. logfmt: quoted only when it has to be.
+            let bare = json
+                ? Self.isJSONNumber(utf8)
+                : !utf8.isEmpty && !utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == 0x7F }
+            if bare {
+                bytes.append(contentsOf: utf8)
+            } else {
+                JSONWriter.appendQuoted(utf8, to: &bytes)
+            }
+        }
+    }
+
+    /// `key` with RFC 3339 UTC time of `millis`, written straight into the line (quoted in JSON; logfmt needs
+    /// no quotes for it).
+    mutating func timestamp(_ key: String, millis: Int64) {
+        startField(key)
+        if json { bytes.append(UInt8(ascii: "\"")) }
+        JSONWriter.appendRFC3339(millis: millis, to: &bytes)
+        if json { bytes.append(UInt8(ascii: "\"")) }
+    }
+
+    /// The separator before every field but the first, then the key: `"key":` in JSON, `key=` in logfmt.
+    private mutating func startField(_ key: String) {
         if hasFields { bytes.append(json ? UInt8(ascii: ",") : UInt8(ascii: " ")) }
         hasFields = true
         if json {
-            // Numbers are JSON numbers (`"status":201`, `"duration_ms":0.42`), so a log pipeline can compare and
-            // sum them; everything else is a string.
             JSONWriter.appendQuoted(key, to: &bytes)
             bytes.append(UInt8(ascii: ":"))
-            if Self.isJSONNumber(value) {
-                bytes.append(contentsOf: value.utf8)
-            } else {
-                JSONWriter.appendQuoted(value, to: &bytes)
-            }
         } else {
-            bytes.append(contentsOf: key.utf8)
+            var key = key
+            key.withUTF8 { bytes.append(contentsOf: $0) }
             bytes.append(UInt8(ascii: "="))
-            let needsQuotes = value.isEmpty
-                || value.utf8.contains { $0 <= 0x20 || $0 == UInt8(ascii: "=") || $0 == UInt8(ascii: "\"") || $0 == 0x7F }
-            if needsQuotes {
-                JSONWriter.appendQuoted(value, to: &bytes)
-            } else {
-                bytes.append(contentsOf: value.utf8)
-            }
         }
     }
 
@@ -138,7 +145,12 @@ struct LogLine {
     /// A decimal number of at most 15 significant digits before the point (exact as a double, so a parser
     /// reads back what was meant); longer digit strings, such as ids that happen to be all digits, stay strings.
     static func isJSONNumber(_ text: String) -> Bool {
-        var bytes = Substring(text).utf8[...]
+        var text = text
+        return text.withUTF8 { isJSONNumber($0) }
+    }
+
+    static func isJSONNumber(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        var bytes = utf8[...]
         if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }
         let integer = bytes.prefix { $0 >= 0x30 && $0 <= 0x39 }
         guard !integer.isEmpty, integer.count <= 15, integer.count == 1 || integer.first != 0x30 else { return false }

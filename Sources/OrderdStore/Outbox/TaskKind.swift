@@ -18,6 +18,20 @@ package enum TaskKind: String, Sendable, Hashable, CaseIterable, Comparable {
     package var isDurable: Bool { self != .stats }
 
     package static func < (a: TaskKind, b: TaskKind) -> Bool { a.rawValue < b.rawValue }
+
+    /// Its place in `allCases`: for tables indexed by kind.
+    package var index: Int {
+        switch self {
+        case .sms: return 0
+        case .webhook: return 1
+        case .audit: return 2
+        case .stats: return 3
+        }
+    }
+
+    /// By its place, not its name: a kind is a dictionary key on every task's way (leases, settling), and the
+    /// default for a `String` raw value hashes the string.
+    package func hash(into hasher: inout Hasher) { hasher.combine(index) }
 }
 
 /// How one kind is run and retried, from its `[task.<kind>]` section.

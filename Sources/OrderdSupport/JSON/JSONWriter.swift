@@ -105,7 +105,7 @@ package struct JSONWriter: Sendable {
     package mutating func timestamp(millis: Int64) {
         separate()
         bytes.append(UInt8(ascii: "\""))
-        appendRFC3339(millis: millis)
+        Self.appendRFC3339(millis: millis, to: &bytes)
         bytes.append(UInt8(ascii: "\""))
         needsComma = true
     }
@@ -156,6 +156,13 @@ package struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// The same for text already in UTF-8.
+    package static func appendQuoted(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
+        bytes.append(UInt8(ascii: "\""))
+        appendEscaped(utf8, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// Copies runs of bytes that need no escaping in one go.
     private static func appendEscaped(_ utf8: UnsafeBufferPointer<UInt8>, to bytes: inout [UInt8]) {
         var runStart = 0
@@ -182,11 +189,11 @@ package struct JSONWriter: Sendable {
 
     private mutating func appendDecimal(_ value: Int64) {
         if value < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(value.magnitude, minimumWidth: 1)
+        Self.appendDigits(value.magnitude, minimumWidth: 1, to: &bytes)
     }
 
     /// Appends `value` in decimal, left-padded with zeros to `minimumWidth` (at most 20) digits.
-    private mutating func appendDigits(_ value: UInt64, minimumWidth: Int) {
+    private static func appendDigits(_ value: UInt64, minimumWidth: Int, to bytes: inout [UInt8]) {
         // UInt64.max has 20 digits. Filled from the end in a stack buffer, appended in one go.
         var buffer: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &buffer) { raw in
@@ -206,9 +213,10 @@ package struct JSONWriter: Sendable {
         }
     }
 
-    /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, from the proleptic Gregorian calendar (civil-from-days, after Howard
-    /// Hinnant's public-domain algorithm), so no DateFormatter, Calendar or time zone database is involved.
-    private mutating func appendRFC3339(millis: Int64) {
+    /// Appends `YYYY-MM-DDTHH:MM:SS.mmmZ`, unquoted, to bytes outside a writer (the log handler's `ts`). From the
+    /// proleptic Gregorian calendar (civil-from-days, after Howard Hinnant's public-domain algorithm), so no
+    /// DateFormatter, Calendar or time zone database is involved.
+    package static func appendRFC3339(millis: Int64, to bytes: inout [UInt8]) {
         let millisPerDay: Int64 = 86_400_000
         var days = millis / millisPerDay
         var millisOfDay = millis % millisPerDay
@@ -218,20 +226,20 @@ package struct JSONWriter: Sendable {
         }
         let date = CivilDate(daysSinceEpoch: days)
         if date.year < 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDigits(date.year.magnitude, minimumWidth: 4)
+        appendDigits(date.year.magnitude, minimumWidth: 4, to: &bytes)
         bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(date.month), minimumWidth: 2)
+        appendDigits(UInt64(date.month), minimumWidth: 2, to: &bytes)
         bytes.append(UInt8(ascii: "-"))
-        appendDigits(UInt64(date.day), minimumWidth: 2)
+        appendDigits(UInt64(date.day), minimumWidth: 2, to: &bytes)
         bytes.append(UInt8(ascii: "T"))
         let seconds = millisOfDay / 1000
-        appendDigits(UInt64(seconds / 3600), minimumWidth: 2)
+        appendDigits(UInt64(seconds / 3600), minimumWidth: 2, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
-        appendDigits(UInt64(seconds / 60 % 60), minimumWidth: 2)
+        appendDigits(UInt64(seconds / 60 % 60), minimumWidth: 2, to: &bytes)
         bytes.append(UInt8(ascii: ":"))
-        appendDigits(UInt64(seconds % 60), minimumWidth: 2)
+        appendDigits(UInt64(seconds % 60), minimumWidth: 2, to: &bytes)
         bytes.append(UInt8(ascii: "."))
-        appendDigits(UInt64(millisOfDay % 1000), minimumWidth: 3)
+        appendDigits(UInt64(millisOfDay % 1000), minimumWidth: 3, to: &bytes)
         bytes.append(UInt8(ascii: "Z"))
     }
 }
