@@ -689,7 +689,12 @@ run_backend() { # backend scenario keepalive
     [ "$backend" = c ] && label=C
     [ "$backend" = go ] && label="Go net/http/fcgi"
     [ "$backend" = php ] && label="PHP-FPM"
-    [ "$backend" = orderd-shipped ] && label="orderd as shipped ($(request_threads "$BACKEND_PID" || true) threads, log.level=info)"
+    if [ "$backend" = orderd-shipped ]; then
+        # the log level of the INI it runs with: info as shipped (commented out), ORDERD_SET may set another
+        local level
+        level=$(sed -n 's/^level *= *//p' "$RUN/orderd.ini" | tail -1)
+        label="orderd as shipped ($(request_threads "$BACKEND_PID" || true) threads, log.level=${level:-info})"
+    fi
     if probe "$method" "$path" "$expect"; then
         # the backend's processes for its CPU per request: the one started, and its children (PHP-FPM's pool)
         BACKEND_CPU_PIDS="$BACKEND_PID $( (ps -o pid= --ppid "$BACKEND_PID" 2>/dev/null || true) | tr "\n" " ")"
