@@ -2,10 +2,10 @@
 package enum Redact {
     /// Keeps the first 3 and the last 2 characters: `+8613800138000` → `+86*********00`.
     package static func phone(_ phone: String) -> String {
-        // A validated number is ASCII (E.164), where bytes are characters: no grapheme breaking, once per order
-        // in the audit line and the SMS driver's log line.
+        // A validated number is printable ASCII (E.164), where each byte is a character: no grapheme breaking,
+        // once per order in the audit line and the SMS driver's log line. (Not any ASCII: CR LF is one character.)
         let utf8 = phone.utf8
-        if utf8.allSatisfy({ $0 < 0x80 }) {
+        if utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
             let count = utf8.count
             guard count > 5 else { return String(repeating: "*", count: count) }
             return String(unsafeUninitializedCapacity: count) { buffer in

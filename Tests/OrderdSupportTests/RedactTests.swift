@@ -12,6 +12,7 @@ import Testing
         // Not a validated number: counted in characters, not bytes.
         ("+٤٩١٧٠١٢٣", "+٤٩****٢٣"),
         ("+49🇩🇪12345", "+49****45"),
+        ("+12\r\n34567", "+12****67"),
     ])
     func phoneKeepsTheFirstThreeAndLastTwoCharacters(phone: String, masked: String) {
         #expect(Redact.phone(phone) == masked)
