@@ -26,7 +26,8 @@ import Darwin
 ///   A `.batched` submission (an order's follow-ups) wakes nobody until a batch's worth is queued; the supervisor's
 ///   next tick wakes a worker for fewer, so a steady trickle costs a wake-up per batch instead of one per task.
 /// - Each worker has a slot recording what it runs and since when. A supervisor Task ticks every
-///   ``Configuration/supervisorTick``: a slot past its deadline is marked cancelled and its worker Task cancelled;
+///   ``Configuration/supervisorTick`` while any accepted task is unfinished (an idle executor wakes nobody; the next
+///   `trySubmit` resumes it): a slot past its deadline is marked cancelled and its worker Task cancelled;
 ///   that worker reports `.timedOut` when the task returns and exits (a Task cannot be un-cancelled), and a fresh
 ///   worker Task takes the slot. A slot still running `stuckGrace` after its cancellation is reported `.stuck`
 ///   and its worker abandoned and replaced (at most `workers` abandoned workers alive at once).
@@ -185,8 +186,11 @@ package final class BoundedExecutor: @unchecked Sendable {
         state.pointee.outstanding += 1
         push(job)
         let wake = start == .now || state.pointee.count >= batchedWakeAt ? wakeIfNobodySearching() : nil
+        let supervisor = state.pointee.idleSupervisor
+        if supervisor != nil { state.pointee.idleSupervisor = nil }
         lock.unlock()
         wake?.resume(returning: .nudged)
+        supervisor?.resume(returning: true)
         return true
     }
 
@@ -252,9 +256,13 @@ package final class BoundedExecutor: @unchecked Sendable {
         // while the queue lasts.
         let parked = state.pointee.parked
         state.pointee.parked.removeAll(keepingCapacity: true)
+        // An idle supervisor ticks again while the stop drains (it never parks after this), and ends at the stop's end.
+        let idleSupervisor = state.pointee.idleSupervisor
+        state.pointee.idleSupervisor = nil
         lock.broadcast()  // capacity waiters return now that nothing is accepted
         lock.unlock()
         for worker in parked { worker.resume(returning: .recheck) }
+        idleSupervisor?.resume(returning: true)
 
         lock.lock()
         // 1. Drain: queued and running tasks go on until the deadline.
@@ -356,6 +364,7 @@ package final class BoundedExecutor: @unchecked Sendable {
             statistics.workers = workerCount
             statistics.queueCapacity = capacity
             statistics.idleWorkers = state.pointee.parked.count
+            statistics.supervisorIdle = state.pointee.idleSupervisor != nil
             statistics.wakeups = state.pointee.wakeups
             statistics.abandonedWorkers = state.pointee.abandonedWorkers
             return statistics
@@ -689,13 +698,34 @@ package final class BoundedExecutor: @unchecked Sendable {
 
     private func supervise() async {
         let tick = configuration.supervisorTick
-        while true {
+        while await waitWhileIdle() {
             do {
                 try await Task.sleep(for: tick)
             } catch {
                 return  // cancelled by stop
             }
             checkDeadlines(now: Self.now())
+        }
+    }
+
+    /// Suspends the supervisor while every accepted task is finished: no deadline to watch, no `.batched` task to
+    /// start, no stuck worker to give up. Ticking anyway was most of an idle orderd's 270 context switches a second
+    /// (each tick's timer, the hop to a pool thread and back to sleep). `trySubmit` and `stop` resume it. False
+    /// once the executor has stopped.
+    private func waitWhileIdle() async -> Bool {
+        await withUnsafeContinuation { (continuation: UnsafeContinuation<Bool, Never>) in
+            lock.lock()
+            switch state.pointee.phase {
+            case .stopped:
+                lock.unlock()
+                continuation.resume(returning: false)
+            case .running where state.pointee.outstanding == 0:
+                state.pointee.idleSupervisor = continuation
+                lock.unlock()
+            case .idle, .running, .draining, .cancelling:
+                lock.unlock()
+                continuation.resume(returning: true)
+            }
         }
     }
 
@@ -1125,6 +1155,9 @@ extension BoundedExecutor {
         var capacityThreshold = 0
         var stopWaiters = 0
         var supervisor: Task<Void, Never>?
+        /// The supervisor, suspended while nothing accepted is unfinished (`waitWhileIdle`); resumed by whoever
+        /// takes it out of here under the lock.
+        var idleSupervisor: UnsafeContinuation<Bool, Never>?
         var stopReport: ExecutorStopReport?
 
         var submitted = 0

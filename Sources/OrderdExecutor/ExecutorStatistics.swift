@@ -32,6 +32,9 @@ package struct ExecutorStatistics: Sendable, Equatable {
     package var wakeups: Int = 0
     /// Workers given up as stuck whose task has not returned yet.
     package var abandonedWorkers: Int = 0
+    /// Whether the deadline supervisor is suspended because every accepted task is finished (it ticks again from
+    /// the next `trySubmit`).
+    package var supervisorIdle: Bool = false
 
     package init() {}
 }

@@ -735,6 +735,31 @@ struct ExecutorTests {
         #expect(outcomes.ids == [0, 1, 2])
         #expect(outcomes.all.values.allSatisfy { $0.map(\.label) == ["completed"] })
     }
+
+    @Test func anIdleSupervisorWakesForTheNextTaskItsDeadlineAndTheStop() async {
+        // Every accepted task finished: the supervisor stops ticking. The next submission must bring it back, or a
+        // batched task alone would never start and a hung task would never be cancelled.
+        let executor = makeExecutor(workers: 2, capacity: 64)
+        let outcomes = Outcomes()
+        executor.start()
+        #expect(await pollUntil { executor.statistics.supervisorIdle })
+        #expect(executor.trySubmit(Probe(id: 0, outcomes: outcomes) {}, start: .batched))
+        #expect(await outcomes.waitForCount(1))
+        #expect(await pollUntil { executor.statistics.supervisorIdle })
+        #expect(executor.trySubmit(Probe(id: 1, timeout: .milliseconds(50), outcomes: outcomes) {
+            try await Task.sleep(for: .seconds(60))  // returns early only when cancelled
+        }))
+        #expect(await outcomes.waitForCount(2))
+        #expect(outcomes.outcomes(of: 0).map(\.label) == ["completed"])
+        #expect(outcomes.outcomes(of: 1).map(\.label) == ["timedOut"])
+        // Idle again at the stop: it returns, and the supervisor with it (the executor is released).
+        #expect(await pollUntil { executor.statistics.supervisorIdle })
+        weak let released = executor
+        #expect(await stopOnThread(executor) == ExecutorStopReport(drained: true, cancelled: 0, notStarted: 0, stuck: 0))
+        #expect(!executor.statistics.supervisorIdle)
+        _ = consume executor
+        #expect(await pollUntil { released == nil })
+    }
 }
 
 // MARK: - Helpers
