@@ -186,8 +186,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         state.pointee.outstanding += 1
         push(job)
         let wake = start == .now || state.pointee.count >= batchedWakeAt ? wakeIfNobodySearching() : nil
-        let supervisor = state.pointee.idleSupervisor
-        if supervisor != nil { state.pointee.idleSupervisor = nil }
+        let supervisor = state.pointee.idleSupervisor.take()
         lock.unlock()
         wake?.resume(returning: .nudged)
         supervisor?.resume(returning: true)
@@ -257,8 +256,7 @@ package final class BoundedExecutor: @unchecked Sendable {
         let parked = state.pointee.parked
         state.pointee.parked.removeAll(keepingCapacity: true)
         // An idle supervisor ticks again while the stop drains (it never parks after this), and ends at the stop's end.
-        let idleSupervisor = state.pointee.idleSupervisor
-        state.pointee.idleSupervisor = nil
+        let idleSupervisor = state.pointee.idleSupervisor.take()
         lock.broadcast()  // capacity waiters return now that nothing is accepted
         lock.unlock()
         for worker in parked { worker.resume(returning: .recheck) }
