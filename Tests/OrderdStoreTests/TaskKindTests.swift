@@ -25,4 +25,12 @@ import TestSupport
         let configuration = try ConfigLoader.parse(text: "[task.stats]\nenabled = false\n", file: "/x.ini")
         #expect(configuration.enabledTaskKinds == [.sms, .audit])
     }
+
+    /// Tables indexed by kind (the task-duration histograms) rely on `index` being the kind's place in `allCases`,
+    /// and dictionaries keyed by kind on equal kinds hashing alike and different ones apart.
+    @Test func indexIsThePlaceInAllCasesAndTheHash() {
+        #expect(TaskKind.allCases.map(\.index) == Array(TaskKind.allCases.indices))
+        #expect(Set(TaskKind.allCases.map(\.hashValue)).count == TaskKind.allCases.count)
+        #expect(TaskKind.allCases.allSatisfy { TaskKind(rawValue: $0.rawValue)!.hashValue == $0.hashValue })
+    }
 }

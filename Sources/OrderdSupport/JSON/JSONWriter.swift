@@ -150,10 +150,8 @@ package struct JSONWriter: Sendable {
     /// Appends `text` as a JSON string literal, escaped as ``string(_:)`` does, to bytes outside a writer
     /// (the log handler's lines, whose logfmt values use the same quoting).
     package static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
-        text.withUTF8 { utf8 in appendEscaped(utf8, to: &bytes) }
-        bytes.append(UInt8(ascii: "\""))
+        text.withUTF8 { utf8 in appendQuoted(utf8, to: &bytes) }
     }
 
     /// The same for text already in UTF-8.
