@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
-"""Join executor-bench's table (bench/executor) with bench/go/executor's, both from this bench run, into one
+"""Join executor-bench's tables (bench/executor) with bench/go/executor's, both from this bench run, into one
 table whose last column divides each BoundedExecutor figure by Go's figure of the same name.
 
-    bench/executor_table.py SWIFT_OUTPUT [GO_OUTPUT | --no-go REASON]
+    bench/executor_table.py SWIFT_OUTPUT... [--go GO_OUTPUT... | --no-go REASON]
+
+bench/run.sh runs the two programs in alternating pairs (EXECUTOR_PAIRS), since on a shared machine two runs a few
+minutes apart can differ by 2× (measured: Go's channel at 9.75M and 20.51M tasks/s in one hour). With several runs
+each side, every figure is the median of the runs' figures (per percentile for the p50 / p99 / p999 rows), each
+run's figure stands beside it, and the ratio column gives the ratio of the medians and each pair's own ratio.
+The goals are judged on the medians.
 
 Rows are matched by measure name with the numbers left out (task and run counts may differ by argument).
 Only each table's first figure column is read. A figure only one side has keeps "–" on the other. Standard
 library only.
 """
 import re
+import statistics
 import sys
 
 
@@ -31,43 +38,118 @@ def parse(path):
 
 def numbers(value):
     # "2.1M (2.0–2.2M)" -> the median only; "120 / 300 / 900" -> p50, p99, p999
-    if "/" in value:
+    if " / " in value:
         return [float(x) for x in re.findall(r"\d+(?:\.\d+)?", value)][:3]
     m = re.match(r"\s*(\d+(?:\.\d+)?)", value)
     return [float(m.group(1))] if m else []
+
+
+def unit(value):
+    """The suffix of a single figure ("M" of "5.79M (4.8–6.1M)"), so that a median is written as the runs are."""
+    m = re.match(r"\s*\d+(?:\.\d+)?([A-Za-z]*)", value)
+    return m.group(1) if m else ""
+
+
+def short(x):
+    if x >= 100 or x == int(x):
+        return f"{round(x)}"
+    return f"{x:.2f}".rstrip("0").rstrip(".")
+
+
+FIGURE = re.compile(r"\s*\d+(?:\.\d+)?[A-Za-z]*\s*(\([^()]*\))?\s*$")
+
+
+def combine(values):
+    """One cell and the figures to divide, from the same measure's value in each run."""
+    if len(values) == 1:
+        return values[0], numbers(values[0])
+    parsed = [numbers(v) for v in values]
+    if all(len(p) == 1 and FIGURE.match(v) for p, v in zip(parsed, values)):
+        med = statistics.median(p[0] for p in parsed)
+        runs = ", ".join(short(p[0]) + unit(v) for p, v in zip(parsed, values))
+        return f"{short(med)}{unit(values[0])} (runs: {runs})", [med]
+    if all(len(p) == 3 for p in parsed):
+        med = [statistics.median(p[i] for p in parsed) for i in range(3)]
+        runs = ", ".join(short(p[1]) for p in parsed)
+        return " / ".join(short(x) for x in med) + f" (p99 by run: {runs})", med
+    return "; ".join(values), []
 
 
 def ratio(a, b):
     return "–" if b == 0 else (f"{a / b:.3f}×" if a / b < 0.1 else f"{a / b:.2f}×")
 
 
-def main():
-    swift_head, swift = parse(sys.argv[1])
-    go_head, go, why = [], {}, ""
-    if len(sys.argv) > 3 and sys.argv[2] == "--no-go":
-        why = sys.argv[3]
-    elif len(sys.argv) > 2:
-        go_head, go = parse(sys.argv[2])
-    for line in swift_head + go_head:
+def pair_ratios(mine, theirs, index):
+    """Each pair's own ratio of one figure (run i of each side), where both sides ran as often."""
+    if len(mine) < 2 or len(mine) != len(theirs):
+        return ""
+    rs = []
+    for a, b in zip(mine, theirs):
+        x, y = numbers(a), numbers(b)
+        if len(x) > index and len(y) > index and y[index] > 0:
+            rs.append(x[index] / y[index])
+    return f"; pairs: {', '.join(f'{r:.2f}×' for r in rs)}" if len(rs) == len(mine) else ""
+
+
+def load_averages(heads):
+    found = [re.search(r"load average ([^)]*)\)", " ".join(h)) for h in heads]
+    return [m.group(1) for m in found if m]
+
+
+def main(argv):
+    swift_paths, go_paths, why, target = [], [], "", None
+    args = iter(argv)
+    for a in args:
+        if a == "--no-go":
+            why = next(args, "no reason given")
+        elif a == "--go":
+            target = go_paths
+        else:
+            (target if target is not None else swift_paths).append(a)
+    if not swift_paths:
+        print(__doc__, file=sys.stderr)
+        return 2
+    swift_runs = [parse(p) for p in swift_paths]
+    go_runs = [parse(p) for p in go_paths]
+
+    for line in swift_runs[0][0] + (go_runs[0][0] if go_runs else []):
         print(line)
+    if len(swift_runs) > 1:
+        print(f"\n{len(swift_runs)} runs of executor-bench"
+              + (f" and {len(go_runs)} of Go's program, alternating in pairs" if go_runs else "")
+              + "; each figure is the median of the runs' figures, the runs' own beside it.")
+        loads = load_averages([h for h, _ in swift_runs])
+        if loads:
+            print("Load average around each executor-bench run: " + "; ".join(loads) + ".")
     if why:
         print(f"\nGo not run: {why}; every ratio is left out.")
     print()
     print("| measure | BoundedExecutor | Go channel (this run) | BoundedExecutor ÷ Go |")
     print("|---|---|---|---|")
-    for key, (measure, value) in swift.items():
+    swift, go = {}, {}
+    for key, (measure, _) in swift_runs[0][1].items():
+        values = [rows[key][1] for _, rows in swift_runs if key in rows]
+        cell, figures = combine(values)
+        swift[key] = (measure, cell, figures, values)
+    if go_runs:
+        for key, (measure, _) in go_runs[0][1].items():
+            values = [rows[key][1] for _, rows in go_runs if key in rows]
+            cell, figures = combine(values)
+            go[key] = (measure, cell, figures, values)
+    for key, (measure, cell, a, values) in swift.items():
         g = go.get(key)
         r = "–"
         if g:
-            a, b = numbers(value), numbers(g[1])
+            b = g[2]
             if len(a) == len(b) == 1:
-                r = ratio(a[0], b[0]) + " (median ÷ median; above 1 is better)"
+                r = ratio(a[0], b[0]) + pair_ratios(values, g[3], 0) + " (median ÷ median; above 1 is better)"
             elif len(a) == len(b) == 3:
-                r = " / ".join(f"{n} {ratio(x, y)}" for n, x, y in zip(("p50", "p99", "p999"), a, b)) + " (below 1 is better)"
-        print(f"| {measure} | {value} | {g[1] if g else '–'} | {r} |")
-    for key, (measure, value) in go.items():
+                r = " / ".join(f"{n} {ratio(x, y)}" for n, x, y in zip(("p50", "p99", "p999"), a, b))
+                r += pair_ratios(values, g[3], 1).replace("pairs:", "p99 pairs:") + " (below 1 is better)"
+        print(f"| {measure} | {cell} | {g[1] if g else '–'} | {r} |")
+    for key, (measure, cell, _, _) in go.items():
         if key not in swift:
-            print(f"| {measure} (Go only: executor-bench has no such figure) | – | {value} | – |")
+            print(f"| {measure} (Go only: executor-bench has no such figure) | – | {cell} | – |")
     goals(swift, go)
     return 0
 
@@ -76,10 +158,10 @@ def goals(swift, go):
     """The executor's goals, each line saying met or not met: no-op tasks/s at least Go's, trySubmit's p99 with busy
     workers at most Go's send p99, and the wake of a parked worker within 5 µs at p99."""
     def figure(name):
-        for key, (measure, value) in swift.items():
+        for key, (measure, _, figures, _) in swift.items():
             if name in measure:
                 g = go.get(key)
-                return numbers(value), (numbers(g[1]) if g else [])
+                return figures, (g[2] if g else [])
         return [], []
 
     lines = []
@@ -96,10 +178,10 @@ def goals(swift, go):
         lines.append(f"- the wake of a parked worker within 5 µs at p99: {mine[1] / 1000:.1f} µs ({'met' if mine[1] <= 5000 else 'not met'})")
     if lines:
         print()
-        print("Against the executor's goals:")
+        print("Against the executor's goals" + (" (the medians)" if any(len(v[3]) > 1 for v in swift.values()) else "") + ":")
         print()
         print("\n".join(lines))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -69,6 +69,8 @@
 #   EXECUTOR_TIMEOUT=600  executor: longest build, and longest run, of executor-bench (seconds); the same for
 #                       bench/go/executor (built with GO, run with EXECUTOR_BENCH_ARGS' --tasks/--runs/--workers/
 #                       --capacity), whose figures each executor figure is divided by
+#   EXECUTOR_PAIRS=3    executor: how many times each of the two runs, alternating (S G, G S, S G); the report
+#                       gives the median of each figure and each pair's ratio
 #   SWIFT, SWIFT_SCRATCH  the swift binary and --scratch-path for the executor build (make bench passes
 #                       both; default: swift on PATH or /opt/swift/usr/bin/swift, and the scratch dir that
 #                       holds ORDERD_BIN when it is a SwiftPM one, else SwiftPM's default)
@@ -149,11 +151,13 @@ OVERFLOW_DELAYS=${OVERFLOW_DELAYS:-2}
 DRAIN_TIMEOUT=${DRAIN_TIMEOUT:-300}
 ISOLATION_BASELINE=${ISOLATION_BASELINE:-1}
 EXECUTOR_TIMEOUT=${EXECUTOR_TIMEOUT:-600}
+EXECUTOR_PAIRS=${EXECUTOR_PAIRS:-3}
 for d in $GATEWAY_DELAYS $OVERFLOW_DELAYS; do
     [[ "$d" =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "bench: gateway delays are seconds (0, 0.05, 2), got '$d'" >&2; exit 2; }
 done
 [[ "$DRAIN_TIMEOUT" =~ ^[0-9]+$ ]] || { echo "bench: DRAIN_TIMEOUT must be whole seconds" >&2; exit 2; }
 [[ "$EXECUTOR_TIMEOUT" =~ ^[1-9][0-9]*$ ]] || { echo "bench: EXECUTOR_TIMEOUT must be whole seconds" >&2; exit 2; }
+[[ "$EXECUTOR_PAIRS" =~ ^[1-9][0-9]*$ ]] || { echo "bench: EXECUTOR_PAIRS must be a whole number of pairs, 1 or more" >&2; exit 2; }
 
 for tool in wrk spawn-fcgi curl gcc pkg-config python3; do
     command -v "$tool" >/dev/null || { echo "bench: $tool missing (scripts/deps.sh)" >&2; exit 1; }
@@ -961,22 +965,11 @@ run_executor() {
         bin="$("$swift" build -c release "${scratch[@]}" --show-bin-path 2>/dev/null)/executor-bench"
     fi
     if [ ! -x "$bin" ]; then EXECUTOR_MD="Not run: no executor-bench binary at $bin"; return 0; fi
-    echo "bench: executor-bench ${EXECUTOR_BENCH_ARGS:-} ..." >&2
-    rc=0
-    # shellcheck disable=SC2086
-    timeout "$EXECUTOR_TIMEOUT" "$bin" ${EXECUTOR_BENCH_ARGS:-} >"$RUN/executor.md" 2>"$RUN/executor.err" || rc=$?
-    { echo "## executor-bench ${EXECUTOR_BENCH_ARGS:-}"; cat "$RUN/executor.md" "$RUN/executor.err"; echo; } >> "$RAW"
-    if [ "$rc" != 0 ]; then
-        local why
-        why=$(tail -3 "$RUN/executor.err" | tr '\n' ' ' | cut -c1-400 || true)
-        [ "$rc" = 124 ] && why="timed out after ${EXECUTOR_TIMEOUT}s"
-        EXECUTOR_MD="executor-bench failed (exit $rc): ${why:-no message}"
-        [ -s "$RUN/executor.md" ] && EXECUTOR_MD+=$'\n\nIts output before that:\n\n'"$(cat "$RUN/executor.md")"
-        return 0
-    fi
-    # Go's counterpart, run right after with the same task, run, worker and capacity counts; its figures are what
-    # each executor figure is divided by (bench/executor_table.py joins the two tables by measure name).
-    local go_args=() a prev="" no_go=""
+    # Go's counterpart runs with the same task, run, worker and capacity counts; its figures are what each
+    # executor figure is divided by (bench/executor_table.py joins the tables by measure name). The two run in
+    # EXECUTOR_PAIRS alternating pairs (the first of a pair alternating too: S G, G S, S G, ...), so that a
+    # slow minute of the machine falls on both sides; the table gives the medians and each pair's ratio.
+    local go_args=() a prev="" no_go="" pair swift_out=() go_out=() order
     # shellcheck disable=SC2086
     for a in ${EXECUTOR_BENCH_ARGS:-}; do
         case "$prev" in --tasks|--runs|--workers|--capacity) go_args+=("$prev" "$a") ;; esac
@@ -984,20 +977,45 @@ run_executor() {
     done
     if [ ! -x "$GO" ]; then no_go="no go toolchain (scripts/deps.sh bench installs golang-go)"
     elif ! go_build "$GO_EXECUTOR" ./executor; then no_go="go build of bench/go/executor failed: $(grep -v '^#' "$RUN/go-build.log" | head -2 | tr '\n' ' ' | cut -c1-300)"
-    else
-        echo "bench: bench/go/executor ${go_args[*]} ..." >&2
-        rc=0
-        timeout "$EXECUTOR_TIMEOUT" "$GO_EXECUTOR" "${go_args[@]}" >"$RUN/go-executor.md" 2>"$RUN/go-executor.err" || rc=$?
-        { echo "## go-executor ${go_args[*]}"; cat "$RUN/go-executor.md" "$RUN/go-executor.err"; echo; } >> "$RAW"
-        if [ "$rc" != 0 ]; then
-            no_go="bench/go/executor failed (exit $rc): $(tail -2 "$RUN/go-executor.err" | tr '\n' ' ' | cut -c1-300)"
-            [ "$rc" = 124 ] && no_go="bench/go/executor timed out after ${EXECUTOR_TIMEOUT}s"
-        fi
     fi
+    for pair in $(seq 1 "$EXECUTOR_PAIRS"); do
+        order="swift go"
+        [ $((pair % 2)) = 0 ] && order="go swift"
+        for a in $order; do
+            if [ "$a" = swift ]; then
+                echo "bench: executor-bench ${EXECUTOR_BENCH_ARGS:-} (pair $pair of $EXECUTOR_PAIRS) ..." >&2
+                rc=0
+                # shellcheck disable=SC2086
+                timeout "$EXECUTOR_TIMEOUT" "$bin" ${EXECUTOR_BENCH_ARGS:-} >"$RUN/executor-$pair.md" 2>"$RUN/executor-$pair.err" || rc=$?
+                { echo "## executor-bench ${EXECUTOR_BENCH_ARGS:-} (pair $pair)"; cat "$RUN/executor-$pair.md" "$RUN/executor-$pair.err"; echo; } >> "$RAW"
+                if [ "$rc" != 0 ]; then
+                    local why
+                    why=$(tail -3 "$RUN/executor-$pair.err" | tr '\n' ' ' | cut -c1-400 || true)
+                    [ "$rc" = 124 ] && why="timed out after ${EXECUTOR_TIMEOUT}s"
+                    EXECUTOR_MD="executor-bench failed (exit $rc, pair $pair): ${why:-no message}"
+                    [ -s "$RUN/executor-$pair.md" ] && EXECUTOR_MD+=$'\n\nIts output before that:\n\n'"$(cat "$RUN/executor-$pair.md")"
+                    return 0
+                fi
+                swift_out+=("$RUN/executor-$pair.md")
+            elif [ -z "$no_go" ]; then
+                echo "bench: bench/go/executor ${go_args[*]} (pair $pair of $EXECUTOR_PAIRS) ..." >&2
+                rc=0
+                timeout "$EXECUTOR_TIMEOUT" "$GO_EXECUTOR" "${go_args[@]}" >"$RUN/go-executor-$pair.md" 2>"$RUN/go-executor-$pair.err" || rc=$?
+                { echo "## go-executor ${go_args[*]} (pair $pair)"; cat "$RUN/go-executor-$pair.md" "$RUN/go-executor-$pair.err"; echo; } >> "$RAW"
+                if [ "$rc" != 0 ]; then
+                    no_go="bench/go/executor failed (exit $rc, pair $pair): $(tail -2 "$RUN/go-executor-$pair.err" | tr '\n' ' ' | cut -c1-300)"
+                    [ "$rc" = 124 ] && no_go="bench/go/executor timed out after ${EXECUTOR_TIMEOUT}s"
+                    go_out=()
+                else
+                    go_out+=("$RUN/go-executor-$pair.md")
+                fi
+            fi
+        done
+    done
     if [ -n "$no_go" ]; then
-        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "$RUN/executor.md" --no-go "$no_go")
+        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "${swift_out[@]}" --no-go "$no_go")
     else
-        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "$RUN/executor.md" "$RUN/go-executor.md")
+        EXECUTOR_MD=$(python3 "$REPO/bench/executor_table.py" "${swift_out[@]}" --go "${go_out[@]}")
     fi
 }
 
@@ -1431,8 +1449,9 @@ file reached during the row (read twice a second: a WAL that starts over stays w
         echo
         echo "bench/executor (product executor-bench${EXECUTOR_BENCH_ARGS:+, arguments: $EXECUTOR_BENCH_ARGS}): BoundedExecutor alone, tasks that do no work and no I/O"
         echo "(in the throughput rows on both sides a closure per task, capturing its own value and adding it to a shared sum);"
-        echo "then bench/go/executor, the same measures on a Go buffered channel drained by goroutines, run right after it on the same"
-        echo "machine. The figures of both tables, joined by measure name; the last column divides BoundedExecutor's by Go's (tasks/s: above 1"
+        echo "and bench/go/executor, the same measures on a Go buffered channel drained by goroutines, on the same machine, the two run"
+        echo "$EXECUTOR_PAIRS times each in alternating pairs (EXECUTOR_PAIRS). The figures of both tables, joined by measure name, each the median of"
+        echo "the runs'; the last column divides BoundedExecutor's by Go's, the medians and each pair (tasks/s: above 1"
         echo "is better; latencies: below 1 is better). Go's send is blocking (no retries to count); its last rows have no executor-bench counterpart."
         echo
         echo "$EXECUTOR_MD"
