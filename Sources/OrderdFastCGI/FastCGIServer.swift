@@ -109,6 +109,9 @@ package final class FastCGIServer: @unchecked Sendable {
     /// Request threads running: `workers` from `start()` until they end at the stop.
     package var threads: Int { state.withLock { running } }
 
+    /// Whether the read-deadline watchdog sleeps for want of anything to watch, for tests.
+    package var readDeadlinesIdle: Bool { deadlines.isIdle }
+
     /// `server.request_timeout`; a reload changes it for requests that start afterwards.
     package var requestTimeout: Duration {
         get { reloadableTimeout.value }
@@ -344,6 +347,10 @@ package final class FastCGIServer: @unchecked Sendable {
         // From here the epoll set owns it: another thread may take it as soon as it is armed. A fresh fd is not
         // in the set yet (a closed fd leaves it), so it is added without trying to re-arm it first.
         if parkedNow { register(request.pointee.ipcFd, tag: UInt64(UInt(bitPattern: request)), oneShot: true, new: fresh) }
+        // A fresh one has a deadline (`closeSilentConnections`), which an idle watchdog would not watch. After it
+        // joined `parked`: the watchdog raises its idle flag before it looks there. A kept one has none: the
+        // request path parks those without this lock.
+        if parkedNow && fresh { deadlines.wakeIfIdle() }
         return parkedNow
     }
 
@@ -378,25 +385,31 @@ package final class FastCGIServer: @unchecked Sendable {
         }
     }
 
-    /// Called by the read-deadline watchdog at each of its checks (every 100 ms), off the request threads: shuts the
-    /// read side of each parked connection accepted more than `requestTimeout` ago that has sent nothing. Its event
-    /// then goes to a thread, which reads the end and closes it like any peer that went away; the connection stays
-    /// the list's until then, so it is never closed under another thread.
-    private func closeSilentConnections(at now: ContinuousClock.Instant) {
-        guard parkedHint.load(ordering: .relaxed) > 0 else { return }
+    /// Called by the read-deadline watchdog at each of its checks (every 100 ms while it has something to watch),
+    /// off the request threads: shuts the read side of each parked connection accepted more than `requestTimeout`
+    /// ago that has sent nothing. Its event then goes to a thread, which reads the end and closes it like any peer
+    /// that went away; the connection stays the list's until then, so it is never closed under another thread.
+    /// Returns whether a connection that never sent a request is parked: a kept one has no deadline, so with only
+    /// those the watchdog may sleep (`park` wakes it for the next fresh one).
+    private func closeSilentConnections(at now: ContinuousClock.Instant) -> Bool {
+        guard parkedHint.load(ordering: .relaxed) > 0 else { return false }
         let oldest = now - requestTimeout
-        let silent = state.withLock { () -> Int in
+        let (silent, fresh) = state.withLock { () -> (Int, Bool) in
             var count = 0
+            var fresh = false
             for (request, entry) in parked {
-                guard let since = entry.freshSince, since < oldest else { continue }
+                guard let since = entry.freshSince else { continue }
+                fresh = true
+                guard since < oldest else { continue }
                 shutdown(request.pointee.ipcFd, Int32(SHUT_RD))
                 count += 1
             }
-            return count
+            return (count, fresh)
         }
         if silent > 0 {
             logger.debug("closing connections that sent no request within server.request_timeout", metadata: ["connections": "\(silent)"])
         }
+        return fresh
     }
 
     /// How long the thread that accepted a connection waits for its first bytes before it parks it (see

@@ -27,10 +27,10 @@ import TestSupport
             try writer.execute("BEGIN IMMEDIATE")
             // The checkpointer's pass, while the writer's next transaction is open: as WALCheckpointer with a
             // threshold of 16 frames.
-            if let frames = checkpointer.checkpointPassive(), frames >= 16 { restart.request() }
+            if let pass = checkpointer.checkpointPassive(), pass.walFrames >= 16 { restart.request() }
         }
         try writer.execute("COMMIT")
-        return try #require(checkpointer.checkpointPassive())
+        return try #require(checkpointer.checkpointPassive()).walFrames
     }
 
     @Test func theWALStartsOverOnlyWhenTheWriterCheckpointsBetweenTransactions() throws {

@@ -15,7 +15,6 @@ import Synchronization
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
-import OrderdExecutor
 #endif
 
 // MARK: - Options

@@ -302,6 +302,7 @@ final class GroupCommitWriter {
     private let connection: SQLiteConnection
     private let queue: WriteQueue
     private let walRestart: WALRestart
+    private let checkpointer: WALCheckpointer
     private let idempotencyTTLMillis: Int64
     private let steps: [OrderWriteStep]
     private let tuning: Tuning
@@ -321,6 +322,7 @@ final class GroupCommitWriter {
     init(
         connection: SQLiteConnection,
         walRestart: WALRestart,
+        checkpointer: WALCheckpointer,
         queue: WriteQueue,
         idempotencyTTL: Duration,
         steps: [OrderWriteStep],
@@ -332,6 +334,7 @@ final class GroupCommitWriter {
         self.connection = connection
         self.busyTimeout = busyTimeout
         self.walRestart = walRestart
+        self.checkpointer = checkpointer
         self.queue = queue
         self.idempotencyTTLMillis = idempotencyTTL.millis
         self.steps = steps
@@ -345,6 +348,7 @@ final class GroupCommitWriter {
         // Not right away: at startup the first batches matter more than old keys.
         var nextPurge = ContinuousClock.now + tuning.purgeInterval
         var nextRetention = ContinuousClock.now + tuning.retentionInterval
+        var changesSeen = connection.totalChanges
         while var batch = queue.take(
             limit: tuning.batchLimit, wakeAt: retentionMillis > 0 ? min(nextPurge, nextRetention) : nextPurge
         ) {
@@ -370,6 +374,13 @@ final class GroupCommitWriter {
                 // batch; idle, it runs alone. A full DELETE means there may be more: again at the next round.
                 let full = deletedInBatch.map { $0 >= retentionLimitInBatch } ?? (deleteDoneTasks() >= tuning.retentionBatch)
                 nextRetention = full ? .now : .now + tuning.retentionInterval
+            }
+            // Rows changed, so frames for an idle checkpointer to copy. Not after every commit: each outbox poll
+            // commits, and one that claims nothing writes nothing.
+            let changes = connection.totalChanges
+            if changes != changesSeen {
+                changesSeen = changes
+                checkpointer.writerChangedRows()
             }
         }
         // PASSIVE, never TRUNCATE: the store may not be the database's last user (`orderd tasks` beside a

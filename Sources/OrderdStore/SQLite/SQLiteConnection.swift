@@ -81,16 +81,29 @@ final class SQLiteConnection: @unchecked Sendable {
         try statement.step()
     }
 
-    /// A PASSIVE checkpoint: copies what it can of the WAL into the database without waiting for anyone. Returns
-    /// the WAL's size in frames (pages), or nil when it could not run (another connection was checkpointing).
-    func checkpointPassive() -> Int? {
+    /// What a checkpoint found: the WAL's size and how much of it is in the database now, in frames (pages).
+    struct WALCheckpoint: Equatable {
+        var walFrames: Int
+        var copiedFrames: Int
+        /// Every frame of the WAL is in the database (also when the WAL is empty).
+        var copiedAll: Bool { copiedFrames == walFrames }
+    }
+
+    /// A PASSIVE checkpoint: copies what it can of the WAL into the database without waiting for anyone (not past
+    /// the oldest snapshot a reader still uses). Nil when it could not run (another connection was checkpointing).
+    func checkpointPassive() -> WALCheckpoint? {
         var walFrames: Int32 = 0
-        let status = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, nil)
-        return status == SQLITE_OK ? Int(walFrames) : nil
+        var copiedFrames: Int32 = 0
+        let status = sqlite3_wal_checkpoint_v2(db, nil, SQLITE_CHECKPOINT_PASSIVE, &walFrames, &copiedFrames)
+        return status == SQLITE_OK ? WALCheckpoint(walFrames: Int(walFrames), copiedFrames: Int(copiedFrames)) : nil
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE.
     var changes: Int { Int(sqlite3_changes(db)) }
+
+    /// Rows changed by every INSERT, UPDATE and DELETE since the connection opened (also those rolled back): a
+    /// field read, no query.
+    var totalChanges: Int64 { sqlite3_total_changes64(db) }
 
     /// How long a statement waits for another connection's lock before failing with `SQLITE_BUSY`.
     func setBusyTimeout(_ timeout: Duration) throws(StoreError) {

@@ -114,9 +114,13 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         try readers.withConnection { (_: SQLiteConnection) throws(StoreError) in }
 
         let walRestart = WALRestart()
+        let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
+        _ = try Self.configure(checkpointConnection, store, setWAL: false)
+        checkpointer = WALCheckpointer(connection: checkpointConnection, restart: walRestart)
         let writer = GroupCommitWriter(
             connection: writerConnection,
             walRestart: walRestart,
+            checkpointer: checkpointer,
             queue: queue,
             idempotencyTTL: idempotencyTTL,
             steps: writeSteps,
@@ -125,9 +129,6 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
             retention: retention,
             busyTimeout: store.busyTimeout
         )
-        let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
-        _ = try Self.configure(checkpointConnection, store, setWAL: false)
-        checkpointer = WALCheckpointer(connection: checkpointConnection, restart: walRestart)
         try checkpointer.start()
         do {
             writerThread = try OwnedThread(name: "orderd-writer") { writer.run() }
@@ -185,6 +186,9 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
 
     /// What the group-commit writer has done so far.
     var statistics: GroupCommitStatistics { queue.statistics }
+
+    /// Whether the WAL checkpointer sleeps until the writer's next change, for tests.
+    var checkpointerIdle: Bool { checkpointer.isIdle }
 
     /// Writes queued and not yet taken by the writer.
     package var queuedWrites: Int? { queue.count }
