@@ -465,6 +465,7 @@ run_wrk() {
     local ticks0=- ticks1=- ticks=- prof="" perf_pid="" perf_rc=0
     # the store's commits before the profiled run: read first, so the scrape's own CPU is outside the measure
     [ -n "$PROFILE_PID" ] && store_commits > "$RUN/profile-$((PROF_N + 1)).commits.before"
+    [ -n "$WRITER_BUCKETS" ] && writer_buckets > "$RUN/writer.before"
     [ -n "$BACKEND_CPU_PIDS" ] && ticks0=$(backend_ticks)
     if [ -n "$PROFILE_PID" ]; then
         # the profile: per-thread readings and perf over the same measured run (perf runs beside wrk for as long)
@@ -624,8 +625,38 @@ store_commits() {
         /^orderd_store_commit_duration_seconds_count\{.*result="committed"/ { t = $2 }
         END { if (s == "" || c == "" || t == "") print "-"; else print s, c, t }' || echo -
 }
+# writer_buckets: the cumulative counts, by duration, of orderd's committed writer transactions and of the WAL
+# checkpoints its writer ran between two (the buckets of orderd_store_commit_duration_seconds and
+# orderd_store_checkpoint_duration_seconds{by="writer"}), `commit|checkpoint LE COUNT` per line, from GET /metrics;
+# nothing when unreadable.
+writer_buckets() {
+    curl -s --max-time 5 -H "$AUTH_HEADER" "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '
+        /^orderd_store_commit_duration_seconds_bucket\{/ && /result="committed"/ { what = "commit" }
+        /^orderd_store_checkpoint_duration_seconds_bucket\{/ && /by="writer"/ { what = "checkpoint" }
+        what != "" { le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); print what, le, $2; what = "" }' || true
+}
+# writer_stalls BEFORE AFTER WHAT: from two writer_buckets readings, WHAT (commit or checkpoint) of the run that
+# took longer than 25 ms, of how many, and the bucket of the slowest, e.g. "3 of 4458 over 25 ms, slowest 50–100 ms",
+# "none of 14 over 25 ms, slowest 5–10 ms"; "not read" without both readings (a binary without the metric).
+writer_stalls() {
+    awk -v what="$3" '$1 != what { next }
+        NR == FNR { before[$2] = $3; next }
+        { after[$2] = $3; les[++n] = $2 }
+        END {
+            if (n == 0 || !("+Inf" in before) || !("0.025" in before)) { print "not read"; exit }
+            all = after["+Inf"] - before["+Inf"]
+            slow = all - (after["0.025"] - before["0.025"])
+            lo = 0; hi = "+Inf"
+            for (i = 1; i <= n; i++) {
+                if (after[les[i]] - (les[i] in before ? before[les[i]] : 0) < all) lo = les[i]; else { hi = les[i]; break }
+            }
+            slowest = all == 0 ? "" : sprintf(", slowest %s–%s ms", lo * 1000, (hi == "+Inf" ? "∞" : hi * 1000))
+            printf "%s of %d over 25 ms%s\n", (slow > 0 ? slow : "none"), all, slowest
+        }' "$1" "$2" 2>/dev/null || echo "not read"
+}
 # profile_finish LABEL FILES-PREFIX PERF-RC: one row in PROF_ROWS for the run_wrk row just written:
 #   label rps orders <profile_groups' 13 fields> perf_kernel_share perf_note top_symbols_file commits
+WRITER_BUCKETS=""   # set while an orderd POST row runs: run_wrk reads the writer's durations before it
 PROFILE_PID="" PROFILE_NREQ="" PROF_N=0   # PROF_ROWS: set with the perf probe above
 profile_finish() {
     local label=$1 prof=$2 rc=$3 rps orders groups perf_share=- perf_note commits
@@ -719,7 +750,13 @@ run_backend() { # backend scenario keepalive
             wal_watch "$RUN/orderd.db-wal" "$RUN/wal.peak" $(((WARMUP + DUR_S + 30) * 2)) &
             wal_pid=$!
         fi
+        # and its writer's slow transactions over the measured run (read outside the CPU measure): where a row's
+        # p99 stands out, whether the writer stalled in it
+        rm -f "$RUN/writer.before" "$RUN/writer.after"
+        [[ "$backend" == orderd* ]] && [ "$method" = POST ] && WRITER_BUCKETS=1
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
+        [ -n "$WRITER_BUCKETS" ] && writer_buckets > "$RUN/writer.after"
+        WRITER_BUCKETS=""
         [ -z "$wal_pid" ] || { kill "$wal_pid" 2>/dev/null; wait "$wal_pid" 2>/dev/null || true; }
         BACKEND_CPU_PIDS="" PROFILE_PID=""
     else
@@ -735,7 +772,7 @@ run_backend() { # backend scenario keepalive
         fu=$(sqlite3 "$RUN/orderd.db" "SELECT count(*) FILTER (WHERE state = 'done') || ' done, ' || count(*) FILTER (WHERE state = 'pending') || ' pending' FROM tasks" 2>/dev/null || echo "not read")
         local wal="not read"
         [ -s "$RUN/wal.peak" ] && wal="$(awk '{ printf "%.1f", $1 / 1048576 }' "$RUN/wal.peak") MiB"
-        ORDERD_FOLLOWUPS+=("$label, c=$CONNS, $scenario, keepalive $ka: $fu; WAL peak $wal")
+        ORDERD_FOLLOWUPS+=("$label, c=$CONNS, $scenario, keepalive $ka: $fu; WAL peak $wal; writer's commits $(writer_stalls "$RUN/writer.before" "$RUN/writer.after" commit), its checkpoints $(writer_stalls "$RUN/writer.before" "$RUN/writer.after" checkpoint)")
     fi
     if [ "$backend" = go ]; then
         # what the pattern dropped: the counts it printed on exit (bench/go/main.go), one line per run
@@ -1298,7 +1335,10 @@ non-blocking send found the channel of $GO_QUEUE full; lost at exit = still queu
         "${GO_FOLLOWUPS[@]}"
     bullets "orderd's durable follow-up tasks (SMS, audit) after each POST row, read from its database once it stopped: done, and
 still pending (left in the outbox for the next start, so not in that row's CPU per order); and the largest size its SQLite WAL
-file reached during the row (read twice a second: a WAL that starts over stays within a few tens of MiB; one that grows with every row never did):" "${ORDERD_FOLLOWUPS[@]}"
+file reached during the row (read twice a second: a WAL that starts over stays within a few tens of MiB; one that grows with every row never did);
+and how many of the SQLite writer's commits (BEGIN to COMMIT) and of the WAL checkpoints it ran between two took over 25 ms in the
+measured run (orderd's store_commit_duration and store_checkpoint_duration histograms, read before and after; the next batch waits
+for either): where a row's p99 stands out, whether the writer stalled in it:" "${ORDERD_FOLLOWUPS[@]}"
     # Each goal of orderd as shipped against the peers of this run, met or not (bench/goals.py says which).
     python3 "$REPO/bench/goals.py" "$ROWS"
     fi

@@ -113,6 +113,21 @@ import OrderdConfig
         #expect(scrape[#"orderd_store_commit_batch_orders_bucket{le="64.0"}"#] == 3)
     }
 
+    @Test func checkpointsRecordTheirDurationByWhoRanThem() {
+        let metrics = OrderdMetrics(sources: nil)
+        let observer: any CommitObserver = metrics.store
+        observer.checkpointFinished(duration: .microseconds(300), byWriter: false)
+        observer.checkpointFinished(duration: .milliseconds(40), byWriter: false)
+        observer.checkpointFinished(duration: .milliseconds(3), byWriter: true)
+
+        let scrape = MetricsScrape(String(decoding: metrics.scrape(), as: UTF8.self))
+        #expect(scrape[#"orderd_store_checkpoint_duration_seconds_count{by="checkpointer"}"#] == 2)
+        #expect(scrape[#"orderd_store_checkpoint_duration_seconds_bucket{by="checkpointer",le="0.025"}"#] == 1)
+        #expect(scrape[#"orderd_store_checkpoint_duration_seconds_count{by="writer"}"#] == 1)
+        #expect(scrape[#"orderd_store_checkpoint_duration_seconds_bucket{by="writer",le="0.0025"}"#] == 0)
+        #expect(scrape[#"orderd_store_checkpoint_duration_seconds_bucket{by="writer",le="0.005"}"#] == 1)
+    }
+
     /// What the fake sources hand out; a test changes it between scrapes.
     final class FakeParts: Sendable {
         struct Figures {

@@ -38,6 +38,40 @@ import TestSupport
         }
     }
 
+    /// Both kinds of checkpoint reach the store's observer (the metrics): the checkpointer's passes, and the
+    /// writer's own once the WAL has grown past the restart size (1 page here, so the first order's commit).
+    @Test func theCheckpointersPassesAndTheWritersOwnCheckpointReachTheObserver() async throws {
+        try await withStoreDirectory { directory in
+            var tuning = SQLiteOrderStore.Tuning()
+            tuning.walRestartFrames = 1
+            let store = try SQLiteOrderStore(
+                store: OrderdConfiguration.store(in: directory).store, idempotencyTTL: .seconds(3600),
+                writeSteps: [], tuning: tuning)
+            defer { store.close() }
+            let observer = CheckpointLog()
+            store.observeCommits(observer)
+            var id = 0
+            // Orders until the writer has run a checkpoint of its own: each commit grows the WAL past 1 page, the
+            // checkpointer's next pass asks the writer, and the writer runs it after its next transaction.
+            let byWriter = await pollUntil(.seconds(20)) {
+                id += 1
+                _ = try? store.create(.sample(id), idempotency: nil, deadline: .inSeconds(10))
+                return observer.checkpoints.values.contains { $0.byWriter }
+            }
+            #expect(byWriter, "the writer's checkpoint never reached the observer")
+            #expect(observer.checkpoints.values.contains { !$0.byWriter }, "no pass of the checkpointer reached it")
+            #expect(observer.checkpoints.values.allSatisfy { $0.duration >= .zero })
+        }
+    }
+
+    final class CheckpointLog: CommitObserver {
+        let checkpoints = Collected<(duration: Duration, byWriter: Bool)>()
+        func transactionFinished(duration: Duration, orders: Int, committed: Bool) {}
+        func checkpointFinished(duration: Duration, byWriter: Bool) {
+            checkpoints.append((duration, byWriter))
+        }
+    }
+
     /// The WAL holds frames, and every one of them is copied into the database.
     static func everyFrameCopied(_ path: String) -> Bool {
         guard let index = try? walIndex(path) else { return false }

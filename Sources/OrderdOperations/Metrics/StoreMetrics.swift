@@ -5,7 +5,8 @@ import Prometheus
 
 /// The group-commit writer's transactions as they end: how long each took from `BEGIN IMMEDIATE` to `COMMIT`
 /// (the fsync included), and how many orders it carried. Recorded on the writer thread, after the requests in
-/// the batch were answered.
+/// the batch were answered. And the SQLite store's WAL checkpoints: the writer's own between two transactions
+/// hold up the next batch, so a long one is what a tail of slow answers without slow commits points to.
 final class StoreMetrics: CommitObserver {
     /// From a commit without fsync (tens of microseconds) to a wait for another process's write lock
     /// (`store.busy_timeout`, 5 s by default).
@@ -20,6 +21,8 @@ final class StoreMetrics: CommitObserver {
     private let committed: DurationHistogram
     private let failed: DurationHistogram
     private let batchSize: ValueHistogram
+    private let checkpointByWriter: DurationHistogram
+    private let checkpointBeside: DurationHistogram
 
     init(registry: PrometheusCollectorRegistry) {
         let duration = MetricNameDescriptor.orderd(
@@ -34,10 +37,21 @@ final class StoreMetrics: CommitObserver {
                 "store_commit_batch", unit: "orders",
                 help: "Orders written per group-commit transaction (transactions of outbox changes only are not counted)."),
             buckets: Self.batchBuckets)
+        let checkpoint = MetricNameDescriptor.orderd(
+            "store_checkpoint_duration", unit: "seconds",
+            help: "WAL checkpoints of the SQLite store and how long each took, by who ran it: the writer between two transactions (the next batch waits for it) or the checkpointer thread beside it.")
+        checkpointByWriter = registry.makeDurationHistogram(
+            descriptor: checkpoint, labels: [("by", "writer")], buckets: Self.durationBuckets)
+        checkpointBeside = registry.makeDurationHistogram(
+            descriptor: checkpoint, labels: [("by", "checkpointer")], buckets: Self.durationBuckets)
     }
 
     func transactionFinished(duration: Duration, orders: Int, committed didCommit: Bool) {
         (didCommit ? committed : failed).record(duration)
         if orders > 0 { batchSize.record(Double(orders)) }
+    }
+
+    func checkpointFinished(duration: Duration, byWriter: Bool) {
+        (byWriter ? checkpointByWriter : checkpointBeside).record(duration)
     }
 }

@@ -17,10 +17,19 @@ struct OrderWriteStep: Sendable {
 
 // MARK: Metrics hook (GET /metrics): the writer reports each transaction's duration and size.
 
-/// Gets every batch transaction of the writer, on the writer thread, after the requests in it were answered.
-/// Must be quick and never block: the next batch waits for it.
+/// Gets every batch transaction of the writer, on the writer thread, after the requests in it were answered,
+/// and every WAL checkpoint of the SQLite store. Must be quick and never block: the next batch waits for it.
 package protocol CommitObserver: Sendable {
     func transactionFinished(duration: Duration, orders: Int, committed: Bool)
+    /// A PASSIVE checkpoint that ran: the checkpointer thread's passes (`byWriter` false: beside the writer,
+    /// holding up nobody), or the writer's own between two transactions, which lets the WAL start over and
+    /// holds up the next batch for as long as it takes (`byWriter` true; see `WALCheckpointer`).
+    func checkpointFinished(duration: Duration, byWriter: Bool)
+}
+
+extension CommitObserver {
+    /// Stores without a WAL (PostgreSQL) never call it.
+    package func checkpointFinished(duration: Duration, byWriter: Bool) {}
 }
 
 /// What the group-commit writer has done, for tests, benchmarks and later metrics.
@@ -364,7 +373,10 @@ final class GroupCommitWriter {
                 if !batch.isEmpty { deletedInBatch = commit(batch, deletingDone: retentionDue) }
             }
             // After the batch's requests were answered: the next batch waits for it instead.
-            walRestart.runIfRequested(on: connection)
+            let checkpointStarted = ContinuousClock.now
+            if walRestart.runIfRequested(on: connection) {
+                queue.commitObserver?.checkpointFinished(duration: .now - checkpointStarted, byWriter: true)
+            }
             if ContinuousClock.now >= nextPurge {
                 let maybeMore = purgeExpiredKeys()
                 nextPurge = maybeMore ? .now : .now + tuning.purgeInterval
@@ -376,11 +388,14 @@ final class GroupCommitWriter {
                 nextRetention = full ? .now : .now + tuning.retentionInterval
             }
             // Rows changed, so frames for an idle checkpointer to copy. Not after every commit: each outbox poll
-            // commits, and one that claims nothing writes nothing.
-            let changes = connection.totalChanges
-            if changes != changesSeen {
-                changesSeen = changes
-                checkpointer.writerChangedRows()
+            // commits, and one that claims nothing writes nothing. Looked at only while it sleeps (under load one
+            // relaxed load a round); the first look after it fell asleep may count older changes: one wake more.
+            if checkpointer.isIdle {
+                let changes = connection.totalChanges
+                if changes != changesSeen {
+                    changesSeen = changes
+                    checkpointer.writerChangedRows()
+                }
             }
         }
         // PASSIVE, never TRUNCATE: the store may not be the database's last user (`orderd tasks` beside a

@@ -63,6 +63,8 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         var writer = GroupCommitWriter.Tuning()
         /// Read-only connections kept open for reuse.
         var maxIdleReaders = 32
+        /// The WAL size (pages) from which the writer lets it start over (`WALCheckpointer`).
+        var walRestartFrames = WALCheckpointer.defaultRestartFrames
     }
 
     /// Opens (or creates) the database at `settings.store.path`, migrates it, and starts the writer.
@@ -116,7 +118,9 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         let walRestart = WALRestart()
         let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
         _ = try Self.configure(checkpointConnection, store, setWAL: false)
-        checkpointer = WALCheckpointer(connection: checkpointConnection, restart: walRestart)
+        checkpointer = WALCheckpointer(
+            connection: checkpointConnection, restart: walRestart, restartFrames: tuning.walRestartFrames,
+            observer: { [queue] in queue.commitObserver })
         let writer = GroupCommitWriter(
             connection: writerConnection,
             walRestart: walRestart,

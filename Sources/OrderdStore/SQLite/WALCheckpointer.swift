@@ -29,20 +29,30 @@ final class WALCheckpointer: Sendable {
     private let interval: Duration
     private let restartFrames: Int
     private let restart: WALRestart
+    /// Where each pass's duration goes (the store's metrics, once set).
+    private let observer: @Sendable () -> (any CommitObserver)?
     private let thread = BackgroundThread(name: "orderd-ckpt")
     /// Raised by the thread before the pass that may let it sleep; cleared by the writer (`writerChangedRows`),
     /// which then wakes it.
     private let idle = Atomic<Bool>(false)
 
+    /// 16 MiB with SQLite's 4 KiB pages, so that the file (which grows on while the request waits for the writer)
+    /// stays below the 64 MiB `journal_size_limit`: past it, each start-over would cut the file back and have it
+    /// grow into new pages again (measured with 8192: peaks of 64–67 MB).
+    static let defaultRestartFrames = 4096
+
     /// - Parameters:
     ///   - connection: used by the checkpointer's thread only, which closes it when it ends.
-    ///   - restartFrames: the WAL size (in pages) from which the writer is asked to let it start over; the
-    ///     default 4096 is 16 MiB with SQLite's 4 KiB pages, so that the file (which grows on while the request
-    ///     waits for the writer) stays below the 64 MiB `journal_size_limit`: past it, each start-over would cut
-    ///     the file back and have it grow into new pages again (measured with 8192: peaks of 64–67 MB).
-    init(connection: SQLiteConnection, restart: WALRestart, interval: Duration = .milliseconds(250), restartFrames: Int = 4096) {
+    ///   - restartFrames: the WAL size (in pages) from which the writer is asked to let it start over
+    ///     (`defaultRestartFrames`).
+    ///   - observer: gets each pass's duration.
+    init(
+        connection: SQLiteConnection, restart: WALRestart, interval: Duration = .milliseconds(250),
+        restartFrames: Int = defaultRestartFrames, observer: @escaping @Sendable () -> (any CommitObserver)? = { nil }
+    ) {
         self.connection = connection
         self.restart = restart
+        self.observer = observer
         self.interval = interval
         self.restartFrames = restartFrames
     }
@@ -88,14 +98,14 @@ final class WALCheckpointer: Sendable {
             }
             // Best effort: a failed or partial checkpoint is simply tried again next round; the WAL holds
             // everything committed meanwhile.
-            guard let pass = connection.checkpointPassive() else { continue }
+            guard let pass = checkpoint() else { continue }
             if pass.walFrames >= restartFrames {
                 // Two more passes first, each copying only what was committed during the one before, so that
                 // the writer's own checkpoint finds little left to copy and to fsync: it holds up a batch.
                 // (With the request right after the first pass, POST /orders p99 at synchronous=normal was
                 // 1.2–1.3x what it is without the writer's checkpoint.)
-                _ = connection.checkpointPassive()
-                _ = connection.checkpointPassive()
+                _ = checkpoint()
+                _ = checkpoint()
                 restart.request()
                 continue
             }
@@ -104,13 +114,21 @@ final class WALCheckpointer: Sendable {
             // commit during that pass wakes the thread right after it falls asleep.
             guard pass.copiedAll else { continue }
             idle.store(true, ordering: .relaxed)
-            if let last = connection.checkpointPassive(), last.copiedAll {
+            if let last = checkpoint(), last.copiedAll {
                 sleeping = true
             } else {
                 idle.store(false, ordering: .relaxed)
             }
         }
         idle.store(false, ordering: .relaxed)
+    }
+
+    /// One PASSIVE pass, its duration reported.
+    private func checkpoint() -> SQLiteConnection.WALCheckpoint? {
+        let started = ContinuousClock.now
+        let pass = connection.checkpointPassive()
+        if pass != nil { observer()?.checkpointFinished(duration: .now - started, byWriter: false) }
+        return pass
     }
 }
 
@@ -121,10 +139,16 @@ final class WALRestart: Sendable {
 
     func request() { wanted.store(true, ordering: .relaxed) }
 
-    /// Called by the writer between transactions: runs the checkpoint on its connection if one was asked for.
-    /// One that could not run (the checkpointer's own pass held the lock) stays asked for.
-    func runIfRequested(on connection: SQLiteConnection) {
-        guard wanted.exchange(false, ordering: .relaxed) else { return }
-        if connection.checkpointPassive() == nil { request() }
+    /// Called by the writer between transactions: runs the checkpoint on its connection if one was asked for;
+    /// returns whether one ran. One that could not run (the checkpointer's own pass held the lock) stays asked
+    /// for.
+    @discardableResult
+    func runIfRequested(on connection: SQLiteConnection) -> Bool {
+        guard wanted.exchange(false, ordering: .relaxed) else { return false }
+        guard connection.checkpointPassive() != nil else {
+            request()
+            return false
+        }
+        return true
     }
 }
