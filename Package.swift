@@ -169,7 +169,7 @@ let package = Package(
         .testTarget(name: "OrderdOrdersTests", dependencies: ["OrderdOrders"], swiftSettings: strict),
         .testTarget(name: "OrderdStoreTests", dependencies: ["OrderdStore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OrderdFollowUpsTests", dependencies: ["OrderdFollowUps", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "OrderdFastCGITests", dependencies: ["OrderdFastCGI"], swiftSettings: strict),
+        .testTarget(name: "OrderdFastCGITests", dependencies: ["OrderdFastCGI", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "OrderdHTTPTests", dependencies: ["OrderdHTTP"], swiftSettings: strict),
         .testTarget(name: "OrderdOperationsTests", dependencies: ["OrderdOperations", "OrderdConfig", "TestSupport", .product(name: "CoreMetrics", package: "swift-metrics")], swiftSettings: strict),
         .testTarget(name: "OrderdServerTests", dependencies: ["OrderdServer", "TestSupport"], swiftSettings: strict),

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import Testing
+import TestSupport
 
 // @testable: these tests drive an internal: OrderdFastCGI (ReadDeadlines).
 @testable import OrderdFastCGI
@@ -18,16 +19,16 @@ import Testing
         let deadlines = ReadDeadlines(slots: 2, checkEvery: .milliseconds(10))
         deadlines.start { _ in false }
         defer { deadlines.stop() }
-        #expect(await poll { deadlines.isIdle })
+        #expect(await pollUntil(.seconds(20)) { deadlines.isIdle })
 
         deadlines.arm(1, fd: ends[0], deadline: .now + .milliseconds(50))
-        #expect(await poll { deadlines.fired(1) })
+        #expect(await pollUntil(.seconds(20)) { deadlines.fired(1) })
         // The read side is cut: a read returns the end at once, though the peer still has its end open.
         var byte: UInt8 = 0
         #expect(recv(ends[0], &byte, 1, Int32(MSG_DONTWAIT)) == 0)
         #expect(deadlines.disarm(1))
         // Nothing armed again: it goes back to sleep.
-        #expect(await poll { deadlines.isIdle })
+        #expect(await pollUntil(.seconds(20)) { deadlines.isIdle })
     }
 
     @Test func aSilentConnectionParkedWhileTheWatchdogSleepsIsStillClosed() async throws {
@@ -37,7 +38,7 @@ import Testing
             listenFD: listener.fd, workers: 1, requestTimeout: .milliseconds(200), responder: NoAnswer(),
             logger: Logger(label: "fastcgi-tests", factory: { _ in SwiftLogNoOpLogHandler() }))
         try server.start()
-        #expect(await poll { server.readDeadlinesIdle })
+        #expect(await pollUntil(.seconds(20)) { server.readDeadlinesIdle })
 
         // A client that connects and sends nothing: parked, then closed once request_timeout has passed.
         let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -50,8 +51,8 @@ import Testing
             }
         }
         try #require(connected == 0)
-        #expect(await poll { Self.peerClosed(client) }, "the silent connection was never closed")
-        #expect(await poll { server.readDeadlinesIdle })
+        #expect(await pollUntil(.seconds(20)) { Self.peerClosed(client) }, "the silent connection was never closed")
+        #expect(await pollUntil(.seconds(20)) { server.readDeadlinesIdle })
         #expect(server.stop(deadline: .now + .seconds(20)))
     }
 
@@ -69,17 +70,6 @@ private struct NoAnswer: FastCGIResponder {
         Issue.record("no request was sent")
         return nil
     }
-}
-
-/// Polls `condition` every 20 ms until it holds or 20 s pass (a bound for a broken build, not a timing), sleeping
-/// with `Task.sleep` so the cooperative pool's thread is free meanwhile.
-private func poll(_ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + .seconds(20)
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(20))
-    }
-    return condition()
 }
 
 private func loopback(port: UInt16) -> sockaddr_in {
