@@ -25,25 +25,29 @@ final class StoreMetrics: CommitObserver {
     private let checkpointBeside: DurationHistogram
 
     init(registry: PrometheusCollectorRegistry) {
-        let duration = MetricNameDescriptor.orderd(
-            "store_commit_duration", unit: "seconds",
+        (committed, failed) = Self.durations(
+            registry, "store_commit_duration", label: "result", "committed", "failed",
             help: "Group-commit transactions of the store writer, by result (committed or failed), and how long each took from BEGIN to COMMIT.")
-        committed = registry.makeDurationHistogram(
-            descriptor: duration, labels: [("result", "committed")], buckets: Self.durationBuckets)
-        failed = registry.makeDurationHistogram(
-            descriptor: duration, labels: [("result", "failed")], buckets: Self.durationBuckets)
         batchSize = registry.makeValueHistogram(
             descriptor: .orderd(
                 "store_commit_batch", unit: "orders",
                 help: "Orders written per group-commit transaction (transactions of outbox changes only are not counted)."),
             buckets: Self.batchBuckets)
-        let checkpoint = MetricNameDescriptor.orderd(
-            "store_checkpoint_duration", unit: "seconds",
+        (checkpointByWriter, checkpointBeside) = Self.durations(
+            registry, "store_checkpoint_duration", label: "by", "writer", "checkpointer",
             help: "WAL checkpoints of the SQLite store and how long each took, by who ran it: the writer between two transactions (the next batch waits for it) or the checkpointer thread beside it.")
-        checkpointByWriter = registry.makeDurationHistogram(
-            descriptor: checkpoint, labels: [("by", "writer")], buckets: Self.durationBuckets)
-        checkpointBeside = registry.makeDurationHistogram(
-            descriptor: checkpoint, labels: [("by", "checkpointer")], buckets: Self.durationBuckets)
+    }
+
+    /// One duration histogram (`durationBuckets`, in seconds) with one label and two values of it.
+    private static func durations(
+        _ registry: PrometheusCollectorRegistry, _ name: String, label: String, _ first: String, _ second: String,
+        help: String
+    ) -> (DurationHistogram, DurationHistogram) {
+        let descriptor = MetricNameDescriptor.orderd(name, unit: "seconds", help: help)
+        return (
+            registry.makeDurationHistogram(descriptor: descriptor, labels: [(label, first)], buckets: durationBuckets),
+            registry.makeDurationHistogram(descriptor: descriptor, labels: [(label, second)], buckets: durationBuckets)
+        )
     }
 
     func transactionFinished(duration: Duration, orders: Int, committed didCommit: Bool) {
