@@ -971,6 +971,20 @@ run_retention() {
 }
 
 # --- the executor micro-benchmark (bench/executor, product executor-bench) ------------------------
+# executor_program NAME OUT WHICH BIN ARGS...: one run of an executor benchmark program, its table to OUT.md, its
+# stderr to OUT.err, both into the raw output; false when it failed, with why in PROGRAM_FAILURE.
+PROGRAM_FAILURE=""
+executor_program() {
+    local name=$1 out=$2 which=$3 rc=0
+    shift 3
+    echo "bench: $name ${*:2} ($which of $EXECUTOR_PAIRS) ..." >&2
+    timeout "$EXECUTOR_TIMEOUT" "$@" >"$out.md" 2>"$out.err" || rc=$?
+    { echo "## $name ${*:2} ($which)"; cat "$out.md" "$out.err"; echo; } >> "$RAW"
+    [ "$rc" = 0 ] && return 0
+    PROGRAM_FAILURE="exit $rc: $(tail -3 "$out.err" | tr '\n' ' ' | cut -c1-400)"
+    [ "$rc" = 124 ] && PROGRAM_FAILURE="timed out after ${EXECUTOR_TIMEOUT}s"
+    return 1
+}
 EXECUTOR_MD=""
 run_executor() {
     local swift=${SWIFT:-swift} scratch=() bin rc dir
@@ -1020,31 +1034,19 @@ run_executor() {
         [ $((pair % 2)) = 0 ] && order="go swift"
         for a in $order; do
             if [ "$a" = swift ]; then
-                echo "bench: executor-bench ${EXECUTOR_BENCH_ARGS:-} (pair $pair of $EXECUTOR_PAIRS) ..." >&2
-                rc=0
                 # shellcheck disable=SC2086
-                timeout "$EXECUTOR_TIMEOUT" "$bin" ${EXECUTOR_BENCH_ARGS:-} >"$RUN/executor-$pair.md" 2>"$RUN/executor-$pair.err" || rc=$?
-                { echo "## executor-bench ${EXECUTOR_BENCH_ARGS:-} (pair $pair)"; cat "$RUN/executor-$pair.md" "$RUN/executor-$pair.err"; echo; } >> "$RAW"
-                if [ "$rc" != 0 ]; then
-                    local why
-                    why=$(tail -3 "$RUN/executor-$pair.err" | tr '\n' ' ' | cut -c1-400 || true)
-                    [ "$rc" = 124 ] && why="timed out after ${EXECUTOR_TIMEOUT}s"
-                    EXECUTOR_MD="executor-bench failed (exit $rc, pair $pair): ${why:-no message}"
+                if ! executor_program executor-bench "$RUN/executor-$pair" "pair $pair" "$bin" ${EXECUTOR_BENCH_ARGS:-}; then
+                    EXECUTOR_MD="executor-bench failed (pair $pair): $PROGRAM_FAILURE"
                     [ -s "$RUN/executor-$pair.md" ] && EXECUTOR_MD+=$'\n\nIts output before that:\n\n'"$(cat "$RUN/executor-$pair.md")"
                     return 0
                 fi
                 swift_out+=("$RUN/executor-$pair.md")
             elif [ -z "$no_go" ]; then
-                echo "bench: bench/go/executor ${go_args[*]} (pair $pair of $EXECUTOR_PAIRS) ..." >&2
-                rc=0
-                timeout "$EXECUTOR_TIMEOUT" "$GO_EXECUTOR" "${go_args[@]}" >"$RUN/go-executor-$pair.md" 2>"$RUN/go-executor-$pair.err" || rc=$?
-                { echo "## go-executor ${go_args[*]} (pair $pair)"; cat "$RUN/go-executor-$pair.md" "$RUN/go-executor-$pair.err"; echo; } >> "$RAW"
-                if [ "$rc" != 0 ]; then
-                    no_go="bench/go/executor failed (exit $rc, pair $pair): $(tail -2 "$RUN/go-executor-$pair.err" | tr '\n' ' ' | cut -c1-300)"
-                    [ "$rc" = 124 ] && no_go="bench/go/executor timed out after ${EXECUTOR_TIMEOUT}s"
-                    go_out=()
-                else
+                if executor_program go-executor "$RUN/go-executor-$pair" "pair $pair" "$GO_EXECUTOR" "${go_args[@]}"; then
                     go_out+=("$RUN/go-executor-$pair.md")
+                else
+                    no_go="bench/go/executor failed (pair $pair): $PROGRAM_FAILURE"
+                    go_out=()
                 fi
             fi
         done

@@ -373,9 +373,8 @@ final class GroupCommitWriter {
                 if !batch.isEmpty { deletedInBatch = commit(batch, deletingDone: retentionDue) }
             }
             // After the batch's requests were answered: the next batch waits for it instead.
-            let checkpointStarted = ContinuousClock.now
-            if walRestart.runIfRequested(on: connection) {
-                queue.commitObserver?.checkpointFinished(duration: .now - checkpointStarted, byWriter: true)
+            if let duration = walRestart.runIfRequested(on: connection) {
+                queue.commitObserver?.checkpointFinished(duration: duration, byWriter: true)
             }
             if ContinuousClock.now >= nextPurge {
                 let maybeMore = purgeExpiredKeys()

@@ -73,18 +73,19 @@ final class WALCheckpointer: Sendable {
         thread.stop()
     }
 
-    /// Whether the thread sleeps until the writer's next change (or is about to), for tests.
+    /// Whether the thread sleeps until the writer's next change (or is about to): one relaxed load, which the writer
+    /// makes each round before it looks whether it changed rows.
     var isIdle: Bool { idle.load(ordering: .relaxed) }
 
-    /// Called by the writer after a round in which it changed rows (so wrote to the WAL): wakes the thread if it is
-    /// idle. One relaxed load while it is not.
+    /// Called by the writer after a round in which it changed rows (so wrote to the WAL), once `isIdle` said the
+    /// thread sleeps: wakes it, unless another call already did.
     ///
     /// No wake is lost: the thread raises the flag before its last pass, the writer reads it after its commit,
     /// and both the commit (releasing the write lock) and the pass (taking the checkpoint lock) go through SQLite's
     /// lock on the WAL index, one mutex for every connection of this process to the file. So either the pass sees
     /// the commit's frames, or the writer sees the flag.
     func writerChangedRows() {
-        guard idle.load(ordering: .relaxed), idle.exchange(false, ordering: .relaxed) else { return }
+        guard idle.exchange(false, ordering: .relaxed) else { return }
         thread.wake()
     }
 
@@ -140,15 +141,16 @@ final class WALRestart: Sendable {
     func request() { wanted.store(true, ordering: .relaxed) }
 
     /// Called by the writer between transactions: runs the checkpoint on its connection if one was asked for;
-    /// returns whether one ran. One that could not run (the checkpointer's own pass held the lock) stays asked
-    /// for.
+    /// returns how long it took, nil when none ran. One that could not run (the checkpointer's own pass held the
+    /// lock) stays asked for.
     @discardableResult
-    func runIfRequested(on connection: SQLiteConnection) -> Bool {
-        guard wanted.exchange(false, ordering: .relaxed) else { return false }
+    func runIfRequested(on connection: SQLiteConnection) -> Duration? {
+        guard wanted.exchange(false, ordering: .relaxed) else { return nil }
+        let started = ContinuousClock.now
         guard connection.checkpointPassive() != nil else {
             request()
-            return false
+            return nil
         }
-        return true
+        return .now - started
     }
 }
