@@ -23,24 +23,17 @@ final class ReadDeadlines: Sendable {
         var fired = false
     }
 
-    private struct State {
-        var slots: [Slot]
-        /// Set by the watchdog before it goes to sleep without a deadline; whoever brings work clears it and wakes
-        /// the watchdog (`arm`, `wakeIfIdle`).
-        var idle = false
-    }
-
-    private let state: PThreadLocked<State>
+    private let slots: PThreadLocked<[Slot]>
     private let interval: Duration
     private let watchdog = BackgroundThread(name: "orderd-deadline")
 
     init(slots count: Int, checkEvery interval: Duration = .milliseconds(100)) {
-        state = PThreadLocked(State(slots: Array(repeating: Slot(), count: count)))
+        slots = PThreadLocked(Array(repeating: Slot(), count: count))
         self.interval = interval
     }
 
     /// Whether the watchdog is asleep for want of anything to watch (or about to be), for tests.
-    var isIdle: Bool { state.withLock { $0.idle } }
+    var isIdle: Bool { watchdog.isIdle }
 
     /// Without the watchdog a stalled peer could hold a request thread for good, so a thread that cannot start
     /// stops the process (it is among the first threads started: the machine is out of threads).
@@ -60,38 +53,30 @@ final class ReadDeadlines: Sendable {
         watchdog.stop()
     }
 
-    /// Once per request: under the lock it takes anyway, one flag read, and a wake only for an idle watchdog.
+    /// Once per request: beside the lock, one relaxed load, and a wake only for an idle watchdog.
     func arm(_ slot: Int, fd: Int32, deadline: ContinuousClock.Instant) {
-        let wasIdle = state.withLock { state in
-            state.slots[slot] = Slot(fd: fd, deadline: deadline, fired: false)
-            defer { state.idle = false }
-            return state.idle
-        }
-        if wasIdle { watchdog.wake() }
+        slots.withLock { $0[slot] = Slot(fd: fd, deadline: deadline, fired: false) }
+        watchdog.wakeIfIdle()
     }
 
     /// Wakes the watchdog if it is idle, for something `alsoAtEachCheck` watches (which must be visible to it by
     /// the time this is called).
     func wakeIfIdle() {
-        let wasIdle = state.withLock { state in
-            defer { state.idle = false }
-            return state.idle
-        }
-        if wasIdle { watchdog.wake() }
+        watchdog.wakeIfIdle()
     }
 
     /// Stops watching the slot; returns whether the deadline had fired.
     @discardableResult
     func disarm(_ slot: Int) -> Bool {
-        state.withLock { state in
-            let fired = state.slots[slot].fired
-            state.slots[slot].fd = -1
+        slots.withLock { slots in
+            let fired = slots[slot].fired
+            slots[slot].fd = -1
             return fired
         }
     }
 
     func fired(_ slot: Int) -> Bool {
-        state.withLock { $0.slots[slot].fired }
+        slots.withLock { $0[slot].fired }
     }
 
     private func run(_ context: BackgroundThread.Context, _ alsoAtEachCheck: (ContinuousClock.Instant) -> Bool) {
@@ -99,27 +84,27 @@ final class ReadDeadlines: Sendable {
         repeat {
             let now = ContinuousClock.now
             next = now.advanced(by: interval)
-            // The idle flag goes up under the lock before `alsoAtEachCheck` looks, so no work is missed: what is
-            // armed after this check clears the flag and wakes the watchdog, and so does what `alsoAtEachCheck`
-            // watches once its owner calls `wakeIfIdle`; it looks after the flag is up. A wake that comes before
-            // the wait below is not lost (`BackgroundThread.wake`): the wait returns at once.
-            let armed = state.withLock { state -> Bool in
+            // The idle flag goes up under the lock, before `alsoAtEachCheck` looks, so no work is missed: `arm` takes
+            // the lock after this check (its slot is then seen next time) or before it (the slot is seen now), and
+            // its `wakeIfIdle` after its unlock sees the flag raised under this one. What `alsoAtEachCheck` watches
+            // is visible before its owner calls `wakeIfIdle`, and it looks after the flag is up.
+            let armed = slots.withLock { slots -> Bool in
                 var armed = false
-                for index in state.slots.indices where state.slots[index].fd >= 0 && !state.slots[index].fired {
-                    if state.slots[index].deadline <= now {
-                        shutdown(state.slots[index].fd, Int32(SHUT_RD))
-                        state.slots[index].fired = true
+                for index in slots.indices where slots[index].fd >= 0 && !slots[index].fired {
+                    if slots[index].deadline <= now {
+                        shutdown(slots[index].fd, Int32(SHUT_RD))
+                        slots[index].fired = true
                     } else {
                         armed = true
                     }
                 }
-                if !armed { state.idle = true }
+                if !armed { context.becomeIdle() }
                 return armed
             }
             let watching = alsoAtEachCheck(now)
             if !armed {
                 if watching {
-                    state.withLock { $0.idle = false }
+                    context.stayAwake()
                 } else {
                     next = nil
                 }

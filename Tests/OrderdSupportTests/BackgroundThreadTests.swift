@@ -67,6 +67,35 @@ private final class Latch: Sendable {
         thread.stop()
     }
 
+    @Test func wakeIfIdleWakesABodyThatSaidItWasIdle() throws {
+        let thread = BackgroundThread(name: "test-idle")
+        let busy = Latch()
+        let proceed = Latch()
+        let idle = Latch()
+        let rounds = Latch()
+        try thread.start { context in
+            busy.signal()
+            _ = proceed.wait()
+            context.becomeIdle()
+            idle.signal()
+            // No deadline: only wakeIfIdle (or the stop) ends this.
+            while context.wait(until: nil) {
+                rounds.signal()
+                context.becomeIdle()
+            }
+        }
+        #expect(busy.wait())
+        #expect(!thread.isIdle)  // not raised yet: a wakeIfIdle now finds nothing to wake
+        thread.wakeIfIdle()
+        proceed.signal()
+        #expect(idle.wait())
+        #expect(thread.isIdle)
+        thread.wakeIfIdle()
+        #expect(rounds.wait(for: 1))
+        thread.stop()
+        #expect(!thread.isIdle)  // an ended body waits for nothing
+    }
+
     @Test func stopWakesAWaitingThreadAndJoins() throws {
         let thread = BackgroundThread(name: "test-stop")
         let waiting = Latch()

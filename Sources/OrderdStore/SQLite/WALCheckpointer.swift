@@ -32,9 +32,6 @@ final class WALCheckpointer: Sendable {
     /// Where each pass's duration goes (the store's metrics, once set).
     private let observer: @Sendable () -> (any CommitObserver)?
     private let thread = BackgroundThread(name: "orderd-ckpt")
-    /// Raised by the thread before the pass that may let it sleep; cleared by the writer (`writerChangedRows`),
-    /// which then wakes it.
-    private let idle = Atomic<Bool>(false)
 
     /// 16 MiB with SQLite's 4 KiB pages, so that the file (which grows on while the request waits for the writer)
     /// stays below the 64 MiB `journal_size_limit`: past it, each start-over would cut the file back and have it
@@ -75,7 +72,7 @@ final class WALCheckpointer: Sendable {
 
     /// Whether the thread sleeps until the writer's next change (or is about to): one relaxed load, which the writer
     /// makes each round before it looks whether it changed rows.
-    var isIdle: Bool { idle.load(ordering: .relaxed) }
+    var isIdle: Bool { thread.isIdle }
 
     /// Called by the writer after a round in which it changed rows (so wrote to the WAL), once `isIdle` said the
     /// thread sleeps: wakes it, unless another call already did.
@@ -85,8 +82,7 @@ final class WALCheckpointer: Sendable {
     /// lock on the WAL index, one mutex for every connection of this process to the file. So either the pass sees
     /// the commit's frames, or the writer sees the flag.
     func writerChangedRows() {
-        guard idle.exchange(false, ordering: .relaxed) else { return }
-        thread.wake()
+        thread.wakeIfIdle()
     }
 
     private func run(_ context: BackgroundThread.Context) {
@@ -114,14 +110,13 @@ final class WALCheckpointer: Sendable {
             // pause. The flag goes up before a pass that proves nothing is left (see `writerChangedRows`); a
             // commit during that pass wakes the thread right after it falls asleep.
             guard pass.copiedAll else { continue }
-            idle.store(true, ordering: .relaxed)
+            context.becomeIdle()
             if let last = checkpoint(), last.copiedAll {
                 sleeping = true
             } else {
-                idle.store(false, ordering: .relaxed)
+                context.stayAwake()
             }
         }
-        idle.store(false, ordering: .relaxed)
     }
 
     /// One PASSIVE pass, its duration reported.
