@@ -463,9 +463,12 @@ run_wrk() {
     echo "bench: $backend $scenario keepalive=$ka c=$CONNS ($DURATION) ..." >&2
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.before"
     local ticks0=- ticks1=- ticks=- prof="" perf_pid="" perf_rc=0
-    # the store's commits before the profiled run: read first, so the scrape's own CPU is outside the measure
-    [ -n "$PROFILE_PID" ] && store_commits > "$RUN/profile-$((PROF_N + 1)).commits.before"
-    [ -n "$WRITER_BUCKETS" ] && writer_buckets > "$RUN/writer.before"
+    # orderd's metrics before the run (the store's commits for the profile, the writer's durations): one scrape,
+    # first, so that its CPU is outside the measure
+    local scrape=""
+    if [ -n "$PROFILE_PID" ] || [ -n "$WRITER_BUCKETS" ]; then scrape=$RUN/metrics; metrics_scrape "$scrape.before"; fi
+    [ -n "$PROFILE_PID" ] && store_commits "$scrape.before" > "$RUN/profile-$((PROF_N + 1)).commits.before"
+    [ -n "$WRITER_BUCKETS" ] && writer_buckets "$scrape.before" > "$RUN/writer.before"
     [ -n "$BACKEND_CPU_PIDS" ] && ticks0=$(backend_ticks)
     if [ -n "$PROFILE_PID" ]; then
         # the profile: per-thread readings and perf over the same measured run (perf runs beside wrk for as long)
@@ -486,7 +489,11 @@ run_wrk() {
         thread_snapshot "$PROFILE_PID" > "$prof.after"
     fi
     [ -n "$BACKEND_CPU_PIDS" ] && ticks1=$(backend_ticks)
-    [ -n "$prof" ] && store_commits > "$prof.commits.after"
+    if [ -n "$scrape" ]; then
+        metrics_scrape "$scrape.after"
+        [ -n "$prof" ] && store_commits "$scrape.after" > "$prof.commits.after"
+        [ -n "$WRITER_BUCKETS" ] && writer_buckets "$scrape.after" > "$RUN/writer.after"
+    fi
     [ "$ticks0" != - ] && [ "$ticks1" != - ] && ticks=$((ticks1 - ticks0))
     [ -n "$CPU_PIDS" ] && cpu_snapshot > "$RUN/cpu.after"
     { echo "## $backend | $scenario | keepalive=$ka | c=$CONNS | threads=$THREADS | $url"; cat "$out"; echo; } >> "$RAW"
@@ -614,26 +621,30 @@ perf_summary() {
         | { if [ -n "$DEMANGLE" ]; then "$DEMANGLE" --simplified; else cat; fi; } > "$out" 2>>"$out.err" || true
     printf '%s\t%s\n' "$share" "${samples:-? samples}"
 }
-# store_commits: `ORDERS ORDER_COMMITS COMMITS` from orderd's GET /metrics (the bench key has the admin scope): the
-# sum and count of orderd_store_commit_batch_orders (transactions that carried orders, and the orders in them) and
-# the committed transactions of orderd_store_commit_duration_seconds (those of outbox changes alone too); `-` when
-# unreadable (a binary without the metric, PostgreSQL).
+# metrics_scrape FILE: orderd's GET /metrics (the bench key has the admin scope) into FILE, empty when unreadable.
+metrics_scrape() {
+    curl -s --max-time 5 -H "$AUTH_HEADER" "http://127.0.0.1:$PORT/metrics" > "$1" 2>/dev/null || : > "$1"
+}
+# store_commits SCRAPE: `ORDERS ORDER_COMMITS COMMITS` from a metrics_scrape: the sum and count of
+# orderd_store_commit_batch_orders (transactions that carried orders, and the orders in them) and the committed
+# transactions of orderd_store_commit_duration_seconds (those of outbox changes alone too); `-` when unreadable (a
+# binary without the metric, PostgreSQL).
 store_commits() {
-    curl -s --max-time 5 -H "$AUTH_HEADER" "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '
+    awk '
         /^orderd_store_commit_batch_orders_sum / { s = $2 }
         /^orderd_store_commit_batch_orders_count / { c = $2 }
         /^orderd_store_commit_duration_seconds_count\{.*result="committed"/ { t = $2 }
-        END { if (s == "" || c == "" || t == "") print "-"; else print s, c, t }' || echo -
+        END { if (s == "" || c == "" || t == "") print "-"; else print s, c, t }' "$1" 2>/dev/null || echo -
 }
-# writer_buckets: the cumulative counts, by duration, of orderd's committed writer transactions and of the WAL
-# checkpoints its writer ran between two (the buckets of orderd_store_commit_duration_seconds and
-# orderd_store_checkpoint_duration_seconds{by="writer"}), `commit|checkpoint LE COUNT` per line, from GET /metrics;
-# nothing when unreadable.
+# writer_buckets SCRAPE: the cumulative counts, by duration, of orderd's committed writer transactions and of the
+# WAL checkpoints its writer ran between two (the buckets of orderd_store_commit_duration_seconds and
+# orderd_store_checkpoint_duration_seconds{by="writer"}), `commit|checkpoint LE COUNT` per line, from a
+# metrics_scrape; nothing when unreadable.
 writer_buckets() {
-    curl -s --max-time 5 -H "$AUTH_HEADER" "http://127.0.0.1:$PORT/metrics" 2>/dev/null | awk '
+    awk '
         /^orderd_store_commit_duration_seconds_bucket\{/ && /result="committed"/ { what = "commit" }
         /^orderd_store_checkpoint_duration_seconds_bucket\{/ && /by="writer"/ { what = "checkpoint" }
-        what != "" { le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); print what, le, $2; what = "" }' || true
+        what != "" { le = $0; sub(/.*le="/, "", le); sub(/".*/, "", le); print what, le, $2; what = "" }' "$1" 2>/dev/null || true
 }
 # writer_stalls BEFORE AFTER WHAT: from two writer_buckets readings, WHAT (commit or checkpoint) of the run that
 # took longer than 25 ms, of how many, and the bucket of the slowest, e.g. "3 of 4458 over 25 ms, slowest 50–100 ms",
@@ -755,7 +766,6 @@ run_backend() { # backend scenario keepalive
         rm -f "$RUN/writer.before" "$RUN/writer.after"
         [[ "$backend" == orderd* ]] && [ "$method" = POST ] && WRITER_BUCKETS=1
         run_wrk "$label" "$scenario" "$ka" "http://127.0.0.1:$PORT$path" "$lua"
-        [ -n "$WRITER_BUCKETS" ] && writer_buckets > "$RUN/writer.after"
         WRITER_BUCKETS=""
         [ -z "$wal_pid" ] || { kill "$wal_pid" 2>/dev/null; wait "$wal_pid" 2>/dev/null || true; }
         BACKEND_CPU_PIDS="" PROFILE_PID=""

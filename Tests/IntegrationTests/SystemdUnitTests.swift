@@ -1,6 +1,7 @@
 import Foundation
 import OrderdServer
 import Testing
+import TestSupport
 
 /// The shipped systemd units pass `systemd-analyze verify` without a word and score at most 2.0 in
 /// `systemd-analyze security --offline=true`. Both checks live in `scripts/check-units.sh` (also
@@ -145,23 +146,13 @@ fileprivate struct UnitCheck: Sendable {
         guard FileManager.default.fileExists(atPath: script) else {
             return .failure(Failure(description: "\(script) not found (set ORDERD_REPO)"))
         }
-        let process = Process()
-        // Bounded: the script's own calls are bounded too, this is the backstop.
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = ["120", "/bin/bash", script]
-        process.currentDirectoryURL = repo
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
+        let (status, output): (Int32, String)
         do {
-            try process.run()
+            // Bounded: the script's own calls are bounded too, this is the backstop.
+            (status, output) = try runCommand("/usr/bin/timeout", ["120", "/bin/bash", script], in: repo)
         } catch {
             return .failure(Failure(description: "cannot run \(script): \(error)"))
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let output = String(decoding: data, as: UTF8.self)
         print(output)
         var summary: [String: String] = [:]
         if let last = output.split(separator: "\n").last(where: { $0.hasPrefix("check-units: verify=") }) {
@@ -170,6 +161,6 @@ fileprivate struct UnitCheck: Sendable {
                 if parts.count == 2 { summary[String(parts[0])] = String(parts[1]) }
             }
         }
-        return .success(UnitCheck(status: process.terminationStatus, output: output, summary: summary))
+        return .success(UnitCheck(status: status, output: output, summary: summary))
     }
 }

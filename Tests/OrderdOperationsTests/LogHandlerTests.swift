@@ -65,7 +65,7 @@ private func line(_ format: OrderdConfiguration.Log.Format, _ fields: [(String, 
         ("-", false), ("0x10", false), ("12a", false), ("0190a000-0000-7000", false),
     ])
     func numbersAreTheDecimalsADoubleHoldsExactly(_ text: String, _ isNumber: Bool) {
-        #expect(LogLine.isJSONNumber(text) == isNumber)
+        #expect(line(.json, [("v", text)]) == (isNumber ? #"{"v":\#(text)}"# : #"{"v":"\#(text)"}"#))
     }
 
     @Test func jsonLinesTypeTheirNumbers() {

@@ -95,16 +95,11 @@ extension PostgresBackedSuites {
         }
     }
 
+    /// What the `sqlite3` shell prints for `sql`; its message as the error when it fails.
     static func sqlite(_ path: String, _ sql: String) throws -> String {
-        let result = Process()
-        result.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        result.arguments = ["sqlite3", path, sql]
-        let pipe = Pipe()
-        result.standardOutput = pipe
-        try result.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        result.waitUntilExit()
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let (status, output) = try runCommand("/usr/bin/env", ["sqlite3", path, sql])
+        guard status == 0 else { throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "sqlite3: \(output)"]) }
+        return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     @Test(arguments: Driver.available) func overTheLimitTheOrderIsStoredAndItsSMSTaskIsDeadThrottled(_ driver: Driver) throws {

@@ -1,17 +1,19 @@
 import Foundation
 
-/// Runs a command to completion and returns its status and combined output (stdout and stderr).
+/// Runs a command to completion, its stdin empty, and returns its status and combined output (stdout and stderr).
 @discardableResult
 public func runCommand(
-    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil
+    _ executable: String, _ arguments: [String] = [], environment: [String: String]? = nil, in directory: URL? = nil
 ) throws -> (status: Int32, output: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     if let environment { process.environment = environment }
+    if let directory { process.currentDirectoryURL = directory }
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()

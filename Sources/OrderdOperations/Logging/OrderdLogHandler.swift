@@ -144,11 +144,6 @@ struct LogLine {
 
     /// A decimal number of at most 15 significant digits before the point (exact as a double, so a parser
     /// reads back what was meant); longer digit strings, such as ids that happen to be all digits, stay strings.
-    static func isJSONNumber(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { isJSONNumber($0) }
-    }
-
     static func isJSONNumber(_ utf8: UnsafeBufferPointer<UInt8>) -> Bool {
         var bytes = utf8[...]
         if bytes.first == UInt8(ascii: "-") { bytes = bytes.dropFirst() }

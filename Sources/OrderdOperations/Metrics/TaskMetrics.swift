@@ -14,41 +14,53 @@ final class TaskMetrics: TaskOutcomeObserver {
         .seconds(5), .seconds(10), .seconds(30),
     ]
 
-    /// The `outcome` label's values, in the order `taskFinished` numbers them.
-    private static let outcomes = ["completed", "failed", "timed_out", "stuck", "cancelled_at_stop"]
+    /// The `outcome` label: how an attempt that started ended.
+    private enum Outcome: Int, CaseIterable {
+        case completed, failed, timedOut, stuck, cancelledAtStop
+
+        var label: String {
+            switch self {
+            case .completed: "completed"
+            case .failed: "failed"
+            case .timedOut: "timed_out"
+            case .stuck: "stuck"
+            case .cancelledAtStop: "cancelled_at_stop"
+            }
+        }
+    }
 
     private let registry: PrometheusCollectorRegistry
-    /// The series made so far, by kind and outcome (`TaskKind.index` × `outcomes.count` + the outcome's place;
+    /// The series made so far, by kind and outcome (`TaskKind.index` × `Outcome.allCases.count` + its raw value;
     /// made on first use, so kinds that never ran show nothing). Looked up on every attempt's outcome by
     /// whichever thread settles it: a pthread mutex, not a `Synchronization.Mutex` (see PThreadLocked), and a
     /// table, not a dictionary, so no label is hashed per task.
-    private let histograms = PThreadLocked([DurationHistogram?](repeating: nil, count: TaskKind.allCases.count * outcomes.count))
+    private let histograms = PThreadLocked([DurationHistogram?](repeating: nil, count: TaskKind.allCases.count * Outcome.allCases.count))
 
     init(registry: PrometheusCollectorRegistry) {
         self.registry = registry
     }
 
     func taskFinished(_ kind: TaskKind, _ outcome: ExecutorOutcome) {
-        let (place, duration): (Int, Duration)
+        let (ended, duration): (Outcome, Duration)
         switch outcome {
-        case .completed(let took): (place, duration) = (0, took)
-        case .failed(_, let took): (place, duration) = (1, took)
-        case .timedOut(let took): (place, duration) = (2, took)
-        case .stuck(let took): (place, duration) = (3, took)
-        case .cancelledAtStop(let took): (place, duration) = (4, took)
+        case .completed(let took): (ended, duration) = (.completed, took)
+        case .failed(_, let took): (ended, duration) = (.failed, took)
+        case .timedOut(let took): (ended, duration) = (.timedOut, took)
+        case .stuck(let took): (ended, duration) = (.stuck, took)
+        case .cancelledAtStop(let took): (ended, duration) = (.cancelledAtStop, took)
         case .notStarted: return
         }
-        histogram(kind, place).record(duration)
+        histogram(kind, ended).record(duration)
     }
 
-    private func histogram(_ kind: TaskKind, _ outcome: Int) -> DurationHistogram {
-        let slot = kind.index * Self.outcomes.count + outcome
+    private func histogram(_ kind: TaskKind, _ outcome: Outcome) -> DurationHistogram {
+        let slot = kind.index * Outcome.allCases.count + outcome.rawValue
         if let made = histograms.withLock({ $0[slot] }) { return made }
         let histogram = registry.makeDurationHistogram(
             descriptor: .orderd(
                 "task_duration", unit: "seconds",
                 help: "Follow-up task attempts by kind and outcome (completed, failed, timed_out, stuck, cancelled_at_stop) and how long each ran."),
-            labels: [("kind", kind.rawValue), ("outcome", Self.outcomes[outcome])], buckets: Self.buckets)
+            labels: [("kind", kind.rawValue), ("outcome", outcome.label)], buckets: Self.buckets)
         // The registry hands out one histogram per label set, so a racing thread stores the same one.
         histograms.withLock { $0[slot] = histogram }
         return histogram
