@@ -98,7 +98,7 @@ package final class BackgroundThread: Sendable {
         wake()
     }
 
-    /// Whether the body said it sleeps until work comes (or is about to), for the parts' tests.
+    /// Whether the body said it sleeps until work comes (or is about to): one relaxed load.
     package var isIdle: Bool { idle.load(ordering: .relaxed) }
 
     /// Asks the body to return, wakes it and waits until it has: a round in progress finishes first. Safe to
