@@ -2,10 +2,13 @@
 """The performance goals of orderd as shipped, judged from one bench run's backends rows (bench/run.sh's rows.tsv),
 each a ratio to a peer measured in the same run, each line saying met or not met.
 
-    bench/goals.py ROWS_TSV
+    bench/goals.py ROWS_TSV [STALLS_TSV]
 
 ROWS_TSV: one wrk run per line, tab-separated: backend label, scenario, upstream keepalive (off/on), req/s, p50 ms,
 p99 ms, non-2xx, socket errors, requests, connections, CPU µs per request ("-" when not read).
+STALLS_TSV: one line per POST row of orderd as shipped: scenario, keepalive, connections, and bench/run.sh's
+writer_stalls reading of its commits ("3 of 3900 over 25 ms, slowest 50–100 ms"); each tail line then says whether
+the writer stalled in that row, and a missed one what held it.
 
 The goals (docs/performance.md says where they come from):
 - CPU per order at most Go's and PHP-FPM's, and at most 1.5× C's at FULL (each POST row orderd as shipped ran);
@@ -15,6 +18,7 @@ The goals (docs/performance.md says where they come from):
 - p99 at most 1.5× C's in the same row, every POST row without upstream keepalive where C served.
 Rows a peer did not serve (0 req/s) are left out. Standard library only.
 """
+import re
 import sys
 
 C, GO, PHP = "C", "Go net/http/fcgi", "PHP-FPM"
@@ -42,12 +46,33 @@ def read(path):
     return rows, shipped
 
 
+def read_stalls(path):
+    """{(scenario, keepalive, conns): the writer's slow commits as bench/run.sh wrote them}; empty without a file."""
+    stalls = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                cells = line.rstrip("\n").split("\t")
+                if len(cells) == 4 and cells[2].isdigit():
+                    stalls[(cells[0], cells[1], int(cells[2]))] = cells[3]
+    except OSError:
+        pass
+    return stalls
+
+
+def slowest_commit_ms(stall):
+    """The lower bound of the slowest commit's bucket in a writer_stalls reading, e.g. 50 for "slowest 50–100 ms"."""
+    match = re.search(r"slowest ([0-9.]+)–", stall)
+    return float(match.group(1)) if match else None
+
+
 def verdict(ok):
     return "met" if ok else "not met"
 
 
 def main():
     rows, shipped = read(sys.argv[1])
+    stalls = read_stalls(sys.argv[2]) if len(sys.argv) > 2 else {}
     tally = [0, 0]
 
     def judge(ok):
@@ -121,9 +146,20 @@ def main():
             continue
         p99 = rows[("shipped",) + key][1]
         r = p99 / c[1]
-        lines.append(f"  - {key[2]} connections, {key[0].split()[-1]}: {p99:.2f} ms, {r:.2f}× C's {c[1]:.2f} ({judge(r <= 1.5)})")
+        line = f"  - {key[2]} connections, {key[0].split()[-1]}: {p99:.2f} ms, {r:.2f}× C's {c[1]:.2f} ({judge(r <= 1.5)})"
+        stall = stalls.get(key)
+        if stall:
+            line += f"; the writer's commits: {stall}"
+            slowest = slowest_commit_ms(stall)
+            if r > 1.5 and slowest is not None:
+                # Measured (docs/performance.md): every row with a commit of 50 ms or more had a long p99, and those
+                # commits wait in the kernel's write path (fsync, journal), not on orderd's CPU.
+                line += (" — held by the disk: commits of 50 ms or more hold every order of their batch" if slowest >= 50
+                         else " — not the writer (no commit of 50 ms or more): the CPU or the scheduler")
+        lines.append(line)
     if lines:
-        print("- Tail, keepalive off (p99 at most 1.5× C's in the same row):")
+        beside = "; the writer's commits over 25 ms beside each" if stalls else ""
+        print(f"- Tail, keepalive off (p99 at most 1.5× C's in the same row{beside}):")
         print("\n".join(lines))
 
     print(f"\n{tally[0]} of {tally[1]} met.")

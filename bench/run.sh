@@ -197,6 +197,7 @@ for s in $ALL_SCENARIOS; do want "$s" || SUFFIX=.$(echo $SCENARIOS | tr ' ' '-')
 RESULT_MD=${RESULT_MD:-$REPO/bench/results/$DATE$SUFFIX.md}
 RAW=$REPO/bench/results/$DATE.raw
 ROWS=$RUN/rows.tsv
+STALLS=$RUN/stalls.tsv      # the writer's slow commits per POST row of orderd as shipped, for bench/goals.py
 FU_ROWS=$RUN/followup.tsv   # one row per follow-up (gateway) run, see run_followup
 : > "$ROWS"; : > "$FU_ROWS"
 WRK_ROWS=$ROWS              # where run_wrk appends its row
@@ -782,7 +783,11 @@ run_backend() { # backend scenario keepalive
         fu=$(sqlite3 "$RUN/orderd.db" "SELECT count(*) FILTER (WHERE state = 'done') || ' done, ' || count(*) FILTER (WHERE state = 'pending') || ' pending' FROM tasks" 2>/dev/null || echo "not read")
         local wal="not read"
         [ -s "$RUN/wal.peak" ] && wal="$(awk '{ printf "%.1f", $1 / 1048576 }' "$RUN/wal.peak") MiB"
-        ORDERD_FOLLOWUPS+=("$label, c=$CONNS, $scenario, keepalive $ka: $fu; WAL peak $wal; writer's commits $(writer_stalls "$RUN/writer.before" "$RUN/writer.after" commit), its checkpoints $(writer_stalls "$RUN/writer.before" "$RUN/writer.after" checkpoint)")
+        local commits
+        commits=$(writer_stalls "$RUN/writer.before" "$RUN/writer.after" commit)
+        ORDERD_FOLLOWUPS+=("$label, c=$CONNS, $scenario, keepalive $ka: $fu; WAL peak $wal; writer's commits $commits, its checkpoints $(writer_stalls "$RUN/writer.before" "$RUN/writer.after" checkpoint)")
+        # for the tail goals: whether the writer stalled in the row (bench/goals.py)
+        [ "$backend" = orderd-shipped ] && printf '%s\t%s\t%s\t%s\n' "$scenario" "$ka" "$CONNS" "$commits" >> "$STALLS"
     fi
     if [ "$backend" = go ]; then
         # what the pattern dropped: the counts it printed on exit (bench/go/main.go), one line per run
@@ -1352,7 +1357,7 @@ and how many of the SQLite writer's commits (BEGIN to COMMIT) and of the WAL che
 measured run (orderd's store_commit_duration and store_checkpoint_duration histograms, read before and after; the next batch waits
 for either): where a row's p99 stands out, whether the writer stalled in it:" "${ORDERD_FOLLOWUPS[@]}"
     # Each goal of orderd as shipped against the peers of this run, met or not (bench/goals.py says which).
-    python3 "$REPO/bench/goals.py" "$ROWS"
+    python3 "$REPO/bench/goals.py" "$ROWS" "$STALLS"
     fi
     if [ -s "$PROF_ROWS" ]; then
         echo
