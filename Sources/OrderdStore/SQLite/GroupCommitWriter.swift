@@ -310,7 +310,6 @@ final class GroupCommitWriter {
 
     private let connection: SQLiteConnection
     private let queue: WriteQueue
-    private let walRestart: WALRestart
     private let checkpointer: WALCheckpointer
     private let idempotencyTTLMillis: Int64
     private let steps: [OrderWriteStep]
@@ -330,7 +329,6 @@ final class GroupCommitWriter {
 
     init(
         connection: SQLiteConnection,
-        walRestart: WALRestart,
         checkpointer: WALCheckpointer,
         queue: WriteQueue,
         idempotencyTTL: Duration,
@@ -342,7 +340,6 @@ final class GroupCommitWriter {
     ) {
         self.connection = connection
         self.busyTimeout = busyTimeout
-        self.walRestart = walRestart
         self.checkpointer = checkpointer
         self.queue = queue
         self.idempotencyTTLMillis = idempotencyTTL.millis
@@ -373,7 +370,7 @@ final class GroupCommitWriter {
                 if !batch.isEmpty { deletedInBatch = commit(batch, deletingDone: retentionDue) }
             }
             // After the batch's requests were answered: the next batch waits for it instead.
-            if let duration = walRestart.runIfRequested(on: connection) {
+            if let duration = checkpointer.restart.runIfRequested(on: connection) {
                 queue.commitObserver?.checkpointFinished(duration: duration, byWriter: true)
             }
             if ContinuousClock.now >= nextPurge {

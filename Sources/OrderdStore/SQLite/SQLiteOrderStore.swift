@@ -115,15 +115,13 @@ package final class SQLiteOrderStore: OrderStore, Sendable {
         // Fail now, not on the first GET, if read-only connections cannot be opened.
         try readers.withConnection { (_: SQLiteConnection) throws(StoreError) in }
 
-        let walRestart = WALRestart()
         let checkpointConnection = try SQLiteConnection(path: path, readOnly: false)
         _ = try Self.configure(checkpointConnection, store, setWAL: false)
         checkpointer = WALCheckpointer(
-            connection: checkpointConnection, restart: walRestart, restartFrames: tuning.walRestartFrames,
+            connection: checkpointConnection, restartFrames: tuning.walRestartFrames,
             observer: { [queue] in queue.commitObserver })
         let writer = GroupCommitWriter(
             connection: writerConnection,
-            walRestart: walRestart,
             checkpointer: checkpointer,
             queue: queue,
             idempotencyTTL: idempotencyTTL,

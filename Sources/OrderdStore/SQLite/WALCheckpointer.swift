@@ -28,7 +28,8 @@ final class WALCheckpointer: Sendable {
     private let connection: SQLiteConnection
     private let interval: Duration
     private let restartFrames: Int
-    private let restart: WALRestart
+    /// Its request to the writer to let the WAL start over; the writer runs it between two transactions.
+    let restart = WALRestart()
     /// Where each pass's duration goes (the store's metrics, once set).
     private let observer: @Sendable () -> (any CommitObserver)?
     private let thread = BackgroundThread(name: "orderd-ckpt")
@@ -44,11 +45,10 @@ final class WALCheckpointer: Sendable {
     ///     (`defaultRestartFrames`).
     ///   - observer: gets each pass's duration.
     init(
-        connection: SQLiteConnection, restart: WALRestart, interval: Duration = .milliseconds(250),
+        connection: SQLiteConnection, interval: Duration = .milliseconds(250),
         restartFrames: Int = defaultRestartFrames, observer: @escaping @Sendable () -> (any CommitObserver)? = { nil }
     ) {
         self.connection = connection
-        self.restart = restart
         self.observer = observer
         self.interval = interval
         self.restartFrames = restartFrames
