@@ -181,6 +181,31 @@ def goals(swift, go):
         print("Against the executor's goals" + (" (the medians)" if any(len(v[3]) > 1 for v in swift.values()) else "") + ":")
         print()
         print("\n".join(lines))
+    ceiling(swift, go)
+
+
+def ceiling(swift, go):
+    """What the task's shape allows in Swift here: executor-bench's plain pool (no deadline, cancellation or outcome)
+    against Go's channel, a closure per task and a value per task, beside BoundedExecutor's own ratio."""
+    def median(side, *names):
+        for measure, _, figures, _ in side.values():
+            if all(n in measure for n in names) and len(figures) == 1:
+                return figures[0]
+        return None
+
+    lines = []
+    for label, row in (("a closure per task", "no-op tasks/s"), ("a value per task", "each task a value of its own")):
+        executor, channel = median(swift, row), median(go, row)
+        plain = median(swift, "plain pool", label)
+        if executor and plain and channel:
+            lines.append(f"- {label}: the plain pool {plain / channel:.2f}× Go's channel, BoundedExecutor "
+                         f"{executor / channel:.2f}× ({executor / plain:.2f}× the plain pool)")
+    if lines:
+        print()
+        print("What the task's shape allows in Swift on this machine (executor-bench's plain pool of threads, without "
+              "BoundedExecutor's deadlines, cancellation and outcomes), medians against Go's channel:")
+        print()
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

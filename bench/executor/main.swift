@@ -1,6 +1,8 @@
 // The executor micro-benchmark: no-op tasks per second and trySubmit latency. Its figures only: bench/run.sh runs
 // bench/go/executor (Go's buffered channel, the same measures) right after it and divides one by the other
-// (bench/executor_table.py), so no Go figure is written in here.
+// (bench/executor_table.py), so no Go figure is written in here. It also runs the throughput measure on a plain
+// pool of threads (`PlainPool`, none of the executor's contract), so that the report says what the task's shape
+// allows in Swift at all.
 //
 //     swift run -c release --scratch-path .build-exec executor-bench [--tasks N] [--workers W] [--capacity C]
 //         [--runs R] [--search-us S] [--batch-limit B] [--throughput-only]
@@ -98,6 +100,16 @@ struct Closure: ExecutorTask {
     var timeout: Duration { .seconds(60) }
     var kind: String { "closure" }
     func run() async throws { body() }
+    func finished(_ outcome: ExecutorOutcome) {}
+}
+
+/// The same work as `Closure` with the value stored in the task itself: a struct of one `Int` fits the existential's
+/// inline buffer, so submitting it allocates nothing (Go's counterpart: a channel of `int64`, not of closures).
+struct Add: ExecutorTask {
+    let value: Int
+    var timeout: Duration { .seconds(60) }
+    var kind: String { "add" }
+    func run() async throws { closureTotal.add(value, ordering: .relaxed) }
     func finished(_ outcome: ExecutorOutcome) {}
 }
 
@@ -228,15 +240,16 @@ struct Throughput: Sendable {
 }
 
 /// 1. One producer thread submits `tasks` tasks as fast as it can (on a full queue: yield and retry), each a closure
-/// made for it that adds its own value to a sum (`Closure`, the Go program's shape); time until every one ran.
-func throughput(tasks: Int) -> Throughput {
+/// made for it that adds its own value to a sum (`Closure`, the Go program's shape), or with `values` the same value
+/// stored in the task (`Add`, no allocation); time until every one ran.
+func throughput(tasks: Int, values: Bool = false) -> Throughput {
     withExecutor { executor in
         closureTotal.store(0, ordering: .relaxed)
         var want = 0
         /// Submits a task adding `value` (yielding while the queue is full); the retries it took.
         func submit(_ value: Int) -> Int {
             want &+= value
-            let task = Closure { closureTotal.add(value, ordering: .relaxed) }
+            let task: any ExecutorTask = values ? Add(value: value) : Closure { closureTotal.add(value, ordering: .relaxed) }
             var retries = 0
             while !executor.trySubmit(task) {
                 retries += 1
@@ -334,6 +347,143 @@ func wakeLatency(samples count: Int) -> [UInt64] {
     }
 }
 
+/// 3. The ceiling of this measure on this machine: the plainest bounded pool of the same shape (5 threads of our own,
+/// one mutex and condition, a ring of `capacity`, a worker takes up to 32 queued items under one lock and spins
+/// about 2,000 loads before it sleeps, a producer that finds the ring full waits as Go's send does), with none of
+/// `BoundedExecutor`'s contract: no deadline, cancellation, outcome, counter or stop report. Each item is run by
+/// `perform`. Not used by orderd: it only tells what the executor's figures are up against, by task shape.
+final class PlainPool<Item>: @unchecked Sendable {
+    // Invariant: `ring`, `head`, `count`, `idle`, `spinning`, `fullWaiters` and `stopping` are touched only with
+    // `mutex` held; `queued` mirrors `count` for the spinning workers' lock-free look.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let ring: UnsafeMutablePointer<Item?>
+    private let capacity: Int
+    private let perform: (Item) -> Void
+    private var head = 0, count = 0, idle = 0, spinning = 0, fullWaiters = 0, stopping = false
+    private let queued = Atomic<Int>(0)
+    private var threads: [pthread_t] = []
+
+    init(workers: Int, capacity: Int, perform: @escaping (Item) -> Void) {
+        self.capacity = capacity
+        self.perform = perform
+        ring = .allocate(capacity: capacity)
+        ring.initialize(repeating: nil, count: capacity)
+        var attributes = pthread_mutexattr_t()
+        pthread_mutexattr_init(&attributes)
+        pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
+        pthread_mutex_init(mutex, &attributes)
+        pthread_cond_init(notEmpty, nil)
+        pthread_cond_init(notFull, nil)
+        for _ in 0..<workers {
+            var thread = pthread_t()
+            let box = Unmanaged.passRetained(ThreadBody { [self] in work() }).toOpaque()
+            pthread_create(&thread, nil, { raw in
+                Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
+                return nil
+            }, box)
+            threads.append(thread)
+        }
+    }
+
+    func submit(_ item: Item) {
+        pthread_mutex_lock(mutex)
+        while count == capacity {
+            fullWaiters += 1
+            pthread_cond_wait(notFull, mutex)
+            fullWaiters -= 1
+        }
+        ring[(head + count) % capacity] = item
+        count += 1
+        queued.store(count, ordering: .relaxed)
+        let wake = idle > 0 && spinning == 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_signal(notEmpty) }
+    }
+
+    private func work() {
+        var batch: [Item] = []
+        batch.reserveCapacity(32)
+        pthread_mutex_lock(mutex)
+        while true {
+            if count == 0 && !stopping {
+                spinning += 1
+                pthread_mutex_unlock(mutex)
+                var spins = 0
+                while queued.load(ordering: .relaxed) == 0 && spins < 2_000 {
+                    spins += 1
+                    if spins % 64 == 0 { sched_yield() }
+                }
+                pthread_mutex_lock(mutex)
+                spinning -= 1
+            }
+            while count == 0 && !stopping {
+                idle += 1
+                pthread_cond_wait(notEmpty, mutex)
+                idle -= 1
+            }
+            if count == 0 { break }
+            let take = max(1, min(32, count / (idle + 1)))
+            for _ in 0..<take {
+                batch.append(ring[head].take()!)
+                head = (head + 1) % capacity
+            }
+            count -= take
+            queued.store(count, ordering: .relaxed)
+            let wakeProducer = fullWaiters > 0
+            let wakeAnother = count > 0 && idle > 0 && spinning == 0
+            pthread_mutex_unlock(mutex)
+            if wakeProducer { pthread_cond_signal(notFull) }
+            if wakeAnother { pthread_cond_signal(notEmpty) }
+            for item in batch { perform(item) }
+            batch.removeAll(keepingCapacity: true)
+            pthread_mutex_lock(mutex)
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_mutex_unlock(mutex)
+        pthread_cond_broadcast(notEmpty)
+        for thread in threads { pthread_join(thread, nil) }
+    }
+}
+
+/// Tasks per second of `PlainPool` fed by one plain thread, in Go's measure's shape: a closure per task capturing its
+/// own value (`closures`), or the value itself as the item.
+func plainThroughput(tasks: Int, closures: Bool) -> Double {
+    onPThread {
+        closureTotal.store(0, ordering: .relaxed)
+        var want = 0
+        let start: UInt64
+        if closures {
+            let pool = PlainPool<@Sendable () -> Void>(workers: options.workers, capacity: options.capacity) { $0() }
+            defer { pool.stop() }
+            start = nanoseconds()
+            for value in 1...tasks {
+                want &+= value
+                pool.submit { closureTotal.add(value, ordering: .relaxed) }
+            }
+            waitUntil("plain pool, closures") { closureTotal.load(ordering: .acquiring) == want }
+        } else {
+            let pool = PlainPool<Int>(workers: options.workers, capacity: options.capacity) {
+                closureTotal.add($0, ordering: .relaxed)
+            }
+            defer { pool.stop() }
+            start = nanoseconds()
+            for value in 1...tasks {
+                want &+= value
+                pool.submit(value)
+            }
+            waitUntil("plain pool, values") { closureTotal.load(ordering: .acquiring) == want }
+        }
+        return Double(tasks) / (Double(nanoseconds() - start) / 1e9)
+    }
+}
+
 func loadAverage() -> String {
     var loads = [Double](repeating: 0, count: 3)
     guard getloadavg(&loads, 3) == 3 else { return "?" }
@@ -343,12 +493,16 @@ func loadAverage() -> String {
 // MARK: - Report
 
 let loadBefore = loadAverage()
+/// "median (min–max)" of tasks-per-second figures, in millions.
+func ratesText(_ rates: [Double]) -> String {
+    let sorted = rates.sorted()
+    return "\(format(sorted[sorted.count / 2] / 1e6))M (\(format(sorted.first! / 1e6))–\(format(sorted.last! / 1e6))M)"
+}
+
 let runs = (0..<options.runs).map { _ in throughput(tasks: options.tasks) }
-let rates = runs.map(\.tasksPerSecond).sorted()
-let median = rates[rates.count / 2]
-let ratesText = "\(format(median / 1e6))M (\(format(rates.first! / 1e6))–\(format(rates.last! / 1e6))M)"
+let closureRates = ratesText(runs.map(\.tasksPerSecond))
 if options.throughputOnly {
-    print("no-op tasks/s: \(ratesText); retries \(runs.map(\.retries)); wake-ups \(runs.map(\.wakeups))")
+    print("no-op tasks/s: \(closureRates); retries \(runs.map(\.retries)); wake-ups \(runs.map(\.wakeups))")
     exit(0)
 }
 let warm = Percentiles(idleLatency(samples: 20_000, parkedFirst: false))
@@ -357,6 +511,9 @@ let burst = min(options.capacity, 1_000)
 let busy = Percentiles(busyLatency(rounds: max(1, 20_000 / burst), burst: burst))
 let wakes = 10_000
 let wake = Percentiles(wakeLatency(samples: wakes))
+let valueRates = ratesText((0..<options.runs).map { _ in throughput(tasks: options.tasks, values: true).tasksPerSecond })
+let plainClosures = ratesText((0..<options.runs).map { _ in plainThroughput(tasks: options.tasks, closures: true) })
+let plainValues = ratesText((0..<options.runs).map { _ in plainThroughput(tasks: options.tasks, closures: false) })
 
 let search = options.searchMicroseconds.map { "\($0) µs" } ?? "default"
 let batch = options.batchLimit.map { "\($0)" } ?? "default"
@@ -365,14 +522,17 @@ print(
     """
     BoundedExecutor micro-benchmark: \(sysconf(Int32(_SC_NPROCESSORS_ONLN))) CPUs (load average \(loadBefore) before, \
     \(loadAverage()) after), \(options.workers) workers, capacity \(options.capacity), search before parking \(search), batch limit \(batch); \
-    each throughput task a closure capturing its own value
+    each throughput task a closure capturing its own value, unless its row says it is the value itself
 
     | measure | BoundedExecutor |
     |---|---|
-    | no-op tasks/s, 1 producer thread, \(options.tasks) tasks × \(options.runs) runs: median (min–max) | \(ratesText) |
+    | no-op tasks/s, 1 producer thread, \(options.tasks) tasks × \(options.runs) runs: median (min–max) | \(closureRates) |
     | producer retries on a full queue / worker wake-ups, per run | \(runs.map { "\($0.retries)/\($0.wakeups)" }.joined(separator: ", ")) |
     | trySubmit ns p50 / p99 / p999: submit 1, wait for it, repeat | \(warm.text) |
     | trySubmit ns p50 / p99 / p999: every worker parked (wakes one) | \(cold.text) |
     | trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of \(burst)) | \(busy.text) |
     | wake ns p50 / p99 / p999: send to the parked worker running it (\(wakes) wakes, 200 µs apart) | \(wake.text) |
+    | tasks/s, each task a value of its own (no allocation), 1 producer thread, \(options.tasks) tasks × \(options.runs) runs: median (min–max) | \(valueRates) |
+    | a plain pool of \(options.workers) threads (no deadline, cancellation or outcome), 1 producer thread: tasks/s, a closure per task | \(plainClosures) |
+    | the same plain pool: tasks/s, a value per task (no allocation) | \(plainValues) |
     """)

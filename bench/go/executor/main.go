@@ -1,6 +1,7 @@
 // The Go counterpart of bench/executor (executor-bench), measured in the same bench run instead of figures
 // written into a source file: a buffered channel of 1024 func() values drained by 5 goroutines, each task a
-// closure capturing its own value, no-op work (one atomic add, as executor-bench's NoOp counts its finish).
+// closure capturing its own value, no-op work (one atomic add, as executor-bench's NoOp counts its finish); and
+// once more with a channel of int64 values instead of closures (nothing allocated per task).
 //
 //	go-executor [-tasks 1000000] [-workers 5] [-capacity 1024] [-runs 3]
 //
@@ -69,6 +70,29 @@ func throughput(n int, timed bool) (perSecond float64, sends []int64) {
 	}
 	waitTotal(want)
 	return float64(n) / time.Since(start).Seconds(), sends
+}
+
+// valueThroughput: throughput's measure with the value itself sent (a channel of int64, no closure, nothing
+// allocated per task): executor-bench's "each task a value of its own" row.
+func valueThroughput(n int) float64 {
+	ch := make(chan int64, *capacity)
+	for i := 0; i < *workers; i++ {
+		go func() {
+			for v := range ch {
+				total.Add(v)
+			}
+		}()
+	}
+	defer close(ch)
+	total.Store(0)
+	var want int64
+	start := time.Now()
+	for i := 1; i <= n; i++ {
+		want += int64(i)
+		ch <- int64(i)
+	}
+	waitTotal(want)
+	return float64(n) / time.Since(start).Seconds()
 }
 
 // latency: count sends of one task each, timed, after warm-up; between sends wait until it ran (warm), or
@@ -155,8 +179,13 @@ func main() {
 		burst = 1000
 	}
 	full := busy(20_000/burst, burst)
+	values := make([]float64, *runs)
+	for i := range values {
+		values[i] = valueThroughput(*tasks)
+	}
+	sort.Float64s(values)
 
-	fmt.Printf("Go channel micro-benchmark: %s, GOMAXPROCS %d, %d goroutines, channel capacity %d; the producer is one goroutine (blocking send), each task a closure capturing its own value\n\n",
+	fmt.Printf("Go channel micro-benchmark: %s, GOMAXPROCS %d, %d goroutines, channel capacity %d; the producer is one goroutine (blocking send), each task a closure capturing its own value unless its row says it is the value itself\n\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), *workers, *capacity)
 	fmt.Println("| measure | Go channel |\n|---|---|")
 	fmt.Printf("| no-op tasks/s, 1 producer thread, %d tasks × %d runs: median (min–max) | %s (%s–%s) |\n",
@@ -166,5 +195,7 @@ func main() {
 	fmt.Printf("| trySubmit ns p50 / p99 / p999: workers busy, queue has room (burst of %d) | %s |\n", burst, pct(full))
 	fmt.Printf("| send ns p50 / p99 / p999 during a %d-task throughput run (time.Now around each send) | %s |\n", *tasks, pct(loaded))
 	fmt.Printf("| wake ns p50 / p99 / p999: send to the parked worker running it (10000 wakes, 200 µs apart) | %s |\n", pct(wakes))
+	fmt.Printf("| tasks/s, each task a value of its own (no allocation), 1 producer thread, %d tasks × %d runs: median (min–max) | %s (%s–%s) |\n",
+		*tasks, *runs, m(values[len(values)/2]), strings.TrimSuffix(m(values[0]), "M"), m(values[len(values)-1]))
 	fmt.Printf("| no-op tasks/s: best of %d runs | %s |\n", *runs, m(rates[len(rates)-1]))
 }
