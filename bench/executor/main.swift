@@ -349,25 +349,26 @@ func wakeLatency(samples count: Int) -> [UInt64] {
 
 /// 3. The ceiling of this measure on this machine: the plainest bounded pool of the same shape (5 threads of our own,
 /// one mutex and condition, a ring of `capacity`, a worker takes up to 32 queued items under one lock and spins
-/// about 2,000 loads before it sleeps, a producer that finds the ring full waits as Go's send does), with none of
-/// `BoundedExecutor`'s contract: no deadline, cancellation, outcome, counter or stop report. Each item is run by
-/// `perform`. Not used by orderd: it only tells what the executor's figures are up against, by task shape.
-final class PlainPool<Item>: @unchecked Sendable {
-    // Invariant: `ring`, `head`, `count`, `idle`, `spinning`, `fullWaiters` and `stopping` are touched only with
+/// about 2,000 loads before it sleeps; a producer that finds the ring full yields and tries again, as this file's
+/// producer does with `BoundedExecutor`), with none of `BoundedExecutor`'s contract: no deadline, cancellation,
+/// outcome, counter or stop report. Generic over the item, so that a closure item costs one call of the closure per
+/// task. Not used by orderd: it only tells what the executor's figures are up against, by task shape.
+final class PlainPool<Item: PlainItem>: @unchecked Sendable {
+    // Invariant: `ring`, `head`, `count`, `idle`, `spinning`, `wakePending` and `stopping` are touched only with
     // `mutex` held; `queued` mirrors `count` for the spinning workers' lock-free look.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let notEmpty = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let notFull = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let ring: UnsafeMutablePointer<Item?>
     private let capacity: Int
-    private let perform: (Item) -> Void
-    private var head = 0, count = 0, idle = 0, spinning = 0, fullWaiters = 0, stopping = false
+    private var head = 0, count = 0, idle = 0, spinning = 0, stopping = false
+    /// A sleeper was signalled and has not run yet: nobody signals another meanwhile (one wake-up at a time, each
+    /// woken worker waking the next while work is left, as Go's scheduler wakes its threads).
+    private var wakePending = false
     private let queued = Atomic<Int>(0)
     private var threads: [pthread_t] = []
 
-    init(workers: Int, capacity: Int, perform: @escaping (Item) -> Void) {
+    init(workers: Int, capacity: Int) {
         self.capacity = capacity
-        self.perform = perform
         ring = .allocate(capacity: capacity)
         ring.initialize(repeating: nil, count: capacity)
         var attributes = pthread_mutexattr_t()
@@ -375,7 +376,6 @@ final class PlainPool<Item>: @unchecked Sendable {
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
         pthread_mutex_init(mutex, &attributes)
         pthread_cond_init(notEmpty, nil)
-        pthread_cond_init(notFull, nil)
         for _ in 0..<workers {
             var thread = pthread_t()
             let box = Unmanaged.passRetained(ThreadBody { [self] in work() }).toOpaque()
@@ -387,19 +387,31 @@ final class PlainPool<Item>: @unchecked Sendable {
         }
     }
 
-    func submit(_ item: Item) {
+    /// After `stop` (the worker threads hold the pool until they exit).
+    deinit {
+        ring.deinitialize(count: capacity)
+        ring.deallocate()
+        pthread_cond_destroy(notEmpty)
+        pthread_mutex_destroy(mutex)
+        notEmpty.deallocate()
+        mutex.deallocate()
+    }
+
+    /// False when the ring is full.
+    func trySubmit(_ item: Item) -> Bool {
         pthread_mutex_lock(mutex)
-        while count == capacity {
-            fullWaiters += 1
-            pthread_cond_wait(notFull, mutex)
-            fullWaiters -= 1
+        guard count < capacity else {
+            pthread_mutex_unlock(mutex)
+            return false
         }
         ring[(head + count) % capacity] = item
         count += 1
         queued.store(count, ordering: .relaxed)
-        let wake = idle > 0 && spinning == 0
+        let wake = idle > 0 && spinning == 0 && !wakePending
+        if wake { wakePending = true }
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_signal(notEmpty) }
+        return true
     }
 
     private func work() {
@@ -422,6 +434,7 @@ final class PlainPool<Item>: @unchecked Sendable {
                 idle += 1
                 pthread_cond_wait(notEmpty, mutex)
                 idle -= 1
+                wakePending = false
             }
             if count == 0 { break }
             let take = max(1, min(32, count / (idle + 1)))
@@ -431,12 +444,11 @@ final class PlainPool<Item>: @unchecked Sendable {
             }
             count -= take
             queued.store(count, ordering: .relaxed)
-            let wakeProducer = fullWaiters > 0
-            let wakeAnother = count > 0 && idle > 0 && spinning == 0
+            let wakeAnother = count > 0 && idle > 0 && spinning == 0 && !wakePending
+            if wakeAnother { wakePending = true }
             pthread_mutex_unlock(mutex)
-            if wakeProducer { pthread_cond_signal(notFull) }
             if wakeAnother { pthread_cond_signal(notEmpty) }
-            for item in batch { perform(item) }
+            for item in batch { item.run() }
             batch.removeAll(keepingCapacity: true)
             pthread_mutex_lock(mutex)
         }
@@ -452,36 +464,43 @@ final class PlainPool<Item>: @unchecked Sendable {
     }
 }
 
+/// What a `PlainPool` runs: Go's closure capturing its value, or the value itself.
+protocol PlainItem: Sendable { func run() }
+
+struct ClosureItem: PlainItem {
+    let body: @Sendable () -> Void
+    func run() { body() }
+}
+
+struct ValueItem: PlainItem {
+    let value: Int
+    func run() { closureTotal.add(value, ordering: .relaxed) }
+}
+
 /// Tasks per second of `PlainPool` fed by one plain thread, in Go's measure's shape: a closure per task capturing its
 /// own value (`closures`), or the value itself as the item.
 func plainThroughput(tasks: Int, closures: Bool) -> Double {
     onPThread {
-        closureTotal.store(0, ordering: .relaxed)
-        var want = 0
-        let start: UInt64
-        if closures {
-            let pool = PlainPool<@Sendable () -> Void>(workers: options.workers, capacity: options.capacity) { $0() }
-            defer { pool.stop() }
-            start = nanoseconds()
-            for value in 1...tasks {
-                want &+= value
-                pool.submit { closureTotal.add(value, ordering: .relaxed) }
-            }
-            waitUntil("plain pool, closures") { closureTotal.load(ordering: .acquiring) == want }
-        } else {
-            let pool = PlainPool<Int>(workers: options.workers, capacity: options.capacity) {
-                closureTotal.add($0, ordering: .relaxed)
-            }
-            defer { pool.stop() }
-            start = nanoseconds()
-            for value in 1...tasks {
-                want &+= value
-                pool.submit(value)
-            }
-            waitUntil("plain pool, values") { closureTotal.load(ordering: .acquiring) == want }
-        }
-        return Double(tasks) / (Double(nanoseconds() - start) / 1e9)
+        closures
+            ? feed(tasks: tasks) { value in ClosureItem { closureTotal.add(value, ordering: .relaxed) } }
+            : feed(tasks: tasks) { ValueItem(value: $0) }
     }
+}
+
+/// Submits `item(1)` ... `item(tasks)` to a fresh `PlainPool`; tasks per second until every one ran.
+func feed<Item: PlainItem>(tasks: Int, item: (Int) -> Item) -> Double {
+    let pool = PlainPool<Item>(workers: options.workers, capacity: options.capacity)
+    defer { pool.stop() }
+    closureTotal.store(0, ordering: .relaxed)
+    var want = 0
+    let start = nanoseconds()
+    for value in 1...tasks {
+        want &+= value
+        let next = item(value)
+        while !pool.trySubmit(next) { sched_yield() }
+    }
+    waitUntil("plain pool") { closureTotal.load(ordering: .acquiring) == want }
+    return Double(tasks) / (Double(nanoseconds() - start) / 1e9)
 }
 
 func loadAverage() -> String {
