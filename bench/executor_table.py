@@ -154,15 +154,21 @@ def main(argv):
     return 0
 
 
+def find(side, *names):
+    """The key and figures of the first measure whose name holds every one of `names`; (None, []) when none does."""
+    for key, (measure, _, figures, _) in side.items():
+        if all(n in measure for n in names):
+            return key, figures
+    return None, []
+
+
 def goals(swift, go):
     """The executor's goals, each line saying met or not met: no-op tasks/s at least Go's, trySubmit's p99 with busy
     workers at most Go's send p99, and the wake of a parked worker within 5 µs at p99."""
     def figure(name):
-        for key, (measure, _, figures, _) in swift.items():
-            if name in measure:
-                g = go.get(key)
-                return figures, (g[2] if g else [])
-        return [], []
+        key, figures = find(swift, name)
+        g = go.get(key)
+        return figures, (g[2] if g else [])
 
     lines = []
     mine, theirs = figure("no-op tasks/s")
@@ -188,10 +194,8 @@ def ceiling(swift, go):
     """What the task's shape allows in Swift here: executor-bench's plain pool (no deadline, cancellation or outcome)
     against Go's channel, a closure per task and a value per task, beside BoundedExecutor's own ratio."""
     def median(side, *names):
-        for measure, _, figures, _ in side.values():
-            if all(n in measure for n in names) and len(figures) == 1:
-                return figures[0]
-        return None
+        _, figures = find(side, *names)
+        return figures[0] if len(figures) == 1 else None
 
     lines = []
     for label, row in (("a closure per task", "no-op tasks/s"), ("a value per task", "each task a value of its own")):

@@ -162,10 +162,9 @@ final class ThreadBody {
     init(_ body: @escaping @Sendable () -> Void) { self.body = body }
 }
 
-/// Runs `body` on a plain pthread (like a FastCGI request thread) and returns its result.
-func onPThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
-    let result = Mutex<T?>(nil)
-    let box = Unmanaged.passRetained(ThreadBody { result.withLock { $0 = body() } }).toOpaque()
+/// Starts `body` on a plain pthread (like a FastCGI request thread); join it.
+func startPThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
+    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var thread = pthread_t()
     let status = pthread_create(
         &thread, nil,
@@ -174,7 +173,13 @@ func onPThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
             return nil
         }, box)
     precondition(status == 0, "pthread_create failed with \(status)")
-    pthread_join(thread, nil)
+    return thread
+}
+
+/// Runs `body` on a plain pthread and returns its result.
+func onPThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+    let result = Mutex<T?>(nil)
+    pthread_join(startPThread { result.withLock { $0 = body() } }, nil)
     return result.withLock { $0! }
 }
 
@@ -376,15 +381,7 @@ final class PlainPool<Item: PlainItem>: @unchecked Sendable {
         pthread_mutexattr_settype(&attributes, Int32(PTHREAD_MUTEX_ADAPTIVE_NP))
         pthread_mutex_init(mutex, &attributes)
         pthread_cond_init(notEmpty, nil)
-        for _ in 0..<workers {
-            var thread = pthread_t()
-            let box = Unmanaged.passRetained(ThreadBody { [self] in work() }).toOpaque()
-            pthread_create(&thread, nil, { raw in
-                Unmanaged<ThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-                return nil
-            }, box)
-            threads.append(thread)
-        }
+        threads = (0..<workers).map { _ in startPThread { [self] in work() } }
     }
 
     /// After `stop` (the worker threads hold the pool until they exit).
